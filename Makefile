@@ -1,0 +1,81 @@
+# ngx_http_webhook_module: build, run and test.  See README.md.
+SHELL      := /bin/bash
+NGX_SRC    ?= /usr/share/nginx/src
+NGINX      ?= /usr/sbin/nginx
+BUILD      := build
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+WFLAGS     := -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
+              -Wno-missing-field-initializers
+CPPFLAGS   := -Isrc/core -Isrc
+LIBS       := -ljansson -lcrypto -lpcre2-8 -lm
+
+CORE_SRC   := $(sort $(wildcard src/core/*.c))
+CORE_OBJ   := $(CORE_SRC:src/core/%.c=$(BUILD)/core/%.o)
+CORE_LIB   := $(BUILD)/libwh.a
+UNIT_SRC   := $(sort $(wildcard t/unit/test_*.c))
+UNIT_BIN   := $(UNIT_SRC:t/unit/%.c=$(BUILD)/unit/%)
+WORKER_SRC := $(sort $(wildcard src/worker/*.c))
+MODULE_SRC := ngx_http_webhook_module.c $(wildcard src/ngx_http_webhook_*.c) \
+              $(wildcard src/*.h) $(wildcard src/core/*.[ch])
+MODULE     := $(BUILD)/nginx/ngx_http_webhook_module.so
+
+.PHONY: all setup module unit worker test run clean
+
+all: setup module unit worker
+
+setup:
+	@tools/setup
+
+# The nginx build directory is configured again when the addon or the
+# list of sources changes (config globs the source files).
+$(BUILD)/nginx/Makefile: config $(MODULE_SRC)
+	@mkdir -p $(BUILD)
+	@ls $(MODULE_SRC) > $(BUILD)/.srcs.new
+	@if ! cmp -s $(BUILD)/.srcs.new $(BUILD)/.srcs \
+	      || [ ! -f $@ ] || [ config -nt $@ ]; then \
+	    echo "configuring nginx in $(BUILD)/nginx"; \
+	    cd $(NGX_SRC) && . ./conf_flags && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --add-dynamic-module=$(CURDIR) \
+	        --builddir=$(CURDIR)/$(BUILD)/nginx >$(CURDIR)/$(BUILD)/configure.log \
+	    || { tail -20 $(CURDIR)/$(BUILD)/configure.log; exit 1; }; \
+	    mv $(CURDIR)/$(BUILD)/.srcs.new $(CURDIR)/$(BUILD)/.srcs; \
+	fi
+
+module: $(BUILD)/nginx/Makefile
+	@$(MAKE) -s -f $(CURDIR)/$(BUILD)/nginx/Makefile -C $(NGX_SRC) modules
+
+$(BUILD)/core/%.o: src/core/%.c $(wildcard src/core/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WFLAGS) -fPIC $(CPPFLAGS) -c -o $@ $<
+
+$(CORE_LIB): $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/unit/%: t/unit/%.c $(CORE_LIB) t/unit/wh_test.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WFLAGS) $(CPPFLAGS) -It/unit -o $@ $< $(CORE_LIB) $(LIBS)
+
+unit: $(UNIT_BIN)
+
+WORKER_LIBS := -lhiredis -lcurl -lduktape $(LIBS)
+
+$(BUILD)/webhook-worker: $(WORKER_SRC) $(wildcard src/worker/*.h) $(CORE_LIB)
+	@if [ -n "$(WORKER_SRC)" ]; then \
+	    echo "$(CC) … -o $@"; \
+	    $(CC) $(CFLAGS) $(WFLAGS) $(CPPFLAGS) -Isrc/worker -o $@ \
+	        $(filter %.c,$^) $(CORE_LIB) $(WORKER_LIBS); \
+	fi
+
+worker: $(BUILD)/webhook-worker
+
+test: all
+	@t/run-tests
+
+run: all
+	@tools/run
+
+clean:
+	rm -rf $(BUILD) t/servroot*

@@ -1,0 +1,82 @@
+/*
+ * Runs a workflow.  The engine is a step machine: wh_exec_run() runs inline
+ * nodes until the execution ends or reaches a node it cannot run itself
+ * (a worker node); then it returns WH_EXEC_YIELD, the caller performs the
+ * node and hands its result to wh_exec_resume().  nginx runs only
+ * workflows without worker nodes and never sees a yield.
+ */
+
+#ifndef WH_EXEC_H
+#define WH_EXEC_H
+
+#include "wh_workflow.h"
+
+
+#define WH_STATUS_STARTED     0
+#define WH_STATUS_RESOLVED    1
+#define WH_STATUS_FAILED     -1
+#define WH_STATUS_ERROR      -2
+#define WH_STATUS_ABORTED    -3
+
+typedef enum {
+    WH_EXEC_DONE,           /* ended: see wh_exec_status() */
+    WH_EXEC_YIELD,          /* wh_exec_pending() needs the caller */
+    WH_EXEC_NOMEM
+} wh_exec_rc_t;
+
+typedef struct {
+    const wh_node_t   *node;
+    int                status;        /* WH_STATUS_* */
+    wh_val_t           result;
+    const char        *error;         /* NULL or a message */
+    int64_t            started_ms;
+    int64_t            finished_ms;
+} wh_job_t;
+
+typedef struct {
+    const char        *name;
+    size_t             name_len;
+    const char        *value;
+    size_t             value_len;
+} wh_header_t;
+
+typedef struct {
+    int                status;        /* HTTP status, 200-599 */
+    wh_header_t       *headers;
+    size_t             nheaders;
+    const char        *body;          /* NULL: no body */
+    size_t             body_len;
+    int                body_json;     /* body is JSON (else a string's text) */
+} wh_response_t;
+
+typedef struct wh_exec_s  wh_exec_t;
+
+wh_exec_t *wh_exec_create(const wh_workflow_t *wf, wh_mem_t *mem,
+    wh_val_t context, int64_t now_ms);
+
+/* The scope templates resolve against (the worker sets env there). */
+wh_scope_t *wh_exec_scope(wh_exec_t *ex);
+
+wh_exec_rc_t wh_exec_run(wh_exec_t *ex);
+
+const wh_node_t *wh_exec_pending(const wh_exec_t *ex);
+void wh_exec_resume(wh_exec_t *ex, int status, wh_val_t result,
+    const char *error);
+
+int wh_exec_status(const wh_exec_t *ex);           /* WH_STATUS_* */
+const char *wh_exec_error(const wh_exec_t *ex);    /* NULL or a message */
+
+/* The response node's answer, NULL when none was reached. */
+const wh_response_t *wh_exec_response(const wh_exec_t *ex);
+
+size_t wh_exec_njobs(const wh_exec_t *ex);
+const wh_job_t *wh_exec_job(const wh_exec_t *ex, size_t i);
+
+/*
+ * Renders a response template (the workflow's async acknowledgement) in
+ * the scope.  Returns 0 or -1 (OOM, or a statusCode not in 200-599).
+ */
+int wh_response_render(const wh_resp_tpl_t *rt, wh_scope_t *scope,
+    wh_response_t *out);
+
+#endif /* WH_EXEC_H */

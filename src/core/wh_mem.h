@@ -1,0 +1,57 @@
+/*
+ * Memory for the core library.  The library never keeps global state and
+ * never calls malloc on the request path: callers hand it an allocator
+ * (nginx passes its request pool, the worker and the tests an arena).
+ * Nothing allocated through wh_mem_t is freed one by one.
+ */
+
+#ifndef WH_MEM_H
+#define WH_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+
+typedef struct {
+    void   *(*alloc)(void *data, size_t size);   /* NULL on failure */
+    void    *data;
+} wh_mem_t;
+
+#define wh_alloc(mem, size)  (mem)->alloc((mem)->data, (size))
+
+void *wh_memdup(wh_mem_t *mem, const void *p, size_t len); /* NUL-terminated */
+
+
+/* A growable arena of malloc'd chunks, freed all at once. */
+
+typedef struct wh_arena_s  wh_arena_t;
+
+wh_arena_t *wh_arena_create(size_t chunk_size);
+void wh_arena_destroy(wh_arena_t *a);
+void wh_arena_mem(wh_arena_t *a, wh_mem_t *mem);    /* fills mem */
+
+
+/*
+ * A growable byte buffer.  On allocation failure it sets "failed" and
+ * ignores further writes, so callers check once at the end.
+ * data is always NUL-terminated when not failed (the NUL is not in len).
+ */
+
+typedef struct {
+    char       *data;
+    size_t      len;
+    size_t      cap;
+    wh_mem_t   *mem;
+    int         failed;
+} wh_buf_t;
+
+void wh_buf_init(wh_buf_t *b, wh_mem_t *mem, size_t cap);
+int wh_buf_reserve(wh_buf_t *b, size_t extra);       /* 0 ok, -1 failed */
+void wh_buf_add(wh_buf_t *b, const void *p, size_t len);
+void wh_buf_addc(wh_buf_t *b, char c);
+void wh_buf_adds(wh_buf_t *b, const char *s);
+void wh_buf_printf(wh_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif /* WH_MEM_H */
