@@ -76,4 +76,15 @@ void wh_path_free(wh_path_t *p);
 
 wh_val_t wh_path_resolve(const wh_path_t *p, wh_scope_t *scope);
 
+/*
+ * Calls fn for every "{{ … }}" in s[0..len): offsets of the opening and
+ * just past the closing braces, and the text between them.  A non-zero
+ * return from fn stops the scan and is returned.  An unclosed "{{" is -1
+ * with a message in err.  Used by templates and the math engine.
+ */
+typedef int (*wh_path_each_pt)(void *data, size_t start, size_t end,
+    const char *inner, size_t inner_len);
+int wh_path_scan(const char *s, size_t len, wh_path_each_pt fn, void *data,
+    char *err, size_t errlen);
+
 #endif /* WH_PATH_H */

@@ -36,14 +36,4 @@ int wh_tpl_render_text(const wh_tpl_t *t, wh_scope_t *scope, wh_buf_t *b);
 /* The rendered value (a path's value itself when the template is one path). */
 int wh_tpl_eval(const wh_tpl_t *t, wh_scope_t *scope, wh_val_t *v);
 
-/*
- * Calls fn for every "{{ … }}" in s[0..len): start and end offsets of the
- * braces and the text between them.  Used by the math engine.  Returns -1
- * with err set on an unclosed "{{".
- */
-typedef int (*wh_tpl_each_pt)(void *data, size_t start, size_t end,
-    const char *inner, size_t inner_len);
-int wh_tpl_scan(const char *s, size_t len, wh_tpl_each_pt fn, void *data,
-    char *err, size_t errlen);
-
 #endif /* WH_TPL_H */
