@@ -29,9 +29,9 @@ static int  wh_test_failed;
 #define is_str(got, exp, ...)                                               \
     do {                                                                    \
         const char *_g = (got), *_e = (exp);                                \
-        int _c = (_g != NULL && _e != NULL && strcmp(_g, _e) == 0);         \
-        ok(_c, __VA_ARGS__);                                                \
-        if (!_c) {                                                          \
+        int _m = (_g != NULL && _e != NULL && strcmp(_g, _e) == 0);         \
+        ok(_m, __VA_ARGS__);                                                \
+        if (!_m) {                                                          \
             printf("#   got:      '%s'\n#   expected: '%s'\n",              \
                    _g ? _g : "(null)", _e ? _e : "(null)");                 \
         }                                                                   \
