@@ -282,6 +282,11 @@ test_form_large(void)
     s = malloc(n * 16);
     exp = malloc(n * 24);
 
+    if (s == NULL || exp == NULL) {
+        ok(0, "malloc");
+        return;
+    }
+
     /* the same name 100000 times */
 
     len = 0;
@@ -511,6 +516,11 @@ test_multipart_large(void)
     len = 1 << 20;
     body = malloc(len + 200);
     bnd = malloc(4097);
+
+    if (body == NULL || bnd == NULL) {
+        ok(0, "malloc");
+        return;
+    }
 
     memset(bnd, 'x', 4096);
     bnd[4096] = '\0';
