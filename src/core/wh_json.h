@@ -83,6 +83,10 @@ int wh_json_string(wh_mem_t *mem, const wh_json_doc_t *doc, uint32_t tok,
 int wh_json_string_eq(const wh_json_doc_t *doc, uint32_t tok,
     const char *s, size_t len);
 
+/* Do string tokens ta of a and tb of b hold the same unescaped bytes? */
+int wh_json_string_eq_tok(const wh_json_doc_t *a, uint32_t ta,
+    const wh_json_doc_t *b, uint32_t tb);
+
 /* Appends the value at tok without insignificant white space. */
 void wh_json_write_compact(wh_buf_t *b, const wh_json_doc_t *doc,
     uint32_t tok);
