@@ -1,0 +1,44 @@
+/*
+ * The Redis layout shared by the nginx module, webhook-worker and
+ * webhookctl (SPEC §6).  Keys and stream fields are part of the contract.
+ *
+ * webhook:jobs (stream, webhook_queue)   job entries, fields:
+ *     execution   UUIDv7 of the execution
+ *     workflow    workflow key
+ *     revision    hex SHA-256 of the workflow's canonical JSON
+ *     context     the $context JSON text (a JSON body inside verbatim)
+ *     reply       (sync runs with worker nodes) the channel nginx listens
+ *                 on for the answer
+ * webhook:workflow:<revision> (string)   canonical workflow JSON; written
+ *                                        before the revision's first job
+ * webhook:execution:<id> (hash)          the execution record
+ * webhook:executions:<workflow> (zset)   ids by createdAt (ms): the index
+ *                                        webhookctl lists, newest first
+ * webhook:executions (zset)              ids of every workflow, likewise
+ * webhook:dedup:<workflow>:<key> (string) the first execution id, with
+ *                                        webhook_dedup's TTL
+ * webhook:dedup:<workflow>:<key>:response (string) sync: the first answer
+ *                                        ("<status>\n<content-type>\n<body>")
+ * webhook:dead (stream)                  dead letters: the job's fields
+ *                                        plus error and attempts
+ * webhook:delayed (zset)                 delay nodes: execution ids by
+ *                                        due time (ms)
+ * webhook:collection:<name> (hash)       records of create/update/…: id →
+ *                                        JSON; webhook:collection:<name>:seq
+ *                                        the id counter
+ */
+
+#ifndef WH_REDIS_KEYS_H
+#define WH_REDIS_KEYS_H
+
+#define WH_REDIS_QUEUE_DEFAULT    "webhook:jobs"
+#define WH_REDIS_GROUP_DEFAULT    "webhook-workers"
+#define WH_REDIS_WORKFLOW         "webhook:workflow:"
+#define WH_REDIS_EXECUTION        "webhook:execution:"
+#define WH_REDIS_INDEX            "webhook:executions"
+#define WH_REDIS_DEDUP            "webhook:dedup:"
+#define WH_REDIS_DEAD             "webhook:dead"
+#define WH_REDIS_DELAYED          "webhook:delayed"
+#define WH_REDIS_COLLECTION       "webhook:collection:"
+
+#endif /* WH_REDIS_KEYS_H */
