@@ -1,0 +1,867 @@
+/*
+ * Workflow values: tokens of JSON documents.  Computed values are written
+ * as one-token documents, so every consumer sees a single representation.
+ */
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "wh_val.h"
+
+
+/*
+ * Significant digits kept when a decimal number is handed to strtod: more
+ * than a double's longest exact halfway value (767), so dropping the rest
+ * (remembered by a sticky digit) never changes the rounding.
+ */
+#define WH_NUM_DIGITS  800
+
+#define wh_digit(c)  ((unsigned) ((c) - '0') < 10)
+#define wh_space(c)                                                           \
+    ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r'                  \
+     || (c) == '\v' || (c) == '\f')
+
+
+static const wh_json_tok_t  wh_val_null_tok = {
+    .type = WH_JSON_NULL, .start = 0, .len = 4, .next = 1
+};
+static const wh_json_tok_t  wh_val_false_tok = {
+    .type = WH_JSON_FALSE, .start = 0, .len = 5, .next = 1
+};
+static const wh_json_tok_t  wh_val_true_tok = {
+    .type = WH_JSON_TRUE, .start = 0, .len = 4, .next = 1
+};
+
+static const wh_json_doc_t  wh_val_null_doc = {
+    "null", 4, (wh_json_tok_t *) &wh_val_null_tok, 1
+};
+static const wh_json_doc_t  wh_val_false_doc = {
+    "false", 5, (wh_json_tok_t *) &wh_val_false_tok, 1
+};
+static const wh_json_doc_t  wh_val_true_doc = {
+    "true", 4, (wh_json_tok_t *) &wh_val_true_tok, 1
+};
+
+
+/* An allocator over a caller's stack buffer, for short-lived unescaping. */
+
+typedef struct {
+    char    *p;
+    size_t   left;
+} wh_val_stack_t;
+
+
+static void *
+wh_val_stack_alloc(void *data, size_t size)
+{
+    char            *p;
+    wh_val_stack_t  *st;
+
+    st = data;
+
+    if (size > st->left) {
+        return NULL;
+    }
+
+    p = st->p;
+    st->p += size;
+    st->left -= size;
+
+    return p;
+}
+
+
+wh_json_type_t
+wh_val_type(wh_val_t v)
+{
+    if (v.doc == NULL) {
+        return WH_JSON_MISSING;
+    }
+
+    return (wh_json_type_t) v.doc->toks[v.tok].type;
+}
+
+
+wh_val_t
+wh_val_null(void)
+{
+    return (wh_val_t) { &wh_val_null_doc, 0 };
+}
+
+
+wh_val_t
+wh_val_bool(int b)
+{
+    return (wh_val_t) { b ? &wh_val_true_doc : &wh_val_false_doc, 0 };
+}
+
+
+/* A one-token document whose text is allocated along with it. */
+
+static wh_json_doc_t *
+wh_val_doc_alloc(wh_mem_t *mem, size_t text_len, char **text)
+{
+    char           *p;
+    wh_json_doc_t  *doc;
+    wh_json_tok_t  *tok;
+
+    p = wh_alloc(mem, sizeof(wh_json_doc_t) + sizeof(wh_json_tok_t)
+                      + text_len + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    doc = (wh_json_doc_t *) p;
+    tok = (wh_json_tok_t *) (p + sizeof(wh_json_doc_t));
+    *text = p + sizeof(wh_json_doc_t) + sizeof(wh_json_tok_t);
+
+    memset(tok, 0, sizeof(wh_json_tok_t));
+    tok->len = (uint32_t) text_len;
+    tok->next = 1;
+
+    doc->text = *text;
+    doc->len = text_len;
+    doc->toks = tok;
+    doc->ntoks = 1;
+
+    return doc;
+}
+
+
+/*
+ * Formats d as JavaScript's Number.prototype.toString does: the shortest
+ * digits that read back as d, in plain notation for exponents -7 < e < 21.
+ */
+
+static size_t
+wh_val_format_number(double d, char *out)
+{
+    int    prec, e, k, n, i;
+    char  *o, *q;
+    char   buf[40], digits[24];
+
+    if (d == 0) {
+        out[0] = '0';
+        out[1] = '\0';
+        return 1;
+    }
+
+    if (fabs(d) < 9007199254740992.0 && d == (double) (long long) d) {
+        return sprintf(out, "%lld", (long long) d);
+    }
+
+    /*
+     * With 53 significant bits, the shortest digits of a double (padded
+     * with zeros) are also its rounding to 15 digits, so the search starts
+     * there; subnormals have fewer bits and are searched from 1 digit.
+     */
+
+    for (prec = fabs(d) < DBL_MIN ? 1 : 15; prec < 17; prec++) {
+        snprintf(buf, sizeof(buf), "%.*e", prec - 1, d);
+        if (strtod(buf, NULL) == d) {
+            break;
+        }
+    }
+
+    if (prec == 17) {
+        snprintf(buf, sizeof(buf), "%.16e", d);
+    }
+
+    /* buf is "[-]D.DDDDe[+-]XX" */
+
+    q = buf;
+    o = out;
+
+    if (*q == '-') {
+        *o++ = '-';
+        q++;
+    }
+
+    k = 0;
+
+    for ( ; *q != 'e'; q++) {
+        if (*q != '.') {
+            digits[k++] = *q;
+        }
+    }
+
+    while (k > 1 && digits[k - 1] == '0') {
+        k--;
+    }
+
+    e = atoi(q + 1);
+    n = e + 1;
+
+    if (k <= n && n <= 21) {
+        memcpy(o, digits, k);
+        o += k;
+
+        for (i = k; i < n; i++) {
+            *o++ = '0';
+        }
+
+    } else if (0 < n && n <= 21) {
+        memcpy(o, digits, n);
+        o += n;
+        *o++ = '.';
+        memcpy(o, digits + n, k - n);
+        o += k - n;
+
+    } else if (-6 < n && n <= 0) {
+        *o++ = '0';
+        *o++ = '.';
+
+        for (i = n; i < 0; i++) {
+            *o++ = '0';
+        }
+
+        memcpy(o, digits, k);
+        o += k;
+
+    } else {
+        *o++ = digits[0];
+
+        if (k > 1) {
+            *o++ = '.';
+            memcpy(o, digits + 1, k - 1);
+            o += k - 1;
+        }
+
+        o += sprintf(o, "e%c%d", e < 0 ? '-' : '+', abs(e));
+    }
+
+    *o = '\0';
+
+    return o - out;
+}
+
+
+wh_val_t
+wh_val_number(wh_mem_t *mem, double d)
+{
+    char           *text;
+    size_t          len;
+    wh_json_doc_t  *doc;
+    char            buf[48];
+
+    if (isnan(d) || isinf(d)) {
+        return wh_val_missing();
+    }
+
+    len = wh_val_format_number(d, buf);
+
+    doc = wh_val_doc_alloc(mem, len, &text);
+    if (doc == NULL) {
+        return wh_val_missing();
+    }
+
+    memcpy(text, buf, len + 1);
+    doc->toks[0].type = WH_JSON_NUMBER;
+
+    return (wh_val_t) { doc, 0 };
+}
+
+
+wh_val_t
+wh_val_string(wh_mem_t *mem, const char *s, size_t len)
+{
+    char           *text;
+    wh_buf_t        b;
+    wh_json_doc_t  *doc;
+
+    wh_buf_init(&b, mem, len + 2);
+    wh_json_escape(&b, s, len);
+
+    if (b.failed || b.len > 0xffffffff) {
+        return wh_val_missing();
+    }
+
+    doc = wh_val_doc_alloc(mem, 0, &text);
+    if (doc == NULL) {
+        return wh_val_missing();
+    }
+
+    doc->text = b.data;
+    doc->len = b.len;
+    doc->toks[0].type = WH_JSON_STRING;
+    doc->toks[0].len = (uint32_t) b.len;
+    doc->toks[0].escaped = (memchr(b.data, '\\', b.len) != NULL);
+
+    return (wh_val_t) { doc, 0 };
+}
+
+
+int
+wh_val_parse(wh_mem_t *mem, const char *text, size_t len, int copy,
+    wh_val_t *v, wh_json_err_t *err)
+{
+    wh_json_doc_t  *doc;
+
+    *v = wh_val_missing();
+
+    doc = wh_alloc(mem, sizeof(wh_json_doc_t));
+    if (doc == NULL) {
+        goto oom;
+    }
+
+    if (copy) {
+        text = wh_memdup(mem, text, len);
+        if (text == NULL) {
+            goto oom;
+        }
+    }
+
+    if (wh_json_parse(mem, text, len, doc, err) != 0) {
+        return -1;
+    }
+
+    v->doc = doc;
+    v->tok = 0;
+
+    return 0;
+
+oom:
+
+    err->offset = 0;
+    err->line = 1;
+    err->column = 1;
+    snprintf(err->msg, sizeof(err->msg), "out of memory");
+
+    return -1;
+}
+
+
+wh_val_t
+wh_val_get(wh_val_t v, const char *key, size_t key_len)
+{
+    uint32_t  t;
+
+    if (v.doc == NULL) {
+        return v;
+    }
+
+    t = wh_json_get(v.doc, v.tok, key, key_len);
+    if (t == 0) {
+        return wh_val_missing();
+    }
+
+    return (wh_val_t) { v.doc, t };
+}
+
+
+wh_val_t
+wh_val_index(wh_val_t v, uint32_t i)
+{
+    uint32_t  t;
+
+    if (v.doc == NULL) {
+        return v;
+    }
+
+    t = wh_json_index(v.doc, v.tok, i);
+    if (t == 0) {
+        return wh_val_missing();
+    }
+
+    return (wh_val_t) { v.doc, t };
+}
+
+
+uint32_t
+wh_val_size(wh_val_t v)
+{
+    switch (wh_val_type(v)) {
+    case WH_JSON_ARRAY:
+    case WH_JSON_OBJECT:
+        return v.doc->toks[v.tok].size;
+    default:
+        return 0;
+    }
+}
+
+
+static uint32_t
+wh_val_member(wh_val_t v, uint32_t i)
+{
+    uint32_t  k, j;
+
+    if (wh_val_type(v) != WH_JSON_OBJECT || i >= v.doc->toks[v.tok].size) {
+        return 0;
+    }
+
+    k = v.tok + 1;
+
+    for (j = 0; j < i; j++) {
+        k = v.doc->toks[k + 1].next;
+    }
+
+    return k;
+}
+
+
+wh_val_t
+wh_val_member_key(wh_val_t v, uint32_t i)
+{
+    uint32_t  k;
+
+    k = wh_val_member(v, i);
+
+    return k ? (wh_val_t) { v.doc, k } : wh_val_missing();
+}
+
+
+wh_val_t
+wh_val_member_value(wh_val_t v, uint32_t i)
+{
+    uint32_t  k;
+
+    k = wh_val_member(v, i);
+
+    return k ? (wh_val_t) { v.doc, k + 1 } : wh_val_missing();
+}
+
+
+int
+wh_val_truthy(wh_val_t v)
+{
+    double  d;
+
+    switch (wh_val_type(v)) {
+    case WH_JSON_MISSING:
+    case WH_JSON_NULL:
+    case WH_JSON_FALSE:
+        return 0;
+
+    case WH_JSON_NUMBER:
+        return wh_val_to_number(v, &d) == 0 && d != 0;
+
+    case WH_JSON_STRING:
+        return v.doc->toks[v.tok].len > 2;
+
+    default:
+        return 1;
+    }
+}
+
+
+/*
+ * A strtod-style decimal number filling all of p..end, white space around
+ * it allowed: [+-] digits [. digits] [e [+-] digits], or [+-] . digits ...
+ * Digits beyond WH_NUM_DIGITS are folded into a sticky digit and the
+ * exponent, so numbers of any length convert without allocation.
+ */
+
+static int
+wh_val_scan_number(const u_char *p, const u_char *end, double *d)
+{
+    int         neg, eneg, any, sticky;
+    size_t      nd;
+    long long   adj, exp;
+    char        buf[WH_NUM_DIGITS + 32];
+
+    while (p < end && wh_space(*p)) {
+        p++;
+    }
+
+    neg = 0;
+
+    if (p < end && (*p == '+' || *p == '-')) {
+        neg = (*p++ == '-');
+    }
+
+    buf[0] = '-';
+    nd = 0;
+    adj = 0;
+    any = 0;
+    sticky = 0;
+
+    for ( ; p < end && wh_digit(*p); p++) {
+        any = 1;
+
+        if (nd == 0 && *p == '0') {
+            continue;
+        }
+
+        if (nd < WH_NUM_DIGITS) {
+            buf[1 + nd++] = *p;
+
+        } else {
+            adj++;
+            sticky |= (*p != '0');
+        }
+    }
+
+    if (p < end && *p == '.') {
+        for (p++; p < end && wh_digit(*p); p++) {
+            any = 1;
+
+            if (nd == 0 && *p == '0') {
+                adj--;
+
+            } else if (nd < WH_NUM_DIGITS) {
+                buf[1 + nd++] = *p;
+                adj--;
+
+            } else {
+                sticky |= (*p != '0');
+            }
+        }
+    }
+
+    if (!any) {
+        return -1;
+    }
+
+    exp = 0;
+
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        eneg = 0;
+
+        if (p < end && (*p == '+' || *p == '-')) {
+            eneg = (*p++ == '-');
+        }
+
+        if (p == end || !wh_digit(*p)) {
+            return -1;
+        }
+
+        for ( ; p < end && wh_digit(*p); p++) {
+            if (exp < 100000000) {
+                exp = exp * 10 + (*p - '0');
+            }
+        }
+
+        if (eneg) {
+            exp = -exp;
+        }
+    }
+
+    while (p < end && wh_space(*p)) {
+        p++;
+    }
+
+    if (p != end) {
+        return -1;
+    }
+
+    if (nd == 0) {
+        *d = neg ? -0.0 : 0.0;
+        return 0;
+    }
+
+    if (sticky) {
+        buf[1 + nd++] = '1';
+        adj--;
+    }
+
+    /* with at most 801 digits, anything beyond this is 0 or infinity */
+
+    exp += adj;
+
+    if (exp > 100000) {
+        exp = 100000;
+
+    } else if (exp < -100000) {
+        exp = -100000;
+    }
+
+    snprintf(buf + 1 + nd, 32, "e%lld", exp);
+
+    *d = strtod(neg ? buf : buf + 1, NULL);
+
+    return 0;
+}
+
+
+int
+wh_val_to_number(wh_val_t v, double *d)
+{
+    size_t                len;
+    const char           *s;
+    wh_mem_t              mem;
+    wh_val_stack_t        st;
+    const wh_json_tok_t  *t;
+    char                  buf[1024];
+
+    switch (wh_val_type(v)) {
+
+    case WH_JSON_NUMBER:
+        t = &v.doc->toks[v.tok];
+        s = v.doc->text + t->start;
+
+        return wh_val_scan_number((const u_char *) s,
+                                  (const u_char *) s + t->len, d);
+
+    case WH_JSON_STRING:
+        t = &v.doc->toks[v.tok];
+
+        if (!t->escaped) {
+            s = v.doc->text + t->start + 1;
+
+            return wh_val_scan_number((const u_char *) s,
+                                      (const u_char *) s + t->len - 2, d);
+        }
+
+        /* escaped numbers are rare ("\t1"): unescape on the stack */
+
+        st.p = buf;
+        st.left = sizeof(buf);
+        mem.alloc = wh_val_stack_alloc;
+        mem.data = &st;
+
+        if (wh_json_string(&mem, v.doc, v.tok, &s, &len) != 0) {
+            return -1;
+        }
+
+        return wh_val_scan_number((const u_char *) s,
+                                  (const u_char *) s + len, d);
+
+    default:
+        return -1;
+    }
+}
+
+
+int
+wh_val_str(wh_mem_t *mem, wh_val_t v, const char **s, size_t *len)
+{
+    if (wh_val_type(v) != WH_JSON_STRING) {
+        return -1;
+    }
+
+    return wh_json_string(mem, v.doc, v.tok, s, len);
+}
+
+
+int
+wh_val_text(wh_mem_t *mem, wh_val_t v, const char **s, size_t *len)
+{
+    wh_buf_t  b;
+
+    switch (wh_val_type(v)) {
+
+    case WH_JSON_MISSING:
+        *s = "";
+        *len = 0;
+        return 0;
+
+    case WH_JSON_STRING:
+        return wh_json_string(mem, v.doc, v.tok, s, len);
+
+    default:
+        wh_buf_init(&b, mem, v.doc->toks[v.tok].len);
+        wh_json_write_compact(&b, v.doc, v.tok);
+
+        if (b.failed) {
+            return -1;
+        }
+
+        *s = b.data;
+        *len = b.len;
+        return 0;
+    }
+}
+
+
+void
+wh_val_write_text(wh_buf_t *b, wh_val_t v)
+{
+    size_t                len;
+    const char           *s;
+    wh_mem_t              mem;
+    wh_val_stack_t        st;
+    const wh_json_tok_t  *t;
+
+    switch (wh_val_type(v)) {
+
+    case WH_JSON_MISSING:
+        return;
+
+    case WH_JSON_STRING:
+        t = &v.doc->toks[v.tok];
+
+        /* unescape straight into the free space of the buffer */
+
+        if (wh_buf_reserve(b, t->len) != 0) {
+            return;
+        }
+
+        st.p = b->data + b->len;
+        st.left = b->cap - b->len + 1;
+        mem.alloc = wh_val_stack_alloc;
+        mem.data = &st;
+
+        if (wh_json_string(&mem, v.doc, v.tok, &s, &len) == 0) {
+            b->len += len;
+        }
+
+        return;
+
+    default:
+        wh_json_write_compact(b, v.doc, v.tok);
+        return;
+    }
+}
+
+
+void
+wh_val_write_json(wh_buf_t *b, wh_val_t v)
+{
+    if (v.doc == NULL) {
+        wh_buf_add(b, "null", 4);
+        return;
+    }
+
+    wh_json_write_compact(b, v.doc, v.tok);
+}
+
+
+/* Index of the last member of object tok whose key equals key token k. */
+
+static uint32_t
+wh_val_find_key(const wh_json_doc_t *doc, uint32_t tok,
+    const wh_json_doc_t *kdoc, uint32_t k, uint32_t from)
+{
+    uint32_t  i, m, n, found;
+
+    n = doc->toks[tok].size;
+    found = 0;
+    i = tok + 1;
+
+    for (m = 0; m < n; m++) {
+        if (i >= from && wh_json_string_eq_tok(doc, i, kdoc, k)) {
+            found = i;
+        }
+
+        i = doc->toks[i + 1].next;
+    }
+
+    return found;
+}
+
+
+static int
+wh_val_object_equal(wh_val_t a, wh_val_t b)
+{
+    uint32_t              i, j, m, n, na, nb;
+    const wh_json_tok_t  *ta, *tb;
+
+    ta = &a.doc->toks[a.tok];
+    tb = &b.doc->toks[b.tok];
+
+    /* the common case: the same keys in the same order */
+
+    if (ta->size == tb->size) {
+        n = ta->size;
+        i = a.tok + 1;
+        j = b.tok + 1;
+
+        for (m = 0; m < n; m++) {
+            if (!wh_json_string_eq_tok(a.doc, i, b.doc, j)
+                || !wh_val_equal_json((wh_val_t) { a.doc, i + 1 },
+                                      (wh_val_t) { b.doc, j + 1 }))
+            {
+                break;
+            }
+
+            i = a.doc->toks[i + 1].next;
+            j = b.doc->toks[j + 1].next;
+        }
+
+        if (m == n) {
+            return 1;
+        }
+    }
+
+    /* only the last of duplicate keys counts */
+
+    na = 0;
+    i = a.tok + 1;
+
+    for (m = 0; m < ta->size; m++, i = a.doc->toks[i + 1].next) {
+        if (wh_val_find_key(a.doc, a.tok, a.doc, i, i + 1)) {
+            continue;
+        }
+
+        na++;
+
+        j = wh_val_find_key(b.doc, b.tok, a.doc, i, 0);
+
+        if (j == 0
+            || !wh_val_equal_json((wh_val_t) { a.doc, i + 1 },
+                                  (wh_val_t) { b.doc, j + 1 }))
+        {
+            return 0;
+        }
+    }
+
+    nb = 0;
+    j = b.tok + 1;
+
+    for (m = 0; m < tb->size; m++, j = b.doc->toks[j + 1].next) {
+        if (wh_val_find_key(b.doc, b.tok, b.doc, j, j + 1) == 0) {
+            nb++;
+        }
+    }
+
+    return na == nb;
+}
+
+
+int
+wh_val_equal_json(wh_val_t a, wh_val_t b)
+{
+    double          x, y;
+    uint32_t        i, j, m, n;
+    wh_json_type_t  type;
+
+    type = wh_val_type(a);
+
+    if (type != wh_val_type(b)) {
+        return 0;
+    }
+
+    switch (type) {
+
+    case WH_JSON_NUMBER:
+        return wh_val_to_number(a, &x) == 0 && wh_val_to_number(b, &y) == 0
+               && x == y;
+
+    case WH_JSON_STRING:
+        return wh_json_string_eq_tok(a.doc, a.tok, b.doc, b.tok);
+
+    case WH_JSON_ARRAY:
+        n = a.doc->toks[a.tok].size;
+
+        if (n != b.doc->toks[b.tok].size) {
+            return 0;
+        }
+
+        i = a.tok + 1;
+        j = b.tok + 1;
+
+        for (m = 0; m < n; m++) {
+            if (!wh_val_equal_json((wh_val_t) { a.doc, i },
+                                   (wh_val_t) { b.doc, j }))
+            {
+                return 0;
+            }
+
+            i = a.doc->toks[i].next;
+            j = b.doc->toks[j].next;
+        }
+
+        return 1;
+
+    case WH_JSON_OBJECT:
+        return wh_val_object_equal(a, b);
+
+    default:
+        return 1;
+    }
+}
