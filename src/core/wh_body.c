@@ -300,7 +300,7 @@ int
 wh_form_to_json(wh_buf_t *out, const char *s, size_t len, char *err,
     size_t errlen)
 {
-    int           h, l;
+    int           hi, lo, in_value;
     char         *dec, *d;
     size_t        i, max;
     uint8_t      *dup;
@@ -348,13 +348,13 @@ wh_form_to_json(wh_buf_t *out, const char *s, size_t len, char *err,
 
         keys[n].name = d;
         keys[n].next = WH_BODY_NONE;
-        l = 0;                              /* in the value yet? */
+        in_value = 0;
 
         for ( /* void */ ; p < end && *p != '&'; p++) {
 
-            if (*p == '=' && !l) {
+            if (*p == '=' && !in_value) {
                 keys[n].len = d - keys[n].name;
-                l = 1;
+                in_value = 1;
                 continue;
             }
 
@@ -368,18 +368,19 @@ wh_form_to_json(wh_buf_t *out, const char *s, size_t len, char *err,
                 continue;
             }
 
-            if (end - p < 3 || (h = wh_hex(p[1])) < 0
-                || wh_hex(p[2]) < 0)
-            {
+            hi = (end - p > 2) ? wh_hex(p[1]) : -1;
+            lo = (end - p > 2) ? wh_hex(p[2]) : -1;
+
+            if (hi < 0 || lo < 0) {
                 wh_body_error(err, errlen, "invalid percent-encoding");
                 return -1;
             }
 
-            *d++ = (char) (h << 4 | wh_hex(p[2]));
+            *d++ = (char) (hi << 4 | lo);
             p += 2;
         }
 
-        if (!l) {
+        if (!in_value) {
             keys[n].len = d - keys[n].name;
         }
 
@@ -394,6 +395,7 @@ wh_form_to_json(wh_buf_t *out, const char *s, size_t len, char *err,
     f.keys = keys;
     f.parts = NULL;
     f.n = n;
+    f.cap = n;
     f.end = d;
 
     wh_emit(&f, dup);
