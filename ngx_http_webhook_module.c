@@ -1,0 +1,592 @@
+/*
+ * ngx_http_webhook_module: webhook endpoints that verify, parse and run a
+ * workflow inside nginx (sync) or queue it to Redis for webhook-worker
+ * (async).  This file holds the module definition: directives,
+ * configuration and variables.  The request path is in src/.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_webhook.h"
+
+
+static ngx_int_t ngx_http_webhook_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_webhook_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static void *ngx_http_webhook_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_webhook(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_webhook_methods(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_webhook_dedup(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_webhook_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_webhook_free_workflow(void *data);
+static ngx_int_t ngx_http_webhook_init_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_http_webhook_modes[] = {
+    { ngx_string("sync"), NGX_HTTP_WEBHOOK_SYNC },
+    { ngx_string("async"), NGX_HTTP_WEBHOOK_ASYNC },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_webhook_commands[] = {
+
+    { ngx_string("webhook"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhook,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhook_methods"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_webhook_methods,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhook_mode"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhook_loc_conf_t, mode),
+      &ngx_http_webhook_modes },
+
+    { ngx_string("webhook_signature"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_webhook_signature,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhook_dedup"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_webhook_dedup,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhook_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_webhook_redis,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhook_queue"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhook_loc_conf_t, queue),
+      NULL },
+
+    { ngx_string("webhook_sync_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhook_loc_conf_t, sync_timeout),
+      NULL },
+
+    { ngx_string("webhook_raw_body"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhook_loc_conf_t, raw_body),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_webhook_module_ctx = {
+    ngx_http_webhook_add_variables,        /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_webhook_create_loc_conf,      /* create location configuration */
+    ngx_http_webhook_merge_loc_conf        /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_webhook_module = {
+    NGX_MODULE_V1,
+    &ngx_http_webhook_module_ctx,          /* module context */
+    ngx_http_webhook_commands,             /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_webhook_init_process,         /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+#define NGX_HTTP_WEBHOOK_VAR_ID        0
+#define NGX_HTTP_WEBHOOK_VAR_WORKFLOW  1
+#define NGX_HTTP_WEBHOOK_VAR_STATUS    2
+
+static ngx_http_variable_t  ngx_http_webhook_vars[] = {
+
+    { ngx_string("webhook_execution_id"), NULL, ngx_http_webhook_variable,
+      NGX_HTTP_WEBHOOK_VAR_ID, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("webhook_workflow"), NULL, ngx_http_webhook_variable,
+      NGX_HTTP_WEBHOOK_VAR_WORKFLOW, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("webhook_status"), NULL, ngx_http_webhook_variable,
+      NGX_HTTP_WEBHOOK_VAR_STATUS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static struct {
+    ngx_str_t   name;
+    ngx_uint_t  method;
+} ngx_http_webhook_method_names[] = {
+    { ngx_string("GET"), NGX_HTTP_GET },
+    { ngx_string("POST"), NGX_HTTP_POST },
+    { ngx_string("PUT"), NGX_HTTP_PUT },
+    { ngx_string("PATCH"), NGX_HTTP_PATCH },
+    { ngx_string("DELETE"), NGX_HTTP_DELETE },
+    { ngx_string("HEAD"), NGX_HTTP_HEAD },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_int_t
+ngx_http_webhook_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_webhook_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhook_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_webhook_ctx_t       *ctx;
+    ngx_http_webhook_loc_conf_t  *wlcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_webhook_module);
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    switch (data) {
+
+    case NGX_HTTP_WEBHOOK_VAR_ID:
+        if (ctx == NULL || ctx->id[0] == '\0') {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+        v->data = (u_char *) ctx->id;
+        v->len = 36;
+        return NGX_OK;
+
+    case NGX_HTTP_WEBHOOK_VAR_WORKFLOW:
+        if (wlcf->workflow == NULL) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+        v->data = (u_char *) wlcf->workflow->key;
+        v->len = ngx_strlen(wlcf->workflow->key);
+        return NGX_OK;
+
+    default: /* NGX_HTTP_WEBHOOK_VAR_STATUS */
+        if (ctx == NULL || ctx->status.len == 0) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+        v->data = ctx->status.data;
+        v->len = ctx->status.len;
+        return NGX_OK;
+    }
+}
+
+
+static void *
+ngx_http_webhook_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_webhook_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_webhook_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->workflow = NULL;
+     *     conf->file = { 0, NULL };
+     *     conf->methods = 0;
+     *     conf->queue = { 0, NULL };
+     */
+
+    conf->mode = NGX_CONF_UNSET_UINT;
+    conf->raw_body = NGX_CONF_UNSET;
+    conf->signatures = NGX_CONF_UNSET_PTR;
+    conf->dedup = NGX_CONF_UNSET_PTR;
+    conf->dedup_ttl = NGX_CONF_UNSET;
+    conf->redis = NGX_CONF_UNSET_PTR;
+    conf->sync_timeout = NGX_CONF_UNSET_MSEC;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_webhook_loc_conf_t *prev = parent;
+    ngx_http_webhook_loc_conf_t *conf = child;
+
+    char  err[512];
+
+    if (conf->methods == 0) {
+        conf->methods = prev->methods ? prev->methods : NGX_HTTP_POST;
+    }
+
+    ngx_conf_merge_uint_value(conf->mode, prev->mode,
+                              NGX_HTTP_WEBHOOK_ASYNC);
+    ngx_conf_merge_value(conf->raw_body, prev->raw_body, 0);
+    ngx_conf_merge_ptr_value(conf->signatures, prev->signatures, NULL);
+    ngx_conf_merge_ptr_value(conf->dedup, prev->dedup, NULL);
+    ngx_conf_merge_value(conf->dedup_ttl, prev->dedup_ttl, 86400);
+    ngx_conf_merge_ptr_value(conf->redis, prev->redis, NULL);
+    ngx_conf_merge_str_value(conf->queue, prev->queue, "webhook:jobs");
+    ngx_conf_merge_msec_value(conf->sync_timeout, prev->sync_timeout, 10000);
+
+    if (conf->workflow == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    /* What the endpoint needs is known only once everything is merged. */
+
+    if (conf->mode == NGX_HTTP_WEBHOOK_ASYNC) {
+        if (wh_workflow_check_async(conf->workflow, err, sizeof(err)) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+            return NGX_CONF_ERROR;
+        }
+
+        if (conf->redis == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "webhook \"%V\": \"webhook_mode async\" "
+                               "needs \"webhook_redis\"", &conf->file);
+            return NGX_CONF_ERROR;
+        }
+
+    } else if (conf->workflow->needs_worker && conf->redis == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "webhook \"%V\": the workflow has worker nodes "
+                           "and needs \"webhook_redis\"", &conf->file);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->dedup && conf->redis == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "webhook \"%V\": \"webhook_dedup\" needs "
+                           "\"webhook_redis\"", &conf->file);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webhook_loc_conf_t *wlcf = conf;
+
+    char                      err[1024];
+    ngx_str_t                *value, name;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_core_loc_conf_t *clcf;
+
+    if (wlcf->workflow) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    wlcf->workflow = wh_workflow_load_file((char *) name.data, err,
+                                           sizeof(err));
+    if (wlcf->workflow == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "webhook: %s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        wh_workflow_free(wlcf->workflow);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_webhook_free_workflow;
+    cln->data = wlcf->workflow;
+
+    wlcf->file = value[1];
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_webhook_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_webhook_free_workflow(void *data)
+{
+    wh_workflow_free(data);
+}
+
+
+static char *
+ngx_http_webhook_methods(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webhook_loc_conf_t *wlcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i, m;
+
+    if (wlcf->methods) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        for (m = 0; ngx_http_webhook_method_names[m].name.len; m++) {
+            if (value[i].len == ngx_http_webhook_method_names[m].name.len
+                && ngx_strncasecmp(value[i].data,
+                                   ngx_http_webhook_method_names[m].name.data,
+                                   value[i].len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (ngx_http_webhook_method_names[m].name.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid method \"%V\" (GET, POST, PUT, "
+                               "PATCH, DELETE or HEAD)", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        wlcf->methods |= ngx_http_webhook_method_names[m].method;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* The value of the Allow header of a 405 answer. */
+
+size_t
+ngx_http_webhook_allow(ngx_uint_t methods, u_char *buf, size_t size)
+{
+    u_char      *p, *last;
+    ngx_uint_t   m;
+
+    p = buf;
+    last = buf + size;
+
+    for (m = 0; ngx_http_webhook_method_names[m].name.len; m++) {
+        if (!(methods & ngx_http_webhook_method_names[m].method)) {
+            continue;
+        }
+
+        if (p != buf) {
+            p = ngx_slprintf(p, last, ", ");
+        }
+
+        p = ngx_slprintf(p, last, "%V", &ngx_http_webhook_method_names[m].name);
+    }
+
+    return p - buf;
+}
+
+
+static char *
+ngx_http_webhook_dedup(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webhook_loc_conf_t *wlcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (wlcf->dedup != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        wlcf->dedup = NULL;
+        return NGX_CONF_OK;
+    }
+
+    wlcf->dedup = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (wlcf->dedup == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = wlcf->dedup;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 3) {
+        wlcf->dedup_ttl = ngx_parse_time(&value[2], 1);
+        if (wlcf->dedup_ttl == (time_t) NGX_ERROR || wlcf->dedup_ttl == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid dedup TTL \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_webhook_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webhook_loc_conf_t *wlcf = conf;
+
+    u_char                         *colon;
+    ngx_str_t                      *value;
+    ngx_uint_t                      i;
+    ngx_http_webhook_redis_conf_t  *rc;
+
+    if (wlcf->redis != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    rc = ngx_pcalloc(cf->pool, sizeof(ngx_http_webhook_redis_conf_t));
+    if (rc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rc->name = value[1];
+
+    if (value[1].len > 5 && ngx_strncmp(value[1].data, "unix:", 5) == 0) {
+        rc->host.data = value[1].data + 5;
+        rc->host.len = value[1].len - 5;
+        rc->port = 0;
+
+    } else {
+        /* hiredis resolves names with a blocking call: only addresses. */
+        colon = ngx_strlchr(value[1].data, value[1].data + value[1].len, ':');
+        if (colon == NULL) {
+            goto invalid;
+        }
+
+        rc->host.data = value[1].data;
+        rc->host.len = colon - value[1].data;
+        rc->port = ngx_atoi(colon + 1, value[1].data + value[1].len - colon - 1);
+
+        if (rc->port < 1 || rc->port > 65535
+            || ngx_inet_addr(rc->host.data, rc->host.len) == INADDR_NONE)
+        {
+            goto invalid;
+        }
+    }
+
+    /* hiredis wants a C string */
+    colon = rc->host.data;
+    rc->host.data = ngx_pnalloc(cf->pool, rc->host.len + 1);
+    if (rc->host.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_cpystrn(rc->host.data, colon, rc->host.len + 1);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
+            rc->db = ngx_atoi(value[i].data + 3, value[i].len - 3);
+            if (rc->db == NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid parameter \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
+            rc->password.data = value[i].data + 9;
+            rc->password.len = value[i].len - 9;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    wlcf->redis = rc;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid Redis address \"%V\": expected "
+                       "IP:PORT or unix:PATH", &value[1]);
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_webhook_init_process(ngx_cycle_t *cycle)
+{
+    return ngx_http_webhook_init_random();
+}

@@ -1,0 +1,107 @@
+/*
+ * ngx_http_webhook_module: shared declarations of the module's parts.
+ */
+
+#ifndef NGX_HTTP_WEBHOOK_H
+#define NGX_HTTP_WEBHOOK_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "wh_exec.h"
+#include "wh_sig.h"
+#include "wh_body.h"
+
+
+#define NGX_HTTP_WEBHOOK_SYNC   0
+#define NGX_HTTP_WEBHOOK_ASYNC  1
+
+
+typedef struct {
+    wh_sig_opts_t                opts;
+    ngx_http_complex_value_t     secret;
+} ngx_http_webhook_sig_t;
+
+
+typedef struct {
+    ngx_str_t                    name;      /* "127.0.0.1:6379", "unix:…" */
+    ngx_str_t                    host;      /* NUL-terminated */
+    ngx_int_t                    port;      /* 0: unix socket */
+    ngx_int_t                    db;
+    ngx_str_t                    password;
+} ngx_http_webhook_redis_conf_t;
+
+
+typedef struct {
+    wh_workflow_t               *workflow;
+    ngx_str_t                    file;
+    ngx_uint_t                   methods;
+    ngx_uint_t                   mode;
+    ngx_flag_t                   raw_body;
+    ngx_array_t                 *signatures;  /* ngx_http_webhook_sig_t */
+    ngx_http_complex_value_t    *dedup;
+    time_t                       dedup_ttl;
+    ngx_http_webhook_redis_conf_t *redis;
+    ngx_str_t                    queue;
+    ngx_msec_t                   sync_timeout;
+} ngx_http_webhook_loc_conf_t;
+
+
+typedef struct {
+    wh_mem_t                     mem;
+    char                         id[37];      /* UUIDv7 */
+    ngx_str_t                    status;      /* $webhook_status */
+    wh_buf_t                     context;     /* the $context JSON text */
+    wh_val_t                     context_val;
+    const char                  *body;        /* raw body, contiguous */
+    size_t                       body_len;
+} ngx_http_webhook_ctx_t;
+
+
+extern ngx_module_t  ngx_http_webhook_module;
+
+
+/* ngx_http_webhook_module.c */
+size_t ngx_http_webhook_allow(ngx_uint_t methods, u_char *buf, size_t size);
+
+/* ngx_http_webhook_handler.c */
+ngx_int_t ngx_http_webhook_handler(ngx_http_request_t *r);
+void ngx_http_webhook_mem(ngx_http_webhook_ctx_t *ctx, ngx_pool_t *pool);
+
+/* ngx_http_webhook_context.c */
+ngx_int_t ngx_http_webhook_read_body(ngx_http_request_t *r,
+    ngx_http_webhook_ctx_t *ctx);
+ngx_int_t ngx_http_webhook_build_context(ngx_http_request_t *r,
+    ngx_http_webhook_ctx_t *ctx, ngx_http_webhook_loc_conf_t *wlcf);
+void ngx_http_webhook_uuid7(char *out);
+ngx_int_t ngx_http_webhook_init_random(void);
+
+/*
+ * ngx_http_webhook_async.c: everything that needs Redis: async enqueue,
+ * webhook_dedup (both modes) and sync runs with worker nodes.  Called
+ * after the signature check; returns like a content handler (NGX_DONE
+ * while Redis is asked).
+ */
+ngx_int_t ngx_http_webhook_redis_path(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx);
+
+/* ngx_http_webhook_handler.c, also called once a dedup check passed */
+ngx_int_t ngx_http_webhook_run_sync(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx);
+
+/* ngx_http_webhook_reply.c */
+ngx_int_t ngx_http_webhook_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *fmt, ...);
+ngx_int_t ngx_http_webhook_send(ngx_http_request_t *r,
+    const wh_response_t *resp);
+ngx_int_t ngx_http_webhook_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, const char *json, size_t len);
+
+/* ngx_http_webhook_sig.c */
+char *ngx_http_webhook_signature(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_webhook_verify(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx);
+
+#endif /* NGX_HTTP_WEBHOOK_H */

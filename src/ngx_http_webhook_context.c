@@ -1,0 +1,616 @@
+/*
+ * The request context ($context of SPEC §4), built as one JSON text:
+ * a JSON body is copied verbatim into its "data" member and the whole
+ * text is tokenized once, which also validates the body.  The same text
+ * is what an async job carries.
+ */
+
+#include <openssl/rand.h>
+
+#include "ngx_http_webhook.h"
+
+
+static void ngx_http_webhook_add_headers(ngx_http_request_t *r, wh_buf_t *b);
+static void ngx_http_webhook_add_params(ngx_http_request_t *r, wh_buf_t *b);
+static ngx_int_t ngx_http_webhook_add_data(ngx_http_request_t *r,
+    ngx_http_webhook_ctx_t *ctx, size_t *data_start);
+static ngx_int_t ngx_http_webhook_check_data(ngx_http_request_t *r,
+    ngx_http_webhook_ctx_t *ctx, size_t start, wh_json_err_t *err,
+    int parsed);
+
+
+static uint64_t  ngx_http_webhook_rnd[2];
+
+
+ngx_int_t
+ngx_http_webhook_init_random(void)
+{
+    /* per process: workers are forked from one master */
+    if (RAND_bytes((u_char *) ngx_http_webhook_rnd,
+                   sizeof(ngx_http_webhook_rnd)) != 1)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_webhook_rnd[0] |= 1;
+
+    return NGX_OK;
+}
+
+
+/* xorshift128+: ids need to be unique and hard to guess, not secret */
+
+static uint64_t
+ngx_http_webhook_random(void)
+{
+    uint64_t  s1, s0;
+
+    s1 = ngx_http_webhook_rnd[0];
+    s0 = ngx_http_webhook_rnd[1];
+    ngx_http_webhook_rnd[0] = s0;
+    s1 ^= s1 << 23;
+    ngx_http_webhook_rnd[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+
+    return ngx_http_webhook_rnd[1] + s0;
+}
+
+
+/*
+ * UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then a 12-bit sequence
+ * that keeps ids of one process ordered within a millisecond.
+ */
+
+void
+ngx_http_webhook_uuid7(char *out)
+{
+    u_char           b[16];
+    uint64_t         ms, r;
+    ngx_uint_t       i;
+    ngx_time_t      *tp;
+    static uint64_t  last_ms;
+    static uint32_t  seq;
+
+    static const char  hex[] = "0123456789abcdef";
+
+    tp = ngx_timeofday();
+    ms = (uint64_t) tp->sec * 1000 + tp->msec;
+
+    if (ms <= last_ms) {
+        ms = last_ms;
+        if (++seq > 0xfff) {
+            ms++;
+            seq = ngx_http_webhook_random() & 0x3ff;
+        }
+
+    } else {
+        seq = ngx_http_webhook_random() & 0x3ff;
+    }
+
+    last_ms = ms;
+
+    for (i = 0; i < 6; i++) {
+        b[i] = (u_char) (ms >> (40 - 8 * i));
+    }
+
+    b[6] = (u_char) (0x70 | (seq >> 8));
+    b[7] = (u_char) seq;
+
+    r = ngx_http_webhook_random();
+    b[8] = (u_char) (0x80 | (r & 0x3f));
+
+    for (i = 9; i < 16; i++) {
+        r >>= 8;
+        b[i] = (u_char) r;
+    }
+
+    for (i = 0; i < 16; i++) {
+        *out++ = hex[b[i] >> 4];
+        *out++ = hex[b[i] & 0xf];
+
+        if (i == 3 || i == 5 || i == 7 || i == 9) {
+            *out++ = '-';
+        }
+    }
+
+    *out = '\0';
+}
+
+
+/* The body as one contiguous piece; read from the temp file if need be. */
+
+ngx_int_t
+ngx_http_webhook_read_body(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx)
+{
+    off_t         len;
+    u_char       *p;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        ctx->body = NULL;
+        ctx->body_len = 0;
+        return NGX_OK;
+    }
+
+    cl = r->request_body->bufs;
+
+    if (cl->next == NULL && !cl->buf->in_file) {
+        ctx->body = (char *) cl->buf->pos;
+        ctx->body_len = cl->buf->last - cl->buf->pos;
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        len += b->in_file ? b->file_last - b->file_pos : b->last - b->pos;
+    }
+
+    if (len > 0xfffffff0) {
+        return ngx_http_webhook_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                      "invalid_body", "the body is too large");
+    }
+
+    p = ngx_pnalloc(r->pool, (size_t) len + 1);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->body = (char *) p;
+    ctx->body_len = (size_t) len;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        n = ngx_read_file(b->file, p, (size_t) (b->file_last - b->file_pos),
+                          b->file_pos);
+
+        if (n != b->file_last - b->file_pos) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "webhook: could not read the body from \"%V\"",
+                          &b->file->name);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p += n;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_webhook_build_context(ngx_http_request_t *r,
+    ngx_http_webhook_ctx_t *ctx, ngx_http_webhook_loc_conf_t *wlcf)
+{
+    char            err[128];
+    u_char          ts[sizeof("2026-11-22T10:58:07.123Z")];
+    size_t          data_start;
+    ngx_tm_t        tm;
+    ngx_int_t       rc;
+    wh_buf_t       *b;
+    wh_json_err_t   jerr;
+    wh_json_doc_t  *doc;
+
+    ngx_http_webhook_uuid7(ctx->id);
+
+    b = &ctx->context;
+    wh_buf_init(b, &ctx->mem, ctx->body_len + 1024);
+
+    wh_buf_adds(b, "{\"id\":\"");
+    wh_buf_add(b, ctx->id, 36);
+    wh_buf_adds(b, "\",\"workflow\":\"");
+    wh_buf_adds(b, wlcf->workflow->key);     /* [A-Za-z0-9_-] only */
+    wh_buf_adds(b, "\",\"method\":");
+    wh_json_escape(b, (char *) r->method_name.data, r->method_name.len);
+    wh_buf_adds(b, ",\"path\":");
+    wh_json_escape(b, (char *) r->uri.data, r->uri.len);
+    wh_buf_adds(b, ",\"data\":");
+
+    rc = ngx_http_webhook_add_data(r, ctx, &data_start);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    wh_buf_adds(b, ",\"headers\":");
+    ngx_http_webhook_add_headers(r, b);
+
+    wh_buf_adds(b, ",\"query\":");
+
+    if (wh_form_to_json(b, (char *) r->args.data, r->args.len, err,
+                        sizeof(err))
+        != 0)
+    {
+        return ngx_http_webhook_error(r, NGX_HTTP_BAD_REQUEST, "invalid_body",
+                                      "invalid query string: %s", err);
+    }
+
+    wh_buf_adds(b, ",\"params\":");
+    ngx_http_webhook_add_params(r, b);
+
+    wh_buf_adds(b, ",\"ip\":");
+    wh_json_escape(b, (char *) r->connection->addr_text.data,
+                   r->connection->addr_text.len);
+
+    ngx_gmtime(r->start_sec, &tm);
+    ngx_sprintf(ts, "%4d-%02d-%02dT%02d:%02d:%02d.%03MZ",
+                tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec, r->start_msec);
+
+    wh_buf_adds(b, ",\"receivedAt\":\"");
+    wh_buf_add(b, ts, sizeof(ts) - 1);
+    wh_buf_addc(b, '"');
+
+    if (wlcf->raw_body) {
+        wh_buf_adds(b, ",\"rawBody\":");
+        wh_json_escape(b, ctx->body ? ctx->body : "", ctx->body_len);
+    }
+
+    wh_buf_addc(b, '}');
+
+    if (b->failed) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    doc = ngx_palloc(r->pool, sizeof(wh_json_doc_t));
+    if (doc == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (wh_json_parse(&ctx->mem, b->data, b->len, doc, &jerr) != 0) {
+        return ngx_http_webhook_check_data(r, ctx, data_start, &jerr, 0);
+    }
+
+    ctx->context_val.doc = doc;
+    ctx->context_val.tok = 0;
+
+    if (data_start != (size_t) -1) {
+        return ngx_http_webhook_check_data(r, ctx, data_start, NULL, 1);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Writes "data".  For JSON, *data_start is where the body was copied; it
+ * is validated when the whole context is tokenized.  Otherwise -1.
+ */
+
+static ngx_int_t
+ngx_http_webhook_add_data(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx,
+    size_t *data_start)
+{
+    char         err[128];
+    size_t       i, blen;
+    wh_buf_t    *b;
+    wh_media_t   media;
+    const char  *boundary;
+
+    b = &ctx->context;
+    *data_start = (size_t) -1;
+
+    for (i = 0; i < ctx->body_len; i++) {
+        if (ctx->body[i] != ' ' && ctx->body[i] != '\t'
+            && ctx->body[i] != '\r' && ctx->body[i] != '\n')
+        {
+            break;
+        }
+    }
+
+    if (i == ctx->body_len) {
+        wh_buf_adds(b, "null");
+        return NGX_OK;
+    }
+
+    boundary = NULL;
+    blen = 0;
+
+    if (r->headers_in.content_type == NULL) {
+        /* senders that omit the type almost always send JSON */
+        media = WH_MEDIA_JSON;
+
+    } else {
+        media = wh_media_type((char *) r->headers_in.content_type->value.data,
+                              r->headers_in.content_type->value.len,
+                              &boundary, &blen);
+    }
+
+    switch (media) {
+
+    case WH_MEDIA_NONE:
+    case WH_MEDIA_JSON:
+        *data_start = b->len;
+        wh_buf_add(b, ctx->body, ctx->body_len);
+        return NGX_OK;
+
+    case WH_MEDIA_FORM:
+        if (wh_form_to_json(b, ctx->body, ctx->body_len, err, sizeof(err))
+            != 0)
+        {
+            return ngx_http_webhook_error(r, NGX_HTTP_BAD_REQUEST,
+                                          "invalid_body",
+                                          "invalid form body: %s", err);
+        }
+
+        return NGX_OK;
+
+    case WH_MEDIA_MULTIPART:
+        if (boundary == NULL) {
+            return ngx_http_webhook_error(r, NGX_HTTP_BAD_REQUEST,
+                                          "invalid_body",
+                                          "multipart: missing or invalid "
+                                          "boundary parameter");
+        }
+
+        if (wh_multipart_to_json(b, boundary, blen, ctx->body, ctx->body_len,
+                                 1000, err, sizeof(err))
+            != 0)
+        {
+            return ngx_http_webhook_error(r, NGX_HTTP_BAD_REQUEST,
+                                          "invalid_body", "%s", err);
+        }
+
+        return NGX_OK;
+
+    case WH_MEDIA_TEXT:
+        wh_json_escape(b, ctx->body, ctx->body_len);
+        return NGX_OK;
+
+    default: /* WH_MEDIA_UNSUPPORTED */
+        return ngx_http_webhook_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                      "unsupported_media_type",
+                                      "unsupported Content-Type \"%V\": "
+                                      "send JSON, a form, multipart or text",
+                                      &r->headers_in.content_type->value);
+    }
+}
+
+
+/*
+ * The body went into the context verbatim, so a JSON error is found
+ * while tokenizing the context: report it relative to the body.  A parse
+ * that succeeded must still have "data" span exactly the body, or the
+ * body closed the value early and went on (`1,"ip":"x"`).
+ */
+
+static ngx_int_t
+ngx_http_webhook_check_data(ngx_http_request_t *r,
+    ngx_http_webhook_ctx_t *ctx, size_t start, wh_json_err_t *err,
+    int parsed)
+{
+    size_t                end, off, lead;
+    uint32_t              tok;
+    const char           *body;
+    wh_json_err_t         e;
+    const wh_json_doc_t  *doc;
+
+    body = ctx->context.data + start;
+
+    if (start == (size_t) -1) {
+        /* only JSON bodies can break the context */
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "webhook: context is not JSON: %s", err->msg);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    end = start + ctx->body_len;
+
+    if (!parsed) {
+        e = *err;
+
+        if (e.offset >= end || e.offset < start) {
+            off = ctx->body_len;
+            ngx_cpystrn((u_char *) e.msg, (u_char *) "unexpected end of input",
+                        sizeof(e.msg));
+
+        } else {
+            off = e.offset - start;
+        }
+
+        goto invalid;
+    }
+
+    doc = ctx->context_val.doc;
+    tok = wh_json_get(doc, 0, "data", 4);
+
+    for (lead = 0; lead < ctx->body_len; lead++) {
+        if (body[lead] != ' ' && body[lead] != '\t' && body[lead] != '\r'
+            && body[lead] != '\n')
+        {
+            break;
+        }
+    }
+
+    if (tok != 0 && doc->toks[tok].start == start + lead) {
+        off = doc->toks[tok].start + doc->toks[tok].len - start;
+
+        while (off < ctx->body_len
+               && (body[off] == ' ' || body[off] == '\t'
+                   || body[off] == '\r' || body[off] == '\n'))
+        {
+            off++;
+        }
+
+        if (off == ctx->body_len) {
+            return NGX_OK;
+        }
+
+    } else {
+        off = lead;
+    }
+
+    ngx_cpystrn((u_char *) e.msg, (u_char *) "unexpected data after the value",
+                sizeof(e.msg));
+
+invalid:
+
+    e.offset = off;
+    wh_json_err_position(body, ctx->body_len, &e);
+
+    return ngx_http_webhook_error(r, NGX_HTTP_BAD_REQUEST, "invalid_body",
+                                  "invalid JSON: %s at line %uz, column %uz",
+                                  e.msg, e.line, e.column);
+}
+
+
+/*
+ * Lower-cased names; repeated headers joined with ", " (as Node does).
+ * Quadratic in the number of headers, which large_client_header_buffers
+ * bounds; comparing hashes first keeps it cheap.
+ */
+
+static ngx_inline ngx_uint_t
+ngx_http_webhook_same_header(ngx_table_elt_t *a, ngx_table_elt_t *b)
+{
+    return a->hash == b->hash && a->key.len == b->key.len
+           && ngx_strncmp(a->lowcase_key, b->lowcase_key, a->key.len) == 0;
+}
+
+
+static void
+ngx_http_webhook_add_headers(ngx_http_request_t *r, wh_buf_t *b)
+{
+    u_char            *p;
+    size_t             len;
+    ngx_uint_t         i, j, n, first;
+    ngx_list_part_t   *part;
+    ngx_table_elt_t   *h, **hs;
+
+    n = 0;
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        n += part->nelts;
+    }
+
+    hs = ngx_palloc(r->pool, (n + 1) * sizeof(ngx_table_elt_t *));
+    if (hs == NULL) {
+        b->failed = 1;
+        return;
+    }
+
+    n = 0;
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+        for (i = 0; i < part->nelts; i++) {
+            if (h[i].hash != 0) {
+                hs[n++] = &h[i];
+            }
+        }
+    }
+
+    wh_buf_addc(b, '{');
+    first = 1;
+
+    for (i = 0; i < n; i++) {
+
+        for (j = 0; j < i; j++) {
+            if (ngx_http_webhook_same_header(hs[i], hs[j])) {
+                break;
+            }
+        }
+
+        if (j < i) {
+            continue;      /* written with its first occurrence */
+        }
+
+        if (!first) {
+            wh_buf_addc(b, ',');
+        }
+
+        first = 0;
+
+        wh_json_escape(b, (char *) hs[i]->lowcase_key, hs[i]->key.len);
+        wh_buf_addc(b, ':');
+
+        len = hs[i]->value.len;
+
+        for (j = i + 1; j < n; j++) {
+            if (ngx_http_webhook_same_header(hs[i], hs[j])) {
+                len += 2 + hs[j]->value.len;
+            }
+        }
+
+        if (len == hs[i]->value.len) {
+            wh_json_escape(b, (char *) hs[i]->value.data, len);
+            continue;
+        }
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            b->failed = 1;
+            return;
+        }
+
+        len = ngx_cpymem(p, hs[i]->value.data, hs[i]->value.len) - p;
+
+        for (j = i + 1; j < n; j++) {
+            if (ngx_http_webhook_same_header(hs[i], hs[j])) {
+                p[len++] = ',';
+                p[len++] = ' ';
+                len = ngx_cpymem(p + len, hs[j]->value.data, hs[j]->value.len)
+                      - p;
+            }
+        }
+
+        wh_json_escape(b, (char *) p, len);
+    }
+
+    wh_buf_addc(b, '}');
+}
+
+
+static void
+ngx_http_webhook_add_params(ngx_http_request_t *r, wh_buf_t *b)
+{
+#if (NGX_PCRE)
+    ngx_uint_t                  i;
+    ngx_http_regex_t           *re;
+    ngx_http_variable_t        *var;
+    ngx_http_variable_value_t  *vv;
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    re = clcf->regex;
+
+    wh_buf_addc(b, '{');
+
+    if (re == NULL) {
+        wh_buf_addc(b, '}');
+        return;
+    }
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
+    var = cmcf->variables.elts;
+
+    for (i = 0; i < re->nvariables; i++) {
+        vv = ngx_http_get_indexed_variable(r, re->variables[i].index);
+
+        if (i) {
+            wh_buf_addc(b, ',');
+        }
+
+        wh_json_escape(b, (char *) var[re->variables[i].index].name.data,
+                       var[re->variables[i].index].name.len);
+        wh_buf_addc(b, ':');
+
+        if (vv == NULL || vv->not_found) {
+            wh_buf_adds(b, "null");
+
+        } else {
+            wh_json_escape(b, (char *) vv->data, vv->len);
+        }
+    }
+
+    wh_buf_addc(b, '}');
+#else
+    wh_buf_adds(b, "{}");
+#endif
+}

@@ -1,0 +1,166 @@
+/*
+ * Answers: the JSON errors of SPEC §5 and the workflow's response.
+ */
+
+#include "ngx_http_webhook.h"
+
+
+static ngx_int_t ngx_http_webhook_output(ngx_http_request_t *r,
+    ngx_uint_t status, const char *body, size_t len);
+
+
+ngx_int_t
+ngx_http_webhook_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *fmt, ...)
+{
+    u_char                   msg[512], *last;
+    va_list                  args;
+    wh_buf_t                 b;
+    ngx_http_webhook_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_webhook_module);
+
+    if (ctx != NULL) {
+        ctx->status.data = (u_char *) code;
+        ctx->status.len = ngx_strlen(code);
+    }
+
+    va_start(args, fmt);
+    last = ngx_vslprintf(msg, msg + sizeof(msg), fmt, args);
+    va_end(args);
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "webhook: %ui %s: %*s", status, code, last - msg, msg);
+
+    if (ctx == NULL) {
+        return status;
+    }
+
+    wh_buf_init(&b, &ctx->mem, 64 + (last - msg) + ngx_strlen(code));
+    wh_buf_adds(&b, "{\"error\":{\"code\":\"");
+    wh_buf_adds(&b, code);
+    wh_buf_adds(&b, "\",\"message\":");
+    wh_json_escape(&b, (char *) msg, last - msg);
+    wh_buf_adds(&b, "}}");
+
+    if (b.failed) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhook_send_json(r, status, b.data, b.len);
+}
+
+
+ngx_int_t
+ngx_http_webhook_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    const char *json, size_t len)
+{
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    return ngx_http_webhook_output(r, status, json, len);
+}
+
+
+ngx_int_t
+ngx_http_webhook_send(ngx_http_request_t *r, const wh_response_t *resp)
+{
+    size_t            i;
+    ngx_uint_t        typed;
+    ngx_table_elt_t  *h;
+
+    typed = 0;
+
+    for (i = 0; i < resp->nheaders; i++) {
+
+        if (resp->headers[i].name_len == sizeof("Content-Type") - 1
+            && ngx_strncasecmp((u_char *) resp->headers[i].name,
+                               (u_char *) "Content-Type",
+                               sizeof("Content-Type") - 1) == 0)
+        {
+            r->headers_out.content_type.data = (u_char *)
+                                               resp->headers[i].value;
+            r->headers_out.content_type.len = resp->headers[i].value_len;
+            r->headers_out.content_type_len = resp->headers[i].value_len;
+            r->headers_out.content_type_lowcase = NULL;
+            typed = 1;
+            continue;
+        }
+
+        /* nginx computes these itself */
+        if ((resp->headers[i].name_len == sizeof("Content-Length") - 1
+             && ngx_strncasecmp((u_char *) resp->headers[i].name,
+                                (u_char *) "Content-Length",
+                                sizeof("Content-Length") - 1) == 0)
+            || (resp->headers[i].name_len == sizeof("Transfer-Encoding") - 1
+                && ngx_strncasecmp((u_char *) resp->headers[i].name,
+                                   (u_char *) "Transfer-Encoding",
+                                   sizeof("Transfer-Encoding") - 1) == 0))
+        {
+            continue;
+        }
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        h->key.data = (u_char *) resp->headers[i].name;
+        h->key.len = resp->headers[i].name_len;
+        h->value.data = (u_char *) resp->headers[i].value;
+        h->value.len = resp->headers[i].value_len;
+    }
+
+    if (!typed && resp->body != NULL) {
+        if (resp->body_json) {
+            ngx_str_set(&r->headers_out.content_type, "application/json");
+
+        } else {
+            ngx_str_set(&r->headers_out.content_type,
+                        "text/plain; charset=utf-8");
+        }
+
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+        r->headers_out.content_type_lowcase = NULL;
+    }
+
+    return ngx_http_webhook_output(r, resp->status, resp->body,
+                                   resp->body ? resp->body_len : 0);
+}
+
+
+static ngx_int_t
+ngx_http_webhook_output(ngx_http_request_t *r, ngx_uint_t status,
+    const char *body, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only || len == 0) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = (u_char *) body;
+    b->last = (u_char *) body + len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}

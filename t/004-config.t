@@ -1,0 +1,193 @@
+# Workflow files are validated at configuration time: nginx refuses to
+# start and says which file, where and why.
+use Test::Nginx::Socket 'no_plan';
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: malformed JSON names the file, line and column
+--- config
+    location = /hook {
+        webhook_mode sync;
+        webhook ../html/bad.json;
+    }
+--- user_files
+>>> bad.json
+{"key": "x",
+ "nodes": [}
+--- request
+GET /
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*webhook: "[^"]*bad\.json": line 2, column \d+: /
+
+
+
+=== TEST 2: a missing key
+--- config
+    location = /hook {
+        webhook_mode sync;
+        webhook ../html/bad.json;
+    }
+--- user_files
+>>> bad.json
+{"nodes": []}
+--- request
+GET /
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"[^"]*bad\.json": "key" is required/
+
+
+
+=== TEST 3: an unknown node type names the node
+--- config
+    location = /hook {
+        webhook_mode sync;
+        webhook ../html/bad.json;
+    }
+--- user_files
+>>> bad.json
+{"key": "x", "nodes": [{"key": "n1", "type": "teleport", "config": {}}]}
+--- request
+GET /
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*node "n1": unknown type "teleport"/
+
+
+
+=== TEST 4: an unknown calculator names the node
+--- config
+    location = /hook {
+        webhook_mode sync;
+        webhook ../html/bad.json;
+    }
+--- user_files
+>>> bad.json
+{"key": "x", "nodes": [{"key": "c1", "type": "condition", "config": {
+  "calculation": {"calculator": "eq", "operands": [1, 1]}}}]}
+--- request
+GET /
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*node "c1": unknown calculator "eq"/
+
+
+
+=== TEST 5: a missing file
+--- config
+    location = /hook {
+        webhook_mode sync;
+        webhook ../html/nope.json;
+    }
+--- request
+GET /
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*nope\.json/
+
+
+
+=== TEST 6: async mode needs webhook_redis
+--- config
+    location = /hook {
+        webhook ../html/ok.json;
+    }
+--- user_files
+>>> ok.json
+{"key": "ok", "nodes": []}
+--- request
+GET /
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"webhook_mode async" needs "webhook_redis"/
+
+
+
+=== TEST 7: a response node is refused in async mode
+--- config
+    location = /hook {
+        webhook_redis 127.0.0.1:6379;
+        webhook ../html/r.json;
+    }
+--- user_files
+>>> r.json
+{"key": "r", "nodes": [{"key": "resp", "type": "response", "config": {"body": {}}}]}
+--- request
+GET /
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*node "resp": a "response" node needs webhook_mode sync/
+
+
+
+=== TEST 8: a bad math expression names the node
+--- config
+    location = /hook {
+        webhook_mode sync;
+        webhook ../html/bad.json;
+    }
+--- user_files
+>>> bad.json
+{"key": "x", "nodes": [{"key": "m1", "type": "calculation", "config": {
+  "engine": "math", "expression": "1 + * 2"}}]}
+--- request
+GET /
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*node "m1": /
+
+
+
+=== TEST 9: duplicate node keys
+--- config
+    location = /hook {
+        webhook_mode sync;
+        webhook ../html/bad.json;
+    }
+--- user_files
+>>> bad.json
+{"key": "x", "nodes": [{"key": "a", "type": "end", "config": {}},
+                       {"key": "a", "type": "end", "config": {}}]}
+--- request
+GET /
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*duplicate node key "a"/
+
+
+
+=== TEST 10: a redis host name is refused (hiredis would resolve it blocking)
+--- config
+    location = /hook {
+        webhook_redis localhost:6379;
+        webhook ../html/ok.json;
+    }
+--- user_files
+>>> ok.json
+{"key": "ok", "nodes": []}
+--- request
+GET /
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid Redis address "localhost:6379"/
+
+
+
+=== TEST 11: webhook_mode takes sync or async
+--- config
+    location = /hook {
+        webhook_mode later;
+        webhook ../html/ok.json;
+    }
+--- user_files
+>>> ok.json
+{"key": "ok", "nodes": []}
+--- request
+GET /
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid value "later"/
