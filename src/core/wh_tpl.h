@@ -33,6 +33,13 @@ int wh_tpl_render_json(const wh_tpl_t *t, wh_scope_t *scope, wh_buf_t *b);
 /* Appends the rendered value as text (strings unquoted). */
 int wh_tpl_render_text(const wh_tpl_t *t, wh_scope_t *scope, wh_buf_t *b);
 
+/*
+ * Appends the rendered value as an HTTP body carries it: a string as its
+ * text (*json set to 0), any other value as compact JSON (*json set to 1).
+ */
+int wh_tpl_render_value(const wh_tpl_t *t, wh_scope_t *scope, wh_buf_t *b,
+    int *json);
+
 /* The rendered value (a path's value itself when the template is one path). */
 int wh_tpl_eval(const wh_tpl_t *t, wh_scope_t *scope, wh_val_t *v);
 
