@@ -1,0 +1,470 @@
+/*
+ * The math engine: every operator and function with exact results,
+ * JavaScript-like conversions, templates as values, and the errors of
+ * compilation and evaluation.
+ */
+
+#include "wh_test.h"
+#include "wh_math.h"
+
+
+static wh_mem_t     mem;
+static wh_scope_t   scope;
+static char         out[512];
+
+static const char  *key_names[] = { "calc", "loop1" };
+static wh_keys_t    keys = { key_names, 2 };
+
+
+static wh_val_t
+parse(const char *json)
+{
+    wh_val_t       v;
+    wh_json_err_t  jerr;
+
+    if (wh_val_parse(&mem, json, strlen(json), 1, &v, &jerr) != 0) {
+        printf("# bad test JSON: %s\n", jerr.msg);
+        exit(2);
+    }
+
+    return v;
+}
+
+
+/*
+ * The result as compact JSON, "error: …" for a compilation error or
+ * "eval: …" for an evaluation error.
+ */
+
+static const char *
+run(const char *expr)
+{
+    char        err[256];
+    wh_buf_t    b;
+    wh_val_t    v;
+    wh_math_t  *m;
+
+    strcpy(err, "(none)");
+
+    m = wh_math_compile(expr, strlen(expr), &keys, err, sizeof(err));
+    if (m == NULL) {
+        snprintf(out, sizeof(out), "error: %s", err);
+        return out;
+    }
+
+    strcpy(err, "(none)");
+
+    if (wh_math_eval(m, &scope, &v, err, sizeof(err)) != 0) {
+        snprintf(out, sizeof(out), "eval: %s", err);
+        wh_math_free(m);
+        return out;
+    }
+
+    wh_math_free(m);
+
+    if (v.doc == NULL) {
+        return "(missing)";
+    }
+
+    wh_buf_init(&b, &mem, 64);
+    wh_val_write_json(&b, v);
+    snprintf(out, sizeof(out), "%s", b.failed ? "(oom)" : b.data);
+
+    return out;
+}
+
+
+typedef struct {
+    const char  *expr;
+    const char  *expect;
+} math_case_t;
+
+
+static const math_case_t  cases[] = {
+
+    /* literals */
+    { "42", "42" },
+    { "  42  ", "42" },
+    { "1.5", "1.5" },
+    { ".5", "0.5" },
+    { "2.", "2" },
+    { "1e3", "1000" },
+    { "1.5E-2", "0.015" },
+    { "'it''s'", "error: unexpected \"'s'\" at column 5" },
+    { "'a\\'b'", "\"a'b\"" },
+    { "\"dq \\\"x\\\"\"", "\"dq \\\"x\\\"\"" },
+    { "'tab\\tnl\\n\\\\'", "\"tab\\tnl\\n\\\\\"" },
+    { "'\\u00e9\\u20ac'", "\"\xc3\xa9\xe2\x82\xac\"" },
+    { "'\\ud83d\\ude00'", "\"\xf0\x9f\x98\x80\"" },
+    { "'\\q'", "\"q\"" },
+    { "''", "\"\"" },
+    { "true", "true" },
+    { "false", "false" },
+    { "null", "null" },
+
+    /* arithmetic and precedence */
+    { "1 + 2", "3" },
+    { "0.1 + 0.2", "0.30000000000000004" },
+    { "10 - 4 - 3", "3" },
+    { "2 * 3 + 4", "10" },
+    { "2 + 3 * 4", "14" },
+    { "(2 + 3) * 4", "20" },
+    { "((((1 + 2))) * ((3)))", "9" },
+    { "100 / 8", "12.5" },
+    { "1 / 3", "0.3333333333333333" },
+    { "24 / 4 / 2", "3" },
+    { "7 % 3", "1" },
+    { "-7 % 3", "-1" },
+    { "7.5 % 2", "1.5" },
+    { "2 * -3", "-6" },
+    { "-(2 + 3)", "-5" },
+    { "--4", "4" },
+    { "+'12' + 1", "13" },
+    { "-'3'", "-3" },
+    { "1e21 * 10", "1e+22" },
+    { "2 * 0.5 - 1", "0" },
+    { "-0", "0" },
+    { "0 * -1", "0" },
+    { "1e308 * 10", "eval: result is not a finite number" },
+    { "7 % 0", "eval: modulo by zero" },
+    { "7 / 0", "eval: division by zero" },
+    { "0 / 0", "eval: division by zero" },
+    { "1 / '0'", "eval: division by zero" },
+    { "'abc' * 2", "eval: operand of \"*\" is not a number" },
+    { "'6' * '7'", "42" },
+    { "' 6 ' - 1", "5" },
+    { "'' - 1", "eval: operand of \"-\" is not a number" },
+    { "-'x'", "eval: operand of \"unary -\" is not a number" },
+    { "true + 1", "2" },
+    { "null + 1", "1" },
+    { "{{ $context.nope }} + 1", "eval: operand of \"+\" is not a number" },
+    { "{{ $context.arr }} * 2", "eval: operand of \"*\" is not a number" },
+
+    /* concatenation */
+    { "'a' + 1", "\"a1\"" },
+    { "1 + 'a'", "\"1a\"" },
+    { "1 + 2 + 'a'", "\"3a\"" },
+    { "'a' + 1 + 2", "\"a12\"" },
+    { "'a' + (1 + 2)", "\"a3\"" },
+    { "'x' + 0.1 * 3", "\"x0.30000000000000004\"" },
+    { "'v' + 1.0", "\"v1\"" },
+    { "'v' + 1e21", "\"v1e+21\"" },
+    { "'v' + 123456789012345680000", "\"v123456789012345680000\"" },
+    { "'v' + 0.000001", "\"v0.000001\"" },
+    { "'v' + 0.0000001", "\"v1e-7\"" },
+    { "'v' + -2.5e-10", "\"v-2.5e-10\"" },
+    { "'' + true + null", "\"truenull\"" },
+    { "'n=' + {{ $context.n }}", "\"n=10\"" },
+    { "'a=' + {{ $context.arr }}", "\"a=[1,2,3]\"" },
+    { "'m=' + {{ $context.nope }}", "\"m=\"" },
+    { "{{ $context.s }} + 1", "\"91\"" },
+    { "{{ $context.n }} + 1", "11" },
+
+    /* comparisons */
+    { "1 < 2", "true" },
+    { "2 < 1", "false" },
+    { "2 <= 2", "true" },
+    { "3 > 2", "true" },
+    { "2 >= 3", "false" },
+    { "'10' > '9'", "true" },
+    { "{{ $context.ten }} > {{ $context.s }}", "true" },
+    { "'abc' < 'abd'", "true" },
+    { "'abc' < 'ab'", "false" },
+    { "'ab' < 'abc'", "true" },
+    { "'B' < 'a'", "true" },
+    { "'10' < 'x'", "true" },
+    { "{{ $context.nope }} < 1", "false" },
+    { "{{ $context.nope }} >= 1", "false" },
+    { "null < 1", "false" },
+    { "1 + 1 < 3", "true" },
+    { "1 == 1", "true" },
+    { "1 == '1'", "true" },
+    { "'1.0' == 1", "true" },
+    { "'1.0' == '1'", "true" },
+    { "'a' == 'a'", "true" },
+    { "'a' == 'A'", "false" },
+    { "1 === 1", "true" },
+    { "1 !== 2", "true" },
+    { "1 != 1", "false" },
+    { "true == 'true'", "true" },
+    { "null == {{ $context.nope }}", "true" },
+    { "null == 0", "false" },
+    { "{{ $context.nope }} == ''", "true" },
+    { "{{ $context.arr }} == {{ $context.arr2 }}", "true" },
+    { "{{ $context.arr }} == {{ $context.obj }}", "false" },
+    { "{{ $context.obj }} == {{ $context.obj2 }}", "true" },
+    { "{{ $context.n }} == 10", "true" },
+    { "1 < 2 == true", "true" },
+
+    /* logic */
+    { "!true", "false" },
+    { "!0", "true" },
+    { "!''", "true" },
+    { "!'0'", "false" },
+    { "!!{{ $context.arr }}", "true" },
+    { "!{{ $context.nope }}", "true" },
+    { "true && 'yes'", "\"yes\"" },
+    { "0 && 'yes'", "0" },
+    { "'' || 'dflt'", "\"dflt\"" },
+    { "'x' || 'dflt'", "\"x\"" },
+    { "null || 0", "0" },
+    { "1 || 1 / 0", "1" },
+    { "0 && 1 / 0", "0" },
+    { "true || false && false", "true" },
+    { "(true || false) && false", "false" },
+    { "1 < 2 && 2 < 3", "true" },
+    { "{{ $context.nope }} || 'fallback'", "\"fallback\"" },
+
+    /* ternary */
+    { "1 < 2 ? 'yes' : 'no'", "\"yes\"" },
+    { "0 ? 'yes' : 'no'", "\"no\"" },
+    { "0 ? 1 : 0 ? 2 : 3", "3" },
+    { "1 ? 0 ? 'a' : 'b' : 'c'", "\"b\"" },
+    { "{{ $context.n }} > 5 ? 'big' : 'small'", "\"big\"" },
+    { "1 ? 2", "error: expected \":\" at the end" },
+    { "1 ? 2 , 3", "error: expected \":\" at column 7" },
+
+    /* templates are values, never expression text */
+    { "{{ $context.n }} * 2", "20" },
+    { "{{$context.n}}*{{$context.n}}", "100" },
+    { "{{ $context.expr }}", "\"1+1\"" },
+    { "{{ $context.expr }} + 1", "\"1+11\"" },
+    { "{{ $context.quote }}", "\"O'Brien \\\"x\\\"\"" },
+    { "{{ $context.quote }} + '!'", "\"O'Brien \\\"x\\\"!\"" },
+    { "len({{ $context.quote }})", "11" },
+    { "{{ $context.arr }}", "[1,2,3]" },
+    { "{{ $context.obj }}", "{\"a\":1}" },
+    { "{{ $context.nope }}", "null" },
+    { "{{ $context.float }} * 2", "1" },
+    { "{{ $context.neg }} * 2", "-10" },
+    { "{{ $nodes.calc }} + 1", "8" },
+    { "{{ $scopes.loop1.index }} * 10", "30" },
+    { "{{ $system.now }}", "\"2026-11-22T10:58:07.123Z\"" },
+    { "'hi {{ $context.quote }}!'", "\"hi O'Brien \\\"x\\\"!\"" },
+    { "'n={{ $context.n }}, a={{ $context.arr }}'", "\"n=10, a=[1,2,3]\"" },
+    { "\"{{ $context.n }}\" + 1", "\"101\"" },
+    { "'{{ $context.nope }}'", "\"\"" },
+    { "{{ $context.n }} {{ $context.n }}",
+      "error: unexpected template at column 18" },
+    { "{{ $foo }} + 1", "error: unknown variable \"$foo\"" },
+    { "{{ $nodes.nokey }}", "error: unknown node \"nokey\"" },
+    { "{{ $context.n + 1", "error: unclosed \"{{\"" },
+
+    /* functions */
+    { "lower('HeLLo')", "\"hello\"" },
+    { "upper('HeLLo')", "\"HELLO\"" },
+    { "upper({{ $context.u }})", "\"\xc3\x9cN\xc3\x8f\x43\xc3\x96\x44\xc3\x89\"" },
+    { "lower('\xc3\x84\xce\xa3\xd0\x96')", "\"\xc3\xa4\xcf\x83\xd0\xb6\"" },
+    { "upper(12)", "\"12\"" },
+    { "trim('  a b \\t\\n')", "\"a b\"" },
+    { "trim('')", "\"\"" },
+    { "len('hello')", "5" },
+    { "len({{ $context.u }})", "7" },
+    { "len('')", "0" },
+    { "len({{ $context.arr }})", "3" },
+    { "len({{ $context.obj }})", "1" },
+    { "len({{ $context.nope }})", "0" },
+    { "len(12345)", "5" },
+    { "replace('a-b-c', '-', '+')", "\"a+b+c\"" },
+    { "replace('aaa', 'a', 'aa')", "\"aaaaaa\"" },
+    { "replace('abc', '', 'x')", "\"abc\"" },
+    { "replace('a.b', '.', '')", "\"ab\"" },
+    { "replace('x', 'long', 'y')", "\"x\"" },
+    { "substr('hello', 1)", "\"ello\"" },
+    { "substr('hello', 1, 3)", "\"ell\"" },
+    { "substr('hello', -3)", "\"llo\"" },
+    { "substr('hello', -3, 2)", "\"ll\"" },
+    { "substr('hello', -10, 2)", "\"he\"" },
+    { "substr('hello', 10)", "\"\"" },
+    { "substr('hello', 1, -1)", "\"\"" },
+    { "substr('hello', 1, 100)", "\"ello\"" },
+    { "substr('hello', 1.9, 2.9)", "\"el\"" },
+    { "substr({{ $context.u }}, 1, 3)", "\"n\xc3\xaf" "c\"" },
+    { "substr({{ $context.u }}, -2)", "\"d\xc3\xa9\"" },
+    { "substr('abc', 'x')", "eval: substr(): start is not a number" },
+    { "split('a,b,,c', ',')", "[\"a\",\"b\",\"\",\"c\"]" },
+    { "split('a,b,', ',')", "[\"a\",\"b\",\"\"]" },
+    { "split('abc', '')", "[\"a\",\"b\",\"c\"]" },
+    { "split('', ',')", "[\"\"]" },
+    { "split('a::b', '::')", "[\"a\",\"b\"]" },
+    { "split('x\"y', ',')", "[\"x\\\"y\"]" },
+    { "len(split('a b c', ' '))", "3" },
+    { "join(split('a b c', ' '), '-')", "\"a-b-c\"" },
+    { "join({{ $context.arr }}, '+')", "\"1+2+3\"" },
+    { "join({{ $context.mixed }}, ',')", "\"a,1,,true,{\\\"k\\\":2}\"" },
+    { "join({{ $context.empty }}, ',')", "\"\"" },
+    { "join('abc', ',')", "eval: join(): not an array" },
+    { "round(2.5)", "3" },
+    { "round(-2.5)", "-3" },
+    { "round(2.4)", "2" },
+    { "round(1.005, 2)", "1.01" },
+    { "round(3.14159, 3)", "3.142" },
+    { "round(0.06)", "0" },
+    { "round(0.5)", "1" },
+    { "round(9.995, 2)", "10" },
+    { "round(1234.5678, 0)", "1235" },
+    { "round(12, 2)", "12" },
+    { "round('2.6')", "3" },
+    { "round(1, 16)",
+      "eval: round(): digits must be an integer from 0 to 15" },
+    { "round(1, -1)",
+      "eval: round(): digits must be an integer from 0 to 15" },
+    { "round('x')", "eval: round(): not a number" },
+    { "floor(2.7)", "2" },
+    { "floor(-2.1)", "-3" },
+    { "ceil(2.1)", "3" },
+    { "ceil(-2.7)", "-2" },
+    { "now()", "\"2026-11-22T10:58:07.123Z\"" },
+    { "upper(substr(trim('  hello '), 0, 1)) + substr('hello', 1)",
+      "\"Hello\"" },
+
+    /* compilation errors */
+    { "", "error: empty expression" },
+    { "   ", "error: empty expression" },
+    { "1 +", "error: unexpected end of expression" },
+    { "1 + * 2", "error: unexpected \"*\" at column 5" },
+    { "(1 + 2", "error: missing \")\"" },
+    { "(1 + 2]", "error: unexpected \"]\" at column 7" },
+    { "1 + 2)", "error: unexpected \")\" at column 6" },
+    { "1 2", "error: unexpected \"2\" at column 3" },
+    { "'abc", "error: unterminated string at column 1" },
+    { "1 = 2", "error: unexpected \"=\" at column 3" },
+    { "1 & 2", "error: unexpected \"&\" at column 3" },
+    { "1 | 2", "error: unexpected \"|\" at column 3" },
+    { "1 # 2", "error: unexpected \"#\" at column 3" },
+    { "12abc", "error: invalid number at column 1" },
+    { "1.2.3", "error: invalid number at column 1" },
+    { "1e", "error: invalid number at column 1" },
+    { "1e999", "error: number out of range at column 1" },
+    { "x + 1", "error: unknown name \"x\" at column 1 (functions are "
+      "called with \"()\", values are \"{{ path }}\")" },
+    { "foo(1)", "error: unknown function \"foo\" at column 1" },
+    { "lower()", "error: lower() takes 1 argument" },
+    { "lower('a', 'b')", "error: lower() takes 1 argument" },
+    { "replace('a', 'b')", "error: replace() takes 3 arguments" },
+    { "substr('a')", "error: substr() takes 2 or 3 arguments" },
+    { "round(1, 2, 3)", "error: round() takes 1 or 2 arguments" },
+    { "now(1)", "error: now() takes 0 arguments" },
+    { "lower('a' 'b')", "error: expected \",\" or \")\" at column 11" },
+    { "lower('a',", "error: unexpected end of expression" },
+    { "lower('a'", "error: missing \")\" of lower()" },
+    { "'\\u12'", "error: invalid \\u escape at column 3" },
+    { "\x01", "error: unexpected character 0x01 at column 1" },
+
+    { NULL, NULL }
+};
+
+
+static void
+nested(char *buf, size_t n, const char *open, const char *mid,
+    const char *close)
+{
+    size_t  i, len;
+
+    buf[0] = '\0';
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        len += sprintf(buf + len, "%s", open);
+    }
+
+    len += sprintf(buf + len, "%s", mid);
+
+    for (i = 0; i < n; i++) {
+        len += sprintf(buf + len, "%s", close);
+    }
+}
+
+
+int
+main(void)
+{
+    char               err[256], *big;
+    size_t             i, n;
+    wh_val_t           v, nodes[2], scopes[2];
+    wh_math_t         *m;
+    wh_arena_t        *arena;
+    const math_case_t *c;
+
+    arena = wh_arena_create(0);
+    wh_arena_mem(arena, &mem);
+
+    memset(&scope, 0, sizeof(scope));
+    scope.mem = &mem;
+    scope.context = parse(
+        "{\"n\":10,\"s\":\"9\",\"ten\":\"10\",\"expr\":\"1+1\","
+        "\"quote\":\"O'Brien \\\"x\\\"\",\"arr\":[1,2,3],\"arr2\":[1,2,3],"
+        "\"obj\":{\"a\":1},\"obj2\":{ \"a\" : 1.0 },\"neg\":\"-5\","
+        "\"float\":\"0.5\",\"u\":\"\xc3\x9cn\xc3\xaf\x63\xc3\xb6\x64\xc3\xa9\","
+        "\"mixed\":[\"a\",1,null,true,{\"k\":2}],\"empty\":[]}");
+    nodes[0] = parse("7");
+    nodes[1] = wh_val_missing();
+    scopes[0] = wh_val_missing();
+    scopes[1] = parse("{\"item\":\"x\",\"index\":3}");
+    scope.nodes = nodes;
+    scope.scopes = scopes;
+    scope.nnodes = 2;
+    scope.now_ms = 1795345087123LL;
+
+    for (c = cases; c->expr != NULL; c++) {
+        is_str(run(c->expr), c->expect, "%s", c->expr);
+    }
+
+    /* results keep their JSON type */
+
+    m = wh_math_compile("1 + 1", 5, &keys, err, sizeof(err));
+    ok(m != NULL && wh_math_eval(m, &scope, &v, err, sizeof(err)) == 0
+       && wh_val_type(v) == WH_JSON_NUMBER, "number result");
+    wh_math_free(m);
+
+    m = wh_math_compile("'1' + 1", 7, &keys, err, sizeof(err));
+    ok(m != NULL && wh_math_eval(m, &scope, &v, err, sizeof(err)) == 0
+       && wh_val_type(v) == WH_JSON_STRING, "string result");
+    wh_math_free(m);
+
+    m = wh_math_compile("{{ $context.expr }}", 19, &keys, err, sizeof(err));
+    ok(m != NULL && wh_math_eval(m, &scope, &v, err, sizeof(err)) == 0
+       && wh_val_type(v) == WH_JSON_STRING, "template string stays a string");
+    wh_math_free(m);
+
+    /* depth limits */
+
+    big = malloc(100000);
+
+    nested(big, 63, "(", "1", ")");
+    is_str(run(big), "1", "63 nested parentheses");
+
+    nested(big, 64, "(", "1", ")");
+    is_str(run(big), "error: expression too deep", "64 nested parentheses");
+
+    nested(big, 5000, "(", "1", ")");
+    is_str(run(big), "error: expression too deep", "5000 parentheses");
+
+    nested(big, 5000, "-", "1", "");
+    is_str(run(big), "error: expression too deep", "5000 unary minus");
+
+    nested(big, 5000, "lower(", "'a'", ")");
+    is_str(run(big), "error: expression too deep", "5000 nested calls");
+
+    nested(big, 40, "1 ? 2 : ", "3", "");
+    is_str(run(big), "2", "40 chained ternaries");
+
+    strcpy(big, "1");
+    for (i = 0; i < 200; i++) {
+        strcat(big, "+1");
+    }
+    is_str(run(big), "201", "a chain of 200 additions");
+
+    n = strlen(big);
+    for (i = 0; i < 5000; i++) {
+        memcpy(big + n, "+1", 3);
+        n += 2;
+    }
+    is_str(run(big), "error: expression too deep", "5000 additions");
+
+    free(big);
+
+    wh_arena_destroy(arena);
+
+    return done_testing();
+}
