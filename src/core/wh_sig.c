@@ -1,0 +1,1363 @@
+/*
+ * Webhook signature schemes (SPEC §3).
+ *
+ * Header values are attacker-controlled and parsed without allocation into
+ * fixed stack buffers; the only heap use is OpenSSL's own, a key or a
+ * credential longer than WH_SIG_SCRATCH, and the contiguous message that
+ * ed25519 needs.  Secret material (the secret, derived keys, computed MACs)
+ * is compared with CRYPTO_memcmp over equal lengths only, cleansed from the
+ * stack afterwards and never printed.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "wh_sig.h"
+
+
+#define WH_SIG_MAX_MAC      64          /* SHA-512 */
+#define WH_SIG_SCRATCH      512
+#define WH_SIG_BAD          ((size_t) -1)
+
+/*
+ * Each ed25519 check hashes the whole body again: a header stuffed with
+ * signatures must not buy unbounded work.  Key rotation needs two or three.
+ */
+#define WH_SIG_MAX_ED25519  8
+
+/* 100 years in ms: keeps tolerance * 1000 and now * 1000 far from overflow */
+#define WH_SIG_MAX_TOL_MS   3153600000000LL
+
+
+typedef struct {
+    const char    *data;
+    size_t         len;
+} wh_sig_str_t;
+
+
+static const char  *wh_sig_names[] = {
+    "github", "gitlab", "stripe", "slack", "shopify", "standard",
+    "dingtalk", "basic", "token", "hmac"
+};
+
+
+static int
+wh_sig_timestamped(wh_sig_scheme_t s)
+{
+    return s == WH_SIG_STRIPE || s == WH_SIG_SLACK || s == WH_SIG_STANDARD
+           || s == WH_SIG_DINGTALK;
+}
+
+
+int
+wh_sig_init(wh_sig_opts_t *o, const char *scheme, size_t len)
+{
+    size_t  i;
+
+    memset(o, 0, sizeof(wh_sig_opts_t));
+    o->algorithm = WH_SIG_SHA256;
+    o->encoding = WH_SIG_HEX;
+
+    for (i = 0; i < sizeof(wh_sig_names) / sizeof(wh_sig_names[0]); i++) {
+        if (strlen(wh_sig_names[i]) == len
+            && strncasecmp(wh_sig_names[i], scheme, len) == 0)
+        {
+            o->scheme = (wh_sig_scheme_t) i;
+
+            if (o->scheme == WH_SIG_DINGTALK) {
+                o->tolerance = 3600;
+
+            } else if (wh_sig_timestamped(o->scheme)) {
+                o->tolerance = 300;
+            }
+
+            return 0;
+        }
+    }
+
+    return -1;
+}
+
+
+/*
+ * nginx time syntax ("300", "5m", "1h 30m", "500ms"), units in decreasing
+ * order.  Returns seconds, rounded up so that a non-zero value never turns
+ * the check off, or -1.
+ */
+static int64_t
+wh_sig_parse_time(const char *p, size_t len)
+{
+    int64_t      total, value, scale;
+    int          step, last;
+    const char  *end;
+
+    static const int64_t  unit_ms[] = {
+        365LL * 86400000, 30LL * 86400000, 7LL * 86400000, 86400000,
+        3600000, 60000, 1000, 1
+    };
+
+    end = p + len;
+    total = 0;
+    last = -1;
+
+    if (p == end) {
+        return -1;
+    }
+
+    while (p < end) {
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+
+        value = 0;
+
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (value > (WH_SIG_MAX_TOL_MS - (*p - '0')) / 10) {
+                return -1;
+            }
+
+            value = value * 10 + (*p++ - '0');
+        }
+
+        if (p == end) {
+            step = 6;                           /* a bare number: seconds */
+
+        } else {
+            switch (*p++) {
+            case 'y': step = 0; break;
+            case 'M': step = 1; break;
+            case 'w': step = 2; break;
+            case 'd': step = 3; break;
+            case 'h': step = 4; break;
+            case 's': step = 6; break;
+            case 'm':
+                if (p < end && *p == 's') {
+                    p++;
+                    step = 7;
+
+                } else {
+                    step = 5;
+                }
+                break;
+            default:
+                return -1;
+            }
+        }
+
+        if (step <= last) {
+            return -1;
+        }
+
+        last = step;
+        scale = unit_ms[step];
+
+        if (value > (WH_SIG_MAX_TOL_MS - total) / scale) {
+            return -1;
+        }
+
+        total += value * scale;
+
+        while (p < end && *p == ' ') {
+            p++;
+        }
+    }
+
+    return (total + 999) / 1000;
+}
+
+
+static int
+wh_sig_is(const char *s, size_t len, const char *lit)
+{
+    return strlen(lit) == len && memcmp(s, lit, len) == 0;
+}
+
+
+static int
+wh_sig_header_name(const char *s, size_t len)
+{
+    size_t  i;
+
+    if (len == 0) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == ':') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static char *
+wh_sig_strdup(const char *s, size_t len)
+{
+    char  *p;
+
+    p = malloc(len + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    memcpy(p, s, len);
+    p[len] = '\0';
+
+    return p;
+}
+
+
+int
+wh_sig_option(wh_sig_opts_t *o, const char *name, size_t nlen,
+    const char *value, size_t vlen, char *err, size_t errlen)
+{
+    int64_t    t;
+    char      *p, **field;
+    int        hmac;
+
+    if ((unsigned) o->scheme > WH_SIG_HMAC) {
+        if (err != NULL && errlen > 0) {
+            snprintf(err, errlen, "unknown scheme");
+        }
+
+        return -1;
+    }
+
+    hmac = (o->scheme == WH_SIG_HMAC);
+
+    if (wh_sig_is(name, nlen, "tolerance") && wh_sig_timestamped(o->scheme)) {
+        t = wh_sig_parse_time(value, vlen);
+        if (t < 0) {
+            goto invalid;
+        }
+
+        o->tolerance = t;
+        return 0;
+    }
+
+    if (wh_sig_is(name, nlen, "algorithm") && hmac) {
+        if (wh_sig_is(value, vlen, "sha1")) {
+            o->algorithm = WH_SIG_SHA1;
+
+        } else if (wh_sig_is(value, vlen, "sha256")) {
+            o->algorithm = WH_SIG_SHA256;
+
+        } else if (wh_sig_is(value, vlen, "sha512")) {
+            o->algorithm = WH_SIG_SHA512;
+
+        } else {
+            goto invalid;
+        }
+
+        return 0;
+    }
+
+    if (wh_sig_is(name, nlen, "encoding") && hmac) {
+        if (wh_sig_is(value, vlen, "hex")) {
+            o->encoding = WH_SIG_HEX;
+
+        } else if (wh_sig_is(value, vlen, "base64")) {
+            o->encoding = WH_SIG_BASE64;
+
+        } else {
+            goto invalid;
+        }
+
+        return 0;
+    }
+
+    if (wh_sig_is(name, nlen, "header")
+        && (hmac || o->scheme == WH_SIG_TOKEN))
+    {
+        if (!wh_sig_header_name(value, vlen)) {
+            goto invalid;
+        }
+
+        field = &o->header;
+
+    } else if (wh_sig_is(name, nlen, "prefix") && hmac) {
+        field = &o->prefix;
+
+        if (vlen == 0) {
+            free(*field);
+            *field = NULL;
+            return 0;
+        }
+
+    } else {
+        if (err != NULL && errlen > 0) {
+            snprintf(err, errlen, "unknown option \"%.*s\" for scheme \"%s\"",
+                     (int) nlen, name, wh_sig_names[o->scheme]);
+        }
+
+        return -1;
+    }
+
+    p = wh_sig_strdup(value, vlen);
+    if (p == NULL) {
+        if (err != NULL && errlen > 0) {
+            snprintf(err, errlen, "out of memory");
+        }
+
+        return -1;
+    }
+
+    free(*field);
+    *field = p;
+
+    return 0;
+
+invalid:
+
+    if (err != NULL && errlen > 0) {
+        snprintf(err, errlen, "invalid %.*s \"%.*s\"",
+                 (int) nlen, name, (int) vlen, value);
+    }
+
+    return -1;
+}
+
+
+int
+wh_sig_check(const wh_sig_opts_t *o, char *err, size_t errlen)
+{
+    if ((o->scheme == WH_SIG_TOKEN || o->scheme == WH_SIG_HMAC)
+        && o->header == NULL)
+    {
+        if (err != NULL && errlen > 0) {
+            snprintf(err, errlen, "scheme \"%s\" requires header=NAME",
+                     wh_sig_names[o->scheme]);
+        }
+
+        return -1;
+    }
+
+    return 0;
+}
+
+
+void
+wh_sig_free(wh_sig_opts_t *o)
+{
+    free(o->header);
+    free(o->prefix);
+    o->header = NULL;
+    o->prefix = NULL;
+}
+
+
+wh_sig_rc_t
+wh_sig_combine(wh_sig_rc_t a, wh_sig_rc_t b)
+{
+    static const int  rank[] = {
+        3,      /* WH_SIG_OK */
+        0,      /* WH_SIG_MISSING */
+        1,      /* WH_SIG_INVALID */
+        2       /* WH_SIG_EXPIRED */
+    };
+
+    if ((unsigned) a > WH_SIG_EXPIRED) {
+        return b;
+    }
+
+    if ((unsigned) b > WH_SIG_EXPIRED) {
+        return a;
+    }
+
+    return rank[a] >= rank[b] ? a : b;
+}
+
+
+/* Parsing of attacker-supplied values. */
+
+static int
+wh_sig_header(const wh_sig_input_t *in, const char *name, wh_sig_str_t *s)
+{
+    const char  *v;
+    size_t       len;
+
+    v = NULL;
+    len = 0;
+
+    if (in->header == NULL || !in->header(in->data, name, &v, &len)
+        || v == NULL)
+    {
+        return 0;
+    }
+
+    while (len && (v[0] == ' ' || v[0] == '\t')) {
+        v++;
+        len--;
+    }
+
+    while (len && (v[len - 1] == ' ' || v[len - 1] == '\t')) {
+        len--;
+    }
+
+    s->data = v;
+    s->len = len;
+
+    return len != 0;
+}
+
+
+/* Digits only, no sign, no overflow; -1 otherwise. */
+static int64_t
+wh_sig_timestamp(const wh_sig_str_t *s)
+{
+    int64_t  v;
+    size_t   i;
+
+    if (s->len == 0 || s->len > 19) {
+        return -1;
+    }
+
+    v = 0;
+
+    for (i = 0; i < s->len; i++) {
+        if (s->data[i] < '0' || s->data[i] > '9') {
+            return -1;
+        }
+
+        if (v > (INT64_MAX - (s->data[i] - '0')) / 10) {
+            return -1;
+        }
+
+        v = v * 10 + (s->data[i] - '0');
+    }
+
+    return v;
+}
+
+
+static int
+wh_sig_expired(int64_t now, int64_t ts, int64_t tol)
+{
+    uint64_t  d;
+
+    if (tol <= 0) {
+        return 0;
+    }
+
+    /* unsigned wrap-around gives the exact distance for any two int64 */
+    d = (ts >= now) ? (uint64_t) ts - (uint64_t) now
+                    : (uint64_t) now - (uint64_t) ts;
+
+    return d > (uint64_t) tol;
+}
+
+
+static int
+wh_sig_hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
+/* Exactly n bytes of hex, either case. */
+static int
+wh_sig_unhex(const char *s, size_t len, unsigned char *out, size_t n)
+{
+    size_t  i;
+    int     hi, lo;
+
+    if (len != 2 * n) {
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        hi = wh_sig_hexval(s[2 * i]);
+        lo = wh_sig_hexval(s[2 * i + 1]);
+
+        if (hi < 0 || lo < 0) {
+            return -1;
+        }
+
+        out[i] = (unsigned char) (hi << 4 | lo);
+    }
+
+    return 0;
+}
+
+
+/* Both alphabets: a sender using base64url loses nothing by it. */
+static int
+wh_sig_b64val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+
+    if (c == '+' || c == '-') {
+        return 62;
+    }
+
+    if (c == '/' || c == '_') {
+        return 63;
+    }
+
+    return -1;
+}
+
+
+/*
+ * Number of data characters of base64 text, or WH_SIG_BAD.  Padding is
+ * optional but, when present, must complete the last quantum.
+ */
+static size_t
+wh_sig_b64_chars(const char *s, size_t len)
+{
+    size_t  n, pad;
+
+    n = len;
+    pad = 0;
+
+    while (n && s[n - 1] == '=' && pad < 2) {
+        n--;
+        pad++;
+    }
+
+    if (n % 4 == 1 || (pad && len % 4 != 0)) {
+        return WH_SIG_BAD;
+    }
+
+    return n;
+}
+
+
+/* Decoded length of base64 text, or WH_SIG_BAD. */
+static size_t
+wh_sig_b64_len(const char *s, size_t len)
+{
+    size_t  n;
+
+    n = wh_sig_b64_chars(s, len);
+    if (n == WH_SIG_BAD) {
+        return WH_SIG_BAD;
+    }
+
+    return n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
+}
+
+
+/*
+ * Decodes into out[0..cap).  Unused trailing bits must be zero, so every
+ * value has one encoding.  Returns the length or WH_SIG_BAD.
+ */
+static size_t
+wh_sig_b64_decode(const char *s, size_t len, unsigned char *out, size_t cap)
+{
+    size_t    n, i, o;
+    uint32_t  acc;
+    int       v, bits;
+
+    n = wh_sig_b64_chars(s, len);
+    if (n == WH_SIG_BAD) {
+        return WH_SIG_BAD;
+    }
+
+    if (n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > cap) {
+        return WH_SIG_BAD;
+    }
+
+    acc = 0;
+    bits = 0;
+    o = 0;
+
+    for (i = 0; i < n; i++) {
+        v = wh_sig_b64val((unsigned char) s[i]);
+        if (v < 0) {
+            return WH_SIG_BAD;
+        }
+
+        acc = acc << 6 | (uint32_t) v;
+        bits += 6;
+
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char) (acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+
+    return acc == 0 ? o : WH_SIG_BAD;
+}
+
+
+static int
+wh_sig_eq(const void *a, size_t alen, const void *b, size_t blen)
+{
+    if (alen != blen) {
+        return 0;
+    }
+
+    return CRYPTO_memcmp(a, b, alen) == 0;
+}
+
+
+static size_t
+wh_sig_maclen(wh_sig_alg_t alg)
+{
+    return alg == WH_SIG_SHA1 ? 20 : alg == WH_SIG_SHA512 ? 64 : 32;
+}
+
+
+/* HMAC over the concatenation of parts; the MAC length or 0 on failure. */
+static size_t
+wh_sig_hmac(wh_sig_alg_t alg, const void *key, size_t klen,
+    const wh_sig_str_t *part, size_t nparts, unsigned char *out)
+{
+    size_t        i, outlen;
+    EVP_MAC      *mac;
+    OSSL_PARAM    params[2];
+    EVP_MAC_CTX  *ctx;
+
+    static const char  *digests[] = { "SHA1", "SHA256", "SHA512" };
+
+    outlen = 0;
+
+    mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
+    if (mac == NULL) {
+        return 0;
+    }
+
+    ctx = EVP_MAC_CTX_new(mac);
+    if (ctx == NULL) {
+        goto done;
+    }
+
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 (char *) digests[alg], 0);
+    params[1] = OSSL_PARAM_construct_end();
+
+    if (EVP_MAC_init(ctx, key, klen, params) != 1) {
+        goto done;
+    }
+
+    for (i = 0; i < nparts; i++) {
+        if (part[i].len
+            && EVP_MAC_update(ctx, (const unsigned char *) part[i].data,
+                              part[i].len) != 1)
+        {
+            goto done;
+        }
+    }
+
+    if (EVP_MAC_final(ctx, out, &outlen, WH_SIG_MAX_MAC) != 1) {
+        outlen = 0;
+    }
+
+done:
+
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+
+    return outlen;
+}
+
+
+/* Scratch space: on the stack when small enough. */
+
+typedef struct {
+    unsigned char  *p;
+    size_t          size;
+    unsigned char   stack[WH_SIG_SCRATCH];
+} wh_sig_scratch_t;
+
+
+static unsigned char *
+wh_sig_scratch(wh_sig_scratch_t *s, size_t size)
+{
+    s->size = size;
+    s->p = (size <= WH_SIG_SCRATCH) ? s->stack : malloc(size ? size : 1);
+
+    return s->p;
+}
+
+
+static void
+wh_sig_scratch_free(wh_sig_scratch_t *s)
+{
+    if (s->p == NULL) {
+        return;
+    }
+
+    OPENSSL_cleanse(s->p, s->size);
+
+    if (s->p != s->stack) {
+        free(s->p);
+    }
+
+    s->p = NULL;
+}
+
+
+/* Schemes. */
+
+static wh_sig_rc_t
+wh_sig_equal_header(const char *name, const char *secret, size_t secret_len,
+    const wh_sig_input_t *in)
+{
+    wh_sig_str_t  v;
+
+    if (!wh_sig_header(in, name, &v)) {
+        return WH_SIG_MISSING;
+    }
+
+    if (secret_len == 0) {
+        return WH_SIG_INVALID;
+    }
+
+    return wh_sig_eq(v.data, v.len, secret, secret_len) ? WH_SIG_OK
+                                                        : WH_SIG_INVALID;
+}
+
+
+/* A MAC in hex or base64 after an optional prefix, over the raw body. */
+static wh_sig_rc_t
+wh_sig_body_mac(const char *name, const char *prefix, wh_sig_alg_t alg,
+    wh_sig_enc_t enc, const char *secret, size_t secret_len,
+    const wh_sig_input_t *in)
+{
+    size_t         n, plen;
+    wh_sig_rc_t    rc;
+    wh_sig_str_t   v, body;
+    unsigned char  sig[WH_SIG_MAX_MAC], mac[WH_SIG_MAX_MAC];
+
+    if (!wh_sig_header(in, name, &v)) {
+        return WH_SIG_MISSING;
+    }
+
+    if (secret_len == 0) {
+        return WH_SIG_INVALID;
+    }
+
+    plen = prefix ? strlen(prefix) : 0;
+
+    if (v.len < plen || (plen && memcmp(v.data, prefix, plen) != 0)) {
+        return WH_SIG_INVALID;
+    }
+
+    v.data += plen;
+    v.len -= plen;
+    n = wh_sig_maclen(alg);
+
+    if (enc == WH_SIG_HEX) {
+        if (wh_sig_unhex(v.data, v.len, sig, n) != 0) {
+            return WH_SIG_INVALID;
+        }
+
+    } else if (wh_sig_b64_decode(v.data, v.len, sig, sizeof(sig)) != n) {
+        return WH_SIG_INVALID;
+    }
+
+    body.data = in->body;
+    body.len = in->body_len;
+
+    rc = WH_SIG_INVALID;
+
+    if (wh_sig_hmac(alg, secret, secret_len, &body, 1, mac) == n
+        && CRYPTO_memcmp(sig, mac, n) == 0)
+    {
+        rc = WH_SIG_OK;
+    }
+
+    OPENSSL_cleanse(mac, sizeof(mac));
+
+    return rc;
+}
+
+
+/* Next item of a comma-separated Stripe-Signature, trimmed. */
+static int
+wh_sig_next_item(const wh_sig_str_t *h, size_t *pos, wh_sig_str_t *item)
+{
+    size_t  i;
+
+    i = *pos;
+
+    if (i > h->len) {
+        return 0;
+    }
+
+    item->data = h->data + i;
+
+    while (i < h->len && h->data[i] != ',') {
+        i++;
+    }
+
+    item->len = h->data + i - item->data;
+    *pos = i + 1;
+
+    while (item->len && item->data[0] == ' ') {
+        item->data++;
+        item->len--;
+    }
+
+    while (item->len && item->data[item->len - 1] == ' ') {
+        item->len--;
+    }
+
+    return 1;
+}
+
+
+static wh_sig_rc_t
+wh_sig_stripe(const wh_sig_opts_t *o, const char *secret, size_t secret_len,
+    const wh_sig_input_t *in)
+{
+    int            matched, seen;
+    size_t         pos;
+    int64_t        ts;
+    wh_sig_str_t   h, item, t, part[3];
+    unsigned char  sig[32], mac[WH_SIG_MAX_MAC];
+
+    if (!wh_sig_header(in, "Stripe-Signature", &h)) {
+        return WH_SIG_MISSING;
+    }
+
+    if (secret_len == 0) {
+        return WH_SIG_INVALID;
+    }
+
+    /* two passes: t= may come after the signatures */
+
+    t.data = NULL;
+    t.len = 0;
+    seen = 0;
+    pos = 0;
+
+    while (wh_sig_next_item(&h, &pos, &item)) {
+        if (item.len >= 2 && memcmp(item.data, "t=", 2) == 0
+            && t.data == NULL)
+        {
+            t.data = item.data + 2;
+            t.len = item.len - 2;
+
+        } else if (item.len >= 3 && memcmp(item.data, "v1=", 3) == 0) {
+            seen = 1;
+        }
+    }
+
+    ts = (t.data != NULL) ? wh_sig_timestamp(&t) : -1;
+
+    if (ts < 0 || !seen) {
+        return WH_SIG_INVALID;
+    }
+
+    part[0] = t;
+    part[1].data = ".";
+    part[1].len = 1;
+    part[2].data = in->body;
+    part[2].len = in->body_len;
+
+    if (wh_sig_hmac(WH_SIG_SHA256, secret, secret_len, part, 3, mac) != 32) {
+        return WH_SIG_INVALID;
+    }
+
+    matched = 0;
+    pos = 0;
+
+    while (!matched && wh_sig_next_item(&h, &pos, &item)) {
+        if (item.len >= 3 && memcmp(item.data, "v1=", 3) == 0
+            && wh_sig_unhex(item.data + 3, item.len - 3, sig, 32) == 0
+            && CRYPTO_memcmp(sig, mac, 32) == 0)
+        {
+            matched = 1;
+        }
+    }
+
+    OPENSSL_cleanse(mac, sizeof(mac));
+
+    if (!matched) {
+        return WH_SIG_INVALID;
+    }
+
+    return wh_sig_expired(in->now, ts, o->tolerance) ? WH_SIG_EXPIRED
+                                                     : WH_SIG_OK;
+}
+
+
+static wh_sig_rc_t
+wh_sig_slack(const wh_sig_opts_t *o, const char *secret, size_t secret_len,
+    const wh_sig_input_t *in)
+{
+    int            ok;
+    int64_t        ts;
+    wh_sig_str_t   s, t, part[4];
+    unsigned char  sig[32], mac[WH_SIG_MAX_MAC];
+
+    if (!wh_sig_header(in, "X-Slack-Signature", &s)
+        || !wh_sig_header(in, "X-Slack-Request-Timestamp", &t))
+    {
+        return WH_SIG_MISSING;
+    }
+
+    ts = wh_sig_timestamp(&t);
+
+    if (ts < 0 || secret_len == 0 || s.len < 3
+        || memcmp(s.data, "v0=", 3) != 0
+        || wh_sig_unhex(s.data + 3, s.len - 3, sig, 32) != 0)
+    {
+        return WH_SIG_INVALID;
+    }
+
+    part[0].data = "v0:";
+    part[0].len = 3;
+    part[1] = t;
+    part[2].data = ":";
+    part[2].len = 1;
+    part[3].data = in->body;
+    part[3].len = in->body_len;
+
+    ok = wh_sig_hmac(WH_SIG_SHA256, secret, secret_len, part, 4, mac) == 32
+         && CRYPTO_memcmp(sig, mac, 32) == 0;
+
+    OPENSSL_cleanse(mac, sizeof(mac));
+
+    if (!ok) {
+        return WH_SIG_INVALID;
+    }
+
+    return wh_sig_expired(in->now, ts, o->tolerance) ? WH_SIG_EXPIRED
+                                                     : WH_SIG_OK;
+}
+
+
+/* Next space-separated entry of a webhook-signature list. */
+static int
+wh_sig_next_entry(const wh_sig_str_t *list, size_t *pos, wh_sig_str_t *e)
+{
+    size_t  i;
+
+    i = *pos;
+
+    while (i < list->len && list->data[i] == ' ') {
+        i++;
+    }
+
+    if (i == list->len) {
+        return 0;
+    }
+
+    e->data = list->data + i;
+
+    while (i < list->len && list->data[i] != ' ') {
+        i++;
+    }
+
+    e->len = list->data + i - e->data;
+    *pos = i;
+
+    return 1;
+}
+
+
+static int
+wh_sig_standard_ed25519(const wh_sig_str_t *key, const wh_sig_str_t *list,
+    const wh_sig_str_t *id, const wh_sig_str_t *t, const wh_sig_input_t *in)
+{
+    int            matched, tries;
+    size_t         pos, len;
+    EVP_PKEY      *pkey;
+    EVP_MD_CTX    *md;
+    wh_sig_str_t   e;
+    unsigned char  pk[32], sig[64], *msg, *p;
+
+    if (wh_sig_b64_decode(key->data, key->len, pk, sizeof(pk)) != 32) {
+        return 0;
+    }
+
+    len = id->len + t->len + 2;
+
+    if (in->body_len > (size_t) -1 - len) {
+        return 0;
+    }
+
+    len += in->body_len;
+
+    /* ed25519 signs the whole message at once: it must be contiguous */
+    msg = malloc(len);
+    if (msg == NULL) {
+        return 0;
+    }
+
+    p = msg;
+    memcpy(p, id->data, id->len);
+    p += id->len;
+    *p++ = '.';
+    memcpy(p, t->data, t->len);
+    p += t->len;
+    *p++ = '.';
+
+    if (in->body_len) {
+        memcpy(p, in->body, in->body_len);
+    }
+
+    matched = 0;
+    md = NULL;
+
+    pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pk, 32);
+    if (pkey == NULL) {
+        goto done;
+    }
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        goto done;
+    }
+
+    pos = 0;
+    tries = 0;
+
+    while (!matched && tries < WH_SIG_MAX_ED25519
+           && wh_sig_next_entry(list, &pos, &e))
+    {
+        if (e.len < 4 || memcmp(e.data, "v1a,", 4) != 0
+            || wh_sig_b64_decode(e.data + 4, e.len - 4, sig, sizeof(sig))
+               != 64)
+        {
+            continue;
+        }
+
+        tries++;
+
+        if (EVP_DigestVerifyInit(md, NULL, NULL, NULL, pkey) == 1
+            && EVP_DigestVerify(md, sig, 64, msg, len) == 1)
+        {
+            matched = 1;
+        }
+
+        EVP_MD_CTX_reset(md);
+    }
+
+done:
+
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(pkey);
+    free(msg);
+
+    return matched;
+}
+
+
+static int
+wh_sig_standard_hmac(const wh_sig_str_t *secret, const wh_sig_str_t *list,
+    const wh_sig_str_t *id, const wh_sig_str_t *t, const wh_sig_input_t *in)
+{
+    int               matched;
+    size_t            pos, klen;
+    wh_sig_str_t      e, part[5];
+    unsigned char     sig[32], mac[WH_SIG_MAX_MAC], *key;
+    wh_sig_scratch_t  s;
+
+    klen = wh_sig_b64_len(secret->data, secret->len);
+
+    if (klen == WH_SIG_BAD || klen == 0) {
+        return 0;
+    }
+
+    key = wh_sig_scratch(&s, klen);
+    if (key == NULL) {
+        return 0;
+    }
+
+    matched = 0;
+
+    if (wh_sig_b64_decode(secret->data, secret->len, key, klen) != klen) {
+        goto done;
+    }
+
+    part[0] = *id;
+    part[1].data = ".";
+    part[1].len = 1;
+    part[2] = *t;
+    part[3] = part[1];
+    part[4].data = in->body;
+    part[4].len = in->body_len;
+
+    if (wh_sig_hmac(WH_SIG_SHA256, key, klen, part, 5, mac) != 32) {
+        goto done;
+    }
+
+    pos = 0;
+
+    while (!matched && wh_sig_next_entry(list, &pos, &e)) {
+        if (e.len > 3 && memcmp(e.data, "v1,", 3) == 0
+            && wh_sig_b64_decode(e.data + 3, e.len - 3, sig, sizeof(sig))
+               == 32
+            && CRYPTO_memcmp(sig, mac, 32) == 0)
+        {
+            matched = 1;
+        }
+    }
+
+    OPENSSL_cleanse(mac, sizeof(mac));
+
+done:
+
+    wh_sig_scratch_free(&s);
+
+    return matched;
+}
+
+
+static wh_sig_rc_t
+wh_sig_standard(const wh_sig_opts_t *o, const char *secret,
+    size_t secret_len, const wh_sig_input_t *in)
+{
+    int           ok;
+    int64_t       ts;
+    wh_sig_str_t  id, t, list, key;
+
+    if (!wh_sig_header(in, "webhook-id", &id)
+        || !wh_sig_header(in, "webhook-timestamp", &t)
+        || !wh_sig_header(in, "webhook-signature", &list))
+    {
+        return WH_SIG_MISSING;
+    }
+
+    ts = wh_sig_timestamp(&t);
+    if (ts < 0) {
+        return WH_SIG_INVALID;
+    }
+
+    key.data = secret;
+    key.len = secret_len;
+
+    if (secret_len >= 5 && memcmp(secret, "whpk_", 5) == 0) {
+        key.data += 5;
+        key.len -= 5;
+        ok = wh_sig_standard_ed25519(&key, &list, &id, &t, in);
+
+    } else {
+        if (secret_len >= 6 && memcmp(secret, "whsec_", 6) == 0) {
+            key.data += 6;
+            key.len -= 6;
+        }
+
+        ok = wh_sig_standard_hmac(&key, &list, &id, &t, in);
+    }
+
+    if (!ok) {
+        return WH_SIG_INVALID;
+    }
+
+    return wh_sig_expired(in->now, ts, o->tolerance) ? WH_SIG_EXPIRED
+                                                     : WH_SIG_OK;
+}
+
+
+static wh_sig_rc_t
+wh_sig_dingtalk(const wh_sig_opts_t *o, const char *secret,
+    size_t secret_len, const wh_sig_input_t *in)
+{
+    int            ok, hi, lo;
+    char           b64[64];
+    size_t         i, n;
+    int64_t        ts, now, tol;
+    wh_sig_str_t   t, s, part[3];
+    unsigned char  sig[32], mac[WH_SIG_MAX_MAC];
+
+    if (!wh_sig_header(in, "timestamp", &t)
+        || !wh_sig_header(in, "sign", &s))
+    {
+        return WH_SIG_MISSING;
+    }
+
+    ts = wh_sig_timestamp(&t);
+    if (ts < 0 || secret_len == 0) {
+        return WH_SIG_INVALID;
+    }
+
+    /*
+     * DingTalk passes sign URL-encoded in query strings; a '+' that went
+     * through form decoding arrives as a space.
+     */
+
+    n = 0;
+
+    for (i = 0; i < s.len; i++) {
+        if (n == sizeof(b64)) {
+            return WH_SIG_INVALID;
+        }
+
+        if (s.data[i] == '%') {
+            if (s.len - i < 3) {
+                return WH_SIG_INVALID;
+            }
+
+            hi = wh_sig_hexval(s.data[i + 1]);
+            lo = wh_sig_hexval(s.data[i + 2]);
+
+            if (hi < 0 || lo < 0) {
+                return WH_SIG_INVALID;
+            }
+
+            b64[n++] = (char) (hi << 4 | lo);
+            i += 2;
+
+        } else {
+            b64[n++] = (s.data[i] == ' ') ? '+' : s.data[i];
+        }
+    }
+
+    if (wh_sig_b64_decode(b64, n, sig, sizeof(sig)) != 32) {
+        return WH_SIG_INVALID;
+    }
+
+    part[0] = t;
+    part[1].data = "\n";
+    part[1].len = 1;
+    part[2].data = secret;
+    part[2].len = secret_len;
+
+    ok = wh_sig_hmac(WH_SIG_SHA256, secret, secret_len, part, 3, mac) == 32
+         && CRYPTO_memcmp(sig, mac, 32) == 0;
+
+    OPENSSL_cleanse(mac, sizeof(mac));
+
+    if (!ok) {
+        return WH_SIG_INVALID;
+    }
+
+    /* milliseconds; both bounded well away from overflow */
+    now = in->now;
+    now = now > INT64_MAX / 1000 ? INT64_MAX / 1000
+        : now < INT64_MIN / 1000 ? INT64_MIN / 1000 : now;
+    tol = o->tolerance > WH_SIG_MAX_TOL_MS / 1000 ? WH_SIG_MAX_TOL_MS / 1000
+                                                   : o->tolerance;
+
+    return wh_sig_expired(now * 1000, ts, tol * 1000) ? WH_SIG_EXPIRED
+                                                      : WH_SIG_OK;
+}
+
+
+static wh_sig_rc_t
+wh_sig_basic(const char *secret, size_t secret_len, const wh_sig_input_t *in)
+{
+    int               ok;
+    size_t            n;
+    unsigned char    *cred;
+    wh_sig_str_t      a;
+    wh_sig_scratch_t  s;
+
+    if (!wh_sig_header(in, "Authorization", &a)) {
+        return WH_SIG_MISSING;
+    }
+
+    /* the auth-scheme is case-insensitive (RFC 7617) */
+    if (a.len < 6 || strncasecmp(a.data, "basic ", 6) != 0
+        || secret_len == 0)
+    {
+        return WH_SIG_INVALID;
+    }
+
+    a.data += 6;
+    a.len -= 6;
+
+    while (a.len && a.data[0] == ' ') {
+        a.data++;
+        a.len--;
+    }
+
+    n = wh_sig_b64_len(a.data, a.len);
+
+    if (n != secret_len) {
+        return WH_SIG_INVALID;
+    }
+
+    cred = wh_sig_scratch(&s, n);
+    if (cred == NULL) {
+        return WH_SIG_INVALID;
+    }
+
+    ok = wh_sig_b64_decode(a.data, a.len, cred, n) == n
+         && CRYPTO_memcmp(cred, secret, n) == 0;
+
+    wh_sig_scratch_free(&s);
+
+    return ok ? WH_SIG_OK : WH_SIG_INVALID;
+}
+
+
+wh_sig_rc_t
+wh_sig_verify(const wh_sig_opts_t *o, const char *secret, size_t secret_len,
+    const wh_sig_input_t *in)
+{
+    switch (o->scheme) {
+
+    case WH_SIG_GITHUB:
+        return wh_sig_body_mac("X-Hub-Signature-256", "sha256=",
+                               WH_SIG_SHA256, WH_SIG_HEX, secret,
+                               secret_len, in);
+
+    case WH_SIG_GITLAB:
+        return wh_sig_equal_header("X-Gitlab-Token", secret, secret_len, in);
+
+    case WH_SIG_STRIPE:
+        return wh_sig_stripe(o, secret, secret_len, in);
+
+    case WH_SIG_SLACK:
+        return wh_sig_slack(o, secret, secret_len, in);
+
+    case WH_SIG_SHOPIFY:
+        return wh_sig_body_mac("X-Shopify-Hmac-Sha256", NULL, WH_SIG_SHA256,
+                               WH_SIG_BASE64, secret, secret_len, in);
+
+    case WH_SIG_STANDARD:
+        return wh_sig_standard(o, secret, secret_len, in);
+
+    case WH_SIG_DINGTALK:
+        return wh_sig_dingtalk(o, secret, secret_len, in);
+
+    case WH_SIG_BASIC:
+        return wh_sig_basic(secret, secret_len, in);
+
+    case WH_SIG_TOKEN:
+        if (o->header == NULL) {
+            return WH_SIG_INVALID;
+        }
+
+        return wh_sig_equal_header(o->header, secret, secret_len, in);
+
+    case WH_SIG_HMAC:
+        if (o->header == NULL || o->algorithm > WH_SIG_SHA512
+            || o->encoding > WH_SIG_BASE64)
+        {
+            return WH_SIG_INVALID;
+        }
+
+        return wh_sig_body_mac(o->header, o->prefix, o->algorithm,
+                               o->encoding, secret, secret_len, in);
+    }
+
+    return WH_SIG_INVALID;
+}
