@@ -253,7 +253,8 @@ static const math_case_t  cases[] = {
     /* functions */
     { "lower('HeLLo')", "\"hello\"" },
     { "upper('HeLLo')", "\"HELLO\"" },
-    { "upper({{ $context.u }})", "\"\xc3\x9cN\xc3\x8f\x43\xc3\x96\x44\xc3\x89\"" },
+    { "upper({{ $context.u }})",
+      "\"\xc3\x9cN\xc3\x8f\x43\xc3\x96\x44\xc3\x89\"" },
     { "lower('\xc3\x84\xce\xa3\xd0\x96')", "\"\xc3\xa4\xcf\x83\xd0\xb6\"" },
     { "upper(12)", "\"12\"" },
     { "trim('  a b \\t\\n')", "\"a b\"" },

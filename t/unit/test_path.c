@@ -228,7 +228,8 @@ main(void)
 
     memset(&scope, 0, sizeof(scope));
     scope.mem = &mem;
-    scope.context = parse("{\"id\":\"e1\",\"data\":{\"ref\":\"refs/heads/main\","
+    scope.context = parse("{\"id\":\"e1\","
+                          "\"data\":{\"ref\":\"refs/heads/main\","
                           "\"commits\":[{\"id\":\"c1\"},{\"id\":\"c2\"}],"
                           "\"0\":\"zero\",\"n\":12.5,\"t\":true,\"z\":null},"
                           "\"headers\":{\"x-a\":\"1\"}}");

@@ -1,0 +1,577 @@
+/*
+ * Calculators of condition nodes.  Values compare numerically when both
+ * are numbers or numeric strings, objects and arrays as JSON, anything
+ * else by its text.  Regular expressions are PCRE2 in UTF mode with match,
+ * depth and heap limits; at run time PCRE2 allocates from the caller's
+ * memory, never with malloc.
+ */
+
+#define PCRE2_CODE_UNIT_WIDTH  8
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pcre2.h>
+
+#include "wh_calc.h"
+
+
+#define WH_CALC_MATCH_LIMIT   1000000
+#define WH_CALC_DEPTH_LIMIT   10000
+#define WH_CALC_HEAP_LIMIT    1024        /* KiB */
+#define WH_CALC_RE_OPTIONS    (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF)
+
+
+struct wh_calc_re_s {
+    pcre2_code  *code;
+};
+
+
+typedef struct {
+    const char  *name;
+    size_t       len;
+} wh_calc_name_t;
+
+#define wh_calc_name(s)  { s, sizeof(s) - 1 }
+
+/* in wh_calc_op_t order */
+static const wh_calc_name_t  wh_calc_names[] = {
+    wh_calc_name("equal"),
+    wh_calc_name("notEqual"),
+    wh_calc_name("gt"),
+    wh_calc_name("gte"),
+    wh_calc_name("lt"),
+    wh_calc_name("lte"),
+    wh_calc_name("includes"),
+    wh_calc_name("notIncludes"),
+    wh_calc_name("startsWith"),
+    wh_calc_name("notStartsWith"),
+    wh_calc_name("endsWith"),
+    wh_calc_name("notEndsWith"),
+    wh_calc_name("empty"),
+    wh_calc_name("notEmpty"),
+    wh_calc_name("in"),
+    wh_calc_name("notIn"),
+    wh_calc_name("matches")
+};
+
+#define WH_CALC_NNAMES  (sizeof(wh_calc_names) / sizeof(wh_calc_names[0]))
+
+
+static void wh_calc_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int wh_calc_absent(wh_val_t v);
+static int wh_calc_numeric(wh_val_t v, double *d);
+static int wh_calc_equal(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *eq);
+static int wh_calc_order(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *c);
+static int wh_calc_includes(wh_mem_t *mem, wh_val_t a, wh_val_t b,
+    int *r);
+static int wh_calc_affix(wh_mem_t *mem, wh_val_t a, wh_val_t b, int end,
+    int *r);
+static int wh_calc_member(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *r);
+static int wh_calc_matches(wh_val_t a, wh_val_t b, const wh_calc_re_t *re,
+    wh_mem_t *mem, int *r, char *err, size_t errlen);
+static void *wh_calc_pcre_alloc(PCRE2_SIZE size, void *data);
+static void wh_calc_pcre_free(void *p, void *data);
+
+
+static void
+wh_calc_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list  ap;
+
+    if (err == NULL || errlen == 0) {
+        return;
+    }
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+
+int
+wh_calc_lookup(const char *name, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < WH_CALC_NNAMES; i++) {
+        if (wh_calc_names[i].len == len
+            && memcmp(wh_calc_names[i].name, name, len) == 0)
+        {
+            return (int) i;
+        }
+    }
+
+    return -1;
+}
+
+
+int
+wh_calc_arity(wh_calc_op_t op)
+{
+    return (op == WH_CALC_EMPTY || op == WH_CALC_NOT_EMPTY) ? 1 : 2;
+}
+
+
+static int
+wh_calc_absent(wh_val_t v)
+{
+    wh_json_type_t  t;
+
+    t = wh_val_type(v);
+
+    return t == WH_JSON_MISSING || t == WH_JSON_NULL;
+}
+
+
+static int
+wh_calc_numeric(wh_val_t v, double *d)
+{
+    wh_json_type_t  t;
+
+    t = wh_val_type(v);
+
+    if (t != WH_JSON_NUMBER && t != WH_JSON_STRING) {
+        return -1;
+    }
+
+    return wh_val_to_number(v, d);
+}
+
+
+static int
+wh_calc_equal(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *eq)
+{
+    double          x, y;
+    size_t          al, bl;
+    const char     *as, *bs;
+    wh_json_type_t  at, bt;
+
+    if (wh_calc_absent(a) && wh_calc_absent(b)) {
+        *eq = 1;
+        return 0;
+    }
+
+    if (wh_calc_numeric(a, &x) == 0 && wh_calc_numeric(b, &y) == 0) {
+        *eq = (x == y);
+        return 0;
+    }
+
+    at = wh_val_type(a);
+    bt = wh_val_type(b);
+
+    if ((at == WH_JSON_ARRAY || at == WH_JSON_OBJECT)
+        && (bt == WH_JSON_ARRAY || bt == WH_JSON_OBJECT))
+    {
+        *eq = wh_val_equal_json(a, b);
+        return 0;
+    }
+
+    if (wh_val_text(mem, a, &as, &al) != 0
+        || wh_val_text(mem, b, &bs, &bl) != 0)
+    {
+        return -1;
+    }
+
+    *eq = (al == bl && memcmp(as, bs, al) == 0);
+
+    return 0;
+}
+
+
+/* Sets *c to -1, 0 or 1; 2 when the values are not ordered. */
+
+static int
+wh_calc_order(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *c)
+{
+    int          r;
+    double       x, y;
+    size_t       al, bl;
+    const char  *as, *bs;
+
+    if (wh_calc_absent(a) || wh_calc_absent(b)) {
+        *c = 2;
+        return 0;
+    }
+
+    if (wh_calc_numeric(a, &x) == 0 && wh_calc_numeric(b, &y) == 0) {
+        *c = x < y ? -1 : x > y ? 1 : 0;
+        return 0;
+    }
+
+    if (wh_val_text(mem, a, &as, &al) != 0
+        || wh_val_text(mem, b, &bs, &bl) != 0)
+    {
+        return -1;
+    }
+
+    r = memcmp(as, bs, al < bl ? al : bl);
+    if (r == 0) {
+        r = al < bl ? -1 : al > bl ? 1 : 0;
+    }
+
+    *c = r < 0 ? -1 : r > 0 ? 1 : 0;
+
+    return 0;
+}
+
+
+static int
+wh_calc_includes(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *r)
+{
+    size_t          i, n, al, bl;
+    const char     *as, *bs;
+    wh_json_type_t  t;
+
+    *r = 0;
+    t = wh_val_type(a);
+
+    if (t == WH_JSON_ARRAY) {
+        n = wh_val_size(a);
+
+        for (i = 0; i < n; i++) {
+            if (wh_calc_equal(mem, wh_val_index(a, (uint32_t) i), b, r)
+                != 0)
+            {
+                return -1;
+            }
+
+            if (*r) {
+                return 0;
+            }
+        }
+
+        return 0;
+    }
+
+    if (t == WH_JSON_OBJECT || wh_calc_absent(a)
+        || wh_val_type(b) == WH_JSON_MISSING)
+    {
+        return 0;
+    }
+
+    if (wh_val_text(mem, a, &as, &al) != 0
+        || wh_val_text(mem, b, &bs, &bl) != 0)
+    {
+        return -1;
+    }
+
+    for (i = 0; bl <= al && i <= al - bl; i++) {
+        if (memcmp(as + i, bs, bl) == 0) {
+            *r = 1;
+            break;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+wh_calc_affix(wh_mem_t *mem, wh_val_t a, wh_val_t b, int end, int *r)
+{
+    size_t       al, bl;
+    const char  *as, *bs;
+
+    *r = 0;
+
+    if (wh_calc_absent(a) || wh_calc_absent(b)) {
+        return 0;
+    }
+
+    if (wh_val_text(mem, a, &as, &al) != 0
+        || wh_val_text(mem, b, &bs, &bl) != 0)
+    {
+        return -1;
+    }
+
+    if (bl <= al) {
+        *r = memcmp(end ? as + al - bl : as, bs, bl) == 0;
+    }
+
+    return 0;
+}
+
+
+static int
+wh_calc_member(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *r)
+{
+    uint32_t  i, n;
+
+    *r = 0;
+
+    if (wh_val_type(b) != WH_JSON_ARRAY) {
+        return 0;
+    }
+
+    n = wh_val_size(b);
+
+    for (i = 0; i < n; i++) {
+        if (wh_calc_equal(mem, a, wh_val_index(b, i), r) != 0) {
+            return -1;
+        }
+
+        if (*r) {
+            return 0;
+        }
+    }
+
+    return 0;
+}
+
+
+/* regular expressions */
+
+static void *
+wh_calc_pcre_alloc(PCRE2_SIZE size, void *data)
+{
+    return wh_alloc((wh_mem_t *) data, size);
+}
+
+
+static void
+wh_calc_pcre_free(void *p, void *data)
+{
+    /* the caller's memory is freed all at once */
+}
+
+
+wh_calc_re_t *
+wh_calc_re_compile(const char *pattern, size_t len, char *err,
+    size_t errlen)
+{
+    int            ec;
+    PCRE2_SIZE     off;
+    PCRE2_UCHAR    msg[128];
+    wh_calc_re_t  *re;
+
+    re = malloc(sizeof(wh_calc_re_t));
+    if (re == NULL) {
+        wh_calc_err(err, errlen, "out of memory");
+        return NULL;
+    }
+
+    re->code = pcre2_compile((PCRE2_SPTR) pattern, len, WH_CALC_RE_OPTIONS,
+                             &ec, &off, NULL);
+    if (re->code == NULL) {
+        pcre2_get_error_message(ec, msg, sizeof(msg));
+        wh_calc_err(err, errlen, "invalid pattern: %s at offset %zu",
+                    (char *) msg, (size_t) off);
+        free(re);
+        return NULL;
+    }
+
+    return re;
+}
+
+
+void
+wh_calc_re_free(wh_calc_re_t *re)
+{
+    if (re == NULL) {
+        return;
+    }
+
+    pcre2_code_free(re->code);
+    free(re);
+}
+
+
+static int
+wh_calc_matches(wh_val_t a, wh_val_t b, const wh_calc_re_t *re,
+    wh_mem_t *mem, int *r, char *err, size_t errlen)
+{
+    int                      ec, rc;
+    size_t                   sl, pl;
+    PCRE2_SIZE               off;
+    PCRE2_UCHAR              msg[128];
+    const char              *s, *pat;
+    const pcre2_code        *code;
+    pcre2_match_data        *md;
+    pcre2_match_context     *mctx;
+    pcre2_compile_context   *cctx;
+    pcre2_general_context   *gctx;
+
+    *r = 0;
+
+    if (re == NULL && wh_val_type(b) == WH_JSON_MISSING) {
+        return 0;
+    }
+
+    if (wh_val_text(mem, a, &s, &sl) != 0) {
+        goto oom;
+    }
+
+    gctx = pcre2_general_context_create(wh_calc_pcre_alloc,
+                                        wh_calc_pcre_free, mem);
+    if (gctx == NULL) {
+        goto oom;
+    }
+
+    if (re != NULL) {
+        code = re->code;
+
+    } else {
+        if (wh_val_text(mem, b, &pat, &pl) != 0) {
+            goto oom;
+        }
+
+        cctx = pcre2_compile_context_create(gctx);
+        if (cctx == NULL) {
+            goto oom;
+        }
+
+        code = pcre2_compile((PCRE2_SPTR) pat, pl, WH_CALC_RE_OPTIONS, &ec,
+                             &off, cctx);
+        if (code == NULL) {
+            pcre2_get_error_message(ec, msg, sizeof(msg));
+            wh_calc_err(err, errlen, "invalid pattern: %s at offset %zu",
+                        (char *) msg, (size_t) off);
+            return -1;
+        }
+    }
+
+    mctx = pcre2_match_context_create(gctx);
+    md = pcre2_match_data_create(1, gctx);
+
+    if (mctx == NULL || md == NULL) {
+        goto oom;
+    }
+
+    pcre2_set_match_limit(mctx, WH_CALC_MATCH_LIMIT);
+    pcre2_set_depth_limit(mctx, WH_CALC_DEPTH_LIMIT);
+    pcre2_set_heap_limit(mctx, WH_CALC_HEAP_LIMIT);
+
+    rc = pcre2_match(code, (PCRE2_SPTR) s, sl, 0, 0, md, mctx);
+
+    if (rc >= 0) {
+        *r = 1;
+        return 0;
+    }
+
+    if (rc == PCRE2_ERROR_NOMATCH) {
+        return 0;
+    }
+
+    pcre2_get_error_message(rc, msg, sizeof(msg));
+    wh_calc_err(err, errlen, "matches: %s", (char *) msg);
+
+    return -1;
+
+oom:
+
+    wh_calc_err(err, errlen, "out of memory");
+    return -1;
+}
+
+
+int
+wh_calc(wh_calc_op_t op, wh_val_t a, wh_val_t b, const wh_calc_re_t *re,
+    wh_mem_t *mem, int *result, char *err, size_t errlen)
+{
+    int             r, c;
+    wh_json_type_t  t;
+
+    r = 0;
+
+    switch (op) {
+
+    case WH_CALC_EQUAL:
+    case WH_CALC_NOT_EQUAL:
+        if (wh_calc_equal(mem, a, b, &r) != 0) {
+            goto oom;
+        }
+
+        break;
+
+    case WH_CALC_GT:
+    case WH_CALC_GTE:
+    case WH_CALC_LT:
+    case WH_CALC_LTE:
+        if (wh_calc_order(mem, a, b, &c) != 0) {
+            goto oom;
+        }
+
+        if (c == 2) {
+            *result = 0;
+            return 0;
+        }
+
+        *result = op == WH_CALC_GT ? c > 0
+                  : op == WH_CALC_GTE ? c >= 0
+                  : op == WH_CALC_LT ? c < 0
+                  : c <= 0;
+        return 0;
+
+    case WH_CALC_INCLUDES:
+    case WH_CALC_NOT_INCLUDES:
+        if (wh_calc_includes(mem, a, b, &r) != 0) {
+            goto oom;
+        }
+
+        break;
+
+    case WH_CALC_STARTS_WITH:
+    case WH_CALC_NOT_STARTS_WITH:
+    case WH_CALC_ENDS_WITH:
+    case WH_CALC_NOT_ENDS_WITH:
+        if (wh_calc_affix(mem, a, b, op >= WH_CALC_ENDS_WITH, &r) != 0) {
+            goto oom;
+        }
+
+        break;
+
+    case WH_CALC_EMPTY:
+    case WH_CALC_NOT_EMPTY:
+        t = wh_val_type(a);
+
+        r = t == WH_JSON_MISSING || t == WH_JSON_NULL
+            || ((t == WH_JSON_STRING || t == WH_JSON_ARRAY
+                 || t == WH_JSON_OBJECT)
+                && (t == WH_JSON_STRING ? a.doc->toks[a.tok].len == 2
+                                        : wh_val_size(a) == 0));
+        break;
+
+    case WH_CALC_IN:
+    case WH_CALC_NOT_IN:
+        if (wh_calc_member(mem, a, b, &r) != 0) {
+            goto oom;
+        }
+
+        break;
+
+    case WH_CALC_MATCHES:
+        if (wh_calc_matches(a, b, re, mem, &r, err, errlen) != 0) {
+            return -1;
+        }
+
+        break;
+
+    default:
+        wh_calc_err(err, errlen, "unknown calculator");
+        return -1;
+    }
+
+    switch (op) {
+    case WH_CALC_NOT_EQUAL:
+    case WH_CALC_NOT_INCLUDES:
+    case WH_CALC_NOT_STARTS_WITH:
+    case WH_CALC_NOT_ENDS_WITH:
+    case WH_CALC_NOT_EMPTY:
+    case WH_CALC_NOT_IN:
+        r = !r;
+        break;
+    default:
+        break;
+    }
+
+    *result = r;
+
+    return 0;
+
+oom:
+
+    wh_calc_err(err, errlen, "out of memory");
+    return -1;
+}
