@@ -64,10 +64,21 @@ static const uint8_t  wh_utf8_hi[] = {
 };
 
 
-#define wh_json_ws(c)  ((c) == ' ' || (c) == '\n' || (c) == '\r' || (c) == '\t')
+/* ' ', '\t', '\n', '\r' as a bit mask: one compare and a shift */
+#define wh_json_ws(c)  ((c) <= ' ' && ((0x100002600ULL >> (c)) & 1))
 #define wh_json_digit(c)  ((unsigned) ((c) - '0') < 10)
 
 #define WH_JSON_MAX_LEN  0xffffffffULL
+
+/* strings are scanned 8 bytes at a time on little-endian machines */
+
+#if (defined __BYTE_ORDER__ && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__     \
+     && defined __GNUC__)
+#define WH_JSON_SWAR  1
+#define WH_ONES  0x0101010101010101ULL
+#else
+#define WH_JSON_SWAR  0
+#endif
 
 
 static int wh_json_hex(const u_char *p);
@@ -152,6 +163,9 @@ wh_json_parse(wh_mem_t *mem, const char *text, size_t len,
     uint32_t        n, cap, depth, top;
     const char     *msg, *lit;
     const u_char   *p, *end, *start;
+#if (WH_JSON_SWAR)
+    uint64_t        w, m;
+#endif
     wh_json_tok_t  *toks, *t;
     uint32_t        stack[WH_JSON_MAX_DEPTH];
 
@@ -381,24 +395,30 @@ string:
 
     for ( ;; ) {
 
-        while (end - p >= 4) {
-            if (wh_json_class[p[0]]) {
+#if (WH_JSON_SWAR)
+        while (end - p >= 8) {
+            memcpy(&w, p, 8);
+
+            /*
+             * The high bit of a byte of m is set where the byte is < 0x20,
+             * '"', '\\' or >= 0x80; borrows only spill above a hit, so the
+             * lowest marked byte is the first special one.
+             */
+
+            m = ((w - WH_ONES * 0x20)
+                 | ((w ^ (WH_ONES * '"')) - WH_ONES)
+                 | ((w ^ (WH_ONES * '\\')) - WH_ONES)
+                 | w)
+                & (WH_ONES * 0x80);
+
+            if (m) {
+                p += __builtin_ctzll(m) >> 3;
                 goto special;
             }
-            if (wh_json_class[p[1]]) {
-                p += 1;
-                goto special;
-            }
-            if (wh_json_class[p[2]]) {
-                p += 2;
-                goto special;
-            }
-            if (wh_json_class[p[3]]) {
-                p += 3;
-                goto special;
-            }
-            p += 4;
+
+            p += 8;
         }
+#endif
 
         while (p < end && wh_json_class[*p] == WH_C_PLAIN) {
             p++;
@@ -410,12 +430,12 @@ string:
 
     special:
 
-        cls = wh_json_class[*p];
-
-        if (cls == WH_C_QUOTE) {
+        if (*p == '"') {
             p++;
             break;
         }
+
+        cls = wh_json_class[*p];
 
         if (cls == WH_C_BSLASH) {
             t->escaped = 1;

@@ -448,6 +448,82 @@ test_invalid(void)
 }
 
 
+/* a special byte at every offset of a long string (8-byte scanning) */
+
+static void
+test_string_offsets(void)
+{
+    int            i, j, good;
+    char           s[40];
+    size_t         n;
+    wh_json_doc_t  doc;
+    wh_json_err_t  err;
+
+    static const struct {
+        const char  *bytes;
+        const char  *msg;
+        int          ok;
+    } cases[] = {
+        { "\"", NULL, 1, 0 },
+        { "\\n", NULL, 1, 0 },
+        { "\xc3\xa9", NULL, 1, 0 },
+        { "\x7f", NULL, 1, 0 },
+        { "\x1f", "control character in string", 0, 0 },
+        { "\\q", "invalid escape", 0, 0 },
+        { "\x80", "invalid UTF-8", 0, 0 },
+        { "\xe0\x80\x80", "invalid UTF-8", 0, 0 },
+    };
+
+    for (j = 0; j < (int) (sizeof(cases) / sizeof(cases[0])); j++) {
+        good = 1;
+
+        for (i = 0; i < 24; i++) {
+            memset(s, 'a', sizeof(s));
+            s[0] = '"';
+            n = strlen(cases[j].bytes);
+            memcpy(s + 1 + i, cases[j].bytes, n);
+            s[30] = '"';
+
+            if (cases[j].bytes[0] == '"') {
+                /* the string ends early: what follows is extra data */
+                memset(s + 2 + i, ' ', 29 - i);
+            }
+
+            s[31] = '\0';
+
+            if (parse(s, 31, &doc, &err) != (cases[j].ok ? 0 : -1)) {
+                good = 0;
+                printf("#   %d at %d: %s\n", j, i, err.msg);
+                continue;
+            }
+
+            if (cases[j].ok) {
+                if (doc.toks[0].len != (cases[j].bytes[0] == '"'
+                                        ? (uint32_t) i + 2 : 31))
+                {
+                    good = 0;
+                    printf("#   %d at %d: length %u\n", j, i,
+                           doc.toks[0].len);
+                }
+
+                continue;
+            }
+
+            if (strcmp(err.msg, cases[j].msg) != 0
+                || err.column != (size_t) i + 2)
+            {
+                good = 0;
+                printf("#   %d at %d: %s at %zu\n", j, i, err.msg,
+                       err.column);
+            }
+        }
+
+        ok(good, "string with special %d (%s) at every offset", j,
+           cases[j].msg ? cases[j].msg : "valid");
+    }
+}
+
+
 static void
 test_depth(void)
 {
@@ -857,6 +933,7 @@ main(void)
     test_mem();
     test_valid();
     test_invalid();
+    test_string_offsets();
     test_depth();
     test_big();
     test_oom();
