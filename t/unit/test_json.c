@@ -464,14 +464,14 @@ test_string_offsets(void)
         const char  *msg;
         int          ok;
     } cases[] = {
-        { "\"", NULL, 1, 0 },
-        { "\\n", NULL, 1, 0 },
-        { "\xc3\xa9", NULL, 1, 0 },
-        { "\x7f", NULL, 1, 0 },
-        { "\x1f", "control character in string", 0, 0 },
-        { "\\q", "invalid escape", 0, 0 },
-        { "\x80", "invalid UTF-8", 0, 0 },
-        { "\xe0\x80\x80", "invalid UTF-8", 0, 0 },
+        { "\"", NULL, 1 },
+        { "\\n", NULL, 1 },
+        { "\xc3\xa9", NULL, 1 },
+        { "\x7f", NULL, 1 },
+        { "\x1f", "control character in string", 0 },
+        { "\\q", "invalid escape", 0 },
+        { "\x80", "invalid UTF-8", 0 },
+        { "\xe0\x80\x80", "invalid UTF-8", 0 },
     };
 
     for (j = 0; j < (int) (sizeof(cases) / sizeof(cases[0])); j++) {
