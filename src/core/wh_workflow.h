@@ -70,6 +70,7 @@ struct wh_node_s {
         wh_tpl_t      *set_values;
         wh_resp_tpl_t  response;
         int            end_status;     /* 1 or -1 */
+        wh_tpl_t      *loop_target;
     } u;
 
     /* condition: "true", "false"; loop: "body"; parallel: the lists */
@@ -100,6 +101,7 @@ typedef struct {
     char              *canonical;      /* sorted keys, compact */
     size_t             canonical_len;
     json_t            *root;
+    char              *name;           /* file name, for messages */
 } wh_workflow_t;
 
 
