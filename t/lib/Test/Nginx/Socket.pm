@@ -43,7 +43,7 @@ sub add_response_body_check { push @ResponseBodyChecks, shift }
 sub _fail_no_ending {
     Test::More->builder->no_ending(1);
     local $Test::Builder::Level = $Test::Builder::Level + 1;
-    Test::More::fail(@_);
+    Test::More::fail($_[0]);
 }
 
 # --- Building requests ---------------------------------------------------

@@ -539,6 +539,7 @@ sub write_config_file {
         }
 _EOC_
 
+    my $http3_config = '';    # the real module's HTTP/3 mode is not here
     my $use = $EventType ? "    use $EventType;\n" : '';
     my $user = defined $WorkerUser ? "user $WorkerUser;\n"
              : $> == 0 ? "user root;\n" : '';
@@ -575,7 +576,7 @@ $http_config
         listen          $ServerPort;
         #placeholder
         server_name     '$server_name';
-
+        $http3_config
         client_max_body_size 30M;
         #client_body_buffer_size 4k;
 
@@ -602,8 +603,8 @@ $use}
 env ASAN_OPTIONS;
 env MOCKNOEAGAIN_VERBOSE;
 env MOCKNOEAGAIN;
-$user
 _EOC_
+    print $out $user;
     close $out;
 }
 
