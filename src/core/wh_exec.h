@@ -18,6 +18,13 @@
 #define WH_STATUS_ERROR      -2
 #define WH_STATUS_ABORTED    -3
 
+/*
+ * Node runs plus loop iterations allowed per execution: the work an input
+ * can cause is bounded (a loop over a count taken from the request).
+ * Beyond it the execution ends with status error.
+ */
+#define WH_EXEC_MAX_STEPS   100000
+
 typedef enum {
     WH_EXEC_DONE,           /* ended: see wh_exec_status() */
     WH_EXEC_YIELD,          /* wh_exec_pending() needs the caller */
@@ -57,11 +64,40 @@ wh_exec_t *wh_exec_create(const wh_workflow_t *wf, wh_mem_t *mem,
 /* The scope templates resolve against (the worker sets env there). */
 wh_scope_t *wh_exec_scope(wh_exec_t *ex);
 
+/*
+ * Runs until the end or a worker node.  "loop" is pure control flow and
+ * runs here: $scopes.<key> is {"item", "index", "length"} per iteration;
+ * its target is an array (its items), a number or numeric string n
+ * (0 … n-1), null (no iteration) or any other value (once, as itself).
+ * The loop's job is open (status 0) while its body runs; its result is
+ * the target.
+ */
 wh_exec_rc_t wh_exec_run(wh_exec_t *ex);
 
+/*
+ * The worker node the caller must perform after WH_EXEC_YIELD.  Its
+ * config is node->config (or node->config_tpl rendered in the scope).
+ * wh_exec_resume() records its job (status, result, error copied) and
+ * sets $nodes.<key>; a negative status ends the execution with that
+ * status unless the node's config has "ignoreFail": true.  Then call
+ * wh_exec_run() again.
+ */
 const wh_node_t *wh_exec_pending(const wh_exec_t *ex);
 void wh_exec_resume(wh_exec_t *ex, int status, wh_val_t result,
     const char *error);
+
+/*
+ * For a "parallel" node: an execution of one of its lists, sharing the
+ * scope of ex.  It runs and yields like any execution and ends resolved
+ * at the end of its list, or failed or error as a node decides; the
+ * caller combines the branches by the node's mode and resumes ex.  Its
+ * jobs are recorded in ex's job list.  An "end" or "response" node in a
+ * branch ends ex as well.
+ */
+wh_exec_t *wh_exec_branch(wh_exec_t *ex, const wh_list_t *list);
+
+/* Ends the execution from outside (a timeout, shutdown). */
+void wh_exec_abort(wh_exec_t *ex, int status, const char *error);
 
 int wh_exec_status(const wh_exec_t *ex);           /* WH_STATUS_* */
 const char *wh_exec_error(const wh_exec_t *ex);    /* NULL or a message */
