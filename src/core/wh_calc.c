@@ -17,8 +17,8 @@
 
 
 #define WH_CALC_MATCH_LIMIT   1000000
-#define WH_CALC_DEPTH_LIMIT   10000
-#define WH_CALC_HEAP_LIMIT    1024        /* KiB */
+#define WH_CALC_DEPTH_LIMIT   20000
+#define WH_CALC_HEAP_LIMIT    4096        /* KiB */
 #define WH_CALC_RE_OPTIONS    (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF)
 
 

@@ -18,6 +18,8 @@
 static int wh_path_is_space(char c);
 static void wh_path_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static wh_path_t *wh_path_compile_brackets(const char *s, size_t len,
+    const wh_keys_t *keys, char *err, size_t errlen);
 static wh_val_t wh_path_now(wh_mem_t *mem, int64_t ms);
 
 
@@ -102,6 +104,10 @@ wh_path_compile(const char *s, size_t len, const wh_keys_t *keys,
                         shown, s);
             return NULL;
         }
+    }
+
+    if (memchr(s, '[', len) != NULL) {
+        return wh_path_compile_brackets(s, len, keys, err, errlen);
     }
 
     /* the root: "$name" up to the first dot */
@@ -270,6 +276,56 @@ wh_path_compile(const char *s, size_t len, const wh_keys_t *keys,
             seg->index = (int) idx;
         }
     }
+
+    return p;
+}
+
+
+/* "a[0].b" (as lodash writes it) is "a.0.b". */
+
+static wh_path_t *
+wh_path_compile_brackets(const char *s, size_t len, const wh_keys_t *keys,
+    char *err, size_t errlen)
+{
+    char       *buf;
+    size_t      i, j, n;
+    wh_path_t  *p;
+
+    buf = malloc(len + 1);
+    if (buf == NULL) {
+        wh_path_err(err, errlen, "out of memory");
+        return NULL;
+    }
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] != '[') {
+            buf[n++] = s[i];
+            continue;
+        }
+
+        for (j = i + 1; j < len && s[j] >= '0' && s[j] <= '9'; j++) {
+            /* void */
+        }
+
+        if (j == i + 1 || j == len || s[j] != ']'
+            || (j + 1 < len && s[j + 1] != '.' && s[j + 1] != '['))
+        {
+            wh_path_err(err, errlen, "invalid \"[\" in path \"%.*s\"",
+                        len > 64 ? 64 : (int) len, s);
+            free(buf);
+            return NULL;
+        }
+
+        buf[n++] = '.';
+        memcpy(buf + n, s + i + 1, j - i - 1);
+        n += j - i - 1;
+        i = j;
+    }
+
+    p = wh_path_compile(buf, n, keys, err, errlen);
+    free(buf);
 
     return p;
 }

@@ -232,7 +232,8 @@ main(void)
                           "\"data\":{\"ref\":\"refs/heads/main\","
                           "\"commits\":[{\"id\":\"c1\"},{\"id\":\"c2\"}],"
                           "\"0\":\"zero\",\"n\":12.5,\"t\":true,\"z\":null},"
-                          "\"headers\":{\"x-a\":\"1\"}}");
+                          "\"headers\":{\"x-a\":\"1\"},"
+                          "\"grid\":[[1,2],[3,4]]}");
     nodes[0] = parse("\"refs/heads/main\"");
     nodes[1] = parse("{\"status\":200,\"data\":[1,2,3]}");
     nodes[2] = wh_val_missing();
@@ -255,6 +256,19 @@ main(void)
            "index out of range");
     is_str(get(&scope, "$context.data.commits.x"), "(missing)",
            "key on an array");
+    is_str(get(&scope, "$context.data.commits[1].id"), "\"c2\"",
+           "bracket index");
+    is_str(get(&scope, "$nodes.loop1.data[2]"), "3", "bracket index last");
+    is_str(get(&scope, "$context.grid[1][0]"), "3", "brackets in a row");
+    is_str(get(&scope, "$context.data.commits[x]"),
+           "invalid \"[\" in path \"$context.data.commits[x]\"",
+           "bracket without digits");
+    is_str(get(&scope, "$context.data.commits[0]x"),
+           "invalid \"[\" in path \"$context.data.commits[0]x\"",
+           "text after a bracket");
+    is_str(get(&scope, "$context.data.commits[0"),
+           "invalid \"[\" in path \"$context.data.commits[0\"",
+           "unclosed bracket");
     is_str(get(&scope, "$context.data.0"), "\"zero\"",
            "digits on an object are a key");
     is_str(get(&scope, "$context.data.n"), "12.5", "number");
