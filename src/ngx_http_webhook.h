@@ -69,6 +69,11 @@ size_t ngx_http_webhook_allow(ngx_uint_t methods, u_char *buf, size_t size);
 ngx_int_t ngx_http_webhook_handler(ngx_http_request_t *r);
 void ngx_http_webhook_mem(ngx_http_webhook_ctx_t *ctx, ngx_pool_t *pool);
 
+/*
+ * Steps of the request path (read body, context, verify) return
+ * NGX_DECLINED to go on; anything else is the request's final rc.
+ */
+
 /* ngx_http_webhook_context.c */
 ngx_int_t ngx_http_webhook_read_body(ngx_http_request_t *r,
     ngx_http_webhook_ctx_t *ctx);

@@ -130,7 +130,7 @@ ngx_http_webhook_read_body(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx)
     if (r->request_body == NULL || r->request_body->bufs == NULL) {
         ctx->body = NULL;
         ctx->body_len = 0;
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     cl = r->request_body->bufs;
@@ -138,7 +138,7 @@ ngx_http_webhook_read_body(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx)
     if (cl->next == NULL && !cl->buf->in_file) {
         ctx->body = (char *) cl->buf->pos;
         ctx->body_len = cl->buf->last - cl->buf->pos;
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     len = 0;
@@ -182,7 +182,7 @@ ngx_http_webhook_read_body(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx)
         p += n;
     }
 
-    return NGX_OK;
+    return NGX_DECLINED;
 }
 
 
@@ -215,7 +215,7 @@ ngx_http_webhook_build_context(ngx_http_request_t *r,
     wh_buf_adds(b, ",\"data\":");
 
     rc = ngx_http_webhook_add_data(r, ctx, &data_start);
-    if (rc != NGX_OK) {
+    if (rc != NGX_DECLINED) {
         return rc;
     }
 
@@ -275,7 +275,7 @@ ngx_http_webhook_build_context(ngx_http_request_t *r,
         return ngx_http_webhook_check_data(r, ctx, data_start, NULL, 1);
     }
 
-    return NGX_OK;
+    return NGX_DECLINED;
 }
 
 
@@ -307,7 +307,7 @@ ngx_http_webhook_add_data(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx,
 
     if (i == ctx->body_len) {
         wh_buf_adds(b, "null");
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     boundary = NULL;
@@ -329,7 +329,7 @@ ngx_http_webhook_add_data(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx,
     case WH_MEDIA_JSON:
         *data_start = b->len;
         wh_buf_add(b, ctx->body, ctx->body_len);
-        return NGX_OK;
+        return NGX_DECLINED;
 
     case WH_MEDIA_FORM:
         if (wh_form_to_json(b, ctx->body, ctx->body_len, err, sizeof(err))
@@ -340,7 +340,7 @@ ngx_http_webhook_add_data(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx,
                                           "invalid form body: %s", err);
         }
 
-        return NGX_OK;
+        return NGX_DECLINED;
 
     case WH_MEDIA_MULTIPART:
         if (boundary == NULL) {
@@ -358,11 +358,11 @@ ngx_http_webhook_add_data(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx,
                                           "invalid_body", "%s", err);
         }
 
-        return NGX_OK;
+        return NGX_DECLINED;
 
     case WH_MEDIA_TEXT:
         wh_json_escape(b, ctx->body, ctx->body_len);
-        return NGX_OK;
+        return NGX_DECLINED;
 
     default: /* WH_MEDIA_UNSUPPORTED */
         return ngx_http_webhook_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
@@ -440,7 +440,7 @@ ngx_http_webhook_check_data(ngx_http_request_t *r,
         }
 
         if (off == ctx->body_len) {
-            return NGX_OK;
+            return NGX_DECLINED;
         }
 
     } else {

@@ -100,8 +100,9 @@ ngx_http_webhook_body_handler(ngx_http_request_t *r)
 
 /*
  * The order is the contract's: parse, verify, deduplicate, enabled?, run.
- * Returns an HTTP status or the result of an output filter, or NGX_DONE
- * when an answer comes later (Redis).
+ * Each step returns NGX_DECLINED to go on; anything else is final: an
+ * HTTP status, the result of sending an answer, or NGX_DONE when the
+ * answer comes later (Redis).
  */
 
 static ngx_int_t
@@ -119,18 +120,18 @@ ngx_http_webhook_process(ngx_http_request_t *r)
     }
 
     rc = ngx_http_webhook_read_body(r, ctx);
-    if (rc != NGX_OK) {
+    if (rc != NGX_DECLINED) {
         return rc;
     }
 
     rc = ngx_http_webhook_build_context(r, ctx, wlcf);
-    if (rc != NGX_OK) {
+    if (rc != NGX_DECLINED) {
         return rc;
     }
 
     if (wlcf->signatures) {
         rc = ngx_http_webhook_verify(r, wlcf, ctx);
-        if (rc != NGX_OK) {
+        if (rc != NGX_DECLINED) {
             return rc;
         }
     }
@@ -153,7 +154,6 @@ ngx_http_webhook_run_sync(ngx_http_request_t *r,
     size_t                len;
     u_char               *p;
     int64_t               now;
-    ngx_int_t             rc;
     wh_exec_t            *ex;
     wh_exec_rc_t          erc;
     ngx_time_t           *tp;
@@ -216,13 +216,11 @@ ngx_http_webhook_run_sync(ngx_http_request_t *r,
                   ctx->id, wlcf->workflow->key, status,
                   err ? ": " : "", err ? err : "");
 
-    rc = ngx_http_webhook_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                "workflow_failed", "%s",
-                                err ? err : "the workflow ended "
-                                            "with status failed");
-
     /* the answer is workflow_failed, the execution's status is failed */
     ngx_str_set(&ctx->status, "failed");
 
-    return rc;
+    return ngx_http_webhook_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  "workflow_failed", "%s",
+                                  err ? err : "the workflow ended "
+                                              "with status failed");
 }

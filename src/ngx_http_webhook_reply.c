@@ -20,7 +20,8 @@ ngx_http_webhook_error(ngx_http_request_t *r, ngx_uint_t status,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_webhook_module);
 
-    if (ctx != NULL) {
+    /* a caller may have set a more specific outcome ("failed") */
+    if (ctx != NULL && ctx->status.len == 0) {
         ctx->status.data = (u_char *) code;
         ctx->status.len = ngx_strlen(code);
     }

@@ -151,7 +151,7 @@ ngx_http_webhook_verify(ngx_http_request_t *r,
                            &in);
 
         if (rc == WH_SIG_OK) {
-            return NGX_OK;
+            return NGX_DECLINED;
         }
 
         best = wh_sig_combine(best, rc);

@@ -194,7 +194,7 @@ POST /hook
 POST /hook
 {}
 --- error_code: 500
---- response_body_like
+--- response_body_like chomp
 "code":"workflow_failed"
 
 
@@ -214,7 +214,7 @@ POST /hook
 POST /hook
 {}
 --- error_code: 200
---- response_body_like
+--- response_body_like chomp
 "status":"resolved"
 
 
@@ -389,7 +389,7 @@ POST /hook
 POST /hook
 {"d": 0}
 --- error_code: 500
---- response_body_like
+--- response_body_like chomp
 ^\{"error":\{"code":"workflow_failed","message":"node \\"q\\": [^"]+"\}\}$
 --- no_error_log
 [alert]
