@@ -137,6 +137,7 @@ dated
 --- config
     no_such_directive_here on;
 --- must_die
+--- suppress_stderr
 --- error_log
 unknown directive "no_such_directive_here"
 [emerg]
