@@ -79,3 +79,9 @@ run: all
 
 clean:
 	rm -rf $(BUILD) t/servroot*
+
+# Side-by-side benchmark (bench/README.md); installs its peers first.
+.PHONY: bench
+bench: all
+	@bench/setup
+	@bench/run
