@@ -15,7 +15,9 @@ CORE_OBJ   := $(CORE_SRC:src/core/%.c=$(BUILD)/core/%.o)
 CORE_LIB   := $(BUILD)/libwh.a
 UNIT_SRC   := $(sort $(wildcard t/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:t/unit/%.c=$(BUILD)/unit/%)
-WORKER_SRC := $(sort $(wildcard src/worker/*.c))
+WORKER_SRC := $(filter-out src/worker/webhookctl.c, \
+                  $(sort $(wildcard src/worker/*.c)))
+WKCTL_SRC  := $(wildcard src/worker/webhookctl.c src/worker/wk_redis.c)
 MODULE_SRC := ngx_http_webhook_module.c $(wildcard src/ngx_http_webhook_*.c) \
               $(wildcard src/*.h) $(wildcard src/core/*.[ch])
 MODULE     := $(BUILD)/nginx/ngx_http_webhook_module.so
@@ -69,7 +71,14 @@ $(BUILD)/webhook-worker: $(WORKER_SRC) $(wildcard src/worker/*.h) $(CORE_LIB)
 	        $(filter %.c,$^) $(CORE_LIB) $(WORKER_LIBS); \
 	fi
 
-worker: $(BUILD)/webhook-worker
+$(BUILD)/webhookctl: $(WKCTL_SRC) $(wildcard src/worker/*.h) $(CORE_LIB)
+	@if [ -n "$(WKCTL_SRC)" ]; then \
+	    echo "$(CC) … -o $@"; \
+	    $(CC) $(CFLAGS) $(WFLAGS) $(CPPFLAGS) -Isrc/worker -o $@ \
+	        $(filter %.c,$^) $(CORE_LIB) -lhiredis $(LIBS); \
+	fi
+
+worker: $(BUILD)/webhook-worker $(BUILD)/webhookctl
 
 test: all
 	@t/run-tests

@@ -1,0 +1,624 @@
+/*
+ * webhookctl: reads the execution records and dead letters that
+ * webhook-worker writes, and re-enqueues executions (SPEC §6).
+ */
+
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "wk.h"
+
+
+#define WK_PAGE  100
+
+
+typedef struct {
+    wk_addr_t           addr;
+    const char         *queue;
+    redisContext       *c;
+} wk_ctl_t;
+
+
+static void
+wk_ctl_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: webhookctl [--redis ADDR] [--queue NAME] COMMAND\n"
+        "\n"
+        "  executions [--workflow KEY] [--status S] [--limit N]\n"
+        "                    executions, newest first (S: a name such as\n"
+        "                    resolved, failed, error, or a number; N: 20)\n"
+        "  show ID           an execution record as JSON\n"
+        "  retry ID          runs an execution's job again, under a new id\n"
+        "  dead [--limit N]  the dead letters, oldest first\n"
+        "  revision FILE     the revision of a workflow file\n"
+        "  publish FILE      stores a workflow file's revision in Redis\n"
+        "\n"
+        "ADDR: host:port or unix:/path (127.0.0.1:6379); NAME: the job\n"
+        "stream (" WH_REDIS_QUEUE_DEFAULT ").\n");
+}
+
+
+static int
+wk_ctl_fail(const char *fmt, ...)
+{
+    va_list  args;
+
+    fprintf(stderr, "webhookctl: ");
+    va_start(args, fmt);
+    vfprintf(stderr, fmt, args);
+    va_end(args);
+    fprintf(stderr, "\n");
+
+    return 1;
+}
+
+
+static int
+wk_ctl_connect(wk_ctl_t *ctl)
+{
+    char  err[256];
+
+    ctl->c = wk_connect(&ctl->addr, 5000, err, sizeof(err));
+    if (ctl->c == NULL) {
+        return wk_ctl_fail("cannot connect to redis: %s", err);
+    }
+
+    return 0;
+}
+
+
+/* A reply that is not an error; NULL (with a message) otherwise. */
+
+static redisReply *
+wk_ctl_command(wk_ctl_t *ctl, wk_args_t *a)
+{
+    redisReply  *r;
+
+    r = wk_command(ctl->c, a);
+
+    if (r == NULL) {
+        wk_ctl_fail("redis: %s", ctl->c->errstr);
+        return NULL;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        wk_ctl_fail("redis: %s", r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
+
+    return r;
+}
+
+
+static int
+wk_ctl_limit(const char *s, long *limit)
+{
+    char  *end;
+
+    errno = 0;
+    *limit = strtol(s, &end, 10);
+
+    if (errno || end == s || *end != '\0' || *limit < 1) {
+        return wk_ctl_fail("invalid limit \"%s\"", s);
+    }
+
+    return 0;
+}
+
+
+static const char *
+wk_str(redisReply *r)
+{
+    return r != NULL && r->type == REDIS_REPLY_STRING ? r->str : NULL;
+}
+
+
+static int
+wk_ctl_executions(wk_ctl_t *ctl, int argc, char **argv)
+{
+    int           i, status, want, filter;
+    long          limit, shown, start;
+    char          key[256], dur[32];
+    size_t        j;
+    int64_t       s, f;
+    wk_args_t     a;
+    redisReply   *ids, *r;
+    const char   *workflow, *st;
+
+    workflow = NULL;
+    limit = 20;
+    filter = 0;
+    want = 0;
+
+    for (i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--workflow") == 0 && i + 1 < argc) {
+            workflow = argv[++i];
+
+        } else if (strcmp(argv[i], "--status") == 0 && i + 1 < argc) {
+            if (wk_status_parse(argv[++i], &want) != 0) {
+                return wk_ctl_fail("invalid status \"%s\"", argv[i]);
+            }
+
+            filter = 1;
+
+        } else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+            if (wk_ctl_limit(argv[++i], &limit) != 0) {
+                return 1;
+            }
+
+        } else {
+            return wk_ctl_fail("executions: unexpected \"%s\"", argv[i]);
+        }
+    }
+
+    if (workflow != NULL) {
+        snprintf(key, sizeof(key), WH_REDIS_INDEX ":%s", workflow);
+
+    } else {
+        snprintf(key, sizeof(key), WH_REDIS_INDEX);
+    }
+
+    if (wk_ctl_connect(ctl) != 0) {
+        return 1;
+    }
+
+    wk_args_init(&a);
+    shown = 0;
+
+    for (start = 0; shown < limit; start += WK_PAGE) {
+        wk_args_adds(&a, "ZREVRANGE");
+        wk_args_adds(&a, key);
+        wk_args_addll(&a, start);
+        wk_args_addll(&a, start + WK_PAGE - 1);
+
+        ids = wk_ctl_command(ctl, &a);
+        if (ids == NULL) {
+            wk_args_free(&a);
+            return 1;
+        }
+
+        if (ids->type != REDIS_REPLY_ARRAY || ids->elements == 0) {
+            freeReplyObject(ids);
+            break;
+        }
+
+        for (j = 0; j < ids->elements; j++) {
+            wk_args_adds(&a, "HMGET");
+            wk_args_addf(&a, WH_REDIS_EXECUTION "%s", ids->element[j]->str);
+            wk_args_adds(&a, "workflow");
+            wk_args_adds(&a, "status");
+            wk_args_adds(&a, "createdAt");
+            wk_args_adds(&a, "startedAt");
+            wk_args_adds(&a, "finishedAt");
+            wk_append(ctl->c, &a);
+        }
+
+        for (j = 0; j < ids->elements; j++) {
+            void  *p;
+
+            if (redisGetReply(ctl->c, &p) != REDIS_OK) {
+                freeReplyObject(ids);
+                wk_args_free(&a);
+                return wk_ctl_fail("redis: %s", ctl->c->errstr);
+            }
+
+            r = p;
+
+            if (r->type != REDIS_REPLY_ARRAY || r->elements != 5
+                || (wk_str(r->element[0]) == NULL
+                    && wk_str(r->element[2]) == NULL)
+                || shown >= limit)
+            {
+                /* expired records, or past the limit */
+                freeReplyObject(r);
+                continue;
+            }
+
+            st = wk_str(r->element[1]);
+            status = st ? atoi(st) : WK_STATUS_QUEUED;
+
+            if (filter && status != want) {
+                freeReplyObject(r);
+                continue;
+            }
+
+            s = wk_str(r->element[3]) ? wk_iso_parse(r->element[3]->str) : -1;
+            f = wk_str(r->element[4]) ? wk_iso_parse(r->element[4]->str) : -1;
+
+            if (s >= 0 && f >= 0 && status != WH_STATUS_STARTED
+                && status != WK_STATUS_RETRY_NEEDED)
+            {
+                snprintf(dur, sizeof(dur), "%lldms", (long long) (f - s));
+
+            } else {
+                strcpy(dur, "-");
+            }
+
+            printf("%-36s  %-20s  %-12s  %-24s  %s\n", ids->element[j]->str,
+                   wk_str(r->element[0]) ? r->element[0]->str : "-",
+                   wk_status_name(status),
+                   wk_str(r->element[2]) ? r->element[2]->str : "-", dur);
+            shown++;
+
+            freeReplyObject(r);
+        }
+
+        j = ids->elements;
+        freeReplyObject(ids);
+
+        if (j < WK_PAGE) {
+            break;
+        }
+    }
+
+    wk_args_free(&a);
+
+    return 0;
+}
+
+
+static int
+wk_ctl_show(wk_ctl_t *ctl, const char *id)
+{
+    int           rc;
+    char         *out;
+    size_t        i, k;
+    json_t       *o, *v;
+    wk_args_t     a;
+    redisReply   *r, *f;
+    json_error_t  jerr;
+
+    static const char  *order[] = {
+        "workflow", "revision", "status", "attempts", "createdAt",
+        "startedAt", "finishedAt", "nextAttemptAt", "error", "context",
+        "jobs", NULL
+    };
+
+    if (wk_ctl_connect(ctl) != 0) {
+        return 1;
+    }
+
+    wk_args_init(&a);
+    wk_args_adds(&a, "HGETALL");
+    wk_args_addf(&a, WH_REDIS_EXECUTION "%s", id);
+    r = wk_ctl_command(ctl, &a);
+    wk_args_free(&a);
+
+    if (r == NULL) {
+        return 1;
+    }
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+        freeReplyObject(r);
+        return wk_ctl_fail("no execution %s", id);
+    }
+
+    o = json_object();
+    json_object_set_new(o, "id", json_string(id));
+
+    /* the known fields in a fixed order, then any others */
+    for (k = 0; ; k++) {
+        for (i = 0; i + 1 < r->elements; i += 2) {
+            f = r->element[i];
+
+            if (order[k] != NULL ? strcmp(f->str, order[k]) != 0
+                : json_object_get(o, f->str) != NULL)
+            {
+                continue;
+            }
+
+            f = r->element[i + 1];
+
+            if (strcmp(r->element[i]->str, "status") == 0
+                || strcmp(r->element[i]->str, "attempts") == 0)
+            {
+                v = json_integer(atoll(f->str));
+
+            } else if (strcmp(r->element[i]->str, "context") == 0
+                       || strcmp(r->element[i]->str, "jobs") == 0)
+            {
+                v = json_loadb(f->str, f->len,
+                               JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+                if (v == NULL) {
+                    v = json_stringn(f->str, f->len);
+                }
+
+            } else {
+                v = json_stringn(f->str, f->len);
+            }
+
+            json_object_set_new(o, r->element[i]->str, v);
+        }
+
+        if (order[k] == NULL) {
+            break;
+        }
+    }
+
+    freeReplyObject(r);
+
+    out = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(o);
+
+    if (out == NULL) {
+        return wk_ctl_fail("out of memory");
+    }
+
+    rc = printf("%s\n", out) < 0;
+    free(out);
+
+    return rc;
+}
+
+
+static int
+wk_ctl_retry(wk_ctl_t *ctl, const char *id)
+{
+    char          nid[40];
+    wk_args_t     a;
+    redisReply   *r, *x;
+
+    if (wk_ctl_connect(ctl) != 0) {
+        return 1;
+    }
+
+    wk_args_init(&a);
+    wk_args_adds(&a, "HMGET");
+    wk_args_addf(&a, WH_REDIS_EXECUTION "%s", id);
+    wk_args_adds(&a, "workflow");
+    wk_args_adds(&a, "revision");
+    wk_args_adds(&a, "context");
+    r = wk_ctl_command(ctl, &a);
+
+    if (r == NULL) {
+        wk_args_free(&a);
+        return 1;
+    }
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3
+        || wk_str(r->element[0]) == NULL || wk_str(r->element[1]) == NULL
+        || wk_str(r->element[2]) == NULL)
+    {
+        freeReplyObject(r);
+        wk_args_free(&a);
+        return wk_ctl_fail("no execution %s", id);
+    }
+
+    /* the job would only become a dead letter */
+    wk_args_adds(&a, "EXISTS");
+    wk_args_addf(&a, WH_REDIS_WORKFLOW "%s", r->element[1]->str);
+    x = wk_ctl_command(ctl, &a);
+
+    if (x == NULL || x->type != REDIS_REPLY_INTEGER || x->integer != 1) {
+        freeReplyObject(x);
+        freeReplyObject(r);
+        wk_args_free(&a);
+        return wk_ctl_fail("workflow revision %s is not in Redis",
+                           r->element[1]->str);
+    }
+
+    freeReplyObject(x);
+
+    if (wk_uuid7(nid) != 0) {
+        freeReplyObject(r);
+        wk_args_free(&a);
+        return wk_ctl_fail("no random numbers: %s", strerror(errno));
+    }
+
+    wk_args_adds(&a, "XADD");
+    wk_args_adds(&a, ctl->queue);
+    wk_args_adds(&a, "*");
+    wk_args_adds(&a, "execution");
+    wk_args_adds(&a, nid);
+    wk_args_adds(&a, "workflow");
+    wk_args_add(&a, r->element[0]->str, r->element[0]->len);
+    wk_args_adds(&a, "revision");
+    wk_args_add(&a, r->element[1]->str, r->element[1]->len);
+    wk_args_adds(&a, "context");
+    wk_args_add(&a, r->element[2]->str, r->element[2]->len);
+    x = wk_ctl_command(ctl, &a);
+
+    freeReplyObject(r);
+    wk_args_free(&a);
+
+    if (x == NULL) {
+        return 1;
+    }
+
+    freeReplyObject(x);
+    printf("%s\n", nid);
+
+    return 0;
+}
+
+
+static int
+wk_ctl_dead(wk_ctl_t *ctl, int argc, char **argv)
+{
+    int          i;
+    long         limit;
+    size_t       j;
+    wk_args_t    a;
+    redisReply  *r, *e;
+    const char  *exe, *wf, *err, *att;
+
+    limit = 0;
+
+    for (i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+            if (wk_ctl_limit(argv[++i], &limit) != 0) {
+                return 1;
+            }
+
+        } else {
+            return wk_ctl_fail("dead: unexpected \"%s\"", argv[i]);
+        }
+    }
+
+    if (wk_ctl_connect(ctl) != 0) {
+        return 1;
+    }
+
+    wk_args_init(&a);
+    wk_args_adds(&a, "XRANGE");
+    wk_args_adds(&a, WH_REDIS_DEAD);
+    wk_args_adds(&a, "-");
+    wk_args_adds(&a, "+");
+
+    if (limit) {
+        wk_args_adds(&a, "COUNT");
+        wk_args_addll(&a, limit);
+    }
+
+    r = wk_ctl_command(ctl, &a);
+    wk_args_free(&a);
+
+    if (r == NULL) {
+        return 1;
+    }
+
+    for (j = 0; r->type == REDIS_REPLY_ARRAY && j < r->elements; j++) {
+        e = r->element[j];
+
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2) {
+            continue;
+        }
+
+        exe = wk_str(wk_field(e->element[1], "execution"));
+        wf = wk_str(wk_field(e->element[1], "workflow"));
+        err = wk_str(wk_field(e->element[1], "error"));
+        att = wk_str(wk_field(e->element[1], "attempts"));
+
+        printf("%s\t%s\t%s\t%s\t%s\n", e->element[0]->str,
+               exe ? exe : "-", wf ? wf : "-", err ? err : "-",
+               att ? att : "-");
+    }
+
+    freeReplyObject(r);
+
+    return 0;
+}
+
+
+static int
+wk_ctl_revision(wk_ctl_t *ctl, const char *file, int publish)
+{
+    char            err[1024];
+    wk_args_t       a;
+    redisReply     *r;
+    wh_workflow_t  *wf;
+
+    wf = wh_workflow_load_file(file, err, sizeof(err));
+    if (wf == NULL) {
+        return wk_ctl_fail("%s", err);
+    }
+
+    if (publish) {
+        if (wk_ctl_connect(ctl) != 0) {
+            wh_workflow_free(wf);
+            return 1;
+        }
+
+        wk_args_init(&a);
+        wk_args_adds(&a, "SET");
+        wk_args_addf(&a, WH_REDIS_WORKFLOW "%s", wf->revision);
+        wk_args_add(&a, wf->canonical, wf->canonical_len);
+        r = wk_ctl_command(ctl, &a);
+        wk_args_free(&a);
+
+        if (r == NULL) {
+            wh_workflow_free(wf);
+            return 1;
+        }
+
+        freeReplyObject(r);
+    }
+
+    printf("%s\n", wf->revision);
+    wh_workflow_free(wf);
+
+    return 0;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int          i, rc;
+    wk_ctl_t     ctl;
+    const char  *cmd, *redis;
+
+    memset(&ctl, 0, sizeof(ctl));
+    ctl.queue = WH_REDIS_QUEUE_DEFAULT;
+    redis = "127.0.0.1:6379";
+
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--redis") == 0 && i + 1 < argc) {
+            redis = argv[++i];
+
+        } else if (strcmp(argv[i], "--queue") == 0 && i + 1 < argc) {
+            ctl.queue = argv[++i];
+
+        } else if (strcmp(argv[i], "--help") == 0
+                   || strcmp(argv[i], "-h") == 0)
+        {
+            wk_ctl_usage(stdout);
+            return 0;
+
+        } else {
+            wk_ctl_usage(stderr);
+            return 2;
+        }
+    }
+
+    if (i == argc) {
+        wk_ctl_usage(stderr);
+        return 2;
+    }
+
+    if (wk_addr_parse(redis, &ctl.addr) != 0) {
+        return wk_ctl_fail("invalid redis address \"%s\"", redis);
+    }
+
+    cmd = argv[i++];
+
+    if (strcmp(cmd, "executions") == 0) {
+        rc = wk_ctl_executions(&ctl, argc - i, argv + i);
+
+    } else if ((strcmp(cmd, "show") == 0 || strcmp(cmd, "retry") == 0
+                || strcmp(cmd, "revision") == 0
+                || strcmp(cmd, "publish") == 0)
+               && argc - i == 1)
+    {
+        if (strcmp(cmd, "show") == 0) {
+            rc = wk_ctl_show(&ctl, argv[i]);
+
+        } else if (strcmp(cmd, "retry") == 0) {
+            rc = wk_ctl_retry(&ctl, argv[i]);
+
+        } else {
+            rc = wk_ctl_revision(&ctl, argv[i], cmd[0] == 'p');
+        }
+
+    } else if (strcmp(cmd, "dead") == 0) {
+        rc = wk_ctl_dead(&ctl, argc - i, argv + i);
+
+    } else {
+        wk_ctl_usage(stderr);
+        return 2;
+    }
+
+    if (ctl.c != NULL) {
+        redisFree(ctl.c);
+    }
+
+    return rc;
+}

@@ -1,0 +1,153 @@
+/*
+ * webhook-worker and webhookctl: shared declarations.  The Redis layout
+ * is the one of wh_redis_keys.h (SPEC §6).
+ */
+
+#ifndef WK_H
+#define WK_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <hiredis/hiredis.h>
+
+#include "wh_exec.h"
+#include "wh_redis_keys.h"
+
+
+#define WK_STATUS_RETRY_NEEDED  -6
+#define WK_STATUS_QUEUED        100     /* no status field: not started */
+
+#define WK_ISO_LEN              25      /* "2024-01-31T12:00:00.000Z" + NUL */
+
+
+typedef struct {
+    char                path[256];      /* host, or the socket's path */
+    int                 port;           /* 0: unix socket */
+} wk_addr_t;
+
+
+/* wk_redis.c: helpers shared by the worker and webhookctl */
+
+int wk_addr_parse(const char *s, wk_addr_t *a);
+redisContext *wk_connect(const wk_addr_t *a, int timeout_ms, char *err,
+    size_t errlen);
+
+int wk_time_parse(const char *s, int64_t *ms);
+int64_t wk_now_ms(void);
+void wk_iso_time(int64_t ms, char *buf);
+int64_t wk_iso_parse(const char *s);              /* -1 when invalid */
+int64_t wk_uuid7_ms(const char *id);              /* -1: not a UUIDv7 */
+int wk_uuid7(char *out);                          /* 37 bytes */
+
+const char *wk_status_name(int status);
+int wk_status_parse(const char *s, int *status);  /* name or number */
+
+void wk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+
+/*
+ * Argument vectors for redisAppendCommandArgv(): strings are borrowed
+ * unless added with wk_args_addf() or wk_args_addll(), which copy.
+ */
+
+typedef struct {
+    int                 n;
+    int                 cap;
+    const char        **argv;
+    size_t             *lens;
+    char              **owned;
+    int                 nowned;
+    int                 failed;
+} wk_args_t;
+
+void wk_args_init(wk_args_t *a);
+void wk_args_reset(wk_args_t *a);
+void wk_args_free(wk_args_t *a);
+void wk_args_add(wk_args_t *a, const char *s, size_t len);
+void wk_args_adds(wk_args_t *a, const char *s);
+void wk_args_addll(wk_args_t *a, long long n);
+void wk_args_addf(wk_args_t *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Appends the command to c's output buffer and resets a: 0 or -1. */
+int wk_append(redisContext *c, wk_args_t *a);
+
+/* Runs one command: the reply, or NULL when the connection failed. */
+redisReply *wk_command(redisContext *c, wk_args_t *a);
+
+/*
+ * Reads n pipelined replies and returns the last one (the others are
+ * freed); NULL when the connection failed or an earlier reply was an
+ * error (logged with what).
+ */
+redisReply *wk_replies(redisContext *c, int n, const char *what);
+
+/* The value of field name in a flat [field, value, …] array reply. */
+redisReply *wk_field(redisReply *r, const char *name);
+
+
+/* webhook-worker */
+
+typedef struct {
+    wk_addr_t           redis;
+    const char         *queue;
+    const char         *group;
+    char                consumer[128];
+    int                 concurrency;
+    int                 max_attempts;
+    int64_t             claim_after_ms;
+    int64_t             retention_ms;
+    const char         *smtp;
+    char              **env;            /* names $env may read */
+    size_t              nenv;
+} wk_conf_t;
+
+typedef struct wk_run_s  wk_run_t;
+typedef struct wk_wf_s   wk_wf_t;
+
+typedef struct {
+    char                id[48];         /* stream entry id */
+    int64_t             due_ms;
+} wk_wait_t;
+
+typedef struct {
+    wk_conf_t          *conf;
+    redisContext       *cmd;            /* records, acks, claims */
+
+    wk_run_t           *runs;           /* in flight */
+    int                 nruns;
+
+    wk_wait_t          *waits;          /* errored runs awaiting a retry */
+    size_t              nwaits;
+    size_t              wait_cap;
+
+    wk_wf_t            *wfs;            /* parsed workflows by revision */
+    size_t              nwfs;
+} wk_worker_t;
+
+
+/* wk_run.c */
+
+/* Starts the execution of a stream entry ([id, [field, value, …]]). */
+void wk_run_entry(wk_worker_t *w, redisReply *entry);
+
+/* Advances every run that can go on; returns how many ended. */
+int wk_run_step(wk_worker_t *w);
+
+/* Is the stream entry id running or awaiting its retry here? */
+int wk_run_owned(wk_worker_t *w, const char *id);
+
+/*
+ * Resets the idle time of the entries this worker holds, running or
+ * awaiting a retry, so that nobody reclaims them meanwhile.
+ */
+void wk_run_heartbeat(wk_worker_t *w);
+
+/* Forgets every run (the connection broke): the entries stay pending. */
+void wk_run_abandon_all(wk_worker_t *w);
+
+void wk_run_cleanup(wk_worker_t *w);
+
+int64_t wk_backoff_ms(int attempts);
+
+#endif /* WK_H */

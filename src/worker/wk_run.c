@@ -1,0 +1,1491 @@
+/*
+ * Executions of stream entries and their records.
+ *
+ * A run starts from an entry, reads what an earlier delivery left in the
+ * record, writes the start, and then drives the step machine: inline
+ * nodes run inside wh_exec_run(); at a worker node the run may wait (the
+ * node will later be asynchronous) and is resumed from the event loop.
+ * The record's jobs are written after every worker node, so a run that
+ * another worker reclaims replays the recorded results of those nodes
+ * instead of performing them again (inline nodes are recomputed: they
+ * have no effect outside the execution).
+ *
+ * Retries.  A run that ends with status error for a reason that another
+ * attempt may cure is recorded as retry_needed (-6) with nextAttemptAt,
+ * and its entry stays pending with this consumer, which claims it again
+ * when it is due (1s, 2s, 4s … 5 min after attempts 1, 2, 3 …).  The
+ * worker keeps the entry's idle time low meanwhile, so only a dead
+ * worker's entries are reclaimed by others; whoever reclaims a
+ * retry_needed entry waits for nextAttemptAt too.  Errors that no retry
+ * cures (a missing revision, an invalid context, a node type this worker
+ * cannot run) and the last allowed attempt go to the dead letters.
+ * A final record and the XACK are written in one MULTI/EXEC, so a
+ * delivered entry is either pending or recorded, never lost.
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "wk.h"
+
+
+#define WK_WF_CACHE      64
+#define WK_BACKOFF_MAX   (5 * 60 * 1000)
+
+
+typedef struct {
+    const char         *name;
+    size_t              name_len;
+    const char         *value;
+    size_t              value_len;
+} wk_kv_t;
+
+struct wk_wf_s {
+    char                revision[65];
+    wh_workflow_t      *wf;
+    int                 refs;
+    int64_t             used_ms;
+};
+
+struct wk_run_s {
+    wk_run_t           *next;
+    wh_arena_t         *arena;
+    wh_mem_t            mem;
+
+    char                id[48];
+    wk_kv_t            *fields;
+    size_t              nfields;
+    const char         *execution;
+    const char         *workflow;
+    const char         *revision;
+    const char         *context;
+    size_t              context_len;
+    const char         *reply;
+
+    wk_wf_t            *wf;
+    wh_exec_t          *ex;
+    int                 ready;          /* wh_exec_run() may go on */
+    int                 started;        /* the start is recorded */
+    int                 attempts;
+    int                 no_incr;        /* the end must not count one */
+    int64_t             created_ms;
+    int64_t             started_ms;
+
+    /* an end decided outside the step machine */
+    int                 status;
+    const char         *error;
+    int                 permanent;      /* no retry can cure the error */
+
+    /* worker jobs of the earlier attempt, replayed in order */
+    wh_val_t            saved;
+    uint32_t            replay;
+    int                 replaying;
+};
+
+
+static void wk_run_finish(wk_worker_t *w, wk_run_t *run);
+static void wk_run_free(wk_worker_t *w, wk_run_t *run);
+
+
+int64_t
+wk_backoff_ms(int attempts)
+{
+    int64_t  ms;
+
+    ms = 1000;
+
+    while (--attempts > 0 && ms < WK_BACKOFF_MAX) {
+        ms *= 2;
+    }
+
+    return ms < WK_BACKOFF_MAX ? ms : WK_BACKOFF_MAX;
+}
+
+
+/* The key of the record: "webhook:execution:<id>", in the run's arena. */
+
+static const char *
+wk_run_key(wk_run_t *run)
+{
+    wh_buf_t  b;
+
+    wh_buf_init(&b, &run->mem, 64);
+    wh_buf_adds(&b, WH_REDIS_EXECUTION);
+    wh_buf_adds(&b, run->execution);
+
+    return b.failed ? NULL : b.data;
+}
+
+
+static const char *
+wk_run_fmt(wk_run_t *run, const char *fmt, ...)
+{
+    char        *s;
+    char         buf[1024];
+    va_list      args;
+
+    va_start(args, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, args);
+    va_end(args);
+
+    s = wh_memdup(&run->mem, buf, strlen(buf));
+
+    return s ? s : "out of memory";
+}
+
+
+static wk_run_t *
+wk_run_create(redisReply *entry)
+{
+    size_t       i;
+    wk_kv_t     *kv;
+    wk_run_t    *run;
+    wh_arena_t  *arena;
+    redisReply  *fields, *n, *v;
+
+    arena = wh_arena_create(0);
+    if (arena == NULL) {
+        return NULL;
+    }
+
+    run = calloc(1, sizeof(wk_run_t));
+    if (run == NULL) {
+        wh_arena_destroy(arena);
+        return NULL;
+    }
+
+    run->arena = arena;
+    wh_arena_mem(arena, &run->mem);
+    snprintf(run->id, sizeof(run->id), "%s", entry->element[0]->str);
+
+    fields = entry->element[1];
+
+    run->fields = wh_alloc(&run->mem,
+                           (fields->elements / 2 + 1) * sizeof(wk_kv_t));
+    if (run->fields == NULL) {
+        goto failed;
+    }
+
+    for (i = 0; i + 1 < fields->elements; i += 2) {
+        n = fields->element[i];
+        v = fields->element[i + 1];
+
+        if (n->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+
+        kv = &run->fields[run->nfields++];
+        kv->name = wh_memdup(&run->mem, n->str, n->len);
+        kv->name_len = n->len;
+        kv->value = wh_memdup(&run->mem, v->str, v->len);
+        kv->value_len = v->len;
+
+        if (kv->name == NULL || kv->value == NULL) {
+            goto failed;
+        }
+
+        if (strcmp(kv->name, "execution") == 0) {
+            run->execution = kv->value;
+
+        } else if (strcmp(kv->name, "workflow") == 0) {
+            run->workflow = kv->value;
+
+        } else if (strcmp(kv->name, "revision") == 0) {
+            run->revision = kv->value;
+
+        } else if (strcmp(kv->name, "context") == 0) {
+            run->context = kv->value;
+            run->context_len = kv->value_len;
+
+        } else if (strcmp(kv->name, "reply") == 0) {
+            run->reply = kv->value;
+        }
+    }
+
+    /* ids become key names: keep them printable and short */
+    if (run->execution != NULL
+        && (strlen(run->execution) == 0 || strlen(run->execution) > 128
+            || strpbrk(run->execution, " \t\r\n") != NULL))
+    {
+        run->execution = NULL;
+    }
+
+    return run;
+
+failed:
+
+    wh_arena_destroy(arena);
+    free(run);
+
+    return NULL;
+}
+
+
+static void
+wk_run_free(wk_worker_t *w, wk_run_t *run)
+{
+    if (run->wf != NULL) {
+        run->wf->refs--;
+    }
+
+    wh_arena_destroy(run->arena);
+    free(run);
+}
+
+
+static void
+wk_run_unlink(wk_worker_t *w, wk_run_t *run)
+{
+    wk_run_t  **pp;
+
+    for (pp = &w->runs; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == run) {
+            *pp = run->next;
+            w->nruns--;
+            return;
+        }
+    }
+}
+
+
+int
+wk_run_owned(wk_worker_t *w, const char *id)
+{
+    size_t     i;
+    wk_run_t  *run;
+
+    for (run = w->runs; run != NULL; run = run->next) {
+        if (strcmp(run->id, id) == 0) {
+            return 1;
+        }
+    }
+
+    for (i = 0; i < w->nwaits; i++) {
+        if (strcmp(w->waits[i].id, id) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+wk_wait_add(wk_worker_t *w, const char *id, int64_t due)
+{
+    size_t      cap;
+    wk_wait_t  *waits;
+
+    if (w->nwaits == w->wait_cap) {
+        cap = w->wait_cap ? w->wait_cap * 2 : 64;
+        waits = realloc(w->waits, cap * sizeof(wk_wait_t));
+        if (waits == NULL) {
+            /* the claim of abandoned entries will retry it */
+            wk_log("out of memory: entry %s waits for a reclaim", id);
+            return;
+        }
+
+        w->waits = waits;
+        w->wait_cap = cap;
+    }
+
+    snprintf(w->waits[w->nwaits].id, sizeof(w->waits[0].id), "%s", id);
+    w->waits[w->nwaits].due_ms = due;
+    w->nwaits++;
+}
+
+
+/* The parsed workflow of a revision, from the cache or from Redis. */
+
+static wk_wf_t *
+wk_wf_get(wk_worker_t *w, wk_run_t *run, int *conn_err)
+{
+    char            err[512], name[128];
+    size_t          i, victim;
+    wk_wf_t        *e;
+    wk_args_t       a;
+    redisReply     *r;
+    wh_workflow_t  *wf;
+
+    *conn_err = 0;
+
+    for (i = 0; i < w->nwfs; i++) {
+        if (strcmp(w->wfs[i].revision, run->revision) == 0) {
+            w->wfs[i].used_ms = wk_now_ms();
+            return &w->wfs[i];
+        }
+    }
+
+    if (strlen(run->revision) != 64) {
+        run->error = wk_run_fmt(run, "invalid workflow revision \"%s\"",
+                                run->revision);
+        return NULL;
+    }
+
+    wk_args_init(&a);
+    wk_args_adds(&a, "GET");
+    wk_args_addf(&a, WH_REDIS_WORKFLOW "%s", run->revision);
+    r = wk_command(w->cmd, &a);
+    wk_args_free(&a);
+
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        wk_log("redis: GET " WH_REDIS_WORKFLOW "%s: %s", run->revision,
+               r ? r->str : w->cmd->errstr);
+        freeReplyObject(r);
+        *conn_err = 1;
+        return NULL;
+    }
+
+    if (r->type != REDIS_REPLY_STRING) {
+        freeReplyObject(r);
+        run->error = wk_run_fmt(run, "workflow revision %s is not in Redis",
+                                run->revision);
+        return NULL;
+    }
+
+    snprintf(name, sizeof(name), WH_REDIS_WORKFLOW "%.64s", run->revision);
+    wf = wh_workflow_load(r->str, r->len, name, err, sizeof(err));
+    freeReplyObject(r);
+
+    if (wf == NULL) {
+        run->error = wk_run_fmt(run, "%s", err);
+        return NULL;
+    }
+
+    if (w->wfs == NULL) {
+        w->wfs = calloc(WK_WF_CACHE, sizeof(wk_wf_t));
+        if (w->wfs == NULL) {
+            wh_workflow_free(wf);
+            run->error = "out of memory";
+            run->permanent = 0;
+            return NULL;
+        }
+    }
+
+    if (w->nwfs < WK_WF_CACHE) {
+        e = &w->wfs[w->nwfs++];
+
+    } else {
+        /* the least recently used of the revisions no run holds */
+        victim = WK_WF_CACHE;
+
+        for (i = 0; i < w->nwfs; i++) {
+            if (w->wfs[i].refs == 0
+                && (victim == WK_WF_CACHE
+                    || w->wfs[i].used_ms < w->wfs[victim].used_ms))
+            {
+                victim = i;
+            }
+        }
+
+        if (victim == WK_WF_CACHE) {
+            wh_workflow_free(wf);
+            run->error = "too many workflow revisions in use";
+            run->permanent = 0;
+            return NULL;
+        }
+
+        e = &w->wfs[victim];
+        wh_workflow_free(e->wf);
+    }
+
+    snprintf(e->revision, sizeof(e->revision), "%s", run->revision);
+    e->wf = wf;
+    e->refs = 0;
+    e->used_ms = wk_now_ms();
+
+    return e;
+}
+
+
+static wh_val_t
+wk_env(void *data, wh_mem_t *mem, const char *name, size_t len)
+{
+    size_t       i;
+    const char  *v;
+    wk_conf_t   *conf;
+
+    conf = data;
+
+    for (i = 0; i < conf->nenv; i++) {
+        if (strlen(conf->env[i]) == len
+            && memcmp(conf->env[i], name, len) == 0)
+        {
+            v = getenv(conf->env[i]);
+            return v ? wh_val_string(mem, v, strlen(v)) : wh_val_missing();
+        }
+    }
+
+    return wh_val_missing();
+}
+
+
+static int
+wk_node_yields(wh_node_type_t t)
+{
+    return !wh_node_is_inline(t) && t != WH_NODE_LOOP;
+}
+
+
+/*
+ * The jobs as the record keeps them; the "node" of a run that ended
+ * outside the step machine is appended as a job with the run's error.
+ */
+
+static void
+wk_run_jobs(wk_run_t *run, wh_buf_t *b)
+{
+    char              t[WK_ISO_LEN];
+    size_t            i, n;
+    const wh_job_t   *job;
+
+    wh_buf_addc(b, '[');
+
+    n = run->ex ? wh_exec_njobs(run->ex) : 0;
+
+    for (i = 0; i < n; i++) {
+        job = wh_exec_job(run->ex, i);
+
+        if (i) {
+            wh_buf_addc(b, ',');
+        }
+
+        wh_buf_adds(b, "{\"nodeKey\":");
+        wh_json_escape(b, job->node->key, strlen(job->node->key));
+        wh_buf_printf(b, ",\"type\":\"%s\",\"status\":%d,\"result\":",
+                      wh_node_type_name(job->node->type), job->status);
+        wh_val_write_json(b, job->result);
+
+        wk_iso_time(job->started_ms, t);
+        wh_buf_printf(b, ",\"startedAt\":\"%s\"", t);
+
+        if (job->finished_ms && job->status != WH_STATUS_STARTED) {
+            wk_iso_time(job->finished_ms, t);
+            wh_buf_printf(b, ",\"finishedAt\":\"%s\"", t);
+
+        } else {
+            wh_buf_adds(b, ",\"finishedAt\":null");
+        }
+
+        if (job->error != NULL) {
+            wh_buf_adds(b, ",\"error\":");
+            wh_json_escape(b, job->error, strlen(job->error));
+        }
+
+        wh_buf_addc(b, '}');
+    }
+
+    wh_buf_addc(b, ']');
+}
+
+
+/*
+ * Appends the commands that record a start: used at the start of a run,
+ * and by a run that ends before it started so that its record is whole.
+ */
+
+static void
+wk_run_append_start(wk_worker_t *w, wk_run_t *run, const char *key,
+    int status, int *ncmds)
+{
+    char        created[WK_ISO_LEN], started[WK_ISO_LEN];
+    wk_args_t   a;
+
+    wk_args_init(&a);
+    wk_iso_time(run->created_ms, created);
+    wk_iso_time(run->started_ms, started);
+
+    wk_args_adds(&a, "HSET");
+    wk_args_adds(&a, key);
+    wk_args_adds(&a, "status");
+    wk_args_addll(&a, status);
+    wk_args_adds(&a, "startedAt");
+    wk_args_adds(&a, started);
+
+    if (run->workflow != NULL) {
+        wk_args_adds(&a, "workflow");
+        wk_args_adds(&a, run->workflow);
+    }
+
+    if (run->revision != NULL) {
+        wk_args_adds(&a, "revision");
+        wk_args_adds(&a, run->revision);
+    }
+
+    if (run->context != NULL) {
+        wk_args_adds(&a, "context");
+        wk_args_add(&a, run->context, run->context_len);
+    }
+
+    wk_append(w->cmd, &a);
+    (*ncmds)++;
+
+    wk_args_adds(&a, "HDEL");
+    wk_args_adds(&a, key);
+    wk_args_adds(&a, "finishedAt");
+    wk_args_adds(&a, "nextAttemptAt");
+    wk_append(w->cmd, &a);
+    (*ncmds)++;
+
+    wk_args_adds(&a, "HSETNX");
+    wk_args_adds(&a, key);
+    wk_args_adds(&a, "createdAt");
+    wk_args_adds(&a, created);
+    wk_append(w->cmd, &a);
+    (*ncmds)++;
+
+    if (!run->no_incr) {
+        wk_args_adds(&a, "HINCRBY");
+        wk_args_adds(&a, key);
+        wk_args_adds(&a, "attempts");
+        wk_args_adds(&a, "1");
+        wk_append(w->cmd, &a);
+        (*ncmds)++;
+    }
+
+    wk_args_adds(&a, "ZADD");
+    wk_args_adds(&a, WH_REDIS_INDEX);
+    wk_args_adds(&a, "NX");
+    wk_args_addll(&a, run->created_ms);
+    wk_args_adds(&a, run->execution);
+    wk_append(w->cmd, &a);
+    (*ncmds)++;
+
+    if (run->workflow != NULL) {
+        wk_args_adds(&a, "ZADD");
+        wk_args_addf(&a, WH_REDIS_INDEX ":%s", run->workflow);
+        wk_args_adds(&a, "NX");
+        wk_args_addll(&a, run->created_ms);
+        wk_args_adds(&a, run->execution);
+        wk_append(w->cmd, &a);
+        (*ncmds)++;
+    }
+
+    wk_args_free(&a);
+}
+
+
+static void
+wk_append_expire(wk_worker_t *w, const char *key, int *ncmds)
+{
+    wk_args_t  a;
+
+    wk_args_init(&a);
+    wk_args_adds(&a, "PEXPIRE");
+    wk_args_adds(&a, key);
+    wk_args_addll(&a, w->conf->retention_ms);
+    wk_append(w->cmd, &a);
+    wk_args_free(&a);
+    (*ncmds)++;
+}
+
+
+static void
+wk_append_simple(wk_worker_t *w, const char *cmd)
+{
+    wk_args_t  a;
+
+    wk_args_init(&a);
+    wk_args_adds(&a, cmd);
+    wk_append(w->cmd, &a);
+    wk_args_free(&a);
+}
+
+
+/*
+ * Sends MULTI, the ncmds commands already appended (after the MULTI that
+ * the caller appended first) and EXEC: the EXEC reply or NULL.
+ */
+
+static redisReply *
+wk_exec(wk_worker_t *w, int ncmds, const char *what)
+{
+    redisReply  *r;
+
+    wk_append_simple(w, "EXEC");
+
+    r = wk_replies(w->cmd, ncmds + 2, what);
+
+    if (r != NULL && r->type != REDIS_REPLY_ARRAY) {
+        wk_log("redis: %s: %s", what,
+               r->type == REDIS_REPLY_ERROR ? r->str : "transaction failed");
+        freeReplyObject(r);
+        return NULL;
+    }
+
+    return r;
+}
+
+
+/* The answer a sync request waits for on the entry's reply channel. */
+
+static void
+wk_run_reply(wk_worker_t *w, wk_run_t *run, int status, const char *error)
+{
+    size_t                i;
+    wh_buf_t              b;
+    wk_args_t             a;
+    redisReply           *r;
+    const wh_response_t  *resp;
+
+    wh_buf_init(&b, &run->mem, 256);
+    wh_buf_adds(&b, "{\"execution\":");
+    wh_json_escape(&b, run->execution, strlen(run->execution));
+    wh_buf_printf(&b, ",\"status\":%d,\"error\":", status);
+
+    if (error != NULL) {
+        wh_json_escape(&b, error, strlen(error));
+
+    } else {
+        wh_buf_adds(&b, "null");
+    }
+
+    resp = run->ex ? wh_exec_response(run->ex) : NULL;
+
+    if (resp != NULL) {
+        wh_buf_printf(&b, ",\"response\":{\"statusCode\":%d,\"headers\":[",
+                      resp->status);
+
+        for (i = 0; i < resp->nheaders; i++) {
+            wh_buf_adds(&b, i ? ",{\"name\":" : "{\"name\":");
+            wh_json_escape(&b, resp->headers[i].name,
+                           resp->headers[i].name_len);
+            wh_buf_adds(&b, ",\"value\":");
+            wh_json_escape(&b, resp->headers[i].value,
+                           resp->headers[i].value_len);
+            wh_buf_addc(&b, '}');
+        }
+
+        wh_buf_adds(&b, "],\"body\":");
+
+        if (resp->body != NULL) {
+            wh_json_escape(&b, resp->body, resp->body_len);
+
+        } else {
+            wh_buf_adds(&b, "null");
+        }
+
+        wh_buf_printf(&b, ",\"json\":%s}}",
+                      resp->body_json ? "true" : "false");
+
+    } else {
+        wh_buf_adds(&b, ",\"response\":null}");
+    }
+
+    if (b.failed) {
+        return;
+    }
+
+    wk_args_init(&a);
+    wk_args_adds(&a, "PUBLISH");
+    wk_args_adds(&a, run->reply);
+    wk_args_add(&a, b.data, b.len);
+    r = wk_command(w->cmd, &a);
+    wk_args_free(&a);
+
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        wk_log("redis: PUBLISH %s: %s", run->reply,
+               r ? r->str : w->cmd->errstr);
+    }
+
+    freeReplyObject(r);
+}
+
+
+static void
+wk_run_log(wk_worker_t *w, wk_run_t *run, int status, const char *error)
+{
+    wk_log("%s %s %s %lldms%s%s", run->execution ? run->execution : "-",
+           run->workflow ? run->workflow : "-", wk_status_name(status),
+           (long long) (wk_now_ms() - run->started_ms),
+           error ? " " : "", error ? error : "");
+}
+
+
+/* Writes the jobs so far: the progress a reclaim resumes from. */
+
+static int
+wk_run_save(wk_worker_t *w, wk_run_t *run)
+{
+    int          rc;
+    wh_buf_t     b;
+    wk_args_t    a;
+    redisReply  *r;
+    const char  *key;
+
+    key = wk_run_key(run);
+    wh_buf_init(&b, &run->mem, 1024);
+    wk_run_jobs(run, &b);
+
+    if (key == NULL || b.failed) {
+        return -1;
+    }
+
+    wk_args_init(&a);
+    wk_args_adds(&a, "HSET");
+    wk_args_adds(&a, key);
+    wk_args_adds(&a, "jobs");
+    wk_args_add(&a, b.data, b.len);
+    r = wk_command(w->cmd, &a);
+    wk_args_free(&a);
+
+    rc = (r != NULL && r->type != REDIS_REPLY_ERROR) ? 0 : -1;
+
+    if (rc != 0) {
+        wk_log("redis: saving %s: %s", run->execution,
+               r ? r->str : w->cmd->errstr);
+    }
+
+    freeReplyObject(r);
+
+    return rc;
+}
+
+
+/*
+ * Feeds the next recorded worker job to the pending node when it is the
+ * same node and it ended; stops replaying at the first difference.
+ */
+
+static int
+wk_run_replay(wk_run_t *run, const wh_node_t *node)
+{
+    int                 idx;
+    double              d;
+    size_t              len;
+    wh_val_t            job, v;
+    const char         *key;
+    const wh_workflow_t *wf;
+
+    if (!run->replaying) {
+        return 0;
+    }
+
+    wf = run->wf->wf;
+
+    while (run->replay < wh_val_size(run->saved)) {
+        job = wh_val_index(run->saved, run->replay++);
+
+        if (wh_val_str(&run->mem, wh_val_get(job, "nodeKey", 7), &key, &len)
+            != 0)
+        {
+            break;
+        }
+
+        idx = wh_keys_find(&wf->keys, key, len);
+        if (idx < 0) {
+            break;
+        }
+
+        if (!wk_node_yields(wf->all[idx]->type)) {
+            continue;
+        }
+
+        v = wh_val_get(job, "status", 6);
+
+        if (idx != node->index || wh_val_type(v) != WH_JSON_NUMBER
+            || wh_val_to_number(v, &d) != 0
+            || d == WH_STATUS_STARTED || d == WH_STATUS_ERROR)
+        {
+            break;
+        }
+
+        wh_exec_resume(run->ex, (int) d, wh_val_get(job, "result", 6), NULL);
+
+        return 1;
+    }
+
+    run->replaying = 0;
+
+    return 0;
+}
+
+
+/*
+ * Performs a worker node.  Returns 0 when the node ended (the run was
+ * resumed or ended), 1 when it goes on asynchronously and the run waits.
+ *
+ * No worker node type is implemented yet: HTTP requests (libcurl multi),
+ * scripts (Duktape), collections, mail, parallel and delay come later and
+ * will start here, clear run->ready and resume the run from the event
+ * loop with wh_exec_resume() followed by wk_run_save().
+ */
+
+static int
+wk_node_start(wk_worker_t *w, wk_run_t *run, const wh_node_t *node)
+{
+    const char  *msg;
+
+    msg = wk_run_fmt(run, "node type %s is not supported yet",
+                     wh_node_type_name(node->type));
+
+    run->permanent = 1;
+    wh_exec_resume(run->ex, WH_STATUS_ERROR, wh_val_missing(), msg);
+
+    if (wh_exec_status(run->ex) == WH_STATUS_STARTED) {
+        /* "ignoreFail" cannot make a node that never ran succeed */
+        run->status = WH_STATUS_ERROR;
+        run->error = wk_run_fmt(run, "node \"%s\": %s", node->key, msg);
+    }
+
+    return 0;
+}
+
+
+/* Runs until the run ends or waits; ends it (and frees it) when done. */
+
+static void
+wk_run_go(wk_worker_t *w, wk_run_t *run)
+{
+    wh_exec_rc_t      rc;
+    const wh_node_t  *node;
+
+    for ( ;; ) {
+        if (run->status != WH_STATUS_STARTED) {
+            break;
+        }
+
+        rc = wh_exec_run(run->ex);
+
+        if (rc != WH_EXEC_YIELD) {
+            break;
+        }
+
+        node = wh_exec_pending(run->ex);
+
+        if (wk_run_replay(run, node)) {
+            continue;
+        }
+
+        if (wk_node_start(w, run, node) != 0) {
+            run->ready = 0;
+            return;
+        }
+
+        if (run->status == WH_STATUS_STARTED
+            && wh_exec_status(run->ex) == WH_STATUS_STARTED
+            && wk_run_save(w, run) != 0)
+        {
+            /* the entry stays pending: a reclaim goes on from the record */
+            wk_run_unlink(w, run);
+            wk_run_free(w, run);
+            return;
+        }
+    }
+
+    wk_run_unlink(w, run);
+    wk_run_finish(w, run);
+}
+
+
+int
+wk_run_step(wk_worker_t *w)
+{
+    int        n;
+    wk_run_t  *run, *next;
+
+    n = 0;
+
+    for (run = w->runs; run != NULL; run = next) {
+        next = run->next;
+
+        if (run->ready) {
+            wk_run_go(w, run);
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
+/*
+ * The end of a run: the final record, the dead letter and the XACK in
+ * one transaction, or the record of a retry to come.
+ */
+
+static void
+wk_run_finish(wk_worker_t *w, wk_run_t *run)
+{
+    int           status, ncmds, retry, attempts;
+    char          now_iso[WK_ISO_LEN], due_iso[WK_ISO_LEN];
+    size_t        i;
+    int64_t       now, due;
+    wh_buf_t      jobs;
+    wk_args_t     a;
+    redisReply   *r;
+    const char   *key, *error;
+
+    if (run->status != WH_STATUS_STARTED) {
+        status = run->status;
+        error = run->error;
+
+    } else {
+        status = wh_exec_status(run->ex);
+        error = wh_exec_error(run->ex);
+    }
+
+    if (status == WH_STATUS_STARTED) {
+        status = WH_STATUS_ERROR;
+        error = "the execution stopped";
+    }
+
+    key = wk_run_key(run);
+    wh_buf_init(&jobs, &run->mem, 1024);
+    wk_run_jobs(run, &jobs);
+
+    if (key == NULL || jobs.failed) {
+        wk_log("out of memory: %s stays pending", run->execution);
+        wk_run_free(w, run);
+        return;
+    }
+
+    attempts = run->attempts;
+    if (!run->started && !run->no_incr) {
+        attempts++;
+    }
+
+    retry = status == WH_STATUS_ERROR && !run->permanent
+            && attempts < w->conf->max_attempts;
+
+    now = wk_now_ms();
+    wk_iso_time(now, now_iso);
+    ncmds = 0;
+
+    wk_args_init(&a);
+    wk_append_simple(w, "MULTI");
+
+    if (!run->started) {
+        wk_run_append_start(w, run, key, WH_STATUS_STARTED, &ncmds);
+    }
+
+    wk_args_adds(&a, "HSET");
+    wk_args_adds(&a, key);
+    wk_args_adds(&a, "status");
+    wk_args_addll(&a, retry ? WK_STATUS_RETRY_NEEDED : status);
+    wk_args_adds(&a, "jobs");
+    wk_args_add(&a, jobs.data, jobs.len);
+
+    if (error != NULL) {
+        wk_args_adds(&a, "error");
+        wk_args_adds(&a, error);
+    }
+
+    due = 0;
+
+    if (retry) {
+        due = now + wk_backoff_ms(attempts);
+        wk_iso_time(due, due_iso);
+        wk_args_adds(&a, "nextAttemptAt");
+        wk_args_adds(&a, due_iso);
+
+    } else {
+        wk_args_adds(&a, "finishedAt");
+        wk_args_adds(&a, now_iso);
+    }
+
+    wk_append(w->cmd, &a);
+    ncmds++;
+
+    if (error == NULL || !retry) {
+        wk_args_adds(&a, "HDEL");
+        wk_args_adds(&a, key);
+        wk_args_adds(&a, retry ? "finishedAt" : "nextAttemptAt");
+
+        if (error == NULL) {
+            wk_args_adds(&a, "error");
+        }
+
+        wk_append(w->cmd, &a);
+        ncmds++;
+    }
+
+    wk_append_expire(w, key, &ncmds);
+
+    if (!retry) {
+        if (status == WH_STATUS_ERROR) {
+            wk_args_adds(&a, "XADD");
+            wk_args_adds(&a, WH_REDIS_DEAD);
+            wk_args_adds(&a, "*");
+
+            for (i = 0; i < run->nfields; i++) {
+                if (strcmp(run->fields[i].name, "error") == 0
+                    || strcmp(run->fields[i].name, "attempts") == 0)
+                {
+                    continue;
+                }
+
+                wk_args_add(&a, run->fields[i].name, run->fields[i].name_len);
+                wk_args_add(&a, run->fields[i].value,
+                            run->fields[i].value_len);
+            }
+
+            wk_args_adds(&a, "error");
+            wk_args_adds(&a, error ? error : "error");
+            wk_args_adds(&a, "attempts");
+            wk_args_addll(&a, attempts);
+            wk_append(w->cmd, &a);
+            ncmds++;
+        }
+
+        wk_args_adds(&a, "XACK");
+        wk_args_adds(&a, w->conf->queue);
+        wk_args_adds(&a, w->conf->group);
+        wk_args_adds(&a, run->id);
+        wk_append(w->cmd, &a);
+        ncmds++;
+
+        /* index entries older than the records they point to */
+        wk_args_adds(&a, "ZREMRANGEBYSCORE");
+        wk_args_adds(&a, WH_REDIS_INDEX);
+        wk_args_adds(&a, "-inf");
+        wk_args_addf(&a, "(%lld", (long long) (now - w->conf->retention_ms));
+        wk_append(w->cmd, &a);
+        ncmds++;
+
+        if (run->workflow != NULL) {
+            wk_args_adds(&a, "ZREMRANGEBYSCORE");
+            wk_args_addf(&a, WH_REDIS_INDEX ":%s", run->workflow);
+            wk_args_adds(&a, "-inf");
+            wk_args_addf(&a, "(%lld",
+                         (long long) (now - w->conf->retention_ms));
+            wk_append(w->cmd, &a);
+            ncmds++;
+        }
+    }
+
+    wk_args_free(&a);
+
+    r = wk_exec(w, ncmds, "recording an execution");
+
+    if (r == NULL) {
+        /* not recorded, not acknowledged: a reclaim runs it again */
+        wk_log("%s stays pending", run->execution);
+        wk_run_free(w, run);
+        return;
+    }
+
+    freeReplyObject(r);
+
+    if (retry) {
+        wk_wait_add(w, run->id, due);
+
+    } else if (run->reply != NULL) {
+        wk_run_reply(w, run, status, error);
+    }
+
+    wk_run_log(w, run, retry ? WK_STATUS_RETRY_NEEDED : status, error);
+    wk_run_free(w, run);
+}
+
+
+/* An entry without an execution id cannot have a record. */
+
+static void
+wk_run_dead_only(wk_worker_t *w, wk_run_t *run, const char *error)
+{
+    size_t       i;
+    wk_args_t    a;
+    redisReply  *r;
+
+    wk_args_init(&a);
+    wk_append_simple(w, "MULTI");
+
+    wk_args_adds(&a, "XADD");
+    wk_args_adds(&a, WH_REDIS_DEAD);
+    wk_args_adds(&a, "*");
+
+    for (i = 0; i < run->nfields; i++) {
+        wk_args_add(&a, run->fields[i].name, run->fields[i].name_len);
+        wk_args_add(&a, run->fields[i].value, run->fields[i].value_len);
+    }
+
+    wk_args_adds(&a, "error");
+    wk_args_adds(&a, error);
+    wk_args_adds(&a, "attempts");
+    wk_args_adds(&a, "1");
+    wk_append(w->cmd, &a);
+
+    wk_args_adds(&a, "XACK");
+    wk_args_adds(&a, w->conf->queue);
+    wk_args_adds(&a, w->conf->group);
+    wk_args_adds(&a, run->id);
+    wk_append(w->cmd, &a);
+    wk_args_free(&a);
+
+    r = wk_exec(w, 2, "dead letter");
+    freeReplyObject(r);
+
+    wk_log("entry %s: %s", run->id, error);
+}
+
+
+static void
+wk_ack(wk_worker_t *w, const char *id)
+{
+    wk_args_t    a;
+    redisReply  *r;
+
+    wk_args_init(&a);
+    wk_args_adds(&a, "XACK");
+    wk_args_adds(&a, w->conf->queue);
+    wk_args_adds(&a, w->conf->group);
+    wk_args_adds(&a, id);
+    r = wk_command(w->cmd, &a);
+    wk_args_free(&a);
+
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        wk_log("redis: XACK %s: %s", id, r ? r->str : w->cmd->errstr);
+    }
+
+    freeReplyObject(r);
+}
+
+
+/*
+ * What an earlier delivery left: returns 1 when the entry needs no run
+ * now (already final, or waiting for its retry), 0 to run, -1 when Redis
+ * failed.
+ */
+
+static int
+wk_run_previous(wk_worker_t *w, wk_run_t *run, const char *key)
+{
+    int             status;
+    int64_t         due;
+    wk_args_t       a;
+    redisReply     *r, *e;
+    wh_json_err_t   jerr;
+
+    wk_args_init(&a);
+    wk_args_adds(&a, "HMGET");
+    wk_args_adds(&a, key);
+    wk_args_adds(&a, "status");
+    wk_args_adds(&a, "attempts");
+    wk_args_adds(&a, "jobs");
+    wk_args_adds(&a, "nextAttemptAt");
+    r = wk_command(w->cmd, &a);
+    wk_args_free(&a);
+
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
+        wk_log("redis: HMGET %s: %s", key,
+               r == NULL ? w->cmd->errstr
+               : r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        freeReplyObject(r);
+        return -1;
+    }
+
+    e = r->element[1];
+    if (e->type == REDIS_REPLY_STRING) {
+        run->attempts = atoi(e->str);
+    }
+
+    e = r->element[0];
+    if (e->type != REDIS_REPLY_STRING) {
+        freeReplyObject(r);
+        return 0;
+    }
+
+    status = atoi(e->str);
+
+    if (status != WH_STATUS_STARTED && status != WK_STATUS_RETRY_NEEDED) {
+        /* recorded and acknowledged together: a duplicate delivery */
+        freeReplyObject(r);
+        wk_ack(w, run->id);
+        return 1;
+    }
+
+    e = r->element[3];
+    if (status == WK_STATUS_RETRY_NEEDED && e->type == REDIS_REPLY_STRING) {
+        due = wk_iso_parse(e->str);
+
+        if (due > wk_now_ms()) {
+            freeReplyObject(r);
+            wk_wait_add(w, run->id, due);
+            return 1;
+        }
+    }
+
+    e = r->element[2];
+    if (e->type == REDIS_REPLY_STRING
+        && wh_val_parse(&run->mem, e->str, e->len, 1, &run->saved, &jerr)
+           == 0
+        && wh_val_type(run->saved) == WH_JSON_ARRAY)
+    {
+        run->replaying = 1;
+    }
+
+    freeReplyObject(r);
+
+    return 0;
+}
+
+
+static void
+wk_run_begin(wk_worker_t *w, wk_run_t *run)
+{
+    int             conn_err, ncmds, rc;
+    size_t          i;
+    wh_val_t        context;
+    redisReply     *r, *e;
+    wh_scope_t     *scope;
+    const char     *key;
+    wh_json_err_t   jerr;
+
+    run->started_ms = wk_now_ms();
+
+    if (run->execution == NULL) {
+        wk_run_dead_only(w, run, "the job has no valid execution id");
+        wk_run_free(w, run);
+        return;
+    }
+
+    run->created_ms = wk_uuid7_ms(run->execution);
+    if (run->created_ms < 0) {
+        run->created_ms = run->started_ms;
+    }
+
+    key = wk_run_key(run);
+    if (key == NULL) {
+        wk_run_free(w, run);
+        return;
+    }
+
+    rc = wk_run_previous(w, run, key);
+    if (rc != 0) {
+        wk_run_free(w, run);
+        return;
+    }
+
+    run->status = WH_STATUS_ERROR;
+    run->permanent = 1;
+
+    if (run->attempts >= w->conf->max_attempts) {
+        /* deliveries that never ended, e.g. a job that kills workers */
+        run->no_incr = 1;
+        run->error = wk_run_fmt(run, "gave up after %d attempts",
+                                run->attempts);
+
+        wk_run_finish(w, run);
+        return;
+    }
+
+    if (run->workflow == NULL || run->revision == NULL
+        || run->context == NULL)
+    {
+        run->error = wk_run_fmt(run, "the job has no \"%s\" field",
+                                run->workflow == NULL ? "workflow"
+                                : run->revision == NULL ? "revision"
+                                : "context");
+        wk_run_finish(w, run);
+        return;
+    }
+
+    run->wf = wk_wf_get(w, run, &conn_err);
+
+    if (conn_err) {
+        wk_run_free(w, run);
+        return;
+    }
+
+    if (run->wf == NULL) {
+        wk_run_finish(w, run);
+        return;
+    }
+
+    run->wf->refs++;
+
+    if (wh_val_parse(&run->mem, run->context, run->context_len, 1, &context,
+                     &jerr)
+        != 0)
+    {
+        wh_json_err_position(run->context, run->context_len, &jerr);
+        run->error = wk_run_fmt(run, "invalid context: %s", jerr.msg);
+        wk_run_finish(w, run);
+        return;
+    }
+
+    /* the start, with the delivery counted */
+    ncmds = 0;
+    wk_append_simple(w, "MULTI");
+    wk_run_append_start(w, run, key, WH_STATUS_STARTED, &ncmds);
+    wk_append_expire(w, key, &ncmds);
+    r = wk_exec(w, ncmds, "recording a start");
+
+    if (r == NULL) {
+        wk_run_free(w, run);
+        return;
+    }
+
+    /* the HINCRBY's answer */
+    for (i = 0; i < r->elements; i++) {
+        e = r->element[i];
+        if (i == 3 && e->type == REDIS_REPLY_INTEGER) {
+            run->attempts = (int) e->integer;
+        }
+    }
+
+    freeReplyObject(r);
+
+    run->started = 1;
+    run->status = WH_STATUS_STARTED;
+    run->error = NULL;
+    run->permanent = 0;
+
+    run->ex = wh_exec_create(run->wf->wf, &run->mem, context,
+                             run->started_ms);
+    if (run->ex == NULL) {
+        run->status = WH_STATUS_ERROR;
+        run->error = "out of memory";
+        wk_run_finish(w, run);
+        return;
+    }
+
+    scope = wh_exec_scope(run->ex);
+    scope->env = wk_env;
+    scope->env_data = w->conf;
+
+    run->ready = 1;
+    run->next = w->runs;
+    w->runs = run;
+    w->nruns++;
+}
+
+
+void
+wk_run_entry(wk_worker_t *w, redisReply *entry)
+{
+    wk_run_t  *run;
+
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
+        || entry->element[0]->type != REDIS_REPLY_STRING)
+    {
+        return;
+    }
+
+    if (wk_run_owned(w, entry->element[0]->str)) {
+        return;
+    }
+
+    if (entry->element[1]->type != REDIS_REPLY_ARRAY) {
+        /* deleted from the stream while pending: nothing to run */
+        wk_ack(w, entry->element[0]->str);
+        return;
+    }
+
+    run = wk_run_create(entry);
+    if (run == NULL) {
+        wk_log("out of memory: entry %s stays pending",
+               entry->element[0]->str);
+        return;
+    }
+
+    wk_run_begin(w, run);
+}
+
+
+static void
+wk_heartbeat_send(wk_worker_t *w, wk_args_t *a)
+{
+    redisReply  *r;
+
+    wk_args_adds(a, "JUSTID");
+    r = wk_command(w->cmd, a);
+
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        wk_log("redis: XCLAIM: %s", r ? r->str : w->cmd->errstr);
+    }
+
+    freeReplyObject(r);
+}
+
+
+static void
+wk_heartbeat_start(wk_worker_t *w, wk_args_t *a)
+{
+    wk_args_adds(a, "XCLAIM");
+    wk_args_adds(a, w->conf->queue);
+    wk_args_adds(a, w->conf->group);
+    wk_args_adds(a, w->conf->consumer);
+    wk_args_adds(a, "0");
+}
+
+
+void
+wk_run_heartbeat(wk_worker_t *w)
+{
+    size_t      i, n;
+    wk_run_t   *run;
+    wk_args_t   a;
+
+    /* JUSTID: the claim does not count as a delivery */
+    wk_args_init(&a);
+    wk_heartbeat_start(w, &a);
+    n = 0;
+    run = w->runs;
+    i = 0;
+
+    for ( ;; ) {
+        if (run != NULL) {
+            wk_args_adds(&a, run->id);
+            run = run->next;
+
+        } else if (i < w->nwaits) {
+            wk_args_adds(&a, w->waits[i++].id);
+
+        } else {
+            break;
+        }
+
+        if (++n == 256) {
+            wk_heartbeat_send(w, &a);
+            wk_heartbeat_start(w, &a);
+            n = 0;
+        }
+    }
+
+    if (n) {
+        wk_heartbeat_send(w, &a);
+    }
+
+    wk_args_free(&a);
+}
+
+
+void
+wk_run_abandon_all(wk_worker_t *w)
+{
+    wk_run_t  *run;
+
+    while (w->runs != NULL) {
+        run = w->runs;
+        w->runs = run->next;
+        wk_run_free(w, run);
+    }
+
+    w->nruns = 0;
+    w->nwaits = 0;
+}
+
+
+void
+wk_run_cleanup(wk_worker_t *w)
+{
+    size_t  i;
+
+    wk_run_abandon_all(w);
+
+    for (i = 0; i < w->nwfs; i++) {
+        wh_workflow_free(w->wfs[i].wf);
+    }
+
+    free(w->wfs);
+    free(w->waits);
+    w->wfs = NULL;
+    w->nwfs = 0;
+    w->waits = NULL;
+    w->wait_cap = 0;
+}
