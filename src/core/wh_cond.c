@@ -241,7 +241,8 @@ wh_cond_eval(const wh_cond_t *c, wh_scope_t *scope, int *result,
     if (wh_tpl_eval(c->a, scope, &a) != 0
         || (c->b && wh_tpl_eval(c->b, scope, &b) != 0))
     {
-        snprintf(err, errlen, "out of memory");
+        snprintf(err, errlen, "cannot render an operand (out of memory, or "
+                 "nested too deep)");
         return -1;
     }
 

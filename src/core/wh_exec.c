@@ -33,6 +33,9 @@ typedef struct {
     int                 mode;
 } wh_frame_t;
 
+#define WH_EXEC_TPL_ERR                                                     \
+    "cannot render a template (out of memory, or nested too deep)"
+
 /* what a loop iterates */
 #define WH_LOOP_ONE    0      /* a single value, once */
 #define WH_LOOP_ITEMS  1      /* the items of an array */
@@ -380,7 +383,7 @@ wh_exec_loop(wh_exec_t *ex, const wh_node_t *node, int64_t started)
     int          mode;
 
     if (wh_tpl_eval(node->u.loop_target, ex->scope, &target) != 0) {
-        return wh_exec_node_error(ex, node, "out of memory", started);
+        return wh_exec_node_error(ex, node, WH_EXEC_TPL_ERR, started);
     }
 
     mode = WH_LOOP_ONE;
@@ -635,14 +638,14 @@ wh_exec_node(wh_exec_t *ex, const wh_node_t *node)
 
         } else if (wh_tpl_eval(node->u.calculation.expr, ex->scope, &v) != 0)
         {
-            return wh_exec_node_error(ex, node, "out of memory", started);
+            return wh_exec_node_error(ex, node, WH_EXEC_TPL_ERR, started);
         }
 
         break;
 
     case WH_NODE_SET:
         if (wh_tpl_eval(node->u.set_values, ex->scope, &v) != 0) {
-            return wh_exec_node_error(ex, node, "out of memory", started);
+            return wh_exec_node_error(ex, node, WH_EXEC_TPL_ERR, started);
         }
 
         break;

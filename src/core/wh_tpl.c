@@ -654,8 +654,8 @@ wh_tpl_finish(wh_tpl_ctx_t *ctx, wh_tpl_t *t)
         if (wh_val_parse(&ctx->mem, t->json, t->json_len, 0, &t->val, &jerr)
             != 0)
         {
-            snprintf(ctx->err, ctx->errlen, "template value: %s",
-                     jerr.msg);
+            snprintf(ctx->err, ctx->errlen, "a value nested more than %d "
+                     "levels deep (%s)", WH_JSON_MAX_DEPTH, jerr.msg);
             t = NULL;
         }
     }

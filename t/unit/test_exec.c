@@ -354,6 +354,8 @@ test_conditions(void)
 static void
 test_calculation_set(void)
 {
+    int             i;
+    wh_buf_t        b;
     wh_exec_t      *ex;
     wh_workflow_t  *wf;
 
@@ -401,6 +403,25 @@ test_calculation_set(void)
     ex = start(wf, "{\"data\":{\"z\":4}}");
     is_int(run(ex), WH_STATUS_RESOLVED, "no error with 4");
     is_str(result(ex, "calc"), "0.25", "1 / 4");
+    wh_workflow_free(wf);
+
+    /* a value too deep for the request-path parser */
+    wh_buf_init(&b, &mem, 0);
+    wh_buf_adds(&b, "{\"key\":\"k\",\"nodes\":[{\"key\":\"s\",\"type\":"
+                "\"set\",\"config\":{\"values\":{\"a\":");
+    for (i = 0; i < 300; i++) {
+        wh_buf_addc(&b, '[');
+    }
+    wh_buf_adds(&b, "\"{{ $context.data }}\"");
+    for (i = 0; i < 300; i++) {
+        wh_buf_addc(&b, ']');
+    }
+    wh_buf_adds(&b, "}}}]}");
+    wf = wf_load(b.data);
+    ex = start(wf, "{\"data\":1}");
+    is_int(run(ex), WH_STATUS_ERROR, "a rendered value too deep: error");
+    is_str(wh_exec_error(ex), "node \"s\": cannot render a template (out of "
+           "memory, or nested too deep)", "its message");
     wh_workflow_free(wf);
 }
 

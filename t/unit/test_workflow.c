@@ -177,6 +177,9 @@ static const struct {
       "\"delay_no_duration.json\": node \"d\": \"duration\" is required" },
     { "bad_config.json",
       "\"bad_config.json\": node \"d\": \"config\" must be an object" },
+    { "deep_constant.json",
+      "\"deep_constant.json\": node \"s\": a value nested more than 256 "
+      "levels deep (nesting too deep)" },
     { "parallel_bad_list.json",
       "\"parallel_bad_list.json\": node \"p\": branch \"list\" item 2 must "
       "be an array of nodes" },
