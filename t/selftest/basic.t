@@ -84,7 +84,8 @@ Server: nginx.*
 --- error_code: 400
 --- response_body_like: 400 Bad Request
 --- error_log eval
-[qr/\[info\] .*client sent invalid method/, "while reading client request line"]
+[qr/\[info\] .*client sent invalid method/,
+ "while reading client request line"]
 --- no_error_log eval
 qr/\[(?:error|crit|alert|emerg)\]/
 
@@ -285,3 +286,25 @@ Content-Length: 20
 [200, 403]
 --- response_body_like eval
 ["^A\$", "403 Forbidden"]
+
+
+
+=== TEST 19: request_eval and response_body_eval (deprecated forms)
+--- config
+    location = /t { return 200 "ok $arg_a\n"; }
+--- request_eval
+"GET /t?a=" . (40 + 2)
+--- response_body_eval
+"ok " . 42 . "\n"
+
+
+
+=== TEST 20: more_headers eval: one set of headers per request
+--- config
+    location = /t { return 200 "h=$http_x_h\n"; }
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["X-H: first", "X-H: second"]
+--- response_body eval
+["h=first\n", "h=second\n"]

@@ -110,34 +110,35 @@ sub _headers_for {
 # Returns a list of requests, each a list of packets to send.
 sub get_req_from_block {
     my $block = shift;
-    my $name = scalar($block->name);
+    my $name = $block->name;
     my @reqs;
 
-    if (defined(my $raw = scalar($block->raw_request))) {
+    if (defined(my $raw = $block->raw_request)) {
         push @reqs, ref $raw eq 'ARRAY' ? [@$raw] : [$raw];
         return \@reqs;
     }
 
     my $request;
-    if (defined scalar($block->request_eval)) {
+    if (defined $block->request_eval) {
         Test::More::diag("$name - request_eval DEPRECATED. Use request eval "
                          . "instead.");
         $request = eval scalar($block->request_eval);
         warn $@ if $@;
     } else {
-        $request = scalar($block->request);
+        $request = $block->request;
         if (defined $request && !ref $request) {
             1 while $request =~ s/^\s*\#[^\n]+\s+|^\s+//gs;
         }
     }
-    my $more_headers = scalar($block->more_headers) || '';
+    my $more_headers = $block->more_headers || '';
 
-    if (my $pipelined = scalar($block->pipelined_requests)) {
+    if (my $pipelined = $block->pipelined_requests) {
         bail_out("$name - invalid entries in --- pipelined_requests")
             if ref $pipelined ne 'ARRAY';
         my $all = '';
         for my $i (0 .. $#$pipelined) {
-            my $r = expand_env_in_text($pipelined->[$i], $name, $Test::Nginx::Util::RandPorts);
+            my $r = expand_env_in_text($pipelined->[$i], $name,
+                                       $Test::Nginx::Util::RandPorts);
             my ($hdr, $chunked) = _headers_for($more_headers, $i);
             $all .= build_request($name, $hdr, $chunked,
                                   $i == $#$pipelined ? 'close' : 'keep-alive',
@@ -169,7 +170,7 @@ sub get_req_from_block {
 
 sub _connect {
     my ($block, $name) = @_;
-    my $addr = scalar($block->server_addr_for_client) // $ServerAddr;
+    my $addr = $block->server_addr_for_client // $ServerAddr;
     my $total = $TotalConnectingTimeouts ? 20 : 50;
     for my $try (1 .. $total + 1) {
         my $sock = IO::Socket::INET->new(PeerAddr => $addr,
@@ -210,7 +211,7 @@ sub _connect {
 # happens for $timeout seconds.
 sub send_request {
     my ($packets, $middle_delay, $timeout, $block) = @_;
-    my $name = scalar($block->name);
+    my $name = $block->name;
     my $head_req = (join '', @$packets) =~ /^\s*HEAD\s+/ ? 1 : 0;
 
     my $sock = _connect($block, $name) or return (undef, $head_req);
@@ -226,7 +227,7 @@ sub send_request {
         my ($r, $w) = IO::Select->select($rsel, $wsel, undef, $timeout);
         if (!$r && !$w) {
             close $sock;
-            if (!defined scalar($block->abort)) {
+            if (!defined $block->abort) {
                 _fail_no_ending("ERROR: client socket timed out - $name\n");
             } else {
                 sleep 0.005;
@@ -239,7 +240,7 @@ sub send_request {
                 if ($off >= length $buf) {
                     if (!@todo) {
                         $writing = 0;
-                        my $how = scalar($block->shutdown);
+                        my $how = $block->shutdown;
                         if (defined $how) {
                             $how = 1 if $how =~ /^$/s;
                             shutdown($sock, $how);
@@ -454,17 +455,18 @@ sub get_indexed_value {
 
 sub check_error_code {
     my ($block, $res, $dry_run, $idx, $need_array) = @_;
-    my $name = scalar($block->name);
+    my $name = $block->name;
     my $got = ($res && $res->code) || '';
     SKIP: {
         skip "$name - tests skipped due to $dry_run", 1 if $dry_run;
-        if (defined scalar($block->error_code_like)) {
-            my $pat = get_indexed_value($name, scalar($block->error_code_like), $idx,
-                                        $need_array);
+        if (defined $block->error_code_like) {
+            my $pat = get_indexed_value($name,
+                                        scalar($block->error_code_like),
+                                        $idx, $need_array);
             like($got, qr/$pat/sm, "$name - status code ok");
-        } elsif (defined scalar($block->error_code)) {
-            is($got, get_indexed_value($name, scalar($block->error_code), $idx,
-                                       $need_array),
+        } elsif (defined $block->error_code) {
+            is($got, get_indexed_value($name, scalar($block->error_code),
+                                       $idx, $need_array),
                "$name - status code ok");
         } else {
             is($got, 200, "$name - status code ok");
@@ -474,10 +476,10 @@ sub check_error_code {
 
 sub check_raw_response_headers {
     my ($block, $raw_headers, $dry_run, $idx, $need_array) = @_;
-    my $name = scalar($block->name);
+    my $name = $block->name;
     for my $kind (qw(like unlike)) {
         my $meth = "raw_response_headers_$kind";
-        next unless defined scalar($block->$meth);
+        next unless defined $block->$meth;
         SKIP: {
             skip "$name - $meth - tests skipped due to $dry_run", 1
                 if $dry_run;
@@ -495,9 +497,9 @@ sub check_raw_response_headers {
 
 sub check_response_headers {
     my ($block, $res, $raw_headers, $dry_run, $idx, $need_array) = @_;
-    my $name = scalar($block->name);
+    my $name = $block->name;
 
-    if (defined scalar($block->response_headers)) {
+    if (defined $block->response_headers) {
         my ($h, $order) = parse_headers(get_indexed_value($name,
                                         scalar($block->response_headers), $idx,
                                         $need_array));
@@ -519,10 +521,10 @@ sub check_response_headers {
             }
         }
 
-    } elsif (defined scalar($block->response_headers_like)) {
+    } elsif (defined $block->response_headers_like) {
         my ($h, $order) = parse_headers(get_indexed_value($name,
-                                        scalar($block->response_headers_like), $idx,
-                                        $need_array));
+                                        scalar($block->response_headers_like),
+                                        $idx, $need_array));
         for my $key (@$order) {
             my $val = $h->{$key} // '';
             my $got = $res ? $res->header($key) : undef;
@@ -537,7 +539,7 @@ sub check_response_headers {
 
 sub check_response_body {
     my ($block, $res, $dry_run, $idx, $repeated, $need_array) = @_;
-    my $name = scalar($block->name);
+    my $name = $block->name;
 
     my $content = $res ? $res->content : undef;
     if (defined $content) {
@@ -545,23 +547,28 @@ sub check_response_body {
         $content =~ s/^Connection: TE, close\r\n//gms;
     }
 
-    if (defined scalar($block->response_body) || defined scalar($block->response_body_eval)) {
+    if (defined $block->response_body
+        || defined $block->response_body_eval)
+    {
         my $expected;
-        if (scalar($block->response_body_eval)) {
+        if ($block->response_body_eval) {
             Test::More::diag("$name - response_body_eval is DEPRECATED. Use "
                              . "response_body eval instead.");
-            $expected = eval get_indexed_value($name,
-                                               scalar($block->response_body_eval),
-                                               $idx, $need_array);
+            my $code = get_indexed_value($name,
+                                         scalar($block->response_body_eval),
+                                         $idx, $need_array);
+            $expected = eval $code;
             warn $@ if $@;
         } else {
-            $expected = get_indexed_value($name, scalar($block->response_body), $idx,
-                                          $need_array);
+            $expected = get_indexed_value($name,
+                                          scalar($block->response_body),
+                                          $idx, $need_array);
         }
         if (defined $expected && !ref $expected) {
             $expected =~ s/\$ServerPort\b/$ServerPort/g;
             $expected =~ s/\$ServerPortForClient\b/$ServerPortForClient/g;
-            $expected = expand_env_in_text($expected, $name, $Test::Nginx::Util::RandPorts);
+            $expected = expand_env_in_text($expected, $name,
+                                           $Test::Nginx::Util::RandPorts);
         }
         SKIP: {
             skip "$name - response_body - tests skipped due to $dry_run", 1
@@ -576,12 +583,14 @@ sub check_response_body {
             }
         }
 
-    } elsif (defined scalar($block->response_body_like)
-             || defined scalar($block->response_body_unlike))
+    } elsif (defined $block->response_body_like
+             || defined $block->response_body_unlike)
     {
-        my $type = defined scalar($block->response_body_like) ? 'like' : 'unlike';
+        my $type = defined $block->response_body_like ? 'like'
+                                                      : 'unlike';
         my $meth = "response_body_$type";
-        my $pat = get_indexed_value($name, scalar($block->$meth), $idx, $need_array);
+        my $pat = get_indexed_value($name, scalar($block->$meth), $idx,
+                                    $need_array);
         $pat =~ s/\$ServerPort\b/$ServerPort/g;
         $pat =~ s/\$ServerPortForClient\b/$ServerPortForClient/g;
         my $summary = trim($content) // '';
@@ -643,10 +652,10 @@ sub _line_matches {
 
 sub check_access_log {
     my ($block, $dry_run, $repeated) = @_;
-    my $name = scalar($block->name);
+    my $name = $block->name;
     my $lines;
 
-    if (defined scalar($block->access_log)) {
+    if (defined $block->access_log) {
         my $pats = _patterns(scalar($block->access_log));
         $lines ||= access_log_data();
         for my $line (@$lines) {
@@ -671,7 +680,7 @@ sub check_access_log {
         }
     }
 
-    if (defined scalar($block->no_access_log)) {
+    if (defined $block->no_access_log) {
         my $pats = _patterns(scalar($block->no_access_log));
         my %found;
         $lines ||= access_log_data();
@@ -703,23 +712,24 @@ sub check_access_log {
 
 sub check_error_log {
     my ($block, $res, $dry_run, $repeated, $need_array) = @_;
-    my $name = scalar($block->name);
+    my $name = $block->name;
     my $lines;
     my %warn_on = (alert => 1, crit => 1, emerg => 1);
 
-    my $grep_pat = scalar($block->grep_error_log);
+    my $grep_pat = $block->grep_error_log;
     $grep_pat = $grep_pat->[$repeated]
         if ref $grep_pat && ref $grep_pat eq 'ARRAY';
-    if (!defined $grep_pat && defined scalar($block->grep_error_log_out)) {
+    if (!defined $grep_pat && defined $block->grep_error_log_out) {
         bail_out("$name - No --- grep_error_log defined but "
                  . "--- grep_error_log_out is defined");
     }
     if (defined $grep_pat) {
-        my $expected = scalar($block->grep_error_log_out);
+        my $expected = $block->grep_error_log_out;
         bail_out("$name - No --- grep_error_log_out defined but "
                  . "--- grep_error_log is defined") unless defined $expected;
         $expected = $expected->[$repeated] if ref $expected eq 'ARRAY';
-        $expected = expand_env_in_text($expected, $name, $Test::Nginx::Util::RandPorts)
+        $expected = expand_env_in_text($expected, $name,
+                                       $Test::Nginx::Util::RandPorts)
             unless ref $expected;
         SKIP: {
             skip "$name - error_log - tests skipped due to $dry_run", 1
@@ -742,11 +752,11 @@ sub check_error_log {
         }
     }
 
-    if (defined scalar($block->error_log)) {
+    if (defined $block->error_log) {
         my $pats = _patterns(scalar($block->error_log));
         for my $lvl (keys %warn_on) {
-            delete $warn_on{$lvl} if value_contains(scalar($block->error_log),
-                                                    "[$lvl");
+            delete $warn_on{$lvl}
+                if value_contains(scalar($block->error_log), "[$lvl");
         }
         $lines ||= error_log_data();
         for my $line (@$lines) {
@@ -771,11 +781,11 @@ sub check_error_log {
         }
     }
 
-    if (defined scalar($block->no_error_log)) {
+    if (defined $block->no_error_log) {
         my $pats = _patterns(scalar($block->no_error_log));
         for my $lvl (keys %warn_on) {
-            delete $warn_on{$lvl} if value_contains(scalar($block->no_error_log),
-                                                    "[$lvl");
+            delete $warn_on{$lvl}
+                if value_contains(scalar($block->no_error_log), "[$lvl");
         }
         my %found;
         $lines ||= error_log_data();
@@ -827,7 +837,7 @@ sub check_error_log {
 
 sub run_test_helper {
     my ($block, $dry_run, $repeated) = @_;
-    my $name = scalar($block->name);
+    my $name = $block->name;
 
     my $reqs = get_req_from_block($block);
     bail_out("$name - request empty") unless @$reqs;
@@ -842,8 +852,8 @@ sub run_test_helper {
             : send_request($packets, scalar($block->raw_request_middle_delay),
                            $timeout, $block);
 
-        if (scalar($block->pipelined_requests)) {
-            $n = @{ scalar($block->pipelined_requests) };
+        if ($block->pipelined_requests) {
+            $n = @{ $block->pipelined_requests };
             $need_array = 1;
         } else {
             $need_array = @$reqs > 1;
@@ -852,7 +862,7 @@ sub run_test_helper {
         while (1) {
             $raw //= '';
             my ($raw_headers, $left);
-            if (!defined scalar($block->ignore_response)) {
+            if (!defined $block->ignore_response) {
                 ($res, $raw_headers, $left) = parse_response($name, $raw,
                                                              $head_req);
             }
@@ -868,7 +878,7 @@ sub run_test_helper {
                 $n--;
             }
 
-            if (!defined scalar($block->ignore_response)) {
+            if (!defined $block->ignore_response) {
                 check_error_code($block, $res, $dry_run, $idx, $need_array);
                 check_raw_response_headers($block, $raw_headers, $dry_run,
                                            $idx, $need_array);
@@ -879,21 +889,21 @@ sub run_test_helper {
             }
 
             if ($n || $idx < @$reqs - 1) {
-                sleep scalar($block->wait) if scalar($block->wait);
+                sleep $block->wait if $block->wait;
                 check_error_log($block, $res, $dry_run, $repeated,
                                 $need_array);
                 check_access_log($block, $dry_run, $repeated)
-                    unless defined scalar($block->ignore_response);
+                    unless defined $block->ignore_response;
             }
             $idx++;
             last unless $n;
         }
     }
 
-    sleep scalar($block->wait) if scalar($block->wait);
+    sleep $block->wait if $block->wait;
     check_error_log($block, $res, $dry_run, $repeated, $need_array);
     check_access_log($block, $dry_run, $repeated)
-        unless defined scalar($block->ignore_response);
+        unless defined $block->ignore_response;
 }
 
 1;

@@ -456,8 +456,8 @@ sub setup_server_root {
 # to the next such line are the contents.  Relative paths are under html/.
 sub write_user_files {
     my ($block, $rand_ports) = @_;
-    my $name = scalar($block->name);
-    my $files = scalar($block->user_files);
+    my $name = $block->name;
+    my $files = $block->user_files;
     return unless $files;
 
     if (!ref $files) {
@@ -497,14 +497,14 @@ sub write_user_files {
 
 sub write_config_file {
     my ($block, $config, $rand_ports) = @_;
-    my $name = scalar($block->name);
+    my $name = $block->name;
 
     my $http_config = expand_env_in_text(scalar($block->http_config), $name,
                                          $rand_ports) // '';
     $config //= '';
     $http_config = $FilterHttpConfig->($http_config) if $FilterHttpConfig;
 
-    my $main_config = scalar($block->main_config) // '';
+    my $main_config = $block->main_config // '';
     if ($LoadModules) {
         my @mods = map { "load_module $_;" } grep { $_ } split /\s+/,
                    $LoadModules;
@@ -516,7 +516,7 @@ sub write_config_file {
     my $err_log_file = expand_env_in_text(scalar($block->error_log_file)
                                           || $ErrLogFile, $name,
                                           $rand_ports);
-    my $server_name = scalar($block->server_name) // $ServerName;
+    my $server_name = $block->server_name // $ServerName;
 
     my $nginx_V = `$NginxBinary -V 2>&1` // '';
     my %temp;
@@ -527,6 +527,8 @@ sub write_config_file {
     $temp{proxy} = '' if $http_config =~ /\bproxy_temp_path\b/;
     $temp{client_body} = '' if $http_config =~ /\bclient_body_temp_path\b/;
 
+    my $temp_paths = join ' ', @temp{qw(client_body proxy fastcgi scgi
+                                        uwsgi)};
     my $envs = '';
     for my $v (@EnvToNginx) {
         $envs .= 'env ' . ($v =~ /\s/ ? "'$v'" : $v) . ";\n";
@@ -565,7 +567,7 @@ ${envs}#env LUA_PATH;
 $main_config
 
 http {
-    access_log $AccLogFile; $temp{client_body} $temp{proxy} $temp{fastcgi} $temp{scgi} $temp{uwsgi}
+    access_log $AccLogFile; $temp_paths
     #access_log off;
 
     default_type text/plain;
@@ -626,7 +628,7 @@ sub stop_nginx {
 sub _parse_skip {
     my ($block, $name) = @_;
     my ($n, $skip, $reason);
-    if (defined(my $spec = scalar($block->skip_eval))) {
+    if (defined(my $spec = $block->skip_eval)) {
         if ($spec =~ /^\s*(\d+)\s*:\s*(.*)/s) {
             $n = $1;
             $skip = eval $2;
@@ -635,7 +637,7 @@ sub _parse_skip {
             $reason = 'skip_eval';
         }
     }
-    if (defined(my $spec = scalar($block->skip_nginx))) {
+    if (defined(my $spec = $block->skip_nginx)) {
         $spec =~ /^\s*(\d+)\s*:\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)
                   (?:\s*:\s*(.*))?\s*$/x
             or bail_out("$name - Invalid --- skip_nginx spec: $spec");
@@ -671,22 +673,23 @@ sub _valgrind_prefix {
 
 sub run_test {
     my $block = shift;
-    return if defined scalar($block->SKIP);
+    return if defined $block->SKIP;
 
-    my $name = scalar($block->name);
+    my $name = $block->name;
     my $rand_ports = {};
     $RandPorts = $rand_ports;
-    my $config = expand_env_in_text(scalar($block->config), $name, $rand_ports);
+    my $config = expand_env_in_text(scalar($block->config), $name,
+                                    $rand_ports);
 
-    local $LogLevel = scalar($block->log_level) || $LogLevel;
-    my $must_die = scalar($block->must_die);
+    local $LogLevel = $block->log_level || $LogLevel;
+    my $must_die = $block->must_die;
     local $UseValgrind = defined $must_die ? undef : $UseValgrind;
     local $DaemonEnabled = $UseValgrind ? 'off' : 'on';
 
     my ($tests_to_skip, $should_skip, $skip_reason) = _parse_skip($block,
                                                                   $name);
     my ($should_todo, $todo_reason);
-    if (defined(my $todo = scalar($block->todo))) {
+    if (defined(my $todo = $block->todo)) {
         $todo =~ /^\s*(\d+)\s*:\s*(.*)/s
             or bail_out("$name - Invalid --- todo spec: $todo");
         ($should_todo, $tests_to_skip, $todo_reason) = (1, $1, $2);
@@ -704,7 +707,7 @@ sub run_test {
                  . "environment") unless can_run($NginxBinary);
 
         my $cmd = _nginx_command();
-        $cmd = "$cmd 2> /dev/null" if defined scalar($block->suppress_stderr);
+        $cmd = "$cmd 2> /dev/null" if defined $block->suppress_stderr;
         $ErrLogFilePos = 0;
 
         if ($UseValgrind) {
@@ -741,7 +744,8 @@ sub run_test {
                         Test::More::is($must_die, $exit_code,
                                 "$name - die with the expected exit code");
                     } else {
-                        Test::More::isnt($status, 0, "$name - die as expected");
+                        Test::More::isnt($status, 0,
+                                         "$name - die as expected");
                     }
                     $CheckErrorLog->($block, undef, 0, $i, 0);
                     if ($status == 0) {
@@ -778,7 +782,7 @@ sub run_test {
         sleep $TestNginxSleep;
     }
 
-    if (scalar($block->init)) {
+    if ($block->init) {
         eval scalar($block->init);
         bail_out("$name - init failed: $@") if $@;
     }
