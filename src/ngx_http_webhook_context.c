@@ -5,9 +5,9 @@
  * is what an async job carries.
  */
 
-#include <openssl/rand.h>
-
 #include "ngx_http_webhook.h"
+
+#include <openssl/rand.h>
 
 
 static void ngx_http_webhook_add_headers(ngx_http_request_t *r, wh_buf_t *b);
