@@ -308,3 +308,11 @@ Content-Length: 20
 ["X-H: first", "X-H: second"]
 --- response_body eval
 ["h=first\n", "h=second\n"]
+
+
+
+=== TEST 21: a block without config runs against the previous nginx
+--- request
+GET /t
+--- response_body
+h=

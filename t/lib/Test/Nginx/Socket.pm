@@ -4,6 +4,21 @@ package Test::Nginx::Socket;
 # Debian): same sections, semantics, test names and exports for the subset
 # this project uses.  `make test` puts t/lib on @INC only when the real
 # module is missing.  See Test::Nginx::Util for the server side.
+#
+# Sections: config, http_config, main_config, post_main_config, user_files,
+# request, request_eval, more_headers, raw_request, raw_request_middle_delay,
+# pipelined_requests, error_code, error_code_like, response_headers,
+# response_headers_like, raw_response_headers_like/_unlike, response_body,
+# response_body_eval, response_body_like/_unlike, error_log, no_error_log,
+# grep_error_log, grep_error_log_out, access_log, no_access_log, timeout,
+# abort, wait, shutdown, ignore_response, must_die, suppress_stderr,
+# log_level, server_name, error_log_file, init, skip_eval, skip_nginx, todo,
+# server_addr_for_client; ONLY, SKIP and LAST come from Test::Base.
+# As in the real module, $TEST_NGINX_* is expanded in config, http_config,
+# main_config, post_main_config, user_files, pipelined_requests,
+# response_body and grep_error_log_out, not in request or more_headers;
+# with several requests (pipelined or an array) every check section that is
+# given must be an array with one entry per response.
 
 use v5.10.1;
 use strict;

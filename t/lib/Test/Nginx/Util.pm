@@ -28,7 +28,7 @@ use Time::HiRes qw(sleep);
 our $HaveLongString = eval { require Test::LongString; 1 };
 
 our $NoLongString;
-our $FirstTime = 1;
+our $PrevConfig;
 our $RepeatEach = 1;
 our $InSubprocess;
 our $Verbose        = $ENV{TEST_NGINX_VERBOSE};
@@ -66,8 +66,18 @@ our $LatestNginxVersion = 0.008039;
 # Under valgrind nginx must stay in the foreground, as our child.
 $DaemonEnabled = 'off' if $UseValgrind;
 
-our $ServRoot = $ENV{TEST_NGINX_SERVROOT}
-                || File::Spec->rel2abs('t/servroot');
+# TEST_NGINX_RANDOMIZE: a free random port and t/servroot_PORT, so that
+# several runs can share a machine.
+our $Randomize = $ENV{TEST_NGINX_RANDOMIZE};
+if ($Randomize) {
+    $ServerPort = gen_rand_port(1000)
+        // bail_out("Cannot find an available listening port number after "
+                    . "1000 attempts.\n");
+    $ServerPortForClient = $ServerPort;
+}
+
+our $ServRoot = $Randomize ? File::Spec->rel2abs("t/servroot_$ServerPort")
+              : $ENV{TEST_NGINX_SERVROOT} || File::Spec->rel2abs('t/servroot');
 $ENV{TEST_NGINX_SERVER_ROOT} = $ServRoot;
 
 our $LogDir     = File::Spec->catfile($ServRoot, 'logs');
@@ -695,10 +705,17 @@ sub run_test {
         ($should_todo, $tests_to_skip, $todo_reason) = (1, $1, $2);
     }
 
-    $FirstTime = 0;
-    stop_nginx($name);
+    # A block without --- config runs against the previous block's nginx.
+    my $restart = 1;
+    if (!defined $config) {
+        bail_out("$name - No '--- config' section specified and could not "
+                 . "get previous one.") unless defined $PrevConfig;
+        $restart = 0;
+    }
 
-    if (!$should_skip) {
+    if (!$should_skip && $restart) {
+        $PrevConfig = $config;
+        stop_nginx($name);
         setup_server_root();
         write_user_files($block, $rand_ports);
         write_config_file($block, $config, $rand_ports);
@@ -847,6 +864,9 @@ END {
                 unlink $PidFile;
             }
         }
+    }
+    if ($Randomize && defined $ServRoot && $ServRoot =~ m{/t/servroot_\d+$}) {
+        remove_tree($ServRoot);
     }
 }
 
