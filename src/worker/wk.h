@@ -143,6 +143,9 @@ int wk_run_owned(wk_worker_t *w, const char *id);
  */
 void wk_run_heartbeat(wk_worker_t *w);
 
+/* Drops index entries of expired records. */
+void wk_run_trim(wk_worker_t *w);
+
 /* Forgets every run (the connection broke): the entries stay pending. */
 void wk_run_abandon_all(wk_worker_t *w);
 

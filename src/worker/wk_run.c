@@ -1037,24 +1037,6 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
         wk_args_adds(&a, run->id);
         wk_append(w->cmd, &a);
         ncmds++;
-
-        /* index entries older than the records they point to */
-        wk_args_adds(&a, "ZREMRANGEBYSCORE");
-        wk_args_adds(&a, WH_REDIS_INDEX);
-        wk_args_adds(&a, "-inf");
-        wk_args_addf(&a, "(%lld", (long long) (now - w->conf->retention_ms));
-        wk_append(w->cmd, &a);
-        ncmds++;
-
-        if (run->workflow != NULL) {
-            wk_args_adds(&a, "ZREMRANGEBYSCORE");
-            wk_args_addf(&a, WH_REDIS_INDEX ":%s", run->workflow);
-            wk_args_adds(&a, "-inf");
-            wk_args_addf(&a, "(%lld",
-                         (long long) (now - w->conf->retention_ms));
-            wk_append(w->cmd, &a);
-            ncmds++;
-        }
     }
 
     wk_args_free(&a);
@@ -1452,6 +1434,83 @@ wk_run_heartbeat(wk_worker_t *w)
     }
 
     wk_args_free(&a);
+}
+
+
+/*
+ * Drops index entries whose records have expired.  Only entries older
+ * than the retention can be stale; those whose records still exist (a
+ * job that ran long after it was queued) stay, and are looked at again
+ * until they expire.
+ */
+
+static const char  wk_trim_lua[] =
+    "local n = 0 "
+    "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], "
+    "                       'LIMIT', 0, tonumber(ARGV[2])) "
+    "for _, id in ipairs(ids) do "
+    "  if redis.call('EXISTS', ARGV[3] .. id) == 0 then "
+    "    redis.call('ZREM', KEYS[1], id) n = n + 1 "
+    "  end "
+    "end "
+    "return n";
+
+
+static void
+wk_trim_index(wk_worker_t *w, const char *workflow, int64_t cutoff)
+{
+    wk_args_t    a;
+    redisReply  *r;
+
+    wk_args_init(&a);
+    wk_args_adds(&a, "EVAL");
+    wk_args_adds(&a, wk_trim_lua);
+    wk_args_adds(&a, "1");
+
+    if (workflow != NULL) {
+        wk_args_addf(&a, WH_REDIS_INDEX ":%s", workflow);
+
+    } else {
+        wk_args_adds(&a, WH_REDIS_INDEX);
+    }
+
+    wk_args_addll(&a, cutoff);
+    wk_args_adds(&a, "1000");
+    wk_args_adds(&a, WH_REDIS_EXECUTION);
+    r = wk_command(w->cmd, &a);
+    wk_args_free(&a);
+
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        wk_log("redis: trimming the index: %s",
+               r ? r->str : w->cmd->errstr);
+    }
+
+    freeReplyObject(r);
+}
+
+
+void
+wk_run_trim(wk_worker_t *w)
+{
+    size_t   i, j;
+    int64_t  cutoff;
+
+    cutoff = wk_now_ms() - w->conf->retention_ms;
+
+    wk_trim_index(w, NULL, cutoff);
+
+    /* the workflows this worker has seen lately */
+    for (i = 0; i < w->nwfs; i++) {
+        for (j = 0; j < i; j++) {
+            if (strcmp(w->wfs[j].wf->key, w->wfs[i].wf->key) == 0) {
+                break;
+            }
+        }
+
+        if (j == i) {
+            wk_trim_index(w, w->wfs[i].wf->key, cutoff);
+        }
+    }
 }
 
 

@@ -32,6 +32,7 @@
 #define WK_BLOCK_MAX      1000      /* ms an XREADGROUP waits at most */
 #define WK_RECONNECT      1000
 #define WK_CMD_TIMEOUT    10000
+#define WK_TRIM_EVERY     60000
 
 
 typedef struct {
@@ -112,12 +113,22 @@ wk_env_arg(wk_conf_t *conf, const char *s)
     {
         env = realloc(conf->env, (conf->nenv + 1) * sizeof(char *));
         if (env == NULL) {
+            free(copy);
             return -1;
         }
 
         conf->env = env;
-        conf->env[conf->nenv++] = name;
+
+        conf->env[conf->nenv] = strdup(name);
+        if (conf->env[conf->nenv] == NULL) {
+            free(copy);
+            return -1;
+        }
+
+        conf->nenv++;
     }
+
+    free(copy);
 
     return 0;
 }
@@ -574,7 +585,7 @@ main(int argc, char **argv)
     int               logged, nfds, stopping, rc;
     char              cursor[64];
     int64_t           now, next_connect, next_claim, next_beat, next, block;
-    int64_t           beat_every;
+    int64_t           beat_every, next_trim;
     sigset_t          block_set, wait_set;
     wk_conf_t         conf;
     wk_worker_t       w;
@@ -618,6 +629,7 @@ main(int argc, char **argv)
     next_connect = 0;
     next_claim = 0;
     next_beat = 0;
+    next_trim = 0;
 
     for ( ;; ) {
         now = wk_now_ms();
@@ -650,6 +662,11 @@ main(int argc, char **argv)
             }
 
             wk_due(&w, now);
+
+            if (now >= next_trim) {
+                wk_run_trim(&w);
+                next_trim = now + WK_TRIM_EVERY;
+            }
 
             if (now >= next_claim && !rd.outstanding
                 && w.nruns < conf.concurrency)
@@ -737,6 +754,12 @@ main(int argc, char **argv)
     if (rd.c != NULL) {
         redisFree(rd.c);
     }
+
+    while (conf.nenv) {
+        free(conf.env[--conf.nenv]);
+    }
+
+    free(conf.env);
 
     return 0;
 }
