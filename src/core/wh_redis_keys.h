@@ -8,7 +8,11 @@
  *     revision    hex SHA-256 of the workflow's canonical JSON
  *     context     the $context JSON text (a JSON body inside verbatim)
  *     reply       (sync runs with worker nodes) the channel nginx listens
- *                 on for the answer
+ *                 on for the answer; once the execution is final the
+ *                 worker PUBLISHes there {"execution":ID,"status":N,
+ *                 "error":MSG|null,"response":null|{"statusCode":N,
+ *                 "headers":[{"name","value"}],"body":TEXT|null,
+ *                 "json":BOOL}} (body: the text, JSON when "json")
  * webhook:workflow:<revision> (string)   canonical workflow JSON; written
  *                                        before the revision's first job
  * webhook:execution:<id> (hash)          the execution record
