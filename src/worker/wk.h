@@ -131,6 +131,10 @@ typedef struct {
 /* Starts the execution of a stream entry ([id, [field, value, …]]). */
 void wk_run_entry(wk_worker_t *w, redisReply *entry);
 
+/* An asynchronous worker node ended: records its job, the run goes on. */
+void wk_run_node_done(wk_worker_t *w, wk_run_t *run, int status,
+    wh_val_t result, const char *error);
+
 /* Advances every run that can go on; returns how many ended. */
 int wk_run_step(wk_worker_t *w);
 

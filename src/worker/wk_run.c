@@ -78,6 +78,7 @@ struct wk_run_s {
     int                 status;
     const char         *error;
     int                 permanent;      /* no retry can cure the error */
+    int                 lost;           /* Redis failed: forget the run */
 
     /* worker jobs of the earlier attempt, replayed in order */
     wh_val_t            saved;
@@ -805,13 +806,35 @@ wk_run_replay(wk_run_t *run, const wh_node_t *node)
 
 
 /*
+ * A worker node ended: its job is recorded, the run goes on.  Nodes that
+ * run asynchronously call this from the event loop.
+ */
+
+void
+wk_run_node_done(wk_worker_t *w, wk_run_t *run, int status, wh_val_t result,
+    const char *error)
+{
+    wh_exec_resume(run->ex, status, result, error);
+
+    run->ready = 1;
+
+    /* the progress a reclaim resumes from */
+    if (wh_exec_status(run->ex) == WH_STATUS_STARTED
+        && wk_run_save(w, run) != 0)
+    {
+        run->lost = 1;
+    }
+}
+
+
+/*
  * Performs a worker node.  Returns 0 when the node ended (the run was
- * resumed or ended), 1 when it goes on asynchronously and the run waits.
+ * resumed or ended), 1 when it goes on asynchronously: the run waits for
+ * wk_run_node_done().
  *
  * No worker node type is implemented yet: HTTP requests (libcurl multi),
  * scripts (Duktape), collections, mail, parallel and delay come later and
- * will start here, clear run->ready and resume the run from the event
- * loop with wh_exec_resume() followed by wk_run_save().
+ * start here.
  */
 
 static int
@@ -823,7 +846,7 @@ wk_node_start(wk_worker_t *w, wk_run_t *run, const wh_node_t *node)
                      wh_node_type_name(node->type));
 
     run->permanent = 1;
-    wh_exec_resume(run->ex, WH_STATUS_ERROR, wh_val_missing(), msg);
+    wk_run_node_done(w, run, WH_STATUS_ERROR, wh_val_missing(), msg);
 
     if (wh_exec_status(run->ex) == WH_STATUS_STARTED) {
         /* "ignoreFail" cannot make a node that never ran succeed */
@@ -844,6 +867,13 @@ wk_run_go(wk_worker_t *w, wk_run_t *run)
     const wh_node_t  *node;
 
     for ( ;; ) {
+        if (run->lost) {
+            /* not recorded: the entry stays pending, a reclaim goes on */
+            wk_run_unlink(w, run);
+            wk_run_free(w, run);
+            return;
+        }
+
         if (run->status != WH_STATUS_STARTED) {
             break;
         }
@@ -862,16 +892,6 @@ wk_run_go(wk_worker_t *w, wk_run_t *run)
 
         if (wk_node_start(w, run, node) != 0) {
             run->ready = 0;
-            return;
-        }
-
-        if (run->status == WH_STATUS_STARTED
-            && wh_exec_status(run->ex) == WH_STATUS_STARTED
-            && wk_run_save(w, run) != 0)
-        {
-            /* the entry stays pending: a reclaim goes on from the record */
-            wk_run_unlink(w, run);
-            wk_run_free(w, run);
             return;
         }
     }

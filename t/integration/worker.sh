@@ -192,7 +192,8 @@ cat >"$TMP/remote.json" <<'EOF'
     { "key": "pre", "type": "set", "config": { "values": { "a": 1 } } },
     { "key": "call", "type": "request",
       "config": { "method": "POST", "url": "http://127.0.0.1:9/x" } },
-    { "key": "post", "type": "set", "config": { "values": { "b": 2 } } } ] }
+    { "key": "post", "type": "set",
+      "config": { "values": { "b": "{{ $nodes.call.data }}" } } } ] }
 EOF
 
 REV=$("$CTL" --redis "$ADDR" publish "$TMP/calc.json")
@@ -360,13 +361,24 @@ I=$(uuid7)
 wait_for 3 eval 'grep -q subscribe "$TMP/sub"'
 enqueue "$I" calc "$REV" '{"data":{"n":9}}' reply "webhook:test:reply:$I"
 
-wait_for 3 eval '[ "$(status_of "$G")" == -2 ] && [ "$(status_of "$I")" == 1 ]'
+# reclaimed after its request node was recorded: the run resumes with the
+# recorded result instead of performing the node again
+J=$(uuid7)
+R HSET "webhook:execution:$J" status 0 attempts 1 jobs '[{"nodeKey":"pre","type":"set","status":1,"result":{"a":1},"startedAt":"2024-01-01T00:00:00.000Z","finishedAt":"2024-01-01T00:00:00.000Z"},{"nodeKey":"call","type":"request","status":1,"result":{"status":200,"headers":{},"data":"pong"},"startedAt":"2024-01-01T00:00:00.000Z","finishedAt":"2024-01-01T00:00:01.000Z"}]' >/dev/null
+enqueue "$J" remote "$REV2" '{"data":null}'
+
+wait_for 3 eval '[ "$(status_of "$G")" == -2 ] && [ "$(status_of "$I")" == 1 ] && [ "$(status_of "$J")" == 1 ]'
 is "$(status_of "$F"),$(RAW HEXISTS "webhook:execution:$F" jobs)" "1,0" \
    "a delivery of a finished execution does not run it again"
 is "$(RAW HGET "webhook:execution:$G" error)" "gave up after 5 attempts" \
    "an entry delivered --max-attempts times is given up"
 is "$(RAW XRANGE webhook:dead - + | tail -1)" 5 "... to the dead letters"
-is "$(status_of "$H"),$(RAW HGET "webhook:execution:$H" attempts)" "-6,1" \
+is "$(status_of "$J"),$(RAW HGET "webhook:execution:$J" attempts)" "1,2" \
+   "a reclaimed run whose worker node is recorded resolves"
+is "$(RAW HGET "webhook:execution:$J" jobs | json '[(j["nodeKey"], j["status"], j["result"]) for j in d]')" \
+   '[["pre",1,{"a":1}],["call",1,{"data":"pong","headers":{},"status":200}],["post",1,{"b":"pong"}]]' \
+   "... with the recorded result, not running the node again"
+is "$(RAW HGET "webhook:execution:$H" status),$(RAW HGET "webhook:execution:$H" attempts)" "-6,1" \
    "a retry waits for nextAttemptAt"
 wait_for 5 eval '[ "$(status_of "$H")" == 1 ]'
 ok $? "... and then runs"
