@@ -94,3 +94,9 @@ clean:
 bench: all
 	@bench/setup
 	@bench/run
+
+# Debian packages libnginx-mod-http-webhook and webhook-worker in build/deb/,
+# built out of tree by dpkg-buildpackage (README: Install as a Debian package).
+.PHONY: deb
+deb:
+	@tools/deb
