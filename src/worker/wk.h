@@ -18,6 +18,7 @@
 #define WK_STATUS_QUEUED        100     /* no status field: not started */
 
 #define WK_ISO_LEN              25      /* "2024-01-31T12:00:00.000Z" + NUL */
+#define WK_BACKOFF_MAX          (5 * 60 * 1000)
 
 
 typedef struct {
@@ -26,11 +27,9 @@ typedef struct {
 } wk_addr_t;
 
 
-/* wk_redis.c: helpers shared by the worker and webhookctl */
+/* wk_util.c: helpers shared by the worker and webhookctl */
 
 int wk_addr_parse(const char *s, wk_addr_t *a);
-redisContext *wk_connect(const wk_addr_t *a, int timeout_ms, char *err,
-    size_t errlen);
 
 int wk_time_parse(const char *s, int64_t *ms);
 int64_t wk_now_ms(void);
@@ -43,6 +42,15 @@ const char *wk_status_name(int status);
 int wk_status_parse(const char *s, int *status);  /* name or number */
 
 void wk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The wait before the attempt after attempt n: 1s, 2s, 4s … 5 min. */
+int64_t wk_backoff_ms(int attempts);
+
+
+/* wk_redis.c */
+
+redisContext *wk_connect(const wk_addr_t *a, int timeout_ms, char *err,
+    size_t errlen);
 
 
 /*
@@ -154,7 +162,5 @@ void wk_run_trim(wk_worker_t *w);
 void wk_run_abandon_all(wk_worker_t *w);
 
 void wk_run_cleanup(wk_worker_t *w);
-
-int64_t wk_backoff_ms(int attempts);
 
 #endif /* WK_H */

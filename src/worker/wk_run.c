@@ -33,7 +33,6 @@
 
 
 #define WK_WF_CACHE      64
-#define WK_BACKOFF_MAX   (5 * 60 * 1000)
 
 
 typedef struct {
@@ -89,21 +88,6 @@ struct wk_run_s {
 
 static void wk_run_finish(wk_worker_t *w, wk_run_t *run);
 static void wk_run_free(wk_worker_t *w, wk_run_t *run);
-
-
-int64_t
-wk_backoff_ms(int attempts)
-{
-    int64_t  ms;
-
-    ms = 1000;
-
-    while (--attempts > 0 && ms < WK_BACKOFF_MAX) {
-        ms *= 2;
-    }
-
-    return ms < WK_BACKOFF_MAX ? ms : WK_BACKOFF_MAX;
-}
 
 
 /* The key of the record: "webhook:execution:<id>", in the run's arena. */

@@ -1,0 +1,342 @@
+/*
+ * Helpers shared by webhook-worker and webhookctl without Redis: the
+ * address, times, ids, status names, the log and the retry backoff.
+ */
+
+#define _GNU_SOURCE
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/random.h>
+#include <sys/time.h>
+
+#include "wk.h"
+
+
+static const struct {
+    int          status;
+    const char  *name;
+} wk_statuses[] = {
+    { WH_STATUS_STARTED, "started" },
+    { WH_STATUS_RESOLVED, "resolved" },
+    { WH_STATUS_FAILED, "failed" },
+    { WH_STATUS_ERROR, "error" },
+    { WH_STATUS_ABORTED, "aborted" },
+    { WK_STATUS_RETRY_NEEDED, "retry_needed" },
+    { WK_STATUS_QUEUED, "queued" },
+};
+
+#define WK_NSTATUSES  (sizeof(wk_statuses) / sizeof(wk_statuses[0]))
+
+
+int
+wk_addr_parse(const char *s, wk_addr_t *a)
+{
+    long         port;
+    char        *end;
+    const char  *colon;
+
+    if (strncmp(s, "unix:", 5) == 0) {
+        if (s[5] == '\0' || strlen(s + 5) >= sizeof(a->path)) {
+            return -1;
+        }
+
+        strcpy(a->path, s + 5);
+        a->port = 0;
+        return 0;
+    }
+
+    colon = strrchr(s, ':');
+    if (colon == NULL || colon == s
+        || (size_t) (colon - s) >= sizeof(a->path))
+    {
+        return -1;
+    }
+
+    errno = 0;
+    port = strtol(colon + 1, &end, 10);
+    if (errno || *end != '\0' || end == colon + 1 || port < 1
+        || port > 65535)
+    {
+        return -1;
+    }
+
+    /* "[::1]:6379": hiredis wants the address without the brackets */
+    if (s[0] == '[' && colon[-1] == ']' && colon - s > 2) {
+        memcpy(a->path, s + 1, colon - s - 2);
+        a->path[colon - s - 2] = '\0';
+
+    } else {
+        memcpy(a->path, s, colon - s);
+        a->path[colon - s] = '\0';
+    }
+
+    a->port = (int) port;
+
+    return 0;
+}
+
+
+/* nginx-style times: "500ms", "30s", "5m", "2h", "7d"; a bare number is s */
+
+int
+wk_time_parse(const char *s, int64_t *ms)
+{
+    char       *end;
+    int64_t     unit;
+    long long   n;
+
+    if (!isdigit((unsigned char) *s)) {
+        return -1;
+    }
+
+    errno = 0;
+    n = strtoll(s, &end, 10);
+    if (errno || n < 0) {
+        return -1;
+    }
+
+    if (strcmp(end, "ms") == 0) {
+        unit = 1;
+
+    } else if (*end == '\0' || strcmp(end, "s") == 0) {
+        unit = 1000;
+
+    } else if (strcmp(end, "m") == 0) {
+        unit = 60 * 1000;
+
+    } else if (strcmp(end, "h") == 0) {
+        unit = 3600 * 1000;
+
+    } else if (strcmp(end, "d") == 0) {
+        unit = 86400 * 1000;
+
+    } else {
+        return -1;
+    }
+
+    if (n > INT64_MAX / unit / 4) {
+        return -1;
+    }
+
+    *ms = n * unit;
+
+    return 0;
+}
+
+
+int64_t
+wk_now_ms(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+void
+wk_iso_time(int64_t ms, char *buf)
+{
+    char       tmp[80];
+    time_t     sec;
+    struct tm  tm;
+
+    if (ms < 0) {
+        ms = 0;
+    }
+
+    sec = (time_t) (ms / 1000);
+    gmtime_r(&sec, &tm);
+
+    snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+             (tm.tm_year + 1900) % 10000, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (int) (ms % 1000));
+
+    memcpy(buf, tmp, WK_ISO_LEN - 1);
+    buf[WK_ISO_LEN - 1] = '\0';
+}
+
+
+int64_t
+wk_iso_parse(const char *s)
+{
+    int        n, msec;
+    struct tm  tm;
+
+    memset(&tm, 0, sizeof(tm));
+    msec = 0;
+    n = 0;
+
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n", &tm.tm_year, &tm.tm_mon,
+               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &msec, &n)
+        != 7 || n == 0 || s[n] != '\0')
+    {
+        return -1;
+    }
+
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+
+    return (int64_t) timegm(&tm) * 1000 + msec;
+}
+
+
+/* The 48-bit Unix millisecond prefix of a UUIDv7 (RFC 9562). */
+
+int64_t
+wk_uuid7_ms(const char *id)
+{
+    int      i, d;
+    int64_t  ms;
+
+    if (strlen(id) != 36 || id[8] != '-' || id[13] != '-' || id[14] != '7'
+        || id[18] != '-' || id[23] != '-')
+    {
+        return -1;
+    }
+
+    ms = 0;
+
+    for (i = 0; i < 13; i++) {
+        if (i == 8) {
+            continue;
+        }
+
+        if (id[i] >= '0' && id[i] <= '9') {
+            d = id[i] - '0';
+
+        } else if (id[i] >= 'a' && id[i] <= 'f') {
+            d = id[i] - 'a' + 10;
+
+        } else if (id[i] >= 'A' && id[i] <= 'F') {
+            d = id[i] - 'A' + 10;
+
+        } else {
+            return -1;
+        }
+
+        ms = ms * 16 + d;
+    }
+
+    return ms;
+}
+
+
+int
+wk_uuid7(char *out)
+{
+    int            i;
+    char          *p;
+    int64_t        ms;
+    unsigned char  b[16];
+
+    static const char  hex[] = "0123456789abcdef";
+
+    if (getrandom(b, sizeof(b), 0) != (ssize_t) sizeof(b)) {
+        return -1;
+    }
+
+    ms = wk_now_ms();
+
+    for (i = 0; i < 6; i++) {
+        b[i] = (unsigned char) (ms >> (40 - 8 * i));
+    }
+
+    b[6] = 0x70 | (b[6] & 0x0f);
+    b[8] = 0x80 | (b[8] & 0x3f);
+
+    p = out;
+
+    for (i = 0; i < 16; i++) {
+        *p++ = hex[b[i] >> 4];
+        *p++ = hex[b[i] & 0xf];
+
+        if (i == 3 || i == 5 || i == 7 || i == 9) {
+            *p++ = '-';
+        }
+    }
+
+    *p = '\0';
+
+    return 0;
+}
+
+
+const char *
+wk_status_name(int status)
+{
+    size_t  i;
+
+    for (i = 0; i < WK_NSTATUSES; i++) {
+        if (wk_statuses[i].status == status) {
+            return wk_statuses[i].name;
+        }
+    }
+
+    return "unknown";
+}
+
+
+int
+wk_status_parse(const char *s, int *status)
+{
+    long    n;
+    char   *end;
+    size_t  i;
+
+    for (i = 0; i < WK_NSTATUSES; i++) {
+        if (strcmp(wk_statuses[i].name, s) == 0) {
+            *status = wk_statuses[i].status;
+            return 0;
+        }
+    }
+
+    errno = 0;
+    n = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0' || n < -100 || n > 100) {
+        return -1;
+    }
+
+    *status = (int) n;
+
+    return 0;
+}
+
+
+void
+wk_log(const char *fmt, ...)
+{
+    char     t[WK_ISO_LEN], line[2048];
+    va_list  args;
+
+    wk_iso_time(wk_now_ms(), t);
+
+    va_start(args, fmt);
+    vsnprintf(line, sizeof(line), fmt, args);
+    va_end(args);
+
+    /* one write per line: several workers may share a log */
+    fprintf(stderr, "%s %s\n", t, line);
+}
+
+
+int64_t
+wk_backoff_ms(int attempts)
+{
+    int64_t  ms;
+
+    ms = 1000;
+
+    while (--attempts > 0 && ms < WK_BACKOFF_MAX) {
+        ms *= 2;
+    }
+
+    return ms < WK_BACKOFF_MAX ? ms : WK_BACKOFF_MAX;
+}

@@ -1,0 +1,174 @@
+/*
+ * Tests of the worker's helpers without Redis (src/worker/wk_util.c):
+ * addresses, times, ids, status names and the retry backoff.
+ */
+
+#include "../../src/worker/wk_util.c"
+
+#include "wh_test.h"
+
+
+static void
+test_time(void)
+{
+    int64_t  ms;
+
+    static const struct {
+        const char  *s;
+        int64_t      ms;
+    } good[] = {
+        { "500ms", 500 },
+        { "30s", 30000 },
+        { "10", 10000 },
+        { "5m", 300000 },
+        { "2h", 7200000 },
+        { "7d", 604800000 },
+        { "0s", 0 },
+    };
+
+    static const char  *bad[] = {
+        "", "s", "5x", "-1s", "1.5s", " 5s", "5 s", "5sec",
+        "99999999999999999999d"
+    };
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        ms = -1;
+        ok(wk_time_parse(good[i].s, &ms) == 0 && ms == good[i].ms,
+           "time \"%s\" is %lld ms", good[i].s, (long long) good[i].ms);
+    }
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        is_int(wk_time_parse(bad[i], &ms), -1, "time \"%s\" is refused",
+               bad[i]);
+    }
+}
+
+
+static void
+test_addr(void)
+{
+    wk_addr_t  a;
+
+    static const char  *bad[] = {
+        "nohost", ":6379", "h:0", "h:70000", "h:12a", "h:", "unix:"
+    };
+
+    ok(wk_addr_parse("127.0.0.1:6379", &a) == 0, "host:port");
+    is_str(a.path, "127.0.0.1", "... the host");
+    is_int(a.port, 6379, "... the port");
+
+    ok(wk_addr_parse("unix:/run/redis/redis.sock", &a) == 0, "unix:/path");
+    is_str(a.path, "/run/redis/redis.sock", "... the path");
+    is_int(a.port, 0, "... no port");
+
+    ok(wk_addr_parse("[::1]:6380", &a) == 0 && a.port == 6380
+       && strcmp(a.path, "::1") == 0, "[IPv6]:port");
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        is_int(wk_addr_parse(bad[i], &a), -1, "address \"%s\" is refused",
+               bad[i]);
+    }
+}
+
+
+static void
+test_iso(void)
+{
+    char  buf[WK_ISO_LEN];
+
+    wk_iso_time(0, buf);
+    is_str(buf, "1970-01-01T00:00:00.000Z", "ISO time of 0");
+
+    wk_iso_time(1700000000123LL, buf);
+    is_str(buf, "2023-11-14T22:13:20.123Z", "ISO time with milliseconds");
+    is_int(wk_iso_parse(buf), 1700000000123LL, "... and back");
+
+    wk_iso_time(1709251199999LL, buf);
+    is_str(buf, "2024-02-29T23:59:59.999Z", "a leap day's last millisecond");
+    is_int(wk_iso_parse(buf), 1709251199999LL, "... and back");
+
+    is_int(wk_iso_parse("2023-11-14T22:13:20Z"), -1,
+           "ISO time without milliseconds is refused");
+    is_int(wk_iso_parse("2023-11-14T22:13:20.123Zx"), -1,
+           "trailing bytes are refused");
+    is_int(wk_iso_parse(""), -1, "the empty string is refused");
+}
+
+
+static void
+test_uuid(void)
+{
+    int      good;
+    char     id[40];
+    int64_t  before, ms;
+
+    is_int(wk_uuid7_ms("0190a5c4-1111-7000-8000-000000000001"),
+           0x0190a5c41111LL, "the time of a UUIDv7");
+    is_int(wk_uuid7_ms("0190A5C4-1111-7ABC-8000-000000000001"),
+           0x0190a5c41111LL, "... in upper case");
+    is_int(wk_uuid7_ms("0190a5c4-1111-4000-8000-000000000001"), -1,
+           "a UUIDv4 has none");
+    is_int(wk_uuid7_ms("0190a5c4-1111-7000-8000-00000000001"), -1,
+           "a short id has none");
+    is_int(wk_uuid7_ms("0190a5g4-1111-7000-8000-000000000001"), -1,
+           "an id with a non-hex digit has none");
+    is_int(wk_uuid7_ms("x1"), -1, "any other id has none");
+
+    before = wk_now_ms();
+    ok(wk_uuid7(id) == 0, "a new UUIDv7");
+    ms = wk_uuid7_ms(id);
+    ok(ms >= before && ms <= wk_now_ms(), "... of now: %s", id);
+
+    good = strlen(id) == 36 && strchr("89ab", id[19]) != NULL;
+    ok(good, "... with the RFC 9562 variant");
+}
+
+
+static void
+test_status(void)
+{
+    int  s;
+
+    is_str(wk_status_name(0), "started", "status 0");
+    is_str(wk_status_name(1), "resolved", "status 1");
+    is_str(wk_status_name(-1), "failed", "status -1");
+    is_str(wk_status_name(-2), "error", "status -2");
+    is_str(wk_status_name(-3), "aborted", "status -3");
+    is_str(wk_status_name(-6), "retry_needed", "status -6");
+    is_str(wk_status_name(WK_STATUS_QUEUED), "queued", "no status");
+    is_str(wk_status_name(7), "unknown", "another status");
+
+    ok(wk_status_parse("resolved", &s) == 0 && s == 1, "parse resolved");
+    ok(wk_status_parse("retry_needed", &s) == 0 && s == -6,
+       "parse retry_needed");
+    ok(wk_status_parse("-3", &s) == 0 && s == -3, "parse -3");
+    is_int(wk_status_parse("done", &s), -1, "an unknown name is refused");
+    is_int(wk_status_parse("1x", &s), -1, "a bad number is refused");
+}
+
+
+static void
+test_backoff(void)
+{
+    is_int(wk_backoff_ms(1), 1000, "backoff after attempt 1: 1s");
+    is_int(wk_backoff_ms(2), 2000, "after attempt 2: 2s");
+    is_int(wk_backoff_ms(3), 4000, "after attempt 3: 4s");
+    is_int(wk_backoff_ms(9), 256000, "after attempt 9: 256s");
+    is_int(wk_backoff_ms(10), 300000, "after attempt 10: capped at 5 min");
+    is_int(wk_backoff_ms(1000), 300000, "after attempt 1000: 5 min");
+    is_int(wk_backoff_ms(0), 1000, "attempt 0: 1s");
+}
+
+
+int
+main(void)
+{
+    test_time();
+    test_addr();
+    test_iso();
+    test_uuid();
+    test_status();
+    test_backoff();
+
+    return done_testing();
+}
