@@ -10,9 +10,12 @@
 #include <ngx_http.h>
 
 #include "ngx_http_webhook.h"
+#include "ngx_http_webhook_redis.h"
 
 
 static ngx_int_t ngx_http_webhook_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_webhook_postconfiguration(ngx_conf_t *cf);
+static void *ngx_http_webhook_create_main_conf(ngx_conf_t *cf);
 static ngx_int_t ngx_http_webhook_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static void *ngx_http_webhook_create_loc_conf(ngx_conf_t *cf);
@@ -28,6 +31,7 @@ static char *ngx_http_webhook_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_webhook_free_workflow(void *data);
 static ngx_int_t ngx_http_webhook_init_process(ngx_cycle_t *cycle);
+static void ngx_http_webhook_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_conf_enum_t  ngx_http_webhook_modes[] = {
@@ -102,15 +106,22 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
       offsetof(ngx_http_webhook_loc_conf_t, raw_body),
       NULL },
 
+    { ngx_string("webhook_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_webhook_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_http_webhook_module_ctx = {
     ngx_http_webhook_add_variables,        /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_webhook_postconfiguration,    /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_http_webhook_create_main_conf,     /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
@@ -131,7 +142,7 @@ ngx_module_t  ngx_http_webhook_module = {
     ngx_http_webhook_init_process,         /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_webhook_exit_process,         /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -235,6 +246,40 @@ ngx_http_webhook_variable(ngx_http_request_t *r,
 }
 
 
+static ngx_int_t
+ngx_http_webhook_postconfiguration(ngx_conf_t *cf)
+{
+    if (ngx_http_webhook_async_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_webhook_status_init(cf);
+}
+
+
+static void *
+ngx_http_webhook_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_webhook_main_conf_t  *wmcf;
+
+    wmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_webhook_main_conf_t));
+    if (wmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&wmcf->stats, cf->pool, 4,
+                       sizeof(ngx_http_webhook_stat_t))
+        != NGX_OK
+        || ngx_array_init(&wmcf->peers, cf->pool, 1, sizeof(void *))
+           != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return wmcf;
+}
+
+
 static void *
 ngx_http_webhook_create_loc_conf(ngx_conf_t *cf)
 {
@@ -321,6 +366,14 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    /* the connection of each process sends the definitions it needs */
+    if ((conf->mode == NGX_HTTP_WEBHOOK_ASYNC || conf->dedup
+         || conf->workflow->needs_worker)
+        && ngx_http_webhook_redis_register(cf, conf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -363,6 +416,11 @@ ngx_http_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cln->data = wlcf->workflow;
 
     wlcf->file = value[1];
+
+    wlcf->stat = ngx_http_webhook_stat_add(cf, wlcf->workflow->key);
+    if (wlcf->stat == NULL) {
+        return NGX_CONF_ERROR;
+    }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_webhook_handler;
@@ -588,5 +646,16 @@ invalid:
 static ngx_int_t
 ngx_http_webhook_init_process(ngx_cycle_t *cycle)
 {
-    return ngx_http_webhook_init_random();
+    if (ngx_http_webhook_init_random() != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_webhook_redis_init_process(cycle);
+}
+
+
+static void
+ngx_http_webhook_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_webhook_redis_exit_process(cycle);
 }

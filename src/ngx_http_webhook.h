@@ -30,11 +30,30 @@ typedef struct {
     ngx_int_t                    port;      /* 0: unix socket */
     ngx_int_t                    db;
     ngx_str_t                    password;
+    void                        *peer;      /* its connection, redis.c */
 } ngx_http_webhook_redis_conf_t;
+
+
+typedef struct ngx_http_webhook_shm_s  ngx_http_webhook_shm_t;
+
+/* A workflow's counters: its slot in the webhook_status zone. */
+typedef struct {
+    ngx_str_t                    key;
+    ngx_uint_t                   slot;
+} ngx_http_webhook_stat_t;
+
+
+typedef struct {
+    ngx_array_t                  peers;   /* ngx_http_webhook_redis_peer_t * */
+    ngx_array_t                  stats;     /* ngx_http_webhook_stat_t */
+    ngx_shm_zone_t              *zone;
+    ngx_http_webhook_shm_t      *shm;
+} ngx_http_webhook_main_conf_t;
 
 
 typedef struct {
     wh_workflow_t               *workflow;
+    ngx_http_webhook_stat_t     *stat;
     ngx_str_t                    file;
     ngx_uint_t                   methods;
     ngx_uint_t                   mode;
@@ -68,6 +87,8 @@ size_t ngx_http_webhook_allow(ngx_uint_t methods, u_char *buf, size_t size);
 /* ngx_http_webhook_handler.c */
 ngx_int_t ngx_http_webhook_handler(ngx_http_request_t *r);
 void ngx_http_webhook_mem(ngx_http_webhook_ctx_t *ctx, ngx_pool_t *pool);
+ngx_table_elt_t *ngx_http_webhook_header_in(ngx_http_request_t *r,
+    const char *name, size_t len);
 
 /*
  * Steps of the request path (read body, context, verify) return
@@ -102,6 +123,15 @@ ngx_int_t ngx_http_webhook_send(ngx_http_request_t *r,
     const wh_response_t *resp);
 ngx_int_t ngx_http_webhook_send_json(ngx_http_request_t *r,
     ngx_uint_t status, const char *json, size_t len);
+ngx_int_t ngx_http_webhook_output(ngx_http_request_t *r, ngx_uint_t status,
+    const char *body, size_t len);
+
+/* ngx_http_webhook_status.c */
+ngx_http_webhook_stat_t *ngx_http_webhook_stat_add(ngx_conf_t *cf,
+    const char *key);
+ngx_int_t ngx_http_webhook_status_init(ngx_conf_t *cf);
+char *ngx_http_webhook_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* ngx_http_webhook_sig.c */
 char *ngx_http_webhook_signature(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -25,6 +25,40 @@ ngx_http_webhook_mem(ngx_http_webhook_ctx_t *ctx, ngx_pool_t *pool)
 }
 
 
+/* The first request header with the name (case-insensitive), or NULL. */
+
+ngx_table_elt_t *
+ngx_http_webhook_header_in(ngx_http_request_t *r, const char *name,
+    size_t len)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0 && h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i];
+        }
+    }
+}
+
+
 ngx_int_t
 ngx_http_webhook_handler(ngx_http_request_t *r)
 {

@@ -5,10 +5,6 @@
 #include "ngx_http_webhook.h"
 
 
-static ngx_int_t ngx_http_webhook_output(ngx_http_request_t *r,
-    ngx_uint_t status, const char *body, size_t len);
-
-
 ngx_int_t
 ngx_http_webhook_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *fmt, ...)
@@ -132,7 +128,7 @@ ngx_http_webhook_send(ngx_http_request_t *r, const wh_response_t *resp)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_webhook_output(ngx_http_request_t *r, ngx_uint_t status,
     const char *body, size_t len)
 {

@@ -182,38 +182,15 @@ static int
 ngx_http_webhook_sig_header(void *data, const char *name, const char **v,
     size_t *vlen)
 {
-    ngx_http_request_t *r = data;
-
-    size_t            len;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    len = ngx_strlen(name);
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return 0;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0 || h[i].key.len != len
-            || ngx_strncasecmp(h[i].key.data, (u_char *) name, len) != 0)
-        {
-            continue;
-        }
-
-        *v = (char *) h[i].value.data;
-        *vlen = h[i].value.len;
-
-        return 1;
+    h = ngx_http_webhook_header_in(data, name, ngx_strlen(name));
+    if (h == NULL) {
+        return 0;
     }
+
+    *v = (char *) h->value.data;
+    *vlen = h->value.len;
+
+    return 1;
 }

@@ -1,0 +1,459 @@
+/*
+ * webhook_status: per-workflow counters shared by all worker processes
+ * (received, outcomes, a latency histogram), as JSON or in Prometheus'
+ * text exposition format.
+ */
+
+#include "ngx_http_webhook.h"
+
+
+#define NGX_HTTP_WEBHOOK_SLOTS    256
+#define NGX_HTTP_WEBHOOK_KEY_LEN  64
+
+
+static const char  *ngx_http_webhook_outcomes[] = {
+    "queued", "resolved", "failed", "duplicate",
+    "method_not_allowed", "unsupported_media_type", "invalid_body",
+    "missing_signature", "invalid_signature", "expired_timestamp",
+    "queue_unavailable", "workflow_disabled", "workflow_failed",
+    "workflow_timeout", "other"
+};
+
+#define NGX_HTTP_WEBHOOK_NOUTCOMES                                           \
+    (sizeof(ngx_http_webhook_outcomes) / sizeof(char *))
+
+/* upper bounds in milliseconds; the last bucket is +Inf */
+static const ngx_msec_t  ngx_http_webhook_buckets[] = {
+    1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000
+};
+
+#define NGX_HTTP_WEBHOOK_NBUCKETS                                            \
+    (sizeof(ngx_http_webhook_buckets) / sizeof(ngx_msec_t))
+
+
+typedef struct {
+    u_char              key[NGX_HTTP_WEBHOOK_KEY_LEN + 1];
+    ngx_atomic_t        received;
+    ngx_atomic_t        outcomes[NGX_HTTP_WEBHOOK_NOUTCOMES];
+    ngx_atomic_t        buckets[NGX_HTTP_WEBHOOK_NBUCKETS + 1];
+    ngx_atomic_t        sum_ms;
+} ngx_http_webhook_slot_t;
+
+
+struct ngx_http_webhook_shm_s {
+    ngx_uint_t                nslots;
+    ngx_http_webhook_slot_t   slots[NGX_HTTP_WEBHOOK_SLOTS];
+};
+
+
+static ngx_int_t ngx_http_webhook_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static ngx_int_t ngx_http_webhook_log_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webhook_status_handler(ngx_http_request_t *r);
+static void ngx_http_webhook_status_json(
+    ngx_http_webhook_main_conf_t *wmcf,
+    ngx_http_webhook_shm_t *shm, wh_buf_t *b);
+static void ngx_http_webhook_status_prometheus(
+    ngx_http_webhook_main_conf_t *wmcf, ngx_http_webhook_shm_t *shm,
+    wh_buf_t *b);
+
+
+/* Called by the webhook directive: the workflow gets a counters entry. */
+
+ngx_http_webhook_stat_t *
+ngx_http_webhook_stat_add(ngx_conf_t *cf, const char *key)
+{
+    size_t                         len;
+    ngx_str_t                      name;
+    ngx_uint_t                     i;
+    ngx_http_webhook_stat_t       *st;
+    ngx_http_webhook_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_webhook_module);
+
+    len = ngx_strlen(key);
+    st = wmcf->stats.elts;
+
+    for (i = 0; i < wmcf->stats.nelts; i++) {
+        if (st[i].key.len == len
+            && ngx_strncmp(st[i].key.data, key, len) == 0)
+        {
+            return &st[i];
+        }
+    }
+
+    if (wmcf->stats.nelts == NGX_HTTP_WEBHOOK_SLOTS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "more than %d workflows", NGX_HTTP_WEBHOOK_SLOTS);
+        return NULL;
+    }
+
+    st = ngx_array_push(&wmcf->stats);
+    if (st == NULL) {
+        return NULL;
+    }
+
+    st->key.len = len;
+    st->key.data = (u_char *) key;
+    st->slot = NGX_CONF_UNSET_UINT;
+
+    if (wmcf->zone == NULL) {
+        ngx_str_set(&name, "webhook_status");
+
+        wmcf->zone = ngx_shared_memory_add(cf, &name,
+                                           ngx_align(sizeof(
+                                               ngx_http_webhook_shm_t)
+                                               + 8192, ngx_pagesize),
+                                           &ngx_http_webhook_module);
+        if (wmcf->zone == NULL) {
+            return NULL;
+        }
+
+        wmcf->zone->init = ngx_http_webhook_init_zone;
+        wmcf->zone->data = wmcf;
+    }
+
+    return st;
+}
+
+
+/*
+ * A reload keeps the counters of workflows that are still configured:
+ * slots are found again by key.
+ */
+
+static ngx_int_t
+ngx_http_webhook_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_webhook_main_conf_t *wmcf = shm_zone->data;
+
+    ngx_uint_t                i, j;
+    ngx_http_webhook_shm_t   *shm;
+    ngx_http_webhook_stat_t  *st;
+
+    shm = (ngx_http_webhook_shm_t *) shm_zone->shm.addr;
+
+    if (data == NULL && !shm_zone->shm.exists) {
+        ngx_memzero(shm, sizeof(ngx_http_webhook_shm_t));
+    }
+
+    wmcf->shm = shm;
+    st = wmcf->stats.elts;
+
+    for (i = 0; i < wmcf->stats.nelts; i++) {
+
+        for (j = 0; j < shm->nslots; j++) {
+            if (ngx_strcmp(shm->slots[j].key, st[i].key.data) == 0) {
+                break;
+            }
+        }
+
+        if (j == shm->nslots) {
+            if (shm->nslots == NGX_HTTP_WEBHOOK_SLOTS) {
+                /* the oldest workflows give their slot up */
+                j = i;
+
+            } else {
+                shm->nslots++;
+            }
+
+            ngx_memzero(&shm->slots[j], sizeof(ngx_http_webhook_slot_t));
+            ngx_cpystrn(shm->slots[j].key, st[i].key.data,
+                        NGX_HTTP_WEBHOOK_KEY_LEN + 1);
+        }
+
+        st[i].slot = j;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_webhook_status_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_webhook_log_handler;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhook_log_handler(ngx_http_request_t *r)
+{
+    ngx_msec_int_t                 ms;
+    ngx_uint_t                     i, o;
+    ngx_time_t                    *tp;
+    ngx_http_webhook_ctx_t        *ctx;
+    ngx_http_webhook_slot_t       *slot;
+    ngx_http_webhook_loc_conf_t   *wlcf;
+    ngx_http_webhook_main_conf_t  *wmcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_webhook_module);
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
+
+    if (wlcf->stat == NULL || wmcf->shm == NULL
+        || wlcf->stat->slot == NGX_CONF_UNSET_UINT)
+    {
+        return NGX_OK;
+    }
+
+    slot = &wmcf->shm->slots[wlcf->stat->slot];
+
+    for (o = 0; o < NGX_HTTP_WEBHOOK_NOUTCOMES - 1; o++) {
+        if (ngx_strlen(ngx_http_webhook_outcomes[o]) == ctx->status.len
+            && ngx_strncmp(ngx_http_webhook_outcomes[o], ctx->status.data,
+                           ctx->status.len) == 0)
+        {
+            break;
+        }
+    }
+
+    tp = ngx_timeofday();
+    ms = (ngx_msec_int_t) ((tp->sec - r->start_sec) * 1000
+                           + (tp->msec - r->start_msec));
+    ms = ngx_max(ms, 0);
+
+    for (i = 0; i < NGX_HTTP_WEBHOOK_NBUCKETS; i++) {
+        if ((ngx_msec_t) ms <= ngx_http_webhook_buckets[i]) {
+            break;
+        }
+    }
+
+    (void) ngx_atomic_fetch_add(&slot->received, 1);
+    (void) ngx_atomic_fetch_add(&slot->outcomes[o], 1);
+    (void) ngx_atomic_fetch_add(&slot->buckets[i], 1);
+    (void) ngx_atomic_fetch_add(&slot->sum_ms, ms);
+
+    return NGX_OK;
+}
+
+
+char *
+ngx_http_webhook_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_webhook_status_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/* ?format=json|prometheus, else the Accept header decides; JSON default */
+
+static ngx_uint_t
+ngx_http_webhook_status_format(ngx_http_request_t *r)
+{
+    ngx_str_t         fmt;
+    ngx_table_elt_t  *accept;
+
+    if (ngx_http_arg(r, (u_char *) "format", 6, &fmt) == NGX_OK) {
+        if (fmt.len == 10 && ngx_strncmp(fmt.data, "prometheus", 10) == 0) {
+            return 1;
+        }
+
+        return 0;
+    }
+
+    accept = ngx_http_webhook_header_in(r, "Accept", 6);
+
+    if (accept != NULL
+        && (ngx_strlcasestrn(accept->value.data,
+                             accept->value.data + accept->value.len,
+                             (u_char *) "openmetrics", 11 - 1) != NULL
+            || ngx_strlcasestrn(accept->value.data,
+                                accept->value.data + accept->value.len,
+                                (u_char *) "text/plain", 10 - 1) != NULL))
+    {
+        return 1;
+    }
+
+    return 0;
+}
+
+
+static ngx_int_t
+ngx_http_webhook_status_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc;
+    ngx_uint_t                     prom;
+    wh_buf_t                       b;
+    wh_mem_t                       mem;
+    ngx_http_webhook_ctx_t         ctx;
+    ngx_http_webhook_main_conf_t  *wmcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
+
+    ngx_http_webhook_mem(&ctx, r->pool);
+    mem = ctx.mem;
+    wh_buf_init(&b, &mem, 4096);
+
+    prom = ngx_http_webhook_status_format(r);
+
+    if (prom) {
+        ngx_http_webhook_status_prometheus(wmcf, wmcf->shm, &b);
+
+    } else {
+        ngx_http_webhook_status_json(wmcf, wmcf->shm, &b);
+    }
+
+    if (b.failed) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (!prom) {
+        return ngx_http_webhook_send_json(r, NGX_HTTP_OK, b.data, b.len);
+    }
+
+    ngx_str_set(&r->headers_out.content_type,
+                "text/plain; version=0.0.4; charset=utf-8");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    return ngx_http_webhook_output(r, NGX_HTTP_OK, b.data, b.len);
+}
+
+
+static void
+ngx_http_webhook_status_json(ngx_http_webhook_main_conf_t *wmcf,
+    ngx_http_webhook_shm_t *shm, wh_buf_t *b)
+{
+    ngx_uint_t                i, o, k;
+    ngx_atomic_uint_t         n;
+    ngx_http_webhook_slot_t  *s;
+    ngx_http_webhook_stat_t  *st;
+
+    wh_buf_adds(b, "{\"workflows\":{");
+
+    st = wmcf->stats.elts;
+
+    for (i = 0; shm && i < wmcf->stats.nelts; i++) {
+        s = &shm->slots[st[i].slot];
+
+        wh_buf_printf(b, "%s\"%s\":{\"received\":%lu,\"outcomes\":{",
+                      i ? "," : "", (char *) s->key,
+                      (unsigned long) s->received);
+
+        for (o = 0; o < NGX_HTTP_WEBHOOK_NOUTCOMES; o++) {
+            wh_buf_printf(b, "%s\"%s\":%lu", o ? "," : "",
+                          ngx_http_webhook_outcomes[o],
+                          (unsigned long) s->outcomes[o]);
+        }
+
+        wh_buf_adds(b, "},\"latency\":{\"buckets\":{");
+
+        n = 0;
+        for (k = 0; k <= NGX_HTTP_WEBHOOK_NBUCKETS; k++) {
+            n += s->buckets[k];
+
+            if (k == NGX_HTTP_WEBHOOK_NBUCKETS) {
+                wh_buf_printf(b, ",\"+Inf\":%lu", (unsigned long) n);
+
+            } else {
+                wh_buf_printf(b, "%s\"%g\":%lu", k ? "," : "",
+                              ngx_http_webhook_buckets[k] / 1000.0,
+                              (unsigned long) n);
+            }
+        }
+
+        wh_buf_printf(b, "},\"sum\":%.3f,\"count\":%lu}}",
+                      s->sum_ms / 1000.0, (unsigned long) n);
+    }
+
+    wh_buf_adds(b, "}}");
+}
+
+
+static void
+ngx_http_webhook_status_prometheus(ngx_http_webhook_main_conf_t *wmcf,
+    ngx_http_webhook_shm_t *shm, wh_buf_t *b)
+{
+    ngx_uint_t                i, o, k;
+    ngx_atomic_uint_t         n;
+    ngx_http_webhook_slot_t  *s;
+    ngx_http_webhook_stat_t  *st;
+
+    st = wmcf->stats.elts;
+
+    wh_buf_adds(b, "# HELP webhook_received_total Webhook requests "
+                   "received.\n# TYPE webhook_received_total counter\n");
+
+    for (i = 0; shm && i < wmcf->stats.nelts; i++) {
+        s = &shm->slots[st[i].slot];
+        wh_buf_printf(b, "webhook_received_total{workflow=\"%s\"} %lu\n",
+                      (char *) s->key, (unsigned long) s->received);
+    }
+
+    wh_buf_adds(b, "# HELP webhook_requests_total Webhook requests by "
+                   "outcome.\n# TYPE webhook_requests_total counter\n");
+
+    for (i = 0; shm && i < wmcf->stats.nelts; i++) {
+        s = &shm->slots[st[i].slot];
+
+        for (o = 0; o < NGX_HTTP_WEBHOOK_NOUTCOMES; o++) {
+            wh_buf_printf(b, "webhook_requests_total{workflow=\"%s\","
+                          "outcome=\"%s\"} %lu\n", (char *) s->key,
+                          ngx_http_webhook_outcomes[o],
+                          (unsigned long) s->outcomes[o]);
+        }
+    }
+
+    wh_buf_adds(b, "# HELP webhook_request_duration_seconds Time from the "
+                   "request to its answer.\n"
+                   "# TYPE webhook_request_duration_seconds histogram\n");
+
+    for (i = 0; shm && i < wmcf->stats.nelts; i++) {
+        s = &shm->slots[st[i].slot];
+        n = 0;
+
+        for (k = 0; k <= NGX_HTTP_WEBHOOK_NBUCKETS; k++) {
+            n += s->buckets[k];
+
+            if (k == NGX_HTTP_WEBHOOK_NBUCKETS) {
+                wh_buf_printf(b, "webhook_request_duration_seconds_bucket"
+                              "{workflow=\"%s\",le=\"+Inf\"} %lu\n",
+                              (char *) s->key, (unsigned long) n);
+
+            } else {
+                wh_buf_printf(b, "webhook_request_duration_seconds_bucket"
+                              "{workflow=\"%s\",le=\"%g\"} %lu\n",
+                              (char *) s->key,
+                              ngx_http_webhook_buckets[k] / 1000.0,
+                              (unsigned long) n);
+            }
+        }
+
+        wh_buf_printf(b, "webhook_request_duration_seconds_sum"
+                      "{workflow=\"%s\"} %.3f\n"
+                      "webhook_request_duration_seconds_count"
+                      "{workflow=\"%s\"} %lu\n",
+                      (char *) s->key, s->sum_ms / 1000.0,
+                      (char *) s->key, (unsigned long) n);
+    }
+}
