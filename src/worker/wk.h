@@ -118,7 +118,24 @@ typedef struct {
     int64_t             due_ms;
 } wk_wait_t;
 
+typedef struct wk_worker_s  wk_worker_t;
+
+/*
+ * An asynchronous node's file descriptor in the event loop.  The handler
+ * gets poll()'s revents, or 0 when the deadline passed first.
+ */
+typedef void (*wk_io_handler_pt)(wk_worker_t *w, void *data, int revents);
+
 typedef struct {
+    int                 fd;
+    short               events;         /* POLLIN, POLLOUT */
+    int64_t             deadline;       /* ms, 0: none */
+    wk_io_handler_pt    handler;
+    void               *data;
+    uint64_t            serial;
+} wk_io_t;
+
+struct wk_worker_s {
     wk_conf_t          *conf;
     redisContext       *cmd;            /* records, acks, claims */
 
@@ -131,7 +148,21 @@ typedef struct {
 
     wk_wf_t            *wfs;            /* parsed workflows by revision */
     size_t              nwfs;
-} wk_worker_t;
+
+    wk_io_t            *ios;
+    size_t              nios;
+    size_t              ios_cap;
+    uint64_t            io_serial;
+};
+
+
+/* worker.c: the event loop */
+
+/* Watches fd (or only a deadline, with fd -1); 0 or -1 on OOM. */
+int wk_io_add(wk_worker_t *w, int fd, short events, int64_t deadline,
+    wk_io_handler_pt handler, void *data);
+/* Stops watching what wk_io_add() watched for data. */
+void wk_io_del(wk_worker_t *w, void *data);
 
 
 /* wk_run.c */
@@ -142,6 +173,9 @@ void wk_run_entry(wk_worker_t *w, redisReply *entry);
 /* An asynchronous worker node ended: records its job, the run goes on. */
 void wk_run_node_done(wk_worker_t *w, wk_run_t *run, int status,
     wh_val_t result, const char *error);
+
+/* Can a run go on without waiting? */
+int wk_run_ready(wk_worker_t *w);
 
 /* Advances every run that can go on; returns how many ended. */
 int wk_run_step(wk_worker_t *w);

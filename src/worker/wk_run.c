@@ -886,6 +886,21 @@ wk_run_go(wk_worker_t *w, wk_run_t *run)
 
 
 int
+wk_run_ready(wk_worker_t *w)
+{
+    wk_run_t  *run;
+
+    for (run = w->runs; run != NULL; run = run->next) {
+        if (run->ready) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
 wk_run_step(wk_worker_t *w)
 {
     int        n;
@@ -1547,6 +1562,9 @@ wk_run_cleanup(wk_worker_t *w)
 
     free(w->wfs);
     free(w->waits);
+    free(w->ios);
+    w->ios = NULL;
+    w->nios = 0;
     w->wfs = NULL;
     w->nwfs = 0;
     w->waits = NULL;

@@ -77,6 +77,90 @@ wk_signal(int signo)
 }
 
 
+int
+wk_io_add(wk_worker_t *w, int fd, short events, int64_t deadline,
+    wk_io_handler_pt handler, void *data)
+{
+    size_t    cap;
+    wk_io_t  *ios, *io;
+
+    if (w->nios == w->ios_cap) {
+        cap = w->ios_cap ? w->ios_cap * 2 : 16;
+        ios = realloc(w->ios, cap * sizeof(wk_io_t));
+        if (ios == NULL) {
+            return -1;
+        }
+
+        w->ios = ios;
+        w->ios_cap = cap;
+    }
+
+    io = &w->ios[w->nios++];
+    io->fd = fd;
+    io->events = events;
+    io->deadline = deadline;
+    io->handler = handler;
+    io->data = data;
+    io->serial = ++w->io_serial;
+
+    return 0;
+}
+
+
+void
+wk_io_del(wk_worker_t *w, void *data)
+{
+    size_t  i;
+
+    for (i = 0; i < w->nios; /* void */) {
+        if (w->ios[i].data == data) {
+            memmove(&w->ios[i], &w->ios[i + 1],
+                    (w->nios - i - 1) * sizeof(wk_io_t));
+            w->nios--;
+            continue;
+        }
+
+        i++;
+    }
+}
+
+
+/*
+ * Calls the handlers of the watches that fired or expired.  A handler
+ * may add and delete watches: each is looked up again by its serial.
+ */
+
+static void
+wk_io_dispatch(wk_worker_t *w, struct pollfd *pfds, size_t npfds,
+    uint64_t *serials, int64_t now)
+{
+    int       revents;
+    size_t    i, j;
+    wk_io_t   io;
+
+    for (i = 0; i < npfds; i++) {
+        for (j = 0; j < w->nios && w->ios[j].serial != serials[i]; j++) {
+            /* void */
+        }
+
+        if (j == w->nios) {
+            continue;
+        }
+
+        revents = pfds[i].fd >= 0 ? pfds[i].revents : 0;
+
+        if (revents == 0
+            && (w->ios[j].deadline == 0 || w->ios[j].deadline > now))
+        {
+            continue;
+        }
+
+        io = w->ios[j];
+        io.handler(w, io.data, revents);
+    }
+}
+
+
 static int
 wk_int_arg(const char *name, const char *s, int min, int *out)
 {
@@ -582,7 +666,9 @@ wk_due(wk_worker_t *w, int64_t now)
 int
 main(int argc, char **argv)
 {
-    int               logged, nfds, stopping, rc;
+    int               logged, stopping, rc;
+    size_t            i, npfds, pfds_cap;
+    uint64_t         *serials;
     char              cursor[64];
     int64_t           now, next_connect, next_claim, next_beat, next, block;
     int64_t           beat_every, next_trim;
@@ -590,13 +676,16 @@ main(int argc, char **argv)
     wk_conf_t         conf;
     wk_worker_t       w;
     wk_reader_t       rd;
-    struct pollfd     pfd;
+    struct pollfd    *pfds;
     struct timespec   ts;
     struct sigaction  sa;
 
     memset(&conf, 0, sizeof(conf));
     memset(&w, 0, sizeof(w));
     memset(&rd, 0, sizeof(rd));
+    pfds = NULL;
+    serials = NULL;
+    pfds_cap = 0;
 
     if (wk_options(argc, argv, &conf) != 0) {
         return 2;
@@ -689,7 +778,7 @@ main(int argc, char **argv)
         next = stopping ? now + WK_BLOCK_MAX : next_claim;
         next = next_beat < next ? next_beat : next;
 
-        for (size_t i = 0; i < w.nwaits; i++) {
+        for (i = 0; i < w.nwaits; i++) {
             if (w.waits[i].due_ms < next) {
                 next = w.waits[i].due_ms;
             }
@@ -715,33 +804,71 @@ main(int argc, char **argv)
             }
         }
 
-        nfds = 0;
-
         if (rd.outstanding) {
-            pfd.fd = rd.c->fd;
-            pfd.events = POLLIN;
-            pfd.revents = 0;
-            nfds = 1;
-
             /* the read's own block bounds the wait */
             block = WK_BLOCK_MAX + 1000;
         }
 
+        /* slot 0: the reader; then the nodes' watches */
+        if (w.nios + 1 > pfds_cap) {
+            pfds_cap = w.nios + 16;
+            pfds = realloc(pfds, pfds_cap * sizeof(struct pollfd));
+            serials = realloc(serials, pfds_cap * sizeof(uint64_t));
+
+            if (pfds == NULL || serials == NULL) {
+                wk_log("out of memory");
+                break;
+            }
+        }
+
+        pfds[0].fd = rd.outstanding ? rd.c->fd : -1;
+        pfds[0].events = POLLIN;
+        pfds[0].revents = 0;
+        serials[0] = 0;
+        npfds = 1;
+
+        for (i = 0; i < w.nios; i++) {
+            pfds[npfds].fd = w.ios[i].fd;
+            pfds[npfds].events = w.ios[i].events;
+            pfds[npfds].revents = 0;
+            serials[npfds++] = w.ios[i].serial;
+
+            if (w.ios[i].deadline && w.ios[i].deadline - now < block) {
+                block = w.ios[i].deadline - now;
+            }
+        }
+
+        if (wk_run_ready(&w)) {
+            block = 0;
+        }
+
+        block = block < 0 ? 0 : block;
         ts.tv_sec = block / 1000;
         ts.tv_nsec = (block % 1000) * 1000000;
 
-        rc = ppoll(&pfd, nfds, &ts, &wait_set);
+        rc = ppoll(pfds, npfds, &ts, &wait_set);
 
         if (rc < 0 && errno != EINTR) {
             wk_log("ppoll: %s", strerror(errno));
             break;
         }
 
-        if (rc > 0 && rd.outstanding && wk_read_reply(&w, &rd) != 0) {
+        if (rc < 0) {
+            continue;
+        }
+
+        if (pfds[0].revents && rd.outstanding
+            && wk_read_reply(&w, &rd) != 0)
+        {
             wk_disconnect(&w, &rd);
             next_connect = wk_now_ms() + WK_RECONNECT;
         }
+
+        wk_io_dispatch(&w, pfds + 1, npfds - 1, serials + 1, wk_now_ms());
     }
+
+    free(pfds);
+    free(serials);
 
     wk_log("webhook-worker: stopped");
 
