@@ -57,6 +57,13 @@ $(CORE_LIB): $(CORE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The script node's test runs the worker's wk_script.c, which needs Duktape.
+$(BUILD)/unit/test_script: t/unit/test_script.c src/worker/wk_script.c \
+                           src/worker/wk_script.h $(CORE_LIB) t/unit/wh_test.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WFLAGS) $(CPPFLAGS) -Isrc/worker -It/unit -o $@ $< \
+	    src/worker/wk_script.c $(CORE_LIB) -lduktape $(LIBS)
+
 $(BUILD)/unit/%: t/unit/%.c $(CORE_LIB) t/unit/wh_test.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WFLAGS) $(CPPFLAGS) -It/unit -o $@ $< $(CORE_LIB) $(LIBS)

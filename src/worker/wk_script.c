@@ -135,7 +135,8 @@ static const char  wk_prelude[] =
     "    }\n"
     "    function log() {\n"
     "        var a = [], i;\n"
-    "        for (i = 0; i < arguments.length; i++) a.push(text(arguments[i]));\n"
+    "        for (i = 0; i < arguments.length; i++)\n"
+    "            a.push(text(arguments[i]));\n"
     "        out(a.join(' '));\n"
     "    }\n"
     "    var d = g.Duktape, keep = { version: 1, enc: 1, dec: 1 };\n"
@@ -736,6 +737,7 @@ wk_child_seccomp(void)
         WK_ALLOW(__NR_brk),
         WK_ALLOW(__NR_rt_sigreturn),
         WK_ALLOW(__NR_rt_sigprocmask),
+        WK_ALLOW(__NR_sigaltstack),     /* AddressSanitizer's longjmp */
         WK_ALLOW(__NR_restart_syscall),
         WK_ALLOW(__NR_clock_gettime),
         WK_ALLOW(__NR_clock_getres),
@@ -1001,6 +1003,8 @@ wk_script_decode(wk_script_t *s, int status, wk_script_result_t *out)
     char        *p, *end;
     uint64_t     n;
 
+    memset(out, 0, sizeof(wk_script_result_t));
+
     p = s->buf;
     end = s->buf + s->len;
 
@@ -1058,6 +1062,7 @@ static void
 wk_script_fail(wk_script_t *s, wk_script_result_t *out, char *error)
 {
     (void) wk_script_reap(s, 1);
+    memset(out, 0, sizeof(wk_script_result_t));
     out->error = error;
     wk_script_free(s);
 }
@@ -1151,8 +1156,6 @@ wk_script_collect(wk_script_t *s, wk_script_result_t *out)
     char     *p;
     size_t    cap;
     ssize_t   n;
-
-    memset(out, 0, sizeof(wk_script_result_t));
 
     for ( ;; ) {
         if (s->cap - s->len < 4096) {

@@ -60,8 +60,9 @@ void wk_script_result_free(wk_script_result_t *r);
  * the run and returns NULL with errno set when it cannot.  Call
  * wk_script_collect() whenever wk_script_fd() is readable, and once the
  * monotonic clock (CLOCK_MONOTONIC, ms) passes wk_script_deadline(): it
- * returns WK_SCRIPT_AGAIN while the script runs, or 0 with out filled and
- * the handle freed.  wk_script_cancel() kills the run and frees the handle.
+ * returns WK_SCRIPT_AGAIN while the script runs (out untouched), or 0 with
+ * out filled and the handle freed.  wk_script_cancel() kills the run and
+ * frees the handle.
  *
  * The runs are children of the caller: it must not reap them itself
  * (no SIGCHLD set to SIG_IGN, no waitpid(-1, ...)).

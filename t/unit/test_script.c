@@ -1,0 +1,526 @@
+/*
+ * The script node (src/worker/wk_script.c): results, globals, errors,
+ * time and memory caps, the sandbox, and the non-blocking form.
+ */
+
+#define _GNU_SOURCE
+
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "wh_test.h"
+#include "wk_script.h"
+
+
+#define CONTEXT                                                               \
+    "{\"id\":\"0190c3a4-0000-7000-8000-000000000000\",\"data\":"              \
+    "{\"ref\":\"refs/heads/main\",\"commits\":[{\"id\":\"a1\"},"               \
+    "{\"id\":\"b2\"},{\"id\":\"c3\"}],\"repository\":{\"name\":\"site\"}}}"
+
+#define NODES  "{\"branch\":\"main\",\"count\":{\"n\":3}}"
+
+
+static wk_script_result_t  r;
+static char                text[4096];
+
+
+static int64_t
+now_ms(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+/* The result's JSON, or "error: " and the message. */
+
+static const char *
+show(void)
+{
+    snprintf(text, sizeof(text), "%s%s", r.ok ? "" : "error: ",
+             r.ok ? r.result_json : (r.error ? r.error : "(null)"));
+
+    return text;
+}
+
+
+static const char *
+run_full(const char *src, const char *args, const char *context,
+    const char *nodes, unsigned timeout_ms, size_t mem_limit)
+{
+    int  rc;
+
+    wk_script_result_free(&r);
+    rc = wk_script_run(src, strlen(src), args, context, nodes, timeout_ms,
+                       mem_limit, &r);
+
+    if ((rc == 0) != (r.ok == 1)) {
+        return "return code and result disagree";
+    }
+
+    return show();
+}
+
+
+static const char *
+run(const char *src, const char *args)
+{
+    return run_full(src, args, CONTEXT, NODES, 2000, 0);
+}
+
+
+static int
+count_fds(void)
+{
+    int             n;
+    DIR            *d;
+    struct dirent  *e;
+
+    n = 0;
+    d = opendir("/proc/self/fd");
+    if (d == NULL) {
+        return -1;
+    }
+
+    while ((e = readdir(d)) != NULL) {
+        n += (e->d_name[0] != '.');
+    }
+
+    closedir(d);
+
+    return n;
+}
+
+
+/* Children of this process, from /proc (space separated pids). */
+
+static int
+children(pid_t *pids, int max)
+{
+    int    n;
+    long   pid;
+    char   path[64];
+    FILE  *f;
+
+    snprintf(path, sizeof(path), "/proc/self/task/%d/children",
+             (int) getpid());
+
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+
+    n = 0;
+
+    while (n < max && fscanf(f, "%ld", &pid) == 1) {
+        pids[n++] = (pid_t) pid;
+    }
+
+    fclose(f);
+
+    return n;
+}
+
+
+static int
+status_has(pid_t pid, const char *line)
+{
+    int    found;
+    char   path[64], buf[256];
+    FILE  *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return 0;
+    }
+
+    found = 0;
+
+    while (fgets(buf, sizeof(buf), f) != NULL) {
+        if (strcmp(buf, line) == 0) {
+            found = 1;
+        }
+    }
+
+    fclose(f);
+
+    return found;
+}
+
+
+/* Waits for a started script; returns its elapsed ms. */
+
+static int64_t
+finish(wk_script_t *s, int64_t start)
+{
+    int64_t        wait;
+    struct pollfd  pfd;
+
+    wk_script_result_free(&r);
+
+    while (wk_script_collect(s, &r) == WK_SCRIPT_AGAIN) {
+        wait = wk_script_deadline(s) - now_ms();
+        pfd.fd = wk_script_fd(s);
+        pfd.events = POLLIN;
+        (void) poll(&pfd, 1, wait > 0 ? (int) wait : 0);
+    }
+
+    return now_ms() - start;
+}
+
+
+static void
+test_results(void)
+{
+    is_str(run("return context.data.commits.length", NULL), "3",
+           "NocoBase example: commits.length");
+    is_str(run("return context.data.ref.replace('refs/heads/', '')", NULL),
+           "\"main\"", "NocoBase example: branch name from ref");
+    is_str(run("const x = 1; return {a: x}", NULL), "{\"a\":1}",
+           "NocoBase example: const and an object literal");
+    is_str(run("return $context.data.repository.name", NULL), "\"site\"",
+           "$context is an alias of context");
+    is_str(run("return nodes.branch + '/' + $nodes.count.n", NULL),
+           "\"main/3\"", "nodes and $nodes are the node results");
+    is_str(run("return context.data.commits.map(function (c) {\n"
+               "    return c.id;\n"
+               "}).join(',')", NULL),
+           "\"a1,b2,c3\"", "a multi-line script with a callback");
+    is_str(run("var o = { list: [1, 'two', null, true, 2.5],\n"
+               "          deep: { a: { b: { c: [] } } } };\n"
+               "return o", NULL),
+           "{\"list\":[1,\"two\",null,true,2.5],\"deep\":{\"a\":{\"b\":"
+           "{\"c\":[]}}}}", "nested objects come back as compact JSON");
+    is_str(run("var x = 1;", NULL), "null", "no return gives null");
+    is_str(run("return undefined", NULL), "null", "undefined gives null");
+    is_str(run("return 'x'", NULL), "\"x\"", "a string");
+    is_str(run("return 0.1 + 0.2", NULL), "0.30000000000000004", "a number");
+    is_str(run("return 1 / 0", NULL), "null", "Infinity is null in JSON");
+    is_str(run("return [function () {}, 1]", NULL), "[null,1]",
+           "functions inside arrays are null, as JSON.stringify has it");
+    is_str(run("return new Date(0)", NULL),
+           "\"1970-01-01T00:00:00.000Z\"", "dates as ISO strings");
+    is_str(run("return '\\uD83D\\uDE00 \\u00e9'", NULL),
+           "\"\xf0\x9f\x98\x80 \xc3\xa9\"",
+           "a surrogate pair comes back as one UTF-8 character");
+    is_str(run("return 'a\\uD800b'", NULL), "\"a\xef\xbf\xbd" "b\"",
+           "a lone surrogate becomes U+FFFD");
+    is_str(run("return context.data.x", NULL), "null",
+           "a missing member is undefined, so null");
+    is_str(run_full("return [context, nodes]", NULL, NULL, NULL, 0, 0),
+           "[null,{}]", "no context is null, no nodes is {}");
+    is_str(run("'use strict'; return typeof this", NULL), "\"undefined\"",
+           "a 'use strict' directive applies to the script");
+}
+
+
+static void
+test_arguments(void)
+{
+    const char  *args;
+
+    args = "{\"name\":\"Ann\",\"n\":2,\"flag\":false,"
+           "\"obj\":{\"a\":[1,{\"b\":true}]},\"none\":null}";
+
+    is_str(run("return name + n", args), "\"Ann2\"",
+           "arguments are globals by name");
+    is_str(run("return obj.a[1].b && !flag && none === null", args), "true",
+           "argument values keep their JSON types");
+    is_str(run("return obj", args), "{\"a\":[1,{\"b\":true}]}",
+           "an object argument round-trips");
+    is_str(run("return typeof this.n", args), "\"number\"",
+           "arguments are properties of the global object");
+    is_str(run("return context", "{\"context\":\"mine\"}"), "\"mine\"",
+           "an argument named like a built-in global wins");
+    is_str(run("return this['__proto__'] === 1", "{\"__proto__\":1}"),
+           "true", "an argument named __proto__ is an ordinary global");
+    is_str(run("return 1", "[1]"),
+           "error: script setup failed: TypeError: arguments are not a JSON "
+           "object", "arguments must be an object");
+}
+
+
+static void
+test_errors(void)
+{
+    is_str(run("throw new Error('boom')", NULL),
+           "error: script error: Error: boom (line 1)",
+           "a thrown error gives its message and line");
+    is_str(run("var a = 1;\nvar b = 2;\nthrow new RangeError('bad ' + b)",
+               NULL),
+           "error: script error: RangeError: bad 2 (line 3)",
+           "the line is the line in the script");
+    is_str(run("throw 'plain'", NULL), "error: script error: plain",
+           "a thrown string");
+    is_str(run("return context.nothing.deeper", NULL),
+           "error: script error: TypeError: cannot read property 'deeper' "
+           "of undefined (line 1)", "a TypeError at run time");
+    is_str(run("\nreturn missing + 1", NULL),
+           "error: script error: ReferenceError: identifier 'missing' "
+           "undefined (line 2)", "an undefined identifier");
+    is_str(run("return (", NULL),
+           "error: script error: SyntaxError: parse error (line 2, end of "
+           "input)", "a syntax error");
+    is_str(run("var = 1", NULL),
+           "error: script error: SyntaxError: invalid variable declaration "
+           "(line 1)", "another syntax error");
+    is_str(run("let y = 1; return y", NULL),
+           "error: script error: SyntaxError: unterminated statement "
+           "(line 1)", "let is not supported by Duktape 2.7 (documented)");
+    is_str(run("return [1].map(x => x)", NULL),
+           "error: script error: SyntaxError: parse error (line 1)",
+           "nor are arrow functions (documented)");
+    is_str(run("return function () {}", NULL),
+           "error: script result cannot be converted to JSON: TypeError: "
+           "a function has no JSON form", "a function result is an error");
+    is_str(run("var a = {}; a.self = a; return a", NULL),
+           "error: script result cannot be converted to JSON: TypeError: "
+           "cyclic input", "a cyclic result is an error");
+    is_str(run("function f() { return 1 + f(); } return f()", NULL),
+           "error: script error: RangeError: callstack limit (line 1)",
+           "unbounded recursion is stopped");
+}
+
+
+static void
+test_sandbox(void)
+{
+    is_str(run("return [typeof require, typeof print, typeof alert,\n"
+               "        typeof Duktape.modSearch, typeof Duktape.act,\n"
+               "        typeof Duktape.fin, typeof Duktape.info]", NULL),
+           "[\"undefined\",\"undefined\",\"undefined\",\"undefined\","
+           "\"undefined\",\"undefined\",\"undefined\"]",
+           "no require, print, alert or engine introspection");
+    is_str(run("return Duktape.enc('base64', 'hi')", NULL), "\"aGk=\"",
+           "Duktape's codecs stay");
+    is_str(run("console.log('hi', {a: 1}, [1], null, 2);\n"
+               "console.error('second');\n"
+               "return 1", NULL), "1", "console works");
+    is_str(r.log, "hi {\"a\":1} [1] null 2\nsecond",
+           "console output is captured, one line per call");
+    is_str(run("return 1", NULL), "1", "a script without console");
+    ok(r.log == NULL, "has no log");
+    is_str(run("for (var i = 0; i < 10000; i++) console.log('0123456789');",
+               NULL), "null", "a flood of console output");
+    ok(r.log != NULL && strlen(r.log) == WK_SCRIPT_LOG_MAX - 1,
+       "is capped at %d bytes", WK_SCRIPT_LOG_MAX);
+
+    run("return Math.random()", NULL);
+    snprintf(text + 2048, 64, "%s", r.result_json ? r.result_json : "");
+    run("return Math.random()", NULL);
+    ok(r.ok && strcmp(text + 2048, r.result_json) != 0,
+       "Math.random differs between runs (%s, %s)", text + 2048,
+       r.result_json);
+}
+
+
+static void
+test_limits(void)
+{
+    int64_t  t;
+
+    t = now_ms();
+    is_str(run_full("while (true) {}", NULL, CONTEXT, NODES, 1000, 0),
+           "error: script timed out after 1000 ms",
+           "an endless loop is stopped");
+    t = now_ms() - t;
+    ok(t >= 1000 && t < 1500, "at the timeout: %lld ms", (long long) t);
+
+    t = now_ms();
+    is_str(run_full("for (;;) { try { while (true) {} } catch (e) {} }",
+                    NULL, CONTEXT, NODES, 300, 0),
+           "error: script timed out after 300 ms",
+           "a loop that catches everything is stopped too");
+    t = now_ms() - t;
+    ok(t >= 300 && t < 800, "at the timeout: %lld ms", (long long) t);
+
+    t = now_ms();
+    is_str(run_full("var a = []; while (true) a.push(new Array(1e6))",
+                    NULL, CONTEXT, NODES, 5000, 0),
+           "error: script exceeded the memory limit",
+           "a memory bomb is stopped at the default cap");
+    t = now_ms() - t;
+    printf("# memory bomb stopped in %lld ms\n", (long long) t);
+
+    t = now_ms();
+    is_str(run_full("var s = 'x'; while (true) s = s + s", NULL, CONTEXT,
+                    NODES, 5000, 0),
+           "error: script exceeded the memory limit",
+           "a string doubling bomb too");
+    printf("# string bomb stopped in %lld ms\n", (long long) (now_ms() - t));
+
+    is_str(run_full("var a = []; for (var i = 0; i < 200000; i++)\n"
+                    "    a.push({i: i});\n"
+                    "return a.length", NULL, CONTEXT, NODES, 5000, 0),
+           "200000", "200000 objects fit in the default 64 MB");
+    is_str(run_full("var a = []; for (var i = 0; i < 200000; i++)\n"
+                    "    a.push({i: i});\n"
+                    "return a.length", NULL, CONTEXT, NODES, 5000,
+                    4 * 1024 * 1024),
+           "error: script exceeded the memory limit", "but not in 4 MB");
+
+    run("return new Array(1 << 20).join('x')", NULL);
+    ok(r.ok && strlen(r.result_json) == (1 << 20) + 1
+       && r.result_json[0] == '"' && r.result_json[1 << 20] == '"',
+       "a 1 MB result comes through the pipe whole");
+}
+
+
+static void
+test_many(void)
+{
+    int      i, good;
+    char     args[64], exp[64];
+    int64_t  t;
+
+    is_str(run_full("while (true) {}", NULL, NULL, NULL, 200, 0),
+           "error: script timed out after 200 ms", "after a timeout,");
+
+    good = 0;
+    t = now_ms();
+
+    for (i = 0; i < 100; i++) {
+        snprintf(args, sizeof(args), "{\"i\":%d}", i);
+        snprintf(exp, sizeof(exp), "%d", i * 2);
+        good += (strcmp(run("return i * 2", args), exp) == 0);
+    }
+
+    t = now_ms() - t;
+    is_int(good, 100, "100 scripts in a row work (%.2f ms each)",
+           t / 100.0);
+}
+
+
+static void
+test_async(void)
+{
+    int               n, seccomp, i;
+    pid_t             pids[16];
+    int64_t           t, ta, tb;
+    wk_script_t      *a, *b, *c;
+    const char       *src_a, *src_b;
+    wk_script_result_t  ra, rb;
+
+    src_a = "var t = Date.now(); while (Date.now() - t < 400) {}\n"
+            "return 'a' + x";
+    src_b = "return 'b' + x";
+
+    t = now_ms();
+    a = wk_script_start(src_a, strlen(src_a), "{\"x\":1}", NULL, NULL, 3000,
+                        0);
+    b = wk_script_start(src_b, strlen(src_b), "{\"x\":2}", NULL, NULL, 3000,
+                        0);
+    ok(a != NULL && b != NULL, "two scripts started");
+    if (a == NULL || b == NULL) {
+        return;
+    }
+
+    ok(wk_script_fd(a) != wk_script_fd(b), "each has its descriptor");
+    ok(wk_script_deadline(a) >= t + 3000, "deadline past the timeout");
+
+    n = children(pids, 16);
+    ok(n == -1 || n >= 2, "both are in flight at once (%d children)", n);
+
+    tb = finish(b, t);
+    rb = r;
+    memset(&r, 0, sizeof(r));
+    is_str(rb.result_json, "\"b2\"", "the quick one ends first");
+    ok(tb < 400, "after %lld ms", (long long) tb);
+
+    ta = finish(a, t);
+    ra = r;
+    memset(&r, 0, sizeof(r));
+    is_str(ra.result_json, "\"a1\"", "the slow one ends after");
+    ok(ta >= 400 && ta < 1400, "after %lld ms", (long long) ta);
+
+    wk_script_result_free(&ra);
+    wk_script_result_free(&rb);
+
+    /* the child runs under seccomp with no new privileges */
+
+    src_a = "while (true) {}";
+    c = wk_script_start(src_a, strlen(src_a), NULL, NULL, NULL, 5000, 0);
+    ok(c != NULL, "an endless script started");
+    if (c == NULL) {
+        return;
+    }
+
+    seccomp = 0;
+
+    for (t = now_ms(); !seccomp && now_ms() - t < 2000; /* void */) {
+        n = children(pids, 16);
+        for (i = 0; i < n; i++) {
+            seccomp |= status_has(pids[i], "Seccomp:\t2\n")
+                       && status_has(pids[i], "NoNewPrivs:\t1\n");
+        }
+
+        if (n == -1) {
+            break;
+        }
+
+        usleep(10000);
+    }
+
+    ok(seccomp || n == -1, "its process has a seccomp filter");
+
+    is_int(wk_script_collect(c, &r), WK_SCRIPT_AGAIN,
+           "collecting before the end says again");
+
+    t = now_ms();
+    wk_script_cancel(c);
+    ok(now_ms() - t < 200, "and cancelling it is immediate");
+}
+
+
+int
+main(void)
+{
+    int            fds, n;
+    pid_t          pids[16];
+    int64_t        t;
+    wk_script_t   *slow;
+    const char    *loop;
+
+    fds = count_fds();
+
+    /* the default timeout runs beside the other tests */
+
+    loop = "while (true) {}";
+    t = now_ms();
+    slow = wk_script_start(loop, strlen(loop), NULL, NULL, NULL, 0, 0);
+    ok(slow != NULL, "a script with the default timeout started");
+
+    test_results();
+    test_arguments();
+    test_errors();
+    test_sandbox();
+    test_limits();
+    test_many();
+    test_async();
+
+    if (slow != NULL) {
+        t = finish(slow, t);
+        is_str(show(), "error: script timed out after 5000 ms",
+               "a timeout of 0 means 5000 ms");
+        ok(t >= 5000, "not before (%lld ms, collected late)", (long long) t);
+    }
+
+    wk_script_result_free(&r);
+
+    is_int(count_fds(), fds, "no descriptor leaked");
+    is_int(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD, 1,
+           "no child process left");
+    n = children(pids, 16);
+    ok(n <= 0, "none in /proc either");
+
+    return done_testing();
+}
