@@ -11,6 +11,7 @@
 static void
 test_time(void)
 {
+    size_t   i;
     int64_t  ms;
 
     static const struct {
@@ -31,13 +32,13 @@ test_time(void)
         "99999999999999999999d"
     };
 
-    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         ms = -1;
         ok(wk_time_parse(good[i].s, &ms) == 0 && ms == good[i].ms,
            "time \"%s\" is %lld ms", good[i].s, (long long) good[i].ms);
     }
 
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         is_int(wk_time_parse(bad[i], &ms), -1, "time \"%s\" is refused",
                bad[i]);
     }
@@ -47,6 +48,7 @@ test_time(void)
 static void
 test_addr(void)
 {
+    size_t     i;
     wk_addr_t  a;
 
     static const char  *bad[] = {
@@ -64,7 +66,7 @@ test_addr(void)
     ok(wk_addr_parse("[::1]:6380", &a) == 0 && a.port == 6380
        && strcmp(a.path, "::1") == 0, "[IPv6]:port");
 
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         is_int(wk_addr_parse(bad[i], &a), -1, "address \"%s\" is refused",
                bad[i]);
     }
