@@ -1,0 +1,1102 @@
+/*
+ * hiredis's asynchronous API on nginx's event loop.
+ *
+ * Each worker process keeps one connection per Redis (address, db,
+ * password) of the configuration.  The socket hiredis opened is wrapped
+ * in an ngx_connection_t taken with ngx_get_connection() and given back
+ * with ngx_free_connection() from hiredis's cleanup hook: hiredis closes
+ * the descriptor itself right after.
+ *
+ * Events are registered level-triggered (NGX_LEVEL_EVENT), as hiredis's
+ * own adapters do: hiredis reads at most 16 KB and writes once per call,
+ * and with edge-triggered epoll the rest of a large reply or of the output
+ * buffer would wait for an edge that never comes.
+ *
+ * hiredis frees its context from inside redisAsyncHandleRead/Write() (a
+ * lost connection, a failed connect) and from redisAsyncFree(): nothing
+ * here touches the context or the connection after such a call.  Every
+ * free goes through the cleanup hook, which clears peer->ac and posts
+ * peer->down; the follow-up (failing waiting commands, scheduling the
+ * reconnection) runs from that event, outside hiredis.
+ *
+ * On (re)connecting, AUTH, SELECT and a SET of every workflow definition
+ * that uses the connection are sent first; commands issued meanwhile wait
+ * in peer->waiting until the last of those replies, so a job never
+ * reaches Redis before its definition.  hiredis 0.14 has no timeouts:
+ * the setup has a connect timer and every command its own timer.
+ */
+
+#include "ngx_http_webhook_redis.h"
+#include "wh_redis_keys.h"
+
+
+#define NGX_HTTP_WEBHOOK_REDIS_DOWN        0
+#define NGX_HTTP_WEBHOOK_REDIS_CONNECTING  1
+#define NGX_HTTP_WEBHOOK_REDIS_READY       2
+
+
+struct ngx_http_webhook_redis_peer_s {
+    ngx_http_webhook_redis_conf_t     *conf;
+    ngx_array_t                        workflows;    /* wh_workflow_t * */
+
+    redisAsyncContext                 *ac;
+    ngx_connection_t                  *c;
+    ngx_uint_t                         state;
+    ngx_uint_t                         setup;        /* replies awaited */
+    ngx_uint_t                         exiting;
+    ngx_uint_t                         failures;     /* attempts in a row */
+    ngx_msec_t                         backoff;
+    ngx_msec_t                         last_attempt;
+    time_t                             last_error;   /* logged at */
+
+    ngx_event_t                        retry;
+    ngx_event_t                        connect_timer;
+    ngx_event_t                        down;         /* posted */
+    ngx_event_t                        drop;         /* posted */
+
+    ngx_queue_t                        waiting;      /* not yet in hiredis */
+    ngx_queue_t                        sent;         /* in hiredis */
+
+    const char                        *reason;       /* why we close it */
+    char                               err[128];     /* why it closed */
+    ngx_log_t                         *log;
+};
+
+
+struct ngx_http_webhook_redis_cmd_s {
+    ngx_queue_t                        queue;
+    ngx_http_webhook_redis_peer_t     *peer;
+    ngx_http_webhook_redis_handler_pt  handler;
+    void                              *data;
+    char                              *buf;          /* while waiting */
+    size_t                             len;
+    ngx_event_t                        timer;
+    unsigned                           quiet:1;     /* failure reported */
+};
+
+
+static ngx_http_webhook_redis_peer_t *ngx_http_webhook_redis_peer(
+    ngx_conf_t *cf, ngx_http_webhook_redis_conf_t *rc);
+static void ngx_http_webhook_redis_connect(
+    ngx_http_webhook_redis_peer_t *peer);
+static void ngx_http_webhook_redis_setup(ngx_http_webhook_redis_peer_t *peer);
+static void ngx_http_webhook_redis_setup_reply(redisAsyncContext *ac,
+    void *r, void *privdata);
+static void ngx_http_webhook_redis_ready(ngx_http_webhook_redis_peer_t *peer);
+static void ngx_http_webhook_redis_failed(ngx_http_webhook_redis_peer_t *peer,
+    const char *err);
+static void ngx_http_webhook_redis_close(ngx_http_webhook_redis_peer_t *peer,
+    const char *reason);
+static void ngx_http_webhook_redis_on_connect(const redisAsyncContext *ac,
+    int status);
+static void ngx_http_webhook_redis_add_read(void *data);
+static void ngx_http_webhook_redis_del_read(void *data);
+static void ngx_http_webhook_redis_add_write(void *data);
+static void ngx_http_webhook_redis_del_write(void *data);
+static void ngx_http_webhook_redis_cleanup(void *data);
+static void ngx_http_webhook_redis_read_handler(ngx_event_t *rev);
+static void ngx_http_webhook_redis_write_handler(ngx_event_t *wev);
+static void ngx_http_webhook_redis_retry_handler(ngx_event_t *ev);
+static void ngx_http_webhook_redis_connect_timeout(ngx_event_t *ev);
+static void ngx_http_webhook_redis_down_handler(ngx_event_t *ev);
+static void ngx_http_webhook_redis_drop_handler(ngx_event_t *ev);
+static ngx_uint_t ngx_http_webhook_redis_level(
+    ngx_http_webhook_redis_peer_t *peer);
+static void ngx_http_webhook_redis_cmd_reply(redisAsyncContext *ac, void *r,
+    void *privdata);
+static void ngx_http_webhook_redis_cmd_timeout(ngx_event_t *ev);
+static void ngx_http_webhook_redis_cmd_free(
+    ngx_http_webhook_redis_cmd_t *cmd);
+
+
+/* configuration */
+
+/* Records that the location's workflow is used with its Redis. */
+
+ngx_int_t
+ngx_http_webhook_redis_register(ngx_conf_t *cf,
+    ngx_http_webhook_loc_conf_t *wlcf)
+{
+    ngx_uint_t                      i;
+    wh_workflow_t                 **wfp;
+    ngx_http_webhook_redis_peer_t  *peer;
+
+    peer = wlcf->redis->peer;
+
+    if (peer == NULL) {
+        peer = ngx_http_webhook_redis_peer(cf, wlcf->redis);
+        if (peer == NULL) {
+            return NGX_ERROR;
+        }
+
+        wlcf->redis->peer = peer;
+    }
+
+    wfp = peer->workflows.elts;
+
+    for (i = 0; i < peer->workflows.nelts; i++) {
+        if (ngx_strcmp(wfp[i]->revision, wlcf->workflow->revision) == 0) {
+            return NGX_OK;
+        }
+    }
+
+    wfp = ngx_array_push(&peer->workflows);
+    if (wfp == NULL) {
+        return NGX_ERROR;
+    }
+
+    *wfp = wlcf->workflow;
+
+    return NGX_OK;
+}
+
+
+/* Directives naming the same Redis share one connection. */
+
+static ngx_http_webhook_redis_peer_t *
+ngx_http_webhook_redis_peer(ngx_conf_t *cf, ngx_http_webhook_redis_conf_t *rc)
+{
+    ngx_uint_t                       i;
+    ngx_http_webhook_redis_conf_t   *prc;
+    ngx_http_webhook_main_conf_t    *wmcf;
+    ngx_http_webhook_redis_peer_t   *peer, **pp;
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_webhook_module);
+
+    pp = wmcf->peers.elts;
+
+    for (i = 0; i < wmcf->peers.nelts; i++) {
+        prc = pp[i]->conf;
+
+        if (prc->name.len == rc->name.len
+            && ngx_strncmp(prc->name.data, rc->name.data, rc->name.len) == 0
+            && prc->db == rc->db
+            && prc->password.len == rc->password.len
+            && ngx_strncmp(prc->password.data, rc->password.data,
+                           rc->password.len)
+               == 0)
+        {
+            return pp[i];
+        }
+    }
+
+    peer = ngx_pcalloc(cf->pool, sizeof(ngx_http_webhook_redis_peer_t));
+    if (peer == NULL) {
+        return NULL;
+    }
+
+    peer->conf = rc;
+
+    if (ngx_array_init(&peer->workflows, cf->pool, 2, sizeof(wh_workflow_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    pp = ngx_array_push(&wmcf->peers);
+    if (pp == NULL) {
+        return NULL;
+    }
+
+    *pp = peer;
+
+    return peer;
+}
+
+
+/* process life */
+
+ngx_int_t
+ngx_http_webhook_redis_init_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                      i;
+    ngx_http_webhook_main_conf_t   *wmcf;
+    ngx_http_webhook_redis_peer_t  *peer, **pp;
+
+    /* not in the cache manager and loader */
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_webhook_module);
+    if (wmcf == NULL) {
+        return NGX_OK;
+    }
+
+    pp = wmcf->peers.elts;
+
+    for (i = 0; i < wmcf->peers.nelts; i++) {
+        peer = pp[i];
+
+        peer->log = cycle->log;
+        peer->backoff = NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN;
+        ngx_queue_init(&peer->waiting);
+        ngx_queue_init(&peer->sent);
+
+        /* cancelable: they must not hold up a graceful shutdown */
+
+        peer->retry.handler = ngx_http_webhook_redis_retry_handler;
+        peer->retry.data = peer;
+        peer->retry.log = cycle->log;
+        peer->retry.cancelable = 1;
+
+        peer->connect_timer.handler = ngx_http_webhook_redis_connect_timeout;
+        peer->connect_timer.data = peer;
+        peer->connect_timer.log = cycle->log;
+        peer->connect_timer.cancelable = 1;
+
+        peer->down.handler = ngx_http_webhook_redis_down_handler;
+        peer->down.data = peer;
+        peer->down.log = cycle->log;
+
+        peer->drop.handler = ngx_http_webhook_redis_drop_handler;
+        peer->drop.data = peer;
+        peer->drop.log = cycle->log;
+
+        ngx_http_webhook_redis_connect(peer);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Requests still waiting are being terminated: their handlers must not
+ * run.  The connection must be gone before nginx looks for open sockets.
+ */
+
+void
+ngx_http_webhook_redis_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                      i;
+    ngx_queue_t                    *q;
+    ngx_http_webhook_redis_cmd_t   *cmd;
+    ngx_http_webhook_main_conf_t   *wmcf;
+    ngx_http_webhook_redis_peer_t  *peer, **pp;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return;
+    }
+
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_webhook_module);
+    if (wmcf == NULL) {
+        return;
+    }
+
+    pp = wmcf->peers.elts;
+
+    for (i = 0; i < wmcf->peers.nelts; i++) {
+        peer = pp[i];
+
+        if (peer->log == NULL) {
+            continue;              /* init_process did not run */
+        }
+
+        peer->exiting = 1;
+
+        if (peer->retry.timer_set) {
+            ngx_del_timer(&peer->retry);
+        }
+
+        if (peer->connect_timer.timer_set) {
+            ngx_del_timer(&peer->connect_timer);
+        }
+
+        if (peer->down.posted) {
+            ngx_delete_posted_event(&peer->down);
+        }
+
+        if (peer->drop.posted) {
+            ngx_delete_posted_event(&peer->drop);
+        }
+
+        while (!ngx_queue_empty(&peer->waiting)) {
+            q = ngx_queue_head(&peer->waiting);
+            cmd = ngx_queue_data(q, ngx_http_webhook_redis_cmd_t, queue);
+            ngx_http_webhook_redis_cmd_free(cmd);
+        }
+
+        for (q = ngx_queue_head(&peer->sent);
+             q != ngx_queue_sentinel(&peer->sent);
+             q = ngx_queue_next(q))
+        {
+            cmd = ngx_queue_data(q, ngx_http_webhook_redis_cmd_t, queue);
+            cmd->handler = NULL;
+        }
+
+        ngx_http_webhook_redis_close(peer, "the worker process is exiting");
+    }
+}
+
+
+/* connecting */
+
+static void
+ngx_http_webhook_redis_connect(ngx_http_webhook_redis_peer_t *peer)
+{
+    ngx_connection_t               *c;
+    redisAsyncContext              *ac;
+    ngx_http_webhook_redis_conf_t  *rc;
+
+    rc = peer->conf;
+    peer->last_attempt = ngx_current_msec;
+    peer->reason = NULL;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, peer->log, 0,
+                   "webhook redis %V: connecting", &rc->name);
+
+    /* addresses only (the directive checks): nothing here can block */
+    if (rc->port) {
+        ac = redisAsyncConnect((char *) rc->host.data, (int) rc->port);
+
+    } else {
+        ac = redisAsyncConnectUnix((char *) rc->host.data);
+    }
+
+    if (ac == NULL) {
+        ngx_http_webhook_redis_failed(peer, "out of memory");
+        return;
+    }
+
+    if (ac->err) {
+        ngx_cpystrn((u_char *) peer->err, (u_char *) ac->errstr,
+                    sizeof(peer->err));
+        redisAsyncFree(ac);
+        ngx_http_webhook_redis_failed(peer, peer->err);
+        return;
+    }
+
+    c = ngx_get_connection(ac->c.fd, peer->log);
+    if (c == NULL) {
+        redisAsyncFree(ac);
+        ngx_http_webhook_redis_failed(peer, "no free connection");
+        return;
+    }
+
+    c->data = peer;
+    c->read->handler = ngx_http_webhook_redis_read_handler;
+    c->write->handler = ngx_http_webhook_redis_write_handler;
+    c->read->log = peer->log;
+    c->write->log = peer->log;
+
+    peer->ac = ac;
+    peer->c = c;
+    peer->state = NGX_HTTP_WEBHOOK_REDIS_CONNECTING;
+
+    ac->data = peer;
+    ac->ev.data = peer;
+    ac->ev.addRead = ngx_http_webhook_redis_add_read;
+    ac->ev.delRead = ngx_http_webhook_redis_del_read;
+    ac->ev.addWrite = ngx_http_webhook_redis_add_write;
+    ac->ev.delWrite = ngx_http_webhook_redis_del_write;
+    ac->ev.cleanup = ngx_http_webhook_redis_cleanup;
+
+    /* asks for the write event that tells the connect is done */
+    redisAsyncSetConnectCallback(ac, ngx_http_webhook_redis_on_connect);
+
+    ngx_http_webhook_redis_setup(peer);
+
+    ngx_add_timer(&peer->connect_timer,
+                  NGX_HTTP_WEBHOOK_REDIS_CONNECT_TIMEOUT);
+}
+
+
+/*
+ * AUTH, SELECT, the workflow definitions, and a PING when there is
+ * nothing else to wait for: the connection is ready with the last reply.
+ * All are buffered by hiredis until the connect completes.
+ */
+
+static void
+ngx_http_webhook_redis_setup(ngx_http_webhook_redis_peer_t *peer)
+{
+    u_char                          db[NGX_INT_T_LEN];
+    u_char                          key[sizeof(WH_REDIS_WORKFLOW) - 1 + 64];
+    size_t                          len[3];
+    ngx_uint_t                      i;
+    const char                     *argv[3];
+    wh_workflow_t                 **wfp;
+    ngx_http_webhook_redis_conf_t  *rc;
+
+    rc = peer->conf;
+    peer->setup = 0;
+
+    if (rc->password.len) {
+        argv[0] = "AUTH";
+        len[0] = 4;
+        argv[1] = (char *) rc->password.data;
+        len[1] = rc->password.len;
+
+        if (redisAsyncCommandArgv(peer->ac,
+                                  ngx_http_webhook_redis_setup_reply, peer,
+                                  2, argv, len)
+            == REDIS_OK)
+        {
+            peer->setup++;
+        }
+    }
+
+    if (rc->db) {
+        argv[0] = "SELECT";
+        len[0] = 6;
+        argv[1] = (char *) db;
+        len[1] = ngx_sprintf(db, "%i", rc->db) - db;
+
+        if (redisAsyncCommandArgv(peer->ac,
+                                  ngx_http_webhook_redis_setup_reply, peer,
+                                  2, argv, len)
+            == REDIS_OK)
+        {
+            peer->setup++;
+        }
+    }
+
+    wfp = peer->workflows.elts;
+
+    for (i = 0; i < peer->workflows.nelts; i++) {
+        ngx_memcpy(key, WH_REDIS_WORKFLOW, sizeof(WH_REDIS_WORKFLOW) - 1);
+        ngx_memcpy(key + sizeof(WH_REDIS_WORKFLOW) - 1, wfp[i]->revision, 64);
+
+        argv[0] = "SET";
+        len[0] = 3;
+        argv[1] = (char *) key;
+        len[1] = sizeof(key);
+        argv[2] = wfp[i]->canonical;
+        len[2] = wfp[i]->canonical_len;
+
+        if (redisAsyncCommandArgv(peer->ac,
+                                  ngx_http_webhook_redis_setup_reply, peer,
+                                  3, argv, len)
+            == REDIS_OK)
+        {
+            peer->setup++;
+        }
+    }
+
+    if (peer->setup == 0) {
+        argv[0] = "PING";
+        len[0] = 4;
+
+        if (redisAsyncCommandArgv(peer->ac,
+                                  ngx_http_webhook_redis_setup_reply, peer,
+                                  1, argv, len)
+            == REDIS_OK)
+        {
+            peer->setup++;
+        }
+    }
+}
+
+
+static void
+ngx_http_webhook_redis_setup_reply(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    redisReply                     *reply = r;
+    ngx_http_webhook_redis_peer_t  *peer = privdata;
+
+    if (reply == NULL) {
+        return;                    /* the connection is going away */
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(ngx_http_webhook_redis_level(peer), peer->log, 0,
+                      "webhook: Redis %V refused the connection setup: %*s",
+                      &peer->conf->name, (size_t) reply->len, reply->str);
+
+        /* in a callback hiredis defers the free until we return */
+        ngx_http_webhook_redis_close(peer, "the connection setup failed");
+        return;
+    }
+
+    if (--peer->setup == 0) {
+        ngx_http_webhook_redis_ready(peer);
+    }
+}
+
+
+static void
+ngx_http_webhook_redis_ready(ngx_http_webhook_redis_peer_t *peer)
+{
+    ngx_uint_t                     level;
+    ngx_queue_t                   *q;
+    ngx_http_webhook_redis_cmd_t  *cmd;
+
+    if (peer->connect_timer.timer_set) {
+        ngx_del_timer(&peer->connect_timer);
+    }
+
+    peer->state = NGX_HTTP_WEBHOOK_REDIS_READY;
+    peer->backoff = NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN;
+
+    level = peer->failures ? NGX_LOG_NOTICE : NGX_LOG_INFO;
+
+    ngx_log_error(level, peer->log, 0, "webhook: connected to Redis %V",
+                  &peer->conf->name);
+
+    peer->failures = 0;
+
+    while (!ngx_queue_empty(&peer->waiting)) {
+        q = ngx_queue_head(&peer->waiting);
+        cmd = ngx_queue_data(q, ngx_http_webhook_redis_cmd_t, queue);
+
+        ngx_queue_remove(q);
+
+        if (redisAsyncFormattedCommand(peer->ac,
+                                       ngx_http_webhook_redis_cmd_reply, cmd,
+                                       cmd->buf, cmd->len)
+            != REDIS_OK)
+        {
+            /* only when hiredis is closing: it reports on its own */
+            ngx_queue_insert_head(&peer->waiting, q);
+            return;
+        }
+
+        redisFreeCommand(cmd->buf);
+        cmd->buf = NULL;
+        ngx_queue_insert_tail(&peer->sent, q);
+    }
+}
+
+
+/* A connect that failed before hiredis owned an event hook. */
+
+static void
+ngx_http_webhook_redis_failed(ngx_http_webhook_redis_peer_t *peer,
+    const char *err)
+{
+    if (err != peer->err) {
+        ngx_cpystrn((u_char *) peer->err, (u_char *) err, sizeof(peer->err));
+    }
+
+    peer->state = NGX_HTTP_WEBHOOK_REDIS_DOWN;
+    ngx_post_event(&peer->down, &ngx_posted_events);
+}
+
+
+/*
+ * Closes the connection (possibly deferred by hiredis when called from a
+ * reply callback).  Not to be called from an event hook: hiredis is in
+ * the middle of using the context then.
+ */
+
+static void
+ngx_http_webhook_redis_close(ngx_http_webhook_redis_peer_t *peer,
+    const char *reason)
+{
+    if (peer->ac == NULL
+        || (peer->ac->c.flags & (REDIS_FREEING|REDIS_DISCONNECTING)))
+    {
+        return;
+    }
+
+    peer->reason = reason;
+    redisAsyncFree(peer->ac);
+}
+
+
+static void
+ngx_http_webhook_redis_on_connect(const redisAsyncContext *ac, int status)
+{
+    ngx_http_webhook_redis_peer_t  *peer = ac->data;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, peer->log, 0,
+                   "webhook redis %V: connect status %d",
+                   &peer->conf->name, status);
+}
+
+
+/*
+ * Event hooks.  hiredis calls them from inside its own functions, so they
+ * only (un)register events; a failure is handled from a posted event.
+ */
+
+static void
+ngx_http_webhook_redis_add_read(void *data)
+{
+    ngx_http_webhook_redis_peer_t  *peer = data;
+
+    if (peer->c == NULL || peer->c->read->active) {
+        return;
+    }
+
+    if (ngx_add_event(peer->c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
+        != NGX_OK)
+    {
+        ngx_post_event(&peer->drop, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_webhook_redis_del_read(void *data)
+{
+    ngx_http_webhook_redis_peer_t  *peer = data;
+
+    if (peer->c == NULL || !peer->c->read->active) {
+        return;
+    }
+
+    if (ngx_del_event(peer->c->read, NGX_READ_EVENT, 0) != NGX_OK) {
+        ngx_post_event(&peer->drop, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_webhook_redis_add_write(void *data)
+{
+    ngx_http_webhook_redis_peer_t  *peer = data;
+
+    if (peer->c == NULL || peer->c->write->active) {
+        return;
+    }
+
+    if (ngx_add_event(peer->c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
+        != NGX_OK)
+    {
+        ngx_post_event(&peer->drop, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_webhook_redis_del_write(void *data)
+{
+    ngx_http_webhook_redis_peer_t  *peer = data;
+
+    if (peer->c == NULL || !peer->c->write->active) {
+        return;
+    }
+
+    if (ngx_del_event(peer->c->write, NGX_WRITE_EVENT, 0) != NGX_OK) {
+        ngx_post_event(&peer->drop, &ngx_posted_events);
+    }
+}
+
+
+/*
+ * hiredis is freeing the context: the commands it held have had their
+ * callbacks, it closes the descriptor after this returns.
+ */
+
+static void
+ngx_http_webhook_redis_cleanup(void *data)
+{
+    ngx_http_webhook_redis_peer_t  *peer = data;
+
+    ngx_connection_t  *c;
+
+    if (peer->reason) {
+        ngx_cpystrn((u_char *) peer->err, (u_char *) peer->reason,
+                    sizeof(peer->err));
+
+    } else if (peer->ac->err) {
+        ngx_cpystrn((u_char *) peer->err, (u_char *) peer->ac->errstr,
+                    sizeof(peer->err));
+
+    } else {
+        ngx_cpystrn((u_char *) peer->err, (u_char *) "connection closed",
+                    sizeof(peer->err));
+    }
+
+    c = peer->c;
+
+    if (c != NULL) {
+        if (c->read->active) {
+            ngx_del_event(c->read, NGX_READ_EVENT, 0);
+        }
+
+        if (c->write->active) {
+            ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+        }
+
+        if (c->read->posted) {
+            ngx_delete_posted_event(c->read);
+        }
+
+        if (c->write->posted) {
+            ngx_delete_posted_event(c->write);
+        }
+
+        ngx_free_connection(c);
+        c->fd = (ngx_socket_t) -1;
+        peer->c = NULL;
+    }
+
+    if (peer->connect_timer.timer_set) {
+        ngx_del_timer(&peer->connect_timer);
+    }
+
+    if (peer->drop.posted) {
+        ngx_delete_posted_event(&peer->drop);
+    }
+
+    peer->ac = NULL;
+    peer->state = NGX_HTTP_WEBHOOK_REDIS_DOWN;
+
+    if (!peer->exiting) {
+        ngx_post_event(&peer->down, &ngx_posted_events);
+    }
+}
+
+
+/* After these calls the context and c may be gone: nothing follows them. */
+
+static void
+ngx_http_webhook_redis_read_handler(ngx_event_t *rev)
+{
+    ngx_connection_t               *c = rev->data;
+    ngx_http_webhook_redis_peer_t  *peer = c->data;
+
+    if (peer->ac) {
+        redisAsyncHandleRead(peer->ac);
+    }
+}
+
+
+static void
+ngx_http_webhook_redis_write_handler(ngx_event_t *wev)
+{
+    ngx_connection_t               *c = wev->data;
+    ngx_http_webhook_redis_peer_t  *peer = c->data;
+
+    if (peer->ac) {
+        redisAsyncHandleWrite(peer->ac);
+    }
+}
+
+
+static void
+ngx_http_webhook_redis_retry_handler(ngx_event_t *ev)
+{
+    ngx_http_webhook_redis_peer_t  *peer = ev->data;
+
+    if (peer->ac == NULL && !peer->exiting) {
+        ngx_http_webhook_redis_connect(peer);
+    }
+}
+
+
+static void
+ngx_http_webhook_redis_connect_timeout(ngx_event_t *ev)
+{
+    ngx_http_webhook_redis_peer_t  *peer = ev->data;
+
+    if (peer->state == NGX_HTTP_WEBHOOK_REDIS_CONNECTING) {
+        ngx_http_webhook_redis_close(peer, "timed out connecting");
+    }
+}
+
+
+static void
+ngx_http_webhook_redis_drop_handler(ngx_event_t *ev)
+{
+    ngx_http_webhook_redis_peer_t  *peer = ev->data;
+
+    ngx_http_webhook_redis_close(peer, "an event could not be registered");
+}
+
+
+/*
+ * The connection is gone or could not be made: the commands that were
+ * waiting for it fail now, and a new attempt is scheduled.  A connection
+ * opened meanwhile (a command asked for it) takes the waiting commands.
+ */
+
+static void
+ngx_http_webhook_redis_down_handler(ngx_event_t *ev)
+{
+    ngx_http_webhook_redis_peer_t  *peer = ev->data;
+
+    void                               *data;
+    ngx_queue_t                        *q;
+    ngx_http_webhook_redis_cmd_t       *cmd;
+    ngx_http_webhook_redis_handler_pt   handler;
+
+    if (peer->ac != NULL || peer->exiting) {
+        return;
+    }
+
+    ngx_log_error(ngx_http_webhook_redis_level(peer), peer->log, 0,
+                  "webhook: Redis %V: %s, retrying in %M ms",
+                  &peer->conf->name, peer->err, peer->backoff);
+
+    peer->failures++;
+
+    if (!peer->retry.timer_set) {
+        ngx_add_timer(&peer->retry, peer->backoff);
+    }
+
+    peer->backoff *= 2;
+
+    if (peer->backoff > NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MAX) {
+        peer->backoff = NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MAX;
+    }
+
+    while (!ngx_queue_empty(&peer->waiting)) {
+        q = ngx_queue_head(&peer->waiting);
+        cmd = ngx_queue_data(q, ngx_http_webhook_redis_cmd_t, queue);
+
+        handler = cmd->handler;
+        data = cmd->data;
+
+        ngx_http_webhook_redis_cmd_free(cmd);
+
+        if (handler) {
+            handler(data, NULL, peer->err);
+        }
+
+        if (peer->ac != NULL) {
+            break;           /* a handler asked again: the rest wait */
+        }
+    }
+}
+
+
+/* An outage is logged as an error at most every 5 seconds. */
+
+static ngx_uint_t
+ngx_http_webhook_redis_level(ngx_http_webhook_redis_peer_t *peer)
+{
+    if (ngx_time() - peer->last_error < 5) {
+        return NGX_LOG_INFO;
+    }
+
+    peer->last_error = ngx_time();
+
+    return NGX_LOG_ERR;
+}
+
+
+/* commands */
+
+ngx_http_webhook_redis_cmd_t *
+ngx_http_webhook_redis_send(ngx_http_webhook_loc_conf_t *wlcf, int argc,
+    const char **argv, const size_t *argvlen,
+    ngx_http_webhook_redis_handler_pt handler, void *data)
+{
+    int                             len;
+    char                           *buf;
+    ngx_msec_t                      elapsed;
+    ngx_http_webhook_redis_cmd_t   *cmd;
+    ngx_http_webhook_redis_peer_t  *peer;
+
+    peer = wlcf->redis->peer;
+
+    if (peer == NULL || peer->log == NULL || peer->exiting) {
+        return NULL;
+    }
+
+    if (peer->ac != NULL
+        && (peer->ac->c.flags & (REDIS_FREEING|REDIS_DISCONNECTING)))
+    {
+        return NULL;
+    }
+
+    if (peer->ac == NULL) {
+
+        /*
+         * Down: a command does not wait for the backoff, it has the next
+         * attempt made at once, or within BACKOFF_MIN of the last one.
+         */
+
+        elapsed = ngx_current_msec - peer->last_attempt;
+
+        if (elapsed >= NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN) {
+            if (peer->retry.timer_set) {
+                ngx_del_timer(&peer->retry);
+            }
+
+            ngx_http_webhook_redis_connect(peer);
+
+            if (peer->ac == NULL) {
+                return NULL;
+            }
+
+        } else if (!peer->retry.timer_set
+                   || peer->retry.timer.key
+                      > ngx_current_msec + NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN)
+        {
+            if (peer->retry.timer_set) {
+                ngx_del_timer(&peer->retry);
+            }
+
+            ngx_add_timer(&peer->retry,
+                          NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN - elapsed);
+        }
+    }
+
+    len = redisFormatCommandArgv(&buf, argc, argv, argvlen);
+    if (len < 0) {
+        return NULL;
+    }
+
+    cmd = ngx_calloc(sizeof(ngx_http_webhook_redis_cmd_t), peer->log);
+    if (cmd == NULL) {
+        redisFreeCommand(buf);
+        return NULL;
+    }
+
+    cmd->peer = peer;
+    cmd->handler = handler;
+    cmd->data = data;
+    cmd->timer.handler = ngx_http_webhook_redis_cmd_timeout;
+    cmd->timer.data = cmd;
+    cmd->timer.log = peer->log;
+
+    if (peer->state == NGX_HTTP_WEBHOOK_REDIS_READY) {
+        if (redisAsyncFormattedCommand(peer->ac,
+                                       ngx_http_webhook_redis_cmd_reply, cmd,
+                                       buf, len)
+            != REDIS_OK)
+        {
+            redisFreeCommand(buf);
+            ngx_free(cmd);
+            return NULL;
+        }
+
+        redisFreeCommand(buf);
+        ngx_queue_insert_tail(&peer->sent, &cmd->queue);
+
+    } else {
+        cmd->buf = buf;
+        cmd->len = len;
+        ngx_queue_insert_tail(&peer->waiting, &cmd->queue);
+    }
+
+    ngx_add_timer(&cmd->timer, NGX_HTTP_WEBHOOK_REDIS_COMMAND_TIMEOUT);
+
+    return cmd;
+}
+
+
+void
+ngx_http_webhook_redis_detach(ngx_http_webhook_redis_cmd_t *cmd)
+{
+    cmd->handler = NULL;
+    cmd->data = NULL;
+}
+
+
+static void
+ngx_http_webhook_redis_cmd_reply(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    redisReply                     *reply = r;
+    ngx_http_webhook_redis_cmd_t   *cmd = privdata;
+
+    void                               *data;
+    ngx_uint_t                          quiet;
+    const char                         *err;
+    ngx_http_webhook_redis_peer_t      *peer;
+    ngx_http_webhook_redis_handler_pt   handler;
+
+    peer = cmd->peer;
+    handler = cmd->handler;
+    data = cmd->data;
+    quiet = cmd->quiet || peer->exiting;
+
+    ngx_http_webhook_redis_cmd_free(cmd);
+
+    err = NULL;
+
+    if (reply == NULL) {
+        if (peer->reason) {
+            err = peer->reason;
+
+        } else if (ac->err) {
+            err = ac->errstr;
+
+        } else {
+            err = "connection closed";
+        }
+    }
+
+    if (handler) {
+        handler(data, reply, err);
+        return;
+    }
+
+    if (quiet) {
+        return;
+    }
+
+    if (reply == NULL) {
+        ngx_log_error(NGX_LOG_ERR, peer->log, 0,
+                      "webhook: Redis %V: %s", &peer->conf->name, err);
+
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, peer->log, 0,
+                      "webhook: Redis %V: %*s", &peer->conf->name,
+                      (size_t) reply->len, reply->str);
+    }
+}
+
+
+/*
+ * Replies come in order: the ones queued behind a command that timed out
+ * would come later still.  The connection is closed, every command in it
+ * fails now, and the next one reconnects.
+ */
+
+static void
+ngx_http_webhook_redis_cmd_timeout(ngx_event_t *ev)
+{
+    ngx_http_webhook_redis_cmd_t  *cmd = ev->data;
+
+    void                               *data;
+    ngx_http_webhook_redis_peer_t      *peer;
+    ngx_http_webhook_redis_handler_pt   handler;
+
+    peer = cmd->peer;
+    handler = cmd->handler;
+    data = cmd->data;
+
+    if (cmd->buf != NULL) {
+        /* still waiting for the connection setup */
+        ngx_http_webhook_redis_cmd_free(cmd);
+
+        if (handler) {
+            handler(data, NULL, "timed out waiting for the connection");
+        }
+
+        return;
+    }
+
+    /* hiredis still holds the callback: it frees the command later */
+    cmd->handler = NULL;
+    cmd->quiet = 1;
+
+    ngx_log_error(NGX_LOG_ERR, peer->log, 0,
+                  "webhook: Redis %V did not answer in %M ms, "
+                  "closing the connection", &peer->conf->name,
+                  (ngx_msec_t) NGX_HTTP_WEBHOOK_REDIS_COMMAND_TIMEOUT);
+
+    if (handler) {
+        handler(data, NULL, "timed out");
+    }
+
+    ngx_http_webhook_redis_close(peer, "timed out");
+}
+
+
+static void
+ngx_http_webhook_redis_cmd_free(ngx_http_webhook_redis_cmd_t *cmd)
+{
+    ngx_queue_remove(&cmd->queue);
+
+    if (cmd->timer.timer_set) {
+        ngx_del_timer(&cmd->timer);
+    }
+
+    if (cmd->buf) {
+        redisFreeCommand(cmd->buf);
+    }
+
+    ngx_free(cmd);
+}

@@ -1,0 +1,63 @@
+/*
+ * The Redis connections of a worker process: hiredis's asynchronous API
+ * driven by nginx's event loop.  One connection per process and Redis
+ * (address, db, password), opened in init_process, reopened with backoff.
+ */
+
+#ifndef NGX_HTTP_WEBHOOK_REDIS_H
+#define NGX_HTTP_WEBHOOK_REDIS_H
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "ngx_http_webhook.h"
+
+
+/* The contract has no directives for these. */
+#define NGX_HTTP_WEBHOOK_REDIS_CONNECT_TIMEOUT  1000    /* ms, with setup */
+#define NGX_HTTP_WEBHOOK_REDIS_COMMAND_TIMEOUT  2000    /* ms */
+#define NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN      100     /* ms */
+#define NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MAX      5000    /* ms */
+
+
+typedef struct ngx_http_webhook_redis_peer_s  ngx_http_webhook_redis_peer_t;
+typedef struct ngx_http_webhook_redis_cmd_s   ngx_http_webhook_redis_cmd_t;
+
+/* ngx_http_webhook_main_conf_t (ngx_http_webhook.h) holds the peers. */
+
+/*
+ * Called exactly once per command unless detached: with the reply (which
+ * may be an error reply, and is freed after the call), or with NULL and
+ * the reason (timeout, connection lost).
+ */
+typedef void (*ngx_http_webhook_redis_handler_pt)(void *data,
+    redisReply *reply, const char *err);
+
+
+/* ngx_http_webhook_module.c: merge, init_process, exit_process */
+ngx_int_t ngx_http_webhook_redis_register(ngx_conf_t *cf,
+    ngx_http_webhook_loc_conf_t *wlcf);
+ngx_int_t ngx_http_webhook_redis_init_process(ngx_cycle_t *cycle);
+void ngx_http_webhook_redis_exit_process(ngx_cycle_t *cycle);
+
+/*
+ * Queues a command on the location's connection.  While the connection
+ * is being set up the command waits, so it always comes after the
+ * workflow definitions; while Redis is down it waits for the next attempt,
+ * made at once or within BACKOFF_MIN of the last one.  NULL when Redis is
+ * not available (the handler is then never called).  handler may be NULL:
+ * the reply is then only checked for errors.
+ */
+
+ngx_http_webhook_redis_cmd_t *ngx_http_webhook_redis_send(
+    ngx_http_webhook_loc_conf_t *wlcf, int argc, const char **argv,
+    const size_t *argvlen, ngx_http_webhook_redis_handler_pt handler,
+    void *data);
+
+/* The handler will not be called (its request is gone). */
+void ngx_http_webhook_redis_detach(ngx_http_webhook_redis_cmd_t *cmd);
+
+/* ngx_http_webhook_async.c: the response capture of sync dedup runs */
+ngx_int_t ngx_http_webhook_async_init(ngx_conf_t *cf);
+
+#endif /* NGX_HTTP_WEBHOOK_REDIS_H */

@@ -1,0 +1,593 @@
+# Async webhooks (SPEC §1, §5, §6): the job is in a real Redis before the
+# 202, Redis down or slow is a 503 queue_unavailable with Retry-After, and
+# the connection comes back on its own.  Redis contents are checked after
+# run_tests().
+use Test::Nginx::Socket 'no_plan';
+
+use Digest::SHA qw(sha256_hex);
+use File::Temp qw(tempdir);
+use IO::Socket::INET ();
+use JSON::PP ();
+use POSIX ();
+use Time::HiRes ();
+
+our %Redis;          # name => { port, dir, args, stopped }
+our @Children;
+our %Bodies;
+
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, Proto => 'tcp')
+        or die "no free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+sub redis_new {
+    my ($name, @args) = @_;
+    $Redis{$name} = {
+        port => free_port(),
+        dir  => tempdir("webhook-redis-XXXXXX", TMPDIR => 1, CLEANUP => 1),
+        args => [@args],
+    };
+    return $Redis{$name}{port};
+}
+
+# redis-cli against a server (main by default); its stdout, chomped.
+sub redis_cli {
+    my $name = @_ && exists $Redis{ $_[0] } ? shift : 'main';
+    my @cmd = ('redis-cli', '-p', $Redis{$name}{port}, @_);
+    open my $fh, '-|', @cmd or die "redis-cli: $!";
+    local $/;
+    my $out = <$fh>;
+    close $fh;
+    $out //= '';
+    $out =~ s/\n\z//;
+    return $out;
+}
+
+# One command, its reply decoded from redis-cli --json.
+sub redis_json {
+    my $name = @_ && exists $Redis{ $_[0] } ? shift : 'main';
+    return JSON::PP->new->allow_nonref->decode(redis_cli($name, '--json',
+                                                         @_));
+}
+
+sub redis_up {
+    my $r = $Redis{ shift // 'main' };
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $r->{port}, Proto => 'tcp');
+    return 0 unless $s;
+    print $s "PING\r\n";
+    my $line = <$s>;
+    close $s;
+    return defined $line && $line =~ /^(\+PONG|-NOAUTH)/;
+}
+
+sub redis_start {
+    my $name = shift // 'main';
+    my $r = $Redis{$name};
+    system('redis-server', '--port', $r->{port}, '--bind', '127.0.0.1',
+           '--save', '', '--appendonly', 'no', '--daemonize', 'yes',
+           '--dir', $r->{dir}, '--pidfile', "$r->{dir}/redis.pid",
+           '--logfile', "$r->{dir}/redis.log", @{ $r->{args} }) == 0
+        or die "cannot start redis-server";
+    for (1 .. 100) {
+        return if redis_up($name);
+        Time::HiRes::sleep(0.05);
+    }
+    die "redis-server did not come up on port $r->{port}";
+}
+
+# A daemon's zombie may wait long for a reaper (PID 1 in a container).
+sub alive {
+    my $pid = shift;
+    return 0 unless kill 0, $pid;
+    open my $fh, '<', "/proc/$pid/stat" or return 1;
+    my $stat = <$fh> // '';
+    return $stat !~ /^\d+ \(.*\) Z/;
+}
+
+sub redis_pid {
+    my $r = $Redis{ shift // 'main' };
+    open my $fh, '<', "$r->{dir}/redis.pid" or return undef;
+    my $pid = <$fh>;
+    close $fh;
+    chomp $pid if defined $pid;
+    return $pid;
+}
+
+# Without --save points, SIGTERM loses the data: the server comes back
+# empty.  With $keep, the data is saved and reloaded by the next start.
+sub redis_stop {
+    my ($name, $keep) = @_;
+    $name //= 'main';
+    my $pid = redis_pid($name) or return;
+    kill 'CONT', $pid;
+    if ($keep) {
+        redis_cli($name, 'SHUTDOWN', 'SAVE');
+    } else {
+        kill 'TERM', $pid;
+    }
+    for (1 .. 100) {
+        last unless alive($pid);
+        Time::HiRes::sleep(0.05);
+    }
+    kill 'KILL', $pid if alive($pid);
+    unlink "$Redis{$name}{dir}/redis.pid";
+}
+
+# Pauses the server: connections stay open and nothing answers.
+sub redis_pause  { kill 'STOP', redis_pid(@_) }
+sub redis_resume { kill 'CONT', redis_pid(@_) }
+
+# Starts the server after a delay, without holding up the test.
+sub redis_start_later {
+    my ($name, $delay) = @_;
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        Time::HiRes::sleep($delay);
+        eval { redis_start($name) };
+        POSIX::_exit($@ ? 1 : 0);
+    }
+    push @Children, $pid;
+}
+
+END {
+    waitpid($_, 0) for @Children;
+    redis_stop($_) for keys %Redis;
+}
+
+$ENV{TEST_NGINX_REDIS_PORT} = redis_new('main');
+$ENV{TEST_NGINX_REDIS_DOWN_PORT} = redis_new('down');
+$ENV{TEST_NGINX_REDIS_LOST_PORT} = redis_new('lost');
+$ENV{TEST_NGINX_REDIS_AUTH_PORT} = redis_new('auth', '--requirepass',
+                                             's3cret');
+redis_start($_) for keys %Redis;
+
+add_response_body_check(sub {
+    my ($block, $body, $idx) = @_;
+    my ($n) = $block->name =~ /\bTEST (\d+):/;
+    $Bodies{$n}[$idx] = $body;
+});
+
+no_shuffle();
+run_tests();
+
+my $uuid7 = qr/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+my $json = JSON::PP->new;
+
+# TEST 1: the job entry and the workflow definition.
+{
+    my $id = eval { $json->decode($Bodies{1}[0])->{executionId} } // '';
+    my $entries = redis_json('XRANGE', 'test:basic', '-', '+');
+    is(scalar @$entries, 1, 'basic: one job in the stream');
+    my %f = @{ $entries->[0][1] // [] };
+    is(join(',', map { $entries->[0][1][2 * $_] } 0 .. 3),
+       'execution,workflow,revision,context', 'basic: the 4 fields in order');
+    is(scalar @{ $entries->[0][1] // [] }, 8, 'basic: no other field');
+    like($f{execution} // '', $uuid7, 'basic: execution is a UUIDv7');
+    is($f{execution}, $id, 'basic: execution is the answered executionId');
+    is($f{workflow}, 'basic', 'basic: workflow key');
+    like($f{revision} // '', qr/^[0-9a-f]{64}$/, 'basic: revision is hex');
+
+    my $ctx = eval { $json->decode($f{context}) } // {};
+    is_deeply($ctx->{data}, { ref => 'refs/heads/main', n => 1,
+                              list => [1, 'two', { three => JSON::PP::true }] },
+              'basic: context.data is the body');
+    is($ctx->{id}, $id, 'basic: context.id');
+    is($ctx->{workflow}, 'basic', 'basic: context.workflow');
+    is($ctx->{method}, 'POST', 'basic: context.method');
+    is($ctx->{headers}{'x-delivery'}, 'd-1', 'basic: context.headers');
+    is_deeply($ctx->{query}, { a => '1' }, 'basic: context.query');
+    index($f{context} // '', '"data":{"ref": "refs/heads/main", "n": 1,') > 0
+        or diag("context: $f{context}");
+    ok(index($f{context} // '', '"data":{"ref": "refs/heads/main", "n": 1,')
+       > 0, 'basic: the JSON body is verbatim in the context');
+
+    my $def = redis_cli('GET', "webhook:workflow:$f{revision}");
+    is(sha256_hex($def), $f{revision},
+       'basic: the definition is stored under its revision');
+    is(eval { $json->decode($def)->{key} }, 'basic',
+       'basic: the definition is the workflow');
+}
+
+# TEST 2: the custom acknowledgement refers to the queued execution.
+{
+    my $body = eval { $json->decode($Bodies{2}[0]) } // {};
+    my $entries = redis_json('XRANGE', 'test:ack', '-', '+');
+    is(scalar @$entries, 1, 'ack: one job');
+    my %f = @{ $entries->[0][1] // [] };
+    is($body->{id}, $f{execution}, 'ack: the answer names the job');
+}
+
+# TEST 3 and 4: nothing queued.
+is(redis_cli('EXISTS', 'test:disabled'), '0', 'disabled: nothing queued');
+is(redis_cli('EXISTS', 'test:sync'), '0', 'sync with worker nodes: nothing');
+
+# TEST 5: the burst.
+{
+    my $entries = redis_json('XRANGE', 'test:burst', '-', '+');
+    is(scalar @$entries, 100, 'burst: 100 jobs');
+    my %ids = map { my %f = @{ $_->[1] }; ($f{execution} => 1) } @$entries;
+    is(scalar keys %ids, 100, 'burst: 100 distinct executions');
+    my %answered = map {
+        (eval { $json->decode($_)->{executionId} } // '') => 1
+    } @{ $Bodies{5} // [] };
+    is_deeply(\%answered, \%ids, 'burst: every answer is a job');
+    my @n = map { my %f = @{ $_->[1] };
+                  eval { $json->decode($f{context})->{data}{n} } // -1 }
+            @$entries;
+    is("@n", join(' ', 1 .. 100), 'burst: jobs in the order of the requests');
+}
+
+# TEST 9 is not checked: the XADD that timed out runs when Redis wakes up.
+# A 503 says the job may be missing, not that it is: a retry may queue it
+# twice (at-least-once), never a 2xx without it.
+
+# TEST 7 and 8: after the outages the jobs are there, and the definition
+# is sent again to a Redis that came back empty.
+is(redis_cli('down', 'XLEN', 'test:back'), '1', 'restarted: the job is queued');
+{
+    my $e = redis_json('lost', 'XRANGE', 'test:lost', '-', '+');
+    is(scalar @$e, 1, 'reconnected: one job queued');
+    my %f = @{ $e->[0][1] // [] };
+    is(eval { $json->decode($f{context})->{data}{a} }, 2,
+       'reconnected: the job of the second request');
+    ok($f{revision} && redis_cli('lost', 'EXISTS',
+                                 "webhook:workflow:$f{revision}") eq '1',
+       'reconnected: the definition is back in the emptied Redis');
+}
+
+# TEST 11: db=.
+is(redis_cli('-n', '3', 'XLEN', 'test:db'), '1', 'db=3: the job is in db 3');
+{
+    my $e = redis_json('-n', '3', 'XRANGE', 'test:db', '-', '+');
+    my %f = @{ $e->[0][1] // [] };
+    ok($f{revision} && redis_cli('-n', '3', 'EXISTS',
+                                 "webhook:workflow:$f{revision}") eq '1',
+       'db=3: the definition is in db 3');
+}
+
+# TEST 12: password=.
+is(redis_cli('auth', '-a', 's3cret', '--no-auth-warning', 'XLEN',
+             'test:auth'),
+   '1', 'password: the job is queued');
+
+__DATA__
+
+=== TEST 1: 202 once the job is in the stream, with the default body
+--- config
+    location = /hook {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook_queue test:basic;
+        webhook ../html/wf.json;
+        add_header X-Status $webhook_status always;
+        add_header X-Id $webhook_execution_id always;
+    }
+--- user_files
+>>> wf.json
+{"key": "basic", "nodes": [
+  {"key": "deploy", "type": "request",
+   "config": {"method": "POST", "url": "http://127.0.0.1:9/deploy"}}]}
+--- request
+POST /hook?a=1
+{"ref": "refs/heads/main", "n": 1, "list": [1, "two", {"three": true}]}
+--- more_headers
+Content-Type: application/json
+X-Delivery: d-1
+--- error_code: 202
+--- response_headers_like
+Content-Type: application/json
+X-Status: queued
+X-Id: [0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}
+--- response_body_like chomp
+^\{"executionId":"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}","status":"queued"\}$
+--- no_error_log
+[alert]
+[error]
+
+
+
+=== TEST 2: the workflow's "response" is the acknowledgement
+--- config
+    location = /hook {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook_queue test:ack;
+        webhook ../html/wf.json;
+    }
+--- user_files
+>>> wf.json
+{"key": "ack",
+ "response": {"statusCode": "{{ $context.data.code }}",
+              "headers": [{"name": "X-Queued", "value": "ref={{ $context.data.ref }}"}],
+              "body": {"id": "{{ $context.id }}", "ref": "{{ $context.data.ref }}", "queued": true}},
+ "nodes": [{"key": "v", "type": "set", "config": {"values": {"a": 1}}}]}
+--- request
+POST /hook
+{"ref": "refs/heads/dev", "code": 201}
+--- error_code: 201
+--- response_headers
+X-Queued: ref=refs/heads/dev
+Content-Type: application/json
+--- response_body_like chomp
+^\{"id":"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}","ref":"refs/heads/dev","queued":true\}$
+--- no_error_log
+[alert]
+[error]
+
+
+
+=== TEST 3: a disabled workflow answers 503 workflow_disabled
+--- config
+    location = /hook {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook_queue test:disabled;
+        webhook ../html/wf.json;
+        add_header X-Status $webhook_status always;
+    }
+--- user_files
+>>> wf.json
+{"key": "off", "enabled": false, "nodes": []}
+--- request
+POST /hook
+{"a": 1}
+--- error_code: 503
+--- response_headers
+X-Status: workflow_disabled
+Retry-After:
+--- response_body_like chomp
+^\{"error":\{"code":"workflow_disabled","message":".*"\}\}$
+--- no_error_log
+[alert]
+[error]
+
+
+
+=== TEST 4: sync workflows with worker nodes are refused for now
+--- config
+    location = /hook {
+        webhook_mode sync;
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook_queue test:sync;
+        webhook ../html/wf.json;
+    }
+--- user_files
+>>> wf.json
+{"key": "syncw", "nodes": [
+  {"key": "deploy", "type": "request",
+   "config": {"method": "POST", "url": "http://127.0.0.1:9/deploy"}}]}
+--- request
+POST /hook
+{"a": 1}
+--- error_code: 503
+--- response_headers
+Retry-After: 5
+--- response_body chomp
+{"error":{"code":"queue_unavailable","message":"the job queue is unavailable: sync workflows with worker nodes are not supported yet"}}
+--- no_error_log
+[alert]
+[error]
+
+
+
+=== TEST 5: a burst of 100 requests: 100 answers 202, 100 jobs
+--- config
+    location = /hook {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook_queue test:burst;
+        webhook ../html/wf.json;
+    }
+--- user_files
+>>> wf.json
+{"key": "burst", "nodes": []}
+--- pipelined_requests eval
+[map { "POST /hook\n{\"n\": $_}" } 1 .. 100]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[(202) x 100]
+--- response_body_like eval
+[(qr/^\{"executionId":"[0-9a-f-]{36}","status":"queued"\}$/) x 100]
+--- no_error_log
+[alert]
+[error]
+
+
+
+=== TEST 6: Redis stopped: 503 queue_unavailable with Retry-After, at once
+--- init
+main::redis_stop('down');
+--- config
+    location = /hook {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_DOWN_PORT;
+        webhook_queue test:down;
+        webhook ../html/wf.json;
+        add_header X-Status $webhook_status always;
+    }
+--- user_files
+>>> wf.json
+{"key": "down", "nodes": []}
+--- request eval
+["POST /hook\n{\"a\": 1}", "POST /hook\n{\"a\": 2}"]
+--- timeout: 3
+--- error_code eval
+[503, 503]
+--- response_headers eval
+["Retry-After: 5\nX-Status: queue_unavailable",
+ "Retry-After: 5\nX-Status: queue_unavailable"]
+--- response_body_like eval
+[qr/^\{"error":\{"code":"queue_unavailable","message":"the job queue is unavailable: .*"\}\}$/,
+ qr/^\{"error":\{"code":"queue_unavailable","message":"the job queue is unavailable: .*"\}\}$/]
+--- no_error_log
+[alert]
+
+
+
+=== TEST 7: Redis back: the worker process reconnects and queues again
+--- init
+main::redis_start('down');
+--- config
+    location = /hook {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_DOWN_PORT;
+        webhook_queue test:back;
+        webhook ../html/wf.json;
+    }
+--- user_files
+>>> wf.json
+{"key": "back", "nodes": []}
+--- request
+POST /hook
+{"a": 1}
+--- timeout: 3
+--- error_code: 202
+--- response_body_like chomp
+"status":"queued"
+--- no_error_log
+[alert]
+
+
+
+=== TEST 8: a lost connection: 503 while Redis is away, then 202 again
+--- init
+main::redis_stop('lost');
+main::redis_start_later('lost', 0.5);
+--- config
+    location = /hook {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_LOST_PORT;
+        webhook_queue test:lost;
+        webhook ../html/wf.json;
+    }
+--- user_files
+>>> wf.json
+{"key": "lost", "nodes": []}
+--- request eval
+["POST /hook\n{\"a\": 1}", "POST /hook\n{\"a\": 2}"]
+--- wait: 1.5
+--- timeout: 3
+--- error_code eval
+[503, 202]
+--- response_headers eval
+["Retry-After: 5", "Retry-After:"]
+--- no_error_log
+[alert]
+
+
+
+=== TEST 9: Redis not answering: 503 within the command timeout
+--- init
+main::redis_pause('down');
+--- config
+    location = /hook {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_DOWN_PORT;
+        webhook_queue test:slow;
+        webhook ../html/wf.json;
+    }
+--- user_files
+>>> wf.json
+{"key": "slow", "nodes": []}
+--- request
+POST /hook
+{"a": 1}
+--- timeout: 3
+--- error_code: 503
+--- response_headers
+Retry-After: 5
+--- response_body_like chomp
+^\{"error":\{"code":"queue_unavailable","message":"the job queue is unavailable: timed out"\}\}$
+--- error_log
+did not answer in 2000 ms
+--- no_error_log
+[alert]
+
+
+
+=== TEST 10: a queue that is not a stream: 503, and the reason in the log
+--- init
+main::redis_resume('down');
+main::redis_cli('SET', 'test:notastream', 'x');
+--- config
+    location = /hook {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook_queue test:notastream;
+        webhook ../html/wf.json;
+    }
+--- user_files
+>>> wf.json
+{"key": "wrongtype", "nodes": []}
+--- request
+POST /hook
+{"a": 1}
+--- error_code: 503
+--- response_body_like chomp
+"code":"queue_unavailable"
+--- error_log
+WRONGTYPE
+--- no_error_log
+[alert]
+
+
+
+=== TEST 11: db= selects the database of the jobs and definitions
+--- config
+    location = /hook {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT db=3;
+        webhook_queue test:db;
+        webhook ../html/wf.json;
+    }
+--- user_files
+>>> wf.json
+{"key": "db", "nodes": []}
+--- request
+POST /hook
+{"a": 1}
+--- error_code: 202
+--- no_error_log
+[alert]
+[error]
+
+
+
+=== TEST 12: password= authenticates the connection
+--- config
+    location = /hook {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_AUTH_PORT password=s3cret;
+        webhook_queue test:auth;
+        webhook ../html/wf.json;
+    }
+--- user_files
+>>> wf.json
+{"key": "auth", "nodes": []}
+--- request
+POST /hook
+{"a": 1}
+--- error_code: 202
+--- no_error_log
+[alert]
+[error]
+
+
+
+=== TEST 13: a wrong password: 503 and the refusal in the log
+--- config
+    location = /hook {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_AUTH_PORT password=wrong;
+        webhook_queue test:auth;
+        webhook ../html/wf.json;
+    }
+--- user_files
+>>> wf.json
+{"key": "auth", "nodes": []}
+--- request
+POST /hook
+{"a": 1}
+--- timeout: 3
+--- error_code: 503
+--- response_headers
+Retry-After: 5
+--- error_log
+refused the connection setup
+--- no_error_log
+[alert]
