@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <poll.h>
 #include <time.h>
+#include <signal.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include "wh_test.h"
@@ -154,6 +156,33 @@ status_has(pid_t pid, const char *line)
     fclose(f);
 
     return found;
+}
+
+
+/* The child that is not in before[], once it has its seccomp filter. */
+
+static pid_t
+new_child(const pid_t *before, int nb)
+{
+    int      i, j, n;
+    pid_t    pids[16];
+    int64_t  t;
+
+    for (t = now_ms(); now_ms() - t < 2000; usleep(5000)) {
+        n = children(pids, 16);
+
+        for (i = 0; i < n; i++) {
+            for (j = 0; j < nb && before[j] != pids[i]; j++) {
+                /* void */
+            }
+
+            if (j == nb && status_has(pids[i], "Seccomp:\t2\n")) {
+                return pids[i];
+            }
+        }
+    }
+
+    return -1;
 }
 
 
@@ -481,6 +510,79 @@ test_async(void)
 }
 
 
+static void
+test_process(void)
+{
+    int             fds[2], status, nb;
+    pid_t           mid, pid, before[16];
+    int64_t         t;
+    wk_script_t    *s;
+    const char     *src;
+
+    /* SIGTERM goes to the whole cgroup: in-flight scripts go on */
+
+    src = "var t = Date.now(); while (Date.now() - t < 300) {}\n"
+          "return 'done'";
+    nb = children(before, 16);
+    t = now_ms();
+    s = wk_script_start(src, strlen(src), NULL, NULL, NULL, 2000, 0);
+    ok(s != NULL, "a script started");
+    if (s == NULL) {
+        return;
+    }
+
+    pid = new_child(before, nb);
+    ok(pid > 0, "its process is %d", (int) pid);
+    ok(pid > 0 && kill(pid, SIGTERM) == 0 && kill(pid, SIGINT) == 0
+       && kill(pid, SIGHUP) == 0, "got SIGTERM, SIGINT and SIGHUP");
+    finish(s, t);
+    is_str(show(), "\"done\"", "and finished its work");
+
+    /* a script dies with its worker */
+
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0 || pipe(fds) != 0) {
+        ok(0, "subreaper and pipe: %s", strerror(errno));
+        return;
+    }
+
+    mid = fork();
+
+    if (mid == 0) {
+        src = "while (true) {}";
+        pid = -1;
+        if (wk_script_start(src, strlen(src), NULL, NULL, NULL, 10000, 0)
+            != NULL)
+        {
+            pid = new_child(NULL, 0);
+        }
+
+        _exit(write(fds[1], &pid, sizeof(pid)) != sizeof(pid));
+    }
+
+    close(fds[1]);
+    pid = -1;
+    if (read(fds[0], &pid, sizeof(pid)) != sizeof(pid)) {
+        pid = -1;
+    }
+    close(fds[0]);
+    waitpid(mid, NULL, 0);
+
+    ok(pid > 0, "a worker started an endless script and exited");
+
+    if (pid > 0) {
+        t = now_ms();
+        status = 0;
+        (void) waitpid(pid, &status, 0);
+        t = now_ms() - t;
+        ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+           "the script was killed (status %#x)", status);
+        ok(t < 1000, "at once (%lld ms)", (long long) t);
+    }
+
+    (void) prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+}
+
+
 int
 main(void)
 {
@@ -506,6 +608,7 @@ main(void)
     test_limits();
     test_many();
     test_async();
+    test_process();
 
     if (slow != NULL) {
         t = finish(slow, t);
