@@ -24,8 +24,9 @@
  * a seccomp filter that fails every system call but memory, time, read,
  * write and exit, plus RLIMIT_NOFILE 0.
  *
- * A fork costs about a millisecond, which is small beside the network
- * round trips of a workflow, and buys a worker that survives any script.
+ * A run costs about 2 ms (fork 0.35 ms, Duktape heap 0.6 ms), small beside
+ * the network round trips of a workflow, and buys a worker that survives
+ * any script.
  */
 
 #define _GNU_SOURCE
