@@ -90,6 +90,7 @@ worker: $(BUILD)/webhook-worker $(BUILD)/webhookctl
 
 test: all
 	@t/run-tests
+	@$(MAKE) -s fuzz-smoke
 
 run: all
 	@tools/run
@@ -108,3 +109,48 @@ bench: all
 .PHONY: deb
 deb:
 	@tools/deb
+
+# libFuzzer targets fuzz/fuzz_*.c (tools/fuzz): each runs FUZZ_SECONDS from
+# its seeds in fuzz/corpus/NAME/, FUZZ_JOBS targets at a time; any crash
+# fails.  fuzz-smoke (10 s each) is part of `make test` when clang can link
+# libFuzzer.
+FUZZ_SECONDS ?= 600
+.PHONY: fuzz fuzz-smoke
+fuzz:
+	@tools/fuzz run $(FUZZ_SECONDS)
+
+fuzz-smoke:
+	@if tools/fuzz check; then \
+	    echo "=== fuzz smoke"; tools/fuzz run 10; \
+	else \
+	    echo "=== fuzz smoke: skipped, clang cannot link libFuzzer" \
+	         "(clang, libclang-rt-14-dev)"; \
+	fi
+
+# t/*.t against the module built with ASan and UBSan (tools/test-asan).
+ASAN_DIR   := $(BUILD)/nginx-asan
+ASAN_FLAGS := -fsanitize=address,undefined
+.PHONY: module-asan test-asan
+
+$(ASAN_DIR)/Makefile: config $(MODULE_SRC)
+	@mkdir -p $(ASAN_DIR)
+	@ls $(MODULE_SRC) > $(ASAN_DIR)/.srcs.new
+	@if ! cmp -s $(ASAN_DIR)/.srcs.new $(ASAN_DIR)/.srcs \
+	      || [ ! -f $@ ] || [ config -nt $@ ]; then \
+	    echo "configuring nginx in $(ASAN_DIR)"; \
+	    cd $(NGX_SRC) && . ./conf_flags && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --with-cc-opt='$(ASAN_FLAGS) -fno-omit-frame-pointer' \
+	        --with-ld-opt='$(ASAN_FLAGS)' \
+	        --add-dynamic-module=$(CURDIR) \
+	        --builddir=$(CURDIR)/$(ASAN_DIR) \
+	        >$(CURDIR)/$(ASAN_DIR)/configure.log \
+	    || { tail -20 $(CURDIR)/$(ASAN_DIR)/configure.log; exit 1; }; \
+	    mv $(CURDIR)/$(ASAN_DIR)/.srcs.new $(CURDIR)/$(ASAN_DIR)/.srcs; \
+	fi
+
+module-asan: $(ASAN_DIR)/Makefile
+	@$(MAKE) -s -f $(CURDIR)/$(ASAN_DIR)/Makefile -C $(NGX_SRC) modules
+
+test-asan: all module-asan
+	@tools/test-asan
