@@ -499,12 +499,16 @@ ngx_http_webhook_redis_setup_reply(redisAsyncContext *ac, void *r,
     redisReply                     *reply = r;
     ngx_http_webhook_redis_peer_t  *peer = privdata;
 
+    ngx_uint_t  level;
+
     if (reply == NULL) {
         return;                    /* the connection is going away */
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(ngx_http_webhook_redis_level(peer), peer->log, 0,
+        level = ngx_http_webhook_redis_level(peer);
+
+        ngx_log_error(level, peer->log, 0,
                       "webhook: Redis %V refused the connection setup: %*s",
                       &peer->conf->name, (size_t) reply->len, reply->str);
 
@@ -814,6 +818,7 @@ ngx_http_webhook_redis_down_handler(ngx_event_t *ev)
     ngx_http_webhook_redis_peer_t  *peer = ev->data;
 
     void                               *data;
+    ngx_uint_t                          level;
     ngx_queue_t                        *q;
     ngx_http_webhook_redis_cmd_t       *cmd;
     ngx_http_webhook_redis_handler_pt   handler;
@@ -822,7 +827,10 @@ ngx_http_webhook_redis_down_handler(ngx_event_t *ev)
         return;
     }
 
-    ngx_log_error(ngx_http_webhook_redis_level(peer), peer->log, 0,
+    /* not inside ngx_log_error(): the macro evaluates the level twice */
+    level = ngx_http_webhook_redis_level(peer);
+
+    ngx_log_error(level, peer->log, 0,
                   "webhook: Redis %V: %s, retrying in %M ms",
                   &peer->conf->name, peer->err, peer->backoff);
 

@@ -241,6 +241,14 @@ is(redis_cli('down', 'XLEN', 'test:back'), '1', 'restarted: the job is queued');
        'reconnected: the definition is back in the emptied Redis');
 }
 
+# TEST 14: 2 MB in one job.
+{
+    my $e = redis_json('XRANGE', 'test:big', '-', '+');
+    my %f = @{ $e->[0][1] // [] };
+    my $ctx = eval { $json->decode($f{context} // '') } // {};
+    is(length($ctx->{data}{pad} // ''), 16 * 131072, 'large: the whole body');
+}
+
 # TEST 11: db=.
 is(redis_cli('-n', '3', 'XLEN', 'test:db'), '1', 'db=3: the job is in db 3');
 {
@@ -591,3 +599,25 @@ Retry-After: 5
 refused the connection setup
 --- no_error_log
 [alert]
+
+
+
+=== TEST 14: a large body: a job of more than the socket buffer holds
+--- config
+    location = /hook {
+        client_max_body_size 4m;
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook_queue test:big;
+        webhook ../html/wf.json;
+    }
+--- user_files
+>>> wf.json
+{"key": "big", "nodes": []}
+--- request eval
+"POST /hook\n" . '{"pad":"' . ('0123456789abcdef' x 131072) . '"}'
+--- error_code: 202
+--- response_body_like chomp
+"status":"queued"
+--- no_error_log
+[alert]
+[error]

@@ -158,6 +158,11 @@ sub jobs {
 # TEST 7: a failed run is an answer too.
 is($Bodies{7}[1], $Bodies{7}[0], 'sync: the failure is replayed');
 
+# TEST 11: 640 KB stored and read back.
+is(length(redis_cli('GET', 'webhook:dedup:big:b1:response')),
+   length("200\napplication/json\n") + 640_000 + 10,
+   'large: the whole answer is stored');
+
 # TEST 9: a disabled workflow claims no key.
 is(redis_cli('EXISTS', 'webhook:dedup:offwf:new'), '0',
    'disabled: no key for a request that did not run');
@@ -433,6 +438,36 @@ main::redis_cli('SET', 'webhook:dedup:offwf:seen',
 [200, 200]
 --- response_body eval
 ["{\"n\":1}", "{\"n\":2}"]
+--- no_error_log
+[alert]
+[error]
+
+
+
+=== TEST 11: sync: a large answer (hiredis reads 16 KB at a time) is replayed whole
+--- config
+    location = /hook {
+        webhook_mode sync;
+        client_max_body_size 2m;
+        client_body_buffer_size 2m;
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook_dedup $http_x_delivery;
+        webhook ../html/wf.json;
+    }
+--- user_files
+>>> wf.json
+{"key": "big", "nodes": [
+  {"key": "r", "type": "response", "config": {"body": "{{ $context.data }}"}}]}
+--- request eval
+my $big = '{"pad":"' . ('0123456789abcdef' x 40000) . '"}';
+["POST /hook\n$big", "POST /hook\n$big"]
+--- more_headers
+X-Delivery: b1
+--- error_code eval
+[200, 200]
+--- response_body eval
+my $big = '{"pad":"' . ('0123456789abcdef' x 40000) . '"}';
+[$big, $big]
 --- no_error_log
 [alert]
 [error]
