@@ -345,7 +345,7 @@ POST /hook
 --- error_code: 503
 --- response_headers
 X-Status: workflow_disabled
-Retry-After:
+!Retry-After
 --- response_body_like chomp
 ^\{"error":\{"code":"workflow_disabled","message":".*"\}\}$
 --- no_error_log
@@ -478,7 +478,7 @@ main::redis_start_later('lost', 0.5);
 --- error_code eval
 [503, 202]
 --- response_headers eval
-["Retry-After: 5", "Retry-After:"]
+["Retry-After: 5", "!Retry-After"]
 --- no_error_log
 [alert]
 
