@@ -174,6 +174,22 @@ void wk_run_entry(wk_worker_t *w, redisReply *entry);
 void wk_run_node_done(wk_worker_t *w, wk_run_t *run, int status,
     wh_val_t result, const char *error);
 
+/*
+ * What an asynchronous node has in flight for a run.  A run freed before
+ * its node ended (Redis lost, shutdown) calls cancel, which must drop the
+ * node's watches and memory and never call wk_run_node_done().  A node
+ * releases its hold before it calls wk_run_node_done().
+ */
+typedef struct wk_hold_s  wk_hold_t;
+
+struct wk_hold_s {
+    wk_hold_t          *next;
+    void              (*cancel)(wk_worker_t *w, wk_hold_t *h);
+};
+
+void wk_run_hold(wk_run_t *run, wk_hold_t *h);
+void wk_run_release(wk_run_t *run, wk_hold_t *h);
+
 /* Can a run go on without waiting? */
 int wk_run_ready(wk_worker_t *w);
 

@@ -30,6 +30,8 @@
 #include <strings.h>
 
 #include "wk.h"
+#include "wk_http.h"
+#include "wk_node_script.h"
 
 
 #define WK_WF_CACHE      64
@@ -83,6 +85,8 @@ struct wk_run_s {
     wh_val_t            saved;
     uint32_t            replay;
     int                 replaying;
+
+    wk_hold_t          *holds;          /* asynchronous nodes in flight */
 };
 
 
@@ -212,12 +216,42 @@ failed:
 static void
 wk_run_free(wk_worker_t *w, wk_run_t *run)
 {
+    wk_hold_t  *h;
+
+    while (run->holds != NULL) {
+        h = run->holds;
+        run->holds = h->next;
+        h->cancel(w, h);
+    }
+
     if (run->wf != NULL) {
         run->wf->refs--;
     }
 
     wh_arena_destroy(run->arena);
     free(run);
+}
+
+
+void
+wk_run_hold(wk_run_t *run, wk_hold_t *h)
+{
+    h->next = run->holds;
+    run->holds = h;
+}
+
+
+void
+wk_run_release(wk_run_t *run, wk_hold_t *h)
+{
+    wk_hold_t  **pp;
+
+    for (pp = &run->holds; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == h) {
+            *pp = h->next;
+            return;
+        }
+    }
 }
 
 
@@ -814,17 +848,28 @@ wk_run_node_done(wk_worker_t *w, wk_run_t *run, int status, wh_val_t result,
 /*
  * Performs a worker node.  Returns 0 when the node ended (the run was
  * resumed or ended), 1 when it goes on asynchronously: the run waits for
- * wk_run_node_done().
- *
- * No worker node type is implemented yet: HTTP requests (libcurl multi),
- * scripts (Duktape), collections, mail, parallel and delay come later and
- * start here.
+ * wk_run_node_done().  One start function per type, with this contract.
  */
 
 static int
 wk_node_start(wk_worker_t *w, wk_run_t *run, const wh_node_t *node)
 {
     const char  *msg;
+
+    switch (node->type) {
+
+    case WH_NODE_REQUEST:
+        return wk_http_request_start(w, run, run->ex, node);
+
+    case WH_NODE_MAIL:
+        return wk_http_mail_start(w, run, run->ex, node);
+
+    case WH_NODE_SCRIPT:
+        return wk_node_script_start(w, run, run->ex, node);
+
+    default:
+        break;
+    }
 
     msg = wk_run_fmt(run, "node type %s is not supported yet",
                      wh_node_type_name(node->type));

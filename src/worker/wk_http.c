@@ -1,0 +1,1893 @@
+/*
+ * The "request" and "mail" nodes on libcurl's multi interface.
+ *
+ * One multi handle serves the process.  Its socket callback turns
+ * libcurl's interest in a socket into a watch of the worker's poll()
+ * loop (wk_io_add() keyed by a small per-socket record), its timer
+ * callback into a deadline-only watch; both handlers feed
+ * curl_multi_socket_action() and then collect finished transfers with
+ * curl_multi_info_read().  Nothing here blocks: name resolution is
+ * libcurl's threaded resolver, and a node's transfer ends through
+ * wk_run_node_done() from whichever handler saw it finish.
+ *
+ * A transfer belongs to its run: it holds the run (wk_run_hold()) so
+ * that a run dropped while the transfer is in flight cancels it first.
+ * Request bodies and mail messages live in the run's memory, responses
+ * in malloc'd buffers until the result is written to the run's memory.
+ */
+
+#define _GNU_SOURCE
+
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "wk.h"
+#include "wk_http.h"
+
+
+#define WK_HTTP_AGENT      "webhook-worker"
+
+
+typedef struct {
+    char               *data;
+    size_t              len;
+    size_t              cap;
+} wk_mbuf_t;
+
+typedef struct {
+    wk_hold_t           hold;           /* first: the run's cancel hook */
+    wk_worker_t        *w;
+    wk_run_t           *run;
+    wh_mem_t           *mem;
+    CURL               *easy;
+    CURLU              *url;
+    struct curl_slist  *headers;
+    struct curl_slist  *rcpts;
+    int                 mail;
+    int                 ignore_fail;
+    int                 only_data;
+    int                 too_big;
+    int                 nomem;
+    wk_mbuf_t           body;           /* request: the response body */
+    wk_mbuf_t           hdrs;           /* its header lines, "name:value\n" */
+    const char         *msg;            /* mail: the message */
+    size_t              msg_len;
+    size_t              msg_pos;
+    const char         *accepted;       /* mail: the result, JSON */
+    char                errbuf[CURL_ERROR_SIZE];
+} wk_xfer_t;
+
+typedef struct {
+    curl_socket_t       fd;
+} wk_sock_t;
+
+/* One header line of a response: name lower-cased, value trimmed. */
+typedef struct {
+    const char         *name;
+    size_t              name_len;
+    const char         *value;
+    size_t              value_len;
+    int                 done;
+} wk_hline_t;
+
+/* An address of a mail: as the header shows it, and the bare one. */
+typedef struct {
+    const char         *text;
+    size_t              text_len;
+    const char         *addr;
+    size_t              addr_len;
+} wk_maddr_t;
+
+typedef struct {
+    wk_maddr_t         *a;
+    size_t              n;
+    size_t              cap;
+} wk_maddrs_t;
+
+
+static CURLM        *wk_multi;
+static wk_worker_t  *wk_multi_w;
+static int           wk_timer;          /* its address keys the watch */
+
+
+static void wk_http_check(void);
+
+
+/* malloc'd buffers for what a response may make large */
+
+static int
+wk_mbuf_add(wk_mbuf_t *m, const char *p, size_t len)
+{
+    char    *d;
+    size_t   cap;
+
+    if (m->cap - m->len <= len) {
+        cap = m->cap ? m->cap : 4096;
+        while (cap - m->len <= len) {
+            cap *= 2;
+        }
+
+        d = realloc(m->data, cap);
+        if (d == NULL) {
+            return -1;
+        }
+
+        m->data = d;
+        m->cap = cap;
+    }
+
+    memcpy(m->data + m->len, p, len);
+    m->len += len;
+    m->data[m->len] = '\0';
+
+    return 0;
+}
+
+
+/* A message of the run's memory. */
+
+static const char *
+wk_http_fmt(wh_mem_t *mem, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static const char *
+wk_http_fmt(wh_mem_t *mem, const char *fmt, ...)
+{
+    char      buf[1024];
+    va_list   args;
+    const char *s;
+
+    va_start(args, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, args);
+    va_end(args);
+
+    s = wh_memdup(mem, buf, strlen(buf));
+
+    return s ? s : "out of memory";
+}
+
+
+/*
+ * Ends a node.  With "ignoreFail" a failure resolves it: the run goes on
+ * with the result, the job keeps the error.
+ */
+
+static void
+wk_http_end(wk_worker_t *w, wk_run_t *run, int ignore_fail, int status,
+    wh_val_t result, const char *error)
+{
+    if (status < 0 && ignore_fail) {
+        status = WH_STATUS_RESOLVED;
+    }
+
+    wk_run_node_done(w, run, status, result, error);
+}
+
+
+/* The multi handle and its callbacks */
+
+static void
+wk_http_on_sock(wk_worker_t *w, void *data, int revents)
+{
+    int            mask, running;
+    wk_sock_t     *sk;
+    curl_socket_t  fd;
+
+    sk = data;
+    fd = sk->fd;
+    mask = 0;
+
+    if (revents & (POLLIN | POLLHUP)) {
+        mask |= CURL_CSELECT_IN;
+    }
+
+    if (revents & POLLOUT) {
+        mask |= CURL_CSELECT_OUT;
+    }
+
+    if (revents & (POLLERR | POLLNVAL)) {
+        mask |= CURL_CSELECT_ERR;
+    }
+
+    /* sk may be freed in there (CURL_POLL_REMOVE) */
+    curl_multi_socket_action(wk_multi, fd, mask, &running);
+
+    wk_http_check();
+}
+
+
+static int
+wk_http_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
+    void *sockp)
+{
+    short         events;
+    wk_sock_t    *sk;
+    wk_worker_t  *w;
+
+    w = wk_multi_w;
+    sk = sockp;
+
+    if (what == CURL_POLL_REMOVE) {
+        if (sk != NULL) {
+            wk_io_del(w, sk);
+            free(sk);
+        }
+
+        return 0;
+    }
+
+    if (sk == NULL) {
+        sk = malloc(sizeof(wk_sock_t));
+        if (sk == NULL) {
+            return -1;
+        }
+
+        sk->fd = fd;
+        curl_multi_assign(wk_multi, fd, sk);
+
+    } else {
+        wk_io_del(w, sk);
+    }
+
+    events = 0;
+
+    if (what & CURL_POLL_IN) {
+        events |= POLLIN;
+    }
+
+    if (what & CURL_POLL_OUT) {
+        events |= POLLOUT;
+    }
+
+    return wk_io_add(w, fd, events, 0, wk_http_on_sock, sk);
+}
+
+
+static void
+wk_http_on_timer(wk_worker_t *w, void *data, int revents)
+{
+    int  running;
+
+    wk_io_del(w, &wk_timer);
+
+    curl_multi_socket_action(wk_multi, CURL_SOCKET_TIMEOUT, 0, &running);
+
+    wk_http_check();
+}
+
+
+static int
+wk_http_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    wk_io_del(wk_multi_w, &wk_timer);
+
+    if (timeout_ms < 0) {
+        return 0;
+    }
+
+    return wk_io_add(wk_multi_w, -1, 0, wk_now_ms() + timeout_ms,
+                     wk_http_on_timer, &wk_timer);
+}
+
+
+static int
+wk_http_init(wk_worker_t *w)
+{
+    if (wk_multi != NULL) {
+        return 0;
+    }
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        return -1;
+    }
+
+    wk_multi = curl_multi_init();
+    if (wk_multi == NULL) {
+        return -1;
+    }
+
+    wk_multi_w = w;
+
+    curl_multi_setopt(wk_multi, CURLMOPT_SOCKETFUNCTION, wk_http_sock_cb);
+    curl_multi_setopt(wk_multi, CURLMOPT_TIMERFUNCTION, wk_http_timer_cb);
+
+    return 0;
+}
+
+
+/* Transfers */
+
+static void
+wk_xfer_free(wk_xfer_t *x)
+{
+    if (x->easy != NULL) {
+        curl_easy_cleanup(x->easy);
+    }
+
+    if (x->url != NULL) {
+        curl_url_cleanup(x->url);
+    }
+
+    curl_slist_free_all(x->headers);
+    curl_slist_free_all(x->rcpts);
+    free(x->body.data);
+    free(x->hdrs.data);
+    free(x);
+}
+
+
+static void
+wk_xfer_cancel(wk_worker_t *w, wk_hold_t *h)
+{
+    wk_xfer_t  *x;
+
+    x = (wk_xfer_t *) h;
+
+    curl_multi_remove_handle(wk_multi, x->easy);
+    wk_xfer_free(x);
+}
+
+
+static wk_xfer_t *
+wk_xfer_create(wk_worker_t *w, wk_run_t *run, wh_mem_t *mem)
+{
+    wk_xfer_t  *x;
+
+    if (wk_http_init(w) != 0) {
+        return NULL;
+    }
+
+    x = calloc(1, sizeof(wk_xfer_t));
+    if (x == NULL) {
+        return NULL;
+    }
+
+    x->easy = curl_easy_init();
+    if (x->easy == NULL) {
+        free(x);
+        return NULL;
+    }
+
+    x->w = w;
+    x->run = run;
+    x->mem = mem;
+    x->hold.cancel = wk_xfer_cancel;
+
+    curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
+
+    return x;
+}
+
+
+static int
+wk_xfer_go(wk_xfer_t *x)
+{
+    if (curl_multi_add_handle(wk_multi, x->easy) != CURLM_OK) {
+        return -1;
+    }
+
+    wk_run_hold(x->run, &x->hold);
+
+    return 0;
+}
+
+
+/* The request's response */
+
+static size_t
+wk_http_on_body(char *p, size_t size, size_t n, void *data)
+{
+    size_t      len;
+    wk_xfer_t  *x;
+
+    x = data;
+    len = size * n;
+
+    if (x->body.len + len > WK_HTTP_MAX_BODY) {
+        x->too_big = 1;
+        return 0;
+    }
+
+    if (wk_mbuf_add(&x->body, p, len) != 0) {
+        x->nomem = 1;
+        return 0;
+    }
+
+    return len;
+}
+
+
+static size_t
+wk_http_on_header(char *p, size_t size, size_t n, void *data)
+{
+    size_t      len;
+    wk_xfer_t  *x;
+
+    x = data;
+    len = size * n;
+
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+        /* a new response (after a redirect or a 100): its own headers */
+        x->hdrs.len = 0;
+        return len;
+    }
+
+    while (len && (p[len - 1] == '\n' || p[len - 1] == '\r')) {
+        len--;
+    }
+
+    if (len == 0 || memchr(p, ':', len) == NULL || p[0] == ' '
+        || p[0] == '\t' || memchr(p, '\n', len) != NULL)
+    {
+        return size * n;
+    }
+
+    if (x->hdrs.len + len + 1 > WK_HTTP_MAX_BODY) {
+        x->too_big = 1;
+        return 0;
+    }
+
+    if (wk_mbuf_add(&x->hdrs, p, len) != 0
+        || wk_mbuf_add(&x->hdrs, "\n", 1) != 0)
+    {
+        x->nomem = 1;
+        return 0;
+    }
+
+    return size * n;
+}
+
+
+static int
+wk_http_is_ows(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+
+/*
+ * The headers as an object: names lower-cased, the values of a repeated
+ * name joined with ", " (set-cookie, which cannot be joined, an array).
+ */
+
+static int
+wk_http_headers_json(wk_xfer_t *x, wh_buf_t *b)
+{
+    char        *p, *end, *nl, *colon;
+    size_t       i, j, n, k;
+    wk_mbuf_t    joined;
+    wk_hline_t  *lines, *l;
+
+    n = 0;
+
+    for (i = 0; i < x->hdrs.len; i++) {
+        n += x->hdrs.data[i] == '\n';
+    }
+
+    lines = calloc(n + 1, sizeof(wk_hline_t));
+    if (lines == NULL) {
+        return -1;
+    }
+
+    p = x->hdrs.data;
+    end = p + x->hdrs.len;
+    n = 0;
+
+    while (p < end) {
+        nl = memchr(p, '\n', end - p);
+        colon = memchr(p, ':', nl - p);
+
+        l = &lines[n++];
+        l->name = p;
+        l->name_len = colon - p;
+
+        while (l->name_len && wk_http_is_ows(p[l->name_len - 1])) {
+            l->name_len--;
+        }
+
+        for (i = 0; i < l->name_len; i++) {
+            p[i] = (p[i] >= 'A' && p[i] <= 'Z') ? p[i] - 'A' + 'a' : p[i];
+        }
+
+        l->value = colon + 1;
+
+        while (l->value < nl && wk_http_is_ows(*l->value)) {
+            l->value++;
+        }
+
+        l->value_len = nl - l->value;
+
+        while (l->value_len && wk_http_is_ows(l->value[l->value_len - 1])) {
+            l->value_len--;
+        }
+
+        p = nl + 1;
+    }
+
+    memset(&joined, 0, sizeof(wk_mbuf_t));
+    wh_buf_addc(b, '{');
+    k = 0;
+
+    for (i = 0; i < n; i++) {
+        if (lines[i].done) {
+            continue;
+        }
+
+        if (k++) {
+            wh_buf_addc(b, ',');
+        }
+
+        wh_json_escape(b, lines[i].name, lines[i].name_len);
+        wh_buf_addc(b, ':');
+
+        if (lines[i].name_len == 10
+            && memcmp(lines[i].name, "set-cookie", 10) == 0)
+        {
+            wh_buf_addc(b, '[');
+
+            for (j = i; j < n; j++) {
+                if (lines[j].name_len == 10
+                    && memcmp(lines[j].name, "set-cookie", 10) == 0)
+                {
+                    if (j != i) {
+                        wh_buf_addc(b, ',');
+                    }
+
+                    wh_json_escape(b, lines[j].value, lines[j].value_len);
+                    lines[j].done = 1;
+                }
+            }
+
+            wh_buf_addc(b, ']');
+            continue;
+        }
+
+        joined.len = 0;
+
+        for (j = i; j < n; j++) {
+            if (lines[j].name_len != lines[i].name_len
+                || memcmp(lines[j].name, lines[i].name, lines[i].name_len)
+                   != 0)
+            {
+                continue;
+            }
+
+            if ((j != i && wk_mbuf_add(&joined, ", ", 2) != 0)
+                || wk_mbuf_add(&joined, lines[j].value, lines[j].value_len)
+                   != 0)
+            {
+                free(joined.data);
+                free(lines);
+                return -1;
+            }
+
+            lines[j].done = 1;
+        }
+
+        wh_json_escape(b, joined.data ? joined.data : "", joined.len);
+    }
+
+    wh_buf_addc(b, '}');
+
+    free(joined.data);
+    free(lines);
+
+    return 0;
+}
+
+
+/* The body: its JSON when it parses as JSON, else its text. */
+
+static void
+wk_http_data_json(wk_xfer_t *x, wh_buf_t *b)
+{
+    wh_mem_t        tmp;
+    wh_arena_t     *arena;
+    wh_json_doc_t   doc;
+    wh_json_err_t   err;
+
+    if (x->body.len == 0) {
+        wh_buf_adds(b, "\"\"");
+        return;
+    }
+
+    arena = wh_arena_create(0);
+
+    if (arena != NULL) {
+        wh_arena_mem(arena, &tmp);
+
+        if (wh_json_parse(&tmp, x->body.data, x->body.len, &doc, &err) == 0)
+        {
+            wh_json_write_compact(b, &doc, 0);
+            wh_arena_destroy(arena);
+            return;
+        }
+
+        wh_arena_destroy(arena);
+    }
+
+    wh_json_escape(b, x->body.data, x->body.len);
+}
+
+
+static void
+wk_http_request_done(wk_xfer_t *x, CURLcode code)
+{
+    int            status, ignore_fail;
+    long           http_status;
+    wh_buf_t       b;
+    wh_mem_t      *mem;
+    wh_val_t       result;
+    wk_run_t      *run;
+    wk_worker_t   *w;
+    const char    *error;
+    wh_json_err_t  jerr;
+
+    mem = x->mem;
+    result = wh_val_null();
+    error = NULL;
+    status = WH_STATUS_RESOLVED;
+
+    if (code != CURLE_OK) {
+        status = WH_STATUS_ERROR;
+
+        if (x->too_big) {
+            error = wk_http_fmt(mem, "request failed: the response is "
+                                "larger than %d bytes", WK_HTTP_MAX_BODY);
+
+        } else if (x->nomem) {
+            error = "request failed: out of memory";
+
+        } else {
+            error = wk_http_fmt(mem, "request failed: %s",
+                                x->errbuf[0] ? x->errbuf
+                                : curl_easy_strerror(code));
+        }
+
+    } else {
+        http_status = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &http_status);
+
+        wh_buf_init(&b, mem, x->body.len + x->hdrs.len + 256);
+        wh_buf_printf(&b, "{\"status\":%ld,\"headers\":", http_status);
+
+        if (wk_http_headers_json(x, &b) != 0) {
+            b.failed = 1;
+        }
+
+        wh_buf_adds(&b, ",\"data\":");
+        wk_http_data_json(x, &b);
+        wh_buf_addc(&b, '}');
+
+        if (b.failed
+            || wh_val_parse(mem, b.data, b.len, 0, &result, &jerr) != 0)
+        {
+            status = WH_STATUS_ERROR;
+            error = "request failed: out of memory";
+            result = wh_val_null();
+
+        } else if (http_status >= 400) {
+            status = WH_STATUS_ERROR;
+            error = wk_http_fmt(mem, "request failed: HTTP status %ld",
+                                http_status);
+        }
+
+        if (x->only_data) {
+            result = wh_val_get(result, "data", 4);
+        }
+    }
+
+    w = x->w;
+    run = x->run;
+    ignore_fail = x->ignore_fail;
+    wk_xfer_free(x);
+
+    wk_http_end(w, run, ignore_fail, status, result, error);
+}
+
+
+static void
+wk_mail_done(wk_xfer_t *x, CURLcode code)
+{
+    int            status, ignore_fail;
+    wh_mem_t      *mem;
+    wh_val_t       result;
+    wk_run_t      *run;
+    wk_worker_t   *w;
+    const char    *error;
+    wh_json_err_t  jerr;
+
+    mem = x->mem;
+    result = wh_val_null();
+    error = NULL;
+    status = WH_STATUS_RESOLVED;
+
+    if (code != CURLE_OK) {
+        status = WH_STATUS_ERROR;
+        error = wk_http_fmt(mem, "mail failed: %s",
+                            x->errbuf[0] ? x->errbuf
+                            : curl_easy_strerror(code));
+
+    } else if (wh_val_parse(mem, x->accepted, strlen(x->accepted), 0,
+                            &result, &jerr)
+               != 0)
+    {
+        status = WH_STATUS_ERROR;
+        error = "mail failed: out of memory";
+        result = wh_val_null();
+    }
+
+    w = x->w;
+    run = x->run;
+    ignore_fail = x->ignore_fail;
+    wk_xfer_free(x);
+
+    wk_http_end(w, run, ignore_fail, status, result, error);
+}
+
+
+static void
+wk_http_check(void)
+{
+    int         left;
+    CURL       *easy;
+    CURLMsg    *m;
+    CURLcode    code;
+    wk_xfer_t  *x;
+
+    while ((m = curl_multi_info_read(wk_multi, &left)) != NULL) {
+        if (m->msg != CURLMSG_DONE) {
+            continue;
+        }
+
+        easy = m->easy_handle;
+        code = m->data.result;
+        x = NULL;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &x);
+        curl_multi_remove_handle(wk_multi, easy);
+
+        if (x == NULL) {
+            continue;
+        }
+
+        wk_run_release(x->run, &x->hold);
+
+        if (x->mail) {
+            wk_mail_done(x, code);
+
+        } else {
+            wk_http_request_done(x, code);
+        }
+    }
+}
+
+
+/* Configuration helpers */
+
+/*
+ * The text of a config member; dflt when it is missing, null or "" (no
+ * default: -1).
+ */
+
+static int
+wk_cfg_str(wh_mem_t *mem, wh_val_t cfg, const char *name, const char *dflt,
+    const char **s, size_t *len)
+{
+    wh_val_t  v;
+
+    v = wh_val_get(cfg, name, strlen(name));
+
+    if (wh_val_type(v) != WH_JSON_MISSING && wh_val_type(v) != WH_JSON_NULL)
+    {
+        if (wh_val_text(mem, v, s, len) != 0) {
+            return -1;
+        }
+
+        if (*len || dflt == NULL) {
+            return 0;
+        }
+    }
+
+    if (dflt == NULL) {
+        return -1;
+    }
+
+    *s = dflt;
+    *len = strlen(dflt);
+
+    return 0;
+}
+
+
+static int64_t
+wk_cfg_ms(wh_val_t cfg, int64_t dflt)
+{
+    double  d;
+
+    if (wh_val_to_number(wh_val_get(cfg, "timeout", 7), &d) != 0 || d < 1) {
+        return dflt;
+    }
+
+    return d > 86400000.0 ? 86400000 : (int64_t) d;
+}
+
+
+/* Does s[0..len) hold a byte that would end or split a header line? */
+
+static int
+wk_has_ctl(const char *s, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0') {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+wk_is_token(const char *s, size_t len)
+{
+    size_t  i;
+
+    if (len == 0) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (s[i] <= ' ' || s[i] >= 127 || strchr("()<>@,;:\\\"/[]?={}",
+                                                 s[i]) != NULL)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* Appends name=value urlencoded (form bodies and query strings). */
+
+static int
+wk_urlencode_pair(CURL *easy, wh_buf_t *b, const char *name, size_t nlen,
+    const char *value, size_t vlen)
+{
+    char  *n, *v;
+
+    n = curl_easy_escape(easy, name, (int) nlen);
+    v = curl_easy_escape(easy, value, (int) vlen);
+
+    if (n == NULL || v == NULL) {
+        curl_free(n);
+        curl_free(v);
+        return -1;
+    }
+
+    wh_buf_adds(b, n);
+    wh_buf_addc(b, '=');
+    wh_buf_adds(b, v);
+
+    curl_free(n);
+    curl_free(v);
+
+    return 0;
+}
+
+
+/* A form body of an object: arrays repeat their name. */
+
+static int
+wk_form_body(wk_xfer_t *x, wh_val_t data, wh_buf_t *b)
+{
+    size_t       nlen, vlen;
+    uint32_t     i, j, n, m;
+    wh_val_t     v, item;
+    const char  *name, *value;
+
+    n = wh_val_size(data);
+
+    for (i = 0; i < n; i++) {
+        if (wh_val_str(x->mem, wh_val_member_key(data, i), &name, &nlen)
+            != 0)
+        {
+            return -1;
+        }
+
+        v = wh_val_member_value(data, i);
+
+        if (wh_val_type(v) == WH_JSON_ARRAY) {
+            m = wh_val_size(v);
+
+            for (j = 0; j < m; j++) {
+                item = wh_val_index(v, j);
+
+                if (wh_val_text(x->mem, item, &value, &vlen) != 0) {
+                    return -1;
+                }
+
+                if (b->len) {
+                    wh_buf_addc(b, '&');
+                }
+
+                if (wk_urlencode_pair(x->easy, b, name, nlen, value, vlen)
+                    != 0)
+                {
+                    return -1;
+                }
+            }
+
+            continue;
+        }
+
+        if (wh_val_text(x->mem, v, &value, &vlen) != 0) {
+            return -1;
+        }
+
+        if (b->len) {
+            wh_buf_addc(b, '&');
+        }
+
+        if (wk_urlencode_pair(x->easy, b, name, nlen, value, vlen) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* [{name, value}] pairs of a config member; NULL err when fine. */
+
+static const char *
+wk_cfg_pair(wh_mem_t *mem, wh_val_t item, const char *what,
+    const char **name, size_t *nlen, const char **value, size_t *vlen)
+{
+    if (wh_val_type(item) != WH_JSON_OBJECT
+        || wh_val_str(mem, wh_val_get(item, "name", 4), name, nlen) != 0)
+    {
+        return wk_http_fmt(mem, "request failed: an item of \"%s\" has no "
+                           "name", what);
+    }
+
+    if (wh_val_text(mem, wh_val_get(item, "value", 5), value, vlen) != 0) {
+        return "request failed: out of memory";
+    }
+
+    return NULL;
+}
+
+
+int
+wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
+    const wh_node_t *node)
+{
+    int            ignore_fail, has_ct, has_body, rc;
+    char          *scheme;
+    size_t         len, nlen, vlen, i;
+    uint32_t       k, n;
+    wh_val_t       cfg, data, list;
+    wh_buf_t       b, body;
+    wh_mem_t      *mem;
+    wk_xfer_t     *x;
+    wh_scope_t    *scope;
+    CURLUcode      uc;
+    const char    *method, *url, *ctype, *name, *value, *err, *mime;
+    struct curl_slist  *sl;
+
+    scope = wh_exec_scope(ex);
+    mem = scope->mem;
+    ignore_fail = json_is_true(json_object_get(node->config, "ignoreFail"));
+    x = NULL;
+
+    if (wh_tpl_eval(node->config_tpl, scope, &cfg) != 0) {
+        err = "request failed: out of memory";
+        goto failed;
+    }
+
+    x = wk_xfer_create(w, run, mem);
+    if (x == NULL) {
+        err = "request failed: cannot set up libcurl";
+        goto failed;
+    }
+
+    x->ignore_fail = ignore_fail;
+    x->only_data = wh_val_truthy(wh_val_get(cfg, "onlyData", 8));
+
+    /* the method */
+
+    if (wk_cfg_str(mem, cfg, "method", "POST", &method, &len) != 0) {
+        err = "request failed: out of memory";
+        goto failed;
+    }
+
+    if (len == 0 || len > 32 || !wk_is_token(method, len)) {
+        err = wk_http_fmt(mem, "request failed: invalid method \"%.64s\"",
+                          method);
+        goto failed;
+    }
+
+    method = wh_memdup(mem, method, len);
+    if (method == NULL) {
+        err = "request failed: out of memory";
+        goto failed;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (method[i] >= 'a' && method[i] <= 'z') {
+            ((char *) method)[i] = method[i] - 'a' + 'A';
+        }
+    }
+
+    /* the URL and its params */
+
+    if (wk_cfg_str(mem, cfg, "url", NULL, &url, &len) != 0 || len == 0) {
+        err = "request failed: no url";
+        goto failed;
+    }
+
+    x->url = curl_url();
+    if (x->url == NULL) {
+        err = "request failed: out of memory";
+        goto failed;
+    }
+
+    uc = curl_url_set(x->url, CURLUPART_URL, url, 0);
+    if (uc != CURLUE_OK) {
+        err = wk_http_fmt(mem, "request failed: invalid url \"%.256s\": %s",
+                          url, curl_url_strerror(uc));
+        goto failed;
+    }
+
+    scheme = NULL;
+    curl_url_get(x->url, CURLUPART_SCHEME, &scheme, 0);
+    rc = scheme != NULL && (strcasecmp(scheme, "http") == 0
+                            || strcasecmp(scheme, "https") == 0);
+    curl_free(scheme);
+
+    if (!rc) {
+        err = wk_http_fmt(mem, "request failed: invalid url \"%.256s\": "
+                          "only http and https are allowed", url);
+        goto failed;
+    }
+
+    list = wh_val_get(cfg, "params", 6);
+    n = wh_val_type(list) == WH_JSON_ARRAY ? wh_val_size(list) : 0;
+
+    for (k = 0; k < n; k++) {
+        err = wk_cfg_pair(mem, wh_val_index(list, k), "params", &name, &nlen,
+                          &value, &vlen);
+        if (err != NULL) {
+            goto failed;
+        }
+
+        wh_buf_init(&b, mem, nlen + vlen + 16);
+
+        if (wk_urlencode_pair(x->easy, &b, name, nlen, value, vlen) != 0
+            || b.failed
+            || curl_url_set(x->url, CURLUPART_QUERY, b.data,
+                            CURLU_APPENDQUERY)
+               != CURLUE_OK)
+        {
+            err = "request failed: out of memory";
+            goto failed;
+        }
+    }
+
+    /* the headers */
+
+    has_ct = 0;
+    list = wh_val_get(cfg, "headers", 7);
+    n = wh_val_type(list) == WH_JSON_ARRAY ? wh_val_size(list) : 0;
+
+    for (k = 0; k < n; k++) {
+        err = wk_cfg_pair(mem, wh_val_index(list, k), "headers", &name,
+                          &nlen, &value, &vlen);
+        if (err != NULL) {
+            goto failed;
+        }
+
+        if (!wk_is_token(name, nlen) || wk_has_ctl(value, vlen)) {
+            err = wk_http_fmt(mem, "request failed: invalid header "
+                              "\"%.64s\"", name);
+            goto failed;
+        }
+
+        if (nlen == 12 && strncasecmp(name, "content-type", 12) == 0) {
+            has_ct = 1;
+        }
+
+        /* "Name;" is libcurl's way to send a header with no value */
+        wh_buf_init(&b, mem, nlen + vlen + 4);
+        wh_buf_add(&b, name, nlen);
+        wh_buf_adds(&b, vlen ? ": " : ";");
+        wh_buf_add(&b, value, vlen);
+
+        sl = b.failed ? NULL : curl_slist_append(x->headers, b.data);
+        if (sl == NULL) {
+            err = "request failed: out of memory";
+            goto failed;
+        }
+
+        x->headers = sl;
+    }
+
+    /* the body */
+
+    if (wk_cfg_str(mem, cfg, "contentType", "json", &ctype, &len) != 0) {
+        err = "request failed: out of memory";
+        goto failed;
+    }
+
+    if (strcmp(ctype, "json") == 0
+        || strcasecmp(ctype, "application/json") == 0)
+    {
+        mime = "application/json";
+
+    } else if (strcmp(ctype, "form") == 0
+               || strcasecmp(ctype, "application/x-www-form-urlencoded")
+                  == 0)
+    {
+        mime = "application/x-www-form-urlencoded";
+
+    } else if (strcmp(ctype, "text") == 0
+               || strcasecmp(ctype, "text/plain") == 0)
+    {
+        mime = "text/plain; charset=utf-8";
+
+    } else {
+        err = wk_http_fmt(mem, "request failed: unknown contentType "
+                          "\"%.64s\" (json, form or text)", ctype);
+        goto failed;
+    }
+
+    data = wh_val_get(cfg, "data", 4);
+    has_body = wh_val_type(data) != WH_JSON_MISSING
+               && wh_val_type(data) != WH_JSON_NULL
+               && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+
+    if (has_body) {
+        wh_buf_init(&body, mem, 256);
+
+        if (mime[0] == 'a' && mime[12] == 'j') {
+            wh_val_write_json(&body, data);
+
+        } else if (mime[0] == 'a') {
+            if (wh_val_type(data) == WH_JSON_OBJECT) {
+                if (wk_form_body(x, data, &body) != 0) {
+                    body.failed = 1;
+                }
+
+            } else {
+                wh_val_write_text(&body, data);
+            }
+
+        } else {
+            wh_val_write_text(&body, data);
+        }
+
+        if (body.failed) {
+            err = "request failed: out of memory";
+            goto failed;
+        }
+
+        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t) body.len);
+        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, body.data);
+
+        if (strcmp(method, "POST") != 0) {
+            curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, method);
+        }
+
+        if (!has_ct) {
+            wh_buf_init(&b, mem, 64);
+            wh_buf_printf(&b, "Content-Type: %s", mime);
+
+            sl = b.failed ? NULL : curl_slist_append(x->headers, b.data);
+            if (sl == NULL) {
+                err = "request failed: out of memory";
+                goto failed;
+            }
+
+            x->headers = sl;
+        }
+
+    } else if (strcmp(method, "GET") == 0) {
+        curl_easy_setopt(x->easy, CURLOPT_HTTPGET, 1L);
+
+    } else if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(x->easy, CURLOPT_NOBODY, 1L);
+
+    } else if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE, 0L);
+        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, "");
+
+    } else {
+        curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, method);
+    }
+
+    /* no "Expect: 100-continue" round trip before larger bodies */
+    sl = curl_slist_append(x->headers, "Expect:");
+    if (sl == NULL) {
+        err = "request failed: out of memory";
+        goto failed;
+    }
+
+    x->headers = sl;
+
+    curl_easy_setopt(x->easy, CURLOPT_CURLU, x->url);
+    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+    curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(x->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(x->easy, CURLOPT_MAXREDIRS, (long) WK_HTTP_MAX_REDIRS);
+    curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS,
+                     (long) wk_cfg_ms(cfg, WK_HTTP_TIMEOUT));
+    curl_easy_setopt(x->easy, CURLOPT_USERAGENT, WK_HTTP_AGENT);
+    curl_easy_setopt(x->easy, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(x->easy, CURLOPT_MAXFILESIZE_LARGE,
+                     (curl_off_t) WK_HTTP_MAX_BODY);
+    curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, wk_http_on_body);
+    curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, wk_http_on_header);
+    curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
+
+    if (wk_xfer_go(x) != 0) {
+        err = "request failed: cannot start the transfer";
+        goto failed;
+    }
+
+    return 1;
+
+failed:
+
+    if (x != NULL) {
+        wk_xfer_free(x);
+    }
+
+    wk_http_end(w, run, ignore_fail, WH_STATUS_ERROR, wh_val_null(), err);
+
+    return 0;
+}
+
+
+/* Mail */
+
+static int
+wk_is_ascii(const char *s, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char) s[i] >= 0x80) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * RFC 2047 encoded words of UTF-8 text, folded between words; a word
+ * never splits a character.
+ */
+
+static void
+wk_mail_encode_words(wh_buf_t *b, const char *s, size_t len)
+{
+    static const char  b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    size_t          i, n, k;
+    uint32_t        v;
+    const uint8_t  *p;
+
+    p = (const uint8_t *) s;
+    i = 0;
+
+    while (i < len) {
+        n = len - i < 45 ? len - i : 45;
+
+        /* back off to the start of a character */
+        while (i + n < len && n > 1 && (p[i + n] & 0xc0) == 0x80) {
+            n--;
+        }
+
+        if (i) {
+            wh_buf_adds(b, "\r\n ");
+        }
+
+        wh_buf_adds(b, "=?UTF-8?B?");
+
+        for (k = 0; k < n; k += 3) {
+            v = (uint32_t) p[i + k] << 16;
+            v |= k + 1 < n ? (uint32_t) p[i + k + 1] << 8 : 0;
+            v |= k + 2 < n ? p[i + k + 2] : 0;
+
+            wh_buf_addc(b, b64[(v >> 18) & 63]);
+            wh_buf_addc(b, b64[(v >> 12) & 63]);
+            wh_buf_addc(b, k + 1 < n ? b64[(v >> 6) & 63] : '=');
+            wh_buf_addc(b, k + 2 < n ? b64[v & 63] : '=');
+        }
+
+        wh_buf_adds(b, "?=");
+        i += n;
+    }
+}
+
+
+/* Header text: line breaks become spaces, non-ASCII encoded words. */
+
+static void
+wk_mail_header_text(wh_buf_t *b, const char *s, size_t len)
+{
+    size_t  i;
+
+    if (!wk_is_ascii(s, len) || len > 900) {
+        wk_mail_encode_words(b, s, len);
+        return;
+    }
+
+    for (i = 0; i < len; i++) {
+        wh_buf_addc(b, (s[i] == '\r' || s[i] == '\n') ? ' ' : s[i]);
+    }
+}
+
+
+/* Quoted-printable body: CRLF lines of 76 characters at most. */
+
+static void
+wk_mail_qp(wh_buf_t *b, const char *s, size_t len)
+{
+    int            ws, brk;
+    size_t         i, col, elen;
+    char           enc[4];
+    unsigned char  c;
+
+    static const char  hex[] = "0123456789ABCDEF";
+
+    col = 0;
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) s[i];
+
+        if (c == '\r' && i + 1 < len && s[i + 1] == '\n') {
+            continue;
+        }
+
+        if (c == '\n' || c == '\r') {
+            wh_buf_adds(b, "\r\n");
+            col = 0;
+            continue;
+        }
+
+        ws = (c == ' ' || c == '\t');
+        brk = (i + 1 == len || s[i + 1] == '\n' || s[i + 1] == '\r');
+
+        if (((c >= 33 && c <= 126 && c != '=') || (ws && !brk))
+            && !(c == '.' && col == 0))
+        {
+            enc[0] = (char) c;
+            elen = 1;
+
+        } else {
+            enc[0] = '=';
+            enc[1] = hex[c >> 4];
+            enc[2] = hex[c & 15];
+            elen = 3;
+        }
+
+        if (col + elen > 75) {
+            wh_buf_adds(b, "=\r\n");
+            col = 0;
+
+            if (elen == 1 && c == '.') {
+                enc[0] = '=';
+                enc[1] = '2';
+                enc[2] = 'E';
+                elen = 3;
+            }
+        }
+
+        wh_buf_add(b, enc, elen);
+        col += elen;
+    }
+
+    wh_buf_adds(b, "\r\n");
+}
+
+
+static void
+wk_mail_part_header(wh_buf_t *b, const char *type)
+{
+    wh_buf_printf(b, "Content-Type: %s; charset=utf-8\r\n"
+                  "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+                  type);
+}
+
+
+static int
+wk_maddrs_add(wh_mem_t *mem, wk_maddrs_t *l, const char *s, size_t len)
+{
+    size_t       cap;
+    wk_maddr_t  *a, *na;
+    const char  *lt, *gt;
+
+    while (len && (*s == ' ' || *s == '\t')) {
+        s++;
+        len--;
+    }
+
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t')) {
+        len--;
+    }
+
+    if (len == 0) {
+        return 0;
+    }
+
+    if (l->n == l->cap) {
+        cap = l->cap ? 2 * l->cap : 8;
+        na = wh_alloc(mem, cap * sizeof(wk_maddr_t));
+        if (na == NULL) {
+            return -1;
+        }
+
+        if (l->n) {
+            memcpy(na, l->a, l->n * sizeof(wk_maddr_t));
+        }
+
+        l->a = na;
+        l->cap = cap;
+    }
+
+    a = &l->a[l->n];
+    a->text = s;
+    a->text_len = len;
+    a->addr = s;
+    a->addr_len = len;
+
+    lt = memrchr(s, '<', len);
+
+    if (lt != NULL) {
+        gt = memchr(lt, '>', s + len - lt);
+        if (gt == NULL) {
+            return -1;
+        }
+
+        a->addr = lt + 1;
+        a->addr_len = gt - lt - 1;
+    }
+
+    if (a->addr_len == 0 || wk_has_ctl(s, len)) {
+        return -1;
+    }
+
+    for (cap = 0; cap < a->addr_len; cap++) {
+        if (a->addr[cap] <= ' ' || strchr("<>,;\"", a->addr[cap]) != NULL)
+        {
+            return -1;
+        }
+    }
+
+    l->n++;
+
+    return 0;
+}
+
+
+/* "a@x, Name <b@y>" or ["a@x", ...]: commas in quotes do not split. */
+
+static const char *
+wk_mail_addrs(wh_mem_t *mem, wh_val_t v, const char *what, wk_maddrs_t *l)
+{
+    int          quoted, angle;
+    size_t       len, i, start;
+    uint32_t     k, n;
+    wh_val_t     item;
+    const char  *s;
+
+    n = 1;
+    item = v;
+
+    if (wh_val_type(v) == WH_JSON_MISSING || wh_val_type(v) == WH_JSON_NULL)
+    {
+        return NULL;
+    }
+
+    if (wh_val_type(v) == WH_JSON_ARRAY) {
+        n = wh_val_size(v);
+    }
+
+    for (k = 0; k < n; k++) {
+        if (wh_val_type(v) == WH_JSON_ARRAY) {
+            item = wh_val_index(v, k);
+        }
+
+        if (wh_val_type(item) == WH_JSON_NULL) {
+            continue;
+        }
+
+        if (wh_val_type(item) != WH_JSON_STRING
+            || wh_val_str(mem, item, &s, &len) != 0)
+        {
+            return wk_http_fmt(mem, "mail failed: \"%s\" is not an address "
+                               "or a list of addresses", what);
+        }
+
+        quoted = 0;
+        angle = 0;
+        start = 0;
+
+        for (i = 0; i <= len; i++) {
+            if (i < len) {
+                if (s[i] == '"') {
+                    quoted = !quoted;
+
+                } else if (s[i] == '<') {
+                    angle = 1;
+
+                } else if (s[i] == '>') {
+                    angle = 0;
+                }
+
+                if (s[i] != ',' || quoted || angle) {
+                    continue;
+                }
+            }
+
+            if (wk_maddrs_add(mem, l, s + start, i - start) != 0) {
+                return wk_http_fmt(mem, "mail failed: invalid address "
+                                   "\"%.*s\" in \"%s\"",
+                                   (int) (i - start > 128 ? 128 : i - start),
+                                   s + start, what);
+            }
+
+            start = i + 1;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* An address header, folded between addresses. */
+
+static void
+wk_mail_addr_header(wh_buf_t *b, const char *name, const wk_maddrs_t *l)
+{
+    size_t             i, col, start;
+    const char        *lt;
+    const wk_maddr_t  *a;
+
+    wh_buf_printf(b, "%s: ", name);
+    col = strlen(name) + 2;
+
+    for (i = 0; i < l->n; i++) {
+        a = &l->a[i];
+
+        if (i) {
+            wh_buf_addc(b, ',');
+
+            if (col + a->text_len > 76) {
+                wh_buf_adds(b, "\r\n ");
+                col = 1;
+
+            } else {
+                wh_buf_addc(b, ' ');
+                col += 2;
+            }
+        }
+
+        start = b->len;
+
+        if (!wk_is_ascii(a->text, a->text_len) && a->addr != a->text) {
+            /* the display name is encoded, the address stays as it is */
+            lt = a->addr - 1;
+            wk_mail_encode_words(b, a->text, lt - a->text);
+            wh_buf_adds(b, " <");
+            wh_buf_add(b, a->addr, a->addr_len);
+            wh_buf_addc(b, '>');
+
+        } else {
+            wh_buf_add(b, a->text, a->text_len);
+        }
+
+        col += b->len - start;
+    }
+
+    wh_buf_adds(b, "\r\n");
+}
+
+
+static size_t
+wk_mail_read(char *buf, size_t size, size_t n, void *data)
+{
+    size_t      len;
+    wk_xfer_t  *x;
+
+    x = data;
+    len = size * n;
+
+    if (len > x->msg_len - x->msg_pos) {
+        len = x->msg_len - x->msg_pos;
+    }
+
+    memcpy(buf, x->msg + x->msg_pos, len);
+    x->msg_pos += len;
+
+    return len;
+}
+
+
+static int
+wk_mail_rcpts(wk_xfer_t *x, const wk_maddrs_t *l, wh_buf_t *acc)
+{
+    size_t              i;
+    wh_buf_t            b;
+    struct curl_slist  *sl;
+
+    for (i = 0; i < l->n; i++) {
+        wh_buf_init(&b, x->mem, l->a[i].addr_len + 3);
+        wh_buf_addc(&b, '<');
+        wh_buf_add(&b, l->a[i].addr, l->a[i].addr_len);
+        wh_buf_addc(&b, '>');
+
+        sl = b.failed ? NULL : curl_slist_append(x->rcpts, b.data);
+        if (sl == NULL) {
+            return -1;
+        }
+
+        x->rcpts = sl;
+
+        if (acc->len > 1) {
+            wh_buf_addc(acc, ',');
+        }
+
+        wh_json_escape(acc, l->a[i].addr, l->a[i].addr_len);
+    }
+
+    return 0;
+}
+
+
+int
+wk_http_mail_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
+    const wh_node_t *node)
+{
+    int            ignore_fail, has_text, has_html;
+    char           id[40], date[64], boundary[64];
+    char          *q;
+    size_t         len, tlen, hlen, slen;
+    time_t         now;
+    wh_val_t       cfg;
+    wh_buf_t       b, acc;
+    wh_mem_t      *mem;
+    struct tm      tm;
+    wk_xfer_t     *x;
+    wh_scope_t    *scope;
+    wk_maddrs_t    from, to, cc, bcc;
+    const char    *url, *err, *text, *html, *subject, *fromtext;
+    long           use_ssl;
+
+    scope = wh_exec_scope(ex);
+    mem = scope->mem;
+    ignore_fail = json_is_true(json_object_get(node->config, "ignoreFail"));
+    x = NULL;
+
+    memset(&from, 0, sizeof(wk_maddrs_t));
+    memset(&to, 0, sizeof(wk_maddrs_t));
+    memset(&cc, 0, sizeof(wk_maddrs_t));
+    memset(&bcc, 0, sizeof(wk_maddrs_t));
+
+    if (w->conf->smtp == NULL || w->conf->smtp[0] == '\0') {
+        err = "mail failed: no mail server: the worker runs without --smtp";
+        goto failed;
+    }
+
+    if (wh_tpl_eval(node->config_tpl, scope, &cfg) != 0) {
+        err = "mail failed: out of memory";
+        goto failed;
+    }
+
+    /* "?starttls" is ours: libcurl would take it for a part of the path */
+    url = wh_memdup(mem, w->conf->smtp, strlen(w->conf->smtp));
+    if (url == NULL) {
+        err = "mail failed: out of memory";
+        goto failed;
+    }
+
+    use_ssl = CURLUSESSL_NONE;
+    q = strchr(url, '?');
+
+    if (q != NULL) {
+        if (strcmp(q + 1, "starttls") != 0) {
+            err = "mail failed: the --smtp URL may only end with ?starttls";
+            goto failed;
+        }
+
+        *q = '\0';
+        use_ssl = CURLUSESSL_ALL;
+    }
+
+    if (strncasecmp(url, "smtp://", 7) != 0
+        && strncasecmp(url, "smtps://", 8) != 0)
+    {
+        err = "mail failed: the --smtp URL is not smtp:// or smtps://";
+        goto failed;
+    }
+
+    /* addresses */
+
+    if (wk_cfg_str(mem, cfg, "from", WK_MAIL_FROM, &fromtext, &len) != 0) {
+        err = "mail failed: out of memory";
+        goto failed;
+    }
+
+    if (wk_maddrs_add(mem, &from, fromtext, len) != 0 || from.n != 1) {
+        err = wk_http_fmt(mem, "mail failed: invalid address \"%.128s\" in "
+                          "\"from\"", fromtext);
+        goto failed;
+    }
+
+    err = wk_mail_addrs(mem, wh_val_get(cfg, "to", 2), "to", &to);
+    if (err == NULL) {
+        err = wk_mail_addrs(mem, wh_val_get(cfg, "cc", 2), "cc", &cc);
+    }
+
+    if (err == NULL) {
+        err = wk_mail_addrs(mem, wh_val_get(cfg, "bcc", 3), "bcc", &bcc);
+    }
+
+    if (err != NULL) {
+        goto failed;
+    }
+
+    if (to.n + cc.n + bcc.n == 0) {
+        err = "mail failed: no recipient (\"to\", \"cc\" or \"bcc\")";
+        goto failed;
+    }
+
+    /* contents */
+
+    if (wk_cfg_str(mem, cfg, "subject", "", &subject, &slen) != 0
+        || wk_cfg_str(mem, cfg, "text", "", &text, &tlen) != 0
+        || wk_cfg_str(mem, cfg, "html", "", &html, &hlen) != 0)
+    {
+        err = "mail failed: out of memory";
+        goto failed;
+    }
+
+    has_text = tlen > 0;
+    has_html = hlen > 0;
+
+    x = wk_xfer_create(w, run, mem);
+    if (x == NULL) {
+        err = "mail failed: cannot set up libcurl";
+        goto failed;
+    }
+
+    x->mail = 1;
+    x->ignore_fail = ignore_fail;
+
+    if (wk_uuid7(id) != 0) {
+        snprintf(id, sizeof(id), "%lld", (long long) wk_now_ms());
+    }
+
+    now = time(NULL);
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    snprintf(boundary, sizeof(boundary), "=_wh_%s", id);
+
+    wh_buf_init(&b, mem, tlen + tlen / 8 + hlen + hlen / 8 + slen + 1024);
+    wh_buf_printf(&b, "Date: %s\r\n", date);
+    wk_mail_addr_header(&b, "From", &from);
+
+    if (to.n) {
+        wk_mail_addr_header(&b, "To", &to);
+    }
+
+    if (cc.n) {
+        wk_mail_addr_header(&b, "Cc", &cc);
+    }
+
+    wh_buf_adds(&b, "Subject: ");
+    wk_mail_header_text(&b, subject, slen);
+    wh_buf_printf(&b, "\r\nMessage-ID: <%s@webhook-worker>\r\n"
+                  "MIME-Version: 1.0\r\n", id);
+
+    if (has_text && has_html) {
+        wh_buf_printf(&b, "Content-Type: multipart/alternative; "
+                      "boundary=\"%s\"\r\n\r\n", boundary);
+        wh_buf_printf(&b, "--%s\r\n", boundary);
+        wk_mail_part_header(&b, "text/plain");
+        wk_mail_qp(&b, text, tlen);
+        wh_buf_printf(&b, "--%s\r\n", boundary);
+        wk_mail_part_header(&b, "text/html");
+        wk_mail_qp(&b, html, hlen);
+        wh_buf_printf(&b, "--%s--\r\n", boundary);
+
+    } else if (has_html) {
+        wk_mail_part_header(&b, "text/html");
+        wk_mail_qp(&b, html, hlen);
+
+    } else {
+        wk_mail_part_header(&b, "text/plain");
+        wk_mail_qp(&b, text, tlen);
+    }
+
+    wh_buf_init(&acc, mem, 64);
+    wh_buf_adds(&acc, "{\"accepted\":[");
+
+    if (wk_mail_rcpts(x, &to, &acc) != 0 || wk_mail_rcpts(x, &cc, &acc) != 0
+        || wk_mail_rcpts(x, &bcc, &acc) != 0)
+    {
+        err = "mail failed: out of memory";
+        goto failed;
+    }
+
+    wh_buf_adds(&acc, "]}");
+
+    if (b.failed || acc.failed) {
+        err = "mail failed: out of memory";
+        goto failed;
+    }
+
+    x->msg = b.data;
+    x->msg_len = b.len;
+    x->accepted = acc.data;
+
+    wh_buf_init(&b, mem, from.a[0].addr_len + 3);
+    wh_buf_addc(&b, '<');
+    wh_buf_add(&b, from.a[0].addr, from.a[0].addr_len);
+    wh_buf_addc(&b, '>');
+
+    if (b.failed) {
+        err = "mail failed: out of memory";
+        goto failed;
+    }
+
+    curl_easy_setopt(x->easy, CURLOPT_URL, url);
+    curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(x->easy, CURLOPT_USE_SSL, use_ssl);
+    curl_easy_setopt(x->easy, CURLOPT_MAIL_FROM, b.data);
+    curl_easy_setopt(x->easy, CURLOPT_MAIL_RCPT, x->rcpts);
+    curl_easy_setopt(x->easy, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(x->easy, CURLOPT_READFUNCTION, wk_mail_read);
+    curl_easy_setopt(x->easy, CURLOPT_READDATA, x);
+    curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE,
+                     (curl_off_t) x->msg_len);
+    curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS,
+                     (long) wk_cfg_ms(cfg, WK_MAIL_TIMEOUT));
+
+    if (wk_xfer_go(x) != 0) {
+        err = "mail failed: cannot start the transfer";
+        goto failed;
+    }
+
+    return 1;
+
+failed:
+
+    if (x != NULL) {
+        wk_xfer_free(x);
+    }
+
+    wk_http_end(w, run, ignore_fail, WH_STATUS_ERROR, wh_val_null(), err);
+
+    return 0;
+}

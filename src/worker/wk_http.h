@@ -1,0 +1,52 @@
+/*
+ * The "request" and "mail" nodes: libcurl's multi interface on the
+ * worker's event loop.  One multi handle per process carries every
+ * transfer, so a worker has as many requests and mails in flight as its
+ * runs need, each watched through wk_io_add().
+ *
+ * request: method (POST), url, contentType ("json": the data as JSON,
+ * "form": an object urlencoded, "text": the data as text; the MIME types
+ * application/json, application/x-www-form-urlencoded and text/plain
+ * are taken too), headers and params [{name, value}], data, timeout ms
+ * (5000 when missing or not positive), ignoreFail, onlyData.  The result
+ * is {"status", "headers" (lower-cased names; a repeated header's values
+ * joined with ", ", set-cookie an array), "data" (the body as JSON when
+ * it parses as JSON, else its text)}.  Redirects are followed, up to 5,
+ * over http and https only.  A status >= 400, a transport error or a body
+ * larger than 10 MB fails the node with "request failed: ..."; its result
+ * is the response (null when there was none).  GET and HEAD send no body.
+ *
+ * mail: from ("webhook-worker@localhost"), to, cc, bcc (a string with
+ * comma-separated addresses or an array), subject, text and/or html
+ * (multipart/alternative when both), timeout ms (30000), sent to the
+ * worker's --smtp URL: smtp://[user:password@]host[:port] (STARTTLS when
+ * the server offers it is not tried), smtps:// for TLS from the start,
+ * smtp://...?starttls to require STARTTLS.  The result is
+ * {"accepted": [the recipients' addresses]}; failures are "mail failed:
+ * ...".
+ *
+ * With "ignoreFail": true a failure resolves the node (status 1) with
+ * that result and the error kept on the job; "onlyData" makes the result
+ * the response's data alone.
+ */
+
+#ifndef WK_HTTP_H
+#define WK_HTTP_H
+
+#include "wk.h"
+
+
+#define WK_HTTP_TIMEOUT     5000
+#define WK_HTTP_MAX_BODY    (10 * 1024 * 1024)
+#define WK_HTTP_MAX_REDIRS  5
+#define WK_MAIL_TIMEOUT     30000
+#define WK_MAIL_FROM        "webhook-worker@localhost"
+
+
+/* Start functions of wk_node_start(): 0 ended, 1 in flight. */
+int wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
+    const wh_node_t *node);
+int wk_http_mail_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
+    const wh_node_t *node);
+
+#endif /* WK_HTTP_H */

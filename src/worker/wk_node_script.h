@@ -1,0 +1,19 @@
+/*
+ * The "script" node on the worker's event loop: the asynchronous form of
+ * wk_script.h, so that other runs go on while a script runs.  Config:
+ * content, arguments [{name, value}] (rendered; globals by name),
+ * timeout ms (5000 when missing or not positive).  The script sees
+ * `context` ($context) and `nodes` (the results so far by node key).
+ */
+
+#ifndef WK_NODE_SCRIPT_H
+#define WK_NODE_SCRIPT_H
+
+#include "wk.h"
+
+
+/* The start function of wk_node_start(): 0 ended, 1 in flight. */
+int wk_node_script_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
+    const wh_node_t *node);
+
+#endif /* WK_NODE_SCRIPT_H */
