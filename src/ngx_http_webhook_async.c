@@ -112,9 +112,9 @@ ngx_http_webhook_redis_path(ngx_http_request_t *r,
 {
     int                        argc;
     u_char                     ttl[NGX_TIME_T_LEN];
-    size_t                     len[10];
+    size_t                     len[12];
     ngx_str_t                  value;
-    const char                *argv[10];
+    const char                *argv[12];
     wh_workflow_t             *wf;
     ngx_pool_cleanup_t        *cln;
     ngx_http_webhook_async_t  *st;
@@ -174,6 +174,7 @@ ngx_http_webhook_redis_path(ngx_http_request_t *r,
         }
     }
 
+    /* at most 11: XADD, the queue, "*" and 4 fields */
     argc = 0;
 
 #define ngx_http_webhook_arg(s, n)                                            \
