@@ -103,7 +103,8 @@ ngx_http_webhook_stat_add(ngx_conf_t *cf, const char *key)
         wmcf->zone = ngx_shared_memory_add(cf, &name,
                                            ngx_align(sizeof(
                                                ngx_http_webhook_shm_t)
-                                               + 8192, ngx_pagesize),
+                                               + 16 * ngx_pagesize,
+                                               ngx_pagesize),
                                            &ngx_http_webhook_module);
         if (wmcf->zone == NULL) {
             return NULL;
@@ -128,13 +129,27 @@ ngx_http_webhook_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_webhook_main_conf_t *wmcf = shm_zone->data;
 
     ngx_uint_t                i, j;
+    ngx_slab_pool_t          *shpool;
     ngx_http_webhook_shm_t   *shm;
     ngx_http_webhook_stat_t  *st;
 
-    shm = (ngx_http_webhook_shm_t *) shm_zone->shm.addr;
+    /* the zone starts with nginx's slab pool: the counters live in it */
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
-    if (data == NULL && !shm_zone->shm.exists) {
+    if (data != NULL) {
+        shm = ((ngx_http_webhook_main_conf_t *) data)->shm;
+
+    } else if (shm_zone->shm.exists) {
+        shm = shpool->data;
+
+    } else {
+        shm = ngx_slab_alloc(shpool, sizeof(ngx_http_webhook_shm_t));
+        if (shm == NULL) {
+            return NGX_ERROR;
+        }
+
         ngx_memzero(shm, sizeof(ngx_http_webhook_shm_t));
+        shpool->data = shm;
     }
 
     wmcf->shm = shm;
