@@ -641,7 +641,7 @@ wk_http_request_done(wk_xfer_t *x, CURLcode code)
     if (code != CURLE_OK) {
         status = WH_STATUS_ERROR;
 
-        if (x->too_big) {
+        if (x->too_big || code == CURLE_FILESIZE_EXCEEDED) {
             error = wk_http_fmt(mem, "request failed: the response is "
                                 "larger than %d bytes", WK_HTTP_MAX_BODY);
 
@@ -976,6 +976,7 @@ wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     const wh_node_t *node)
 {
     int            ignore_fail, has_ct, has_body, rc;
+    char           sep;
     char          *scheme;
     size_t         len, nlen, vlen, i;
     uint32_t       k, n;
@@ -986,6 +987,7 @@ wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     wh_scope_t    *scope;
     CURLUcode      uc;
     const char    *method, *url, *ctype, *name, *value, *err, *mime;
+    const char    *hash;
     struct curl_slist  *sl;
 
     scope = wh_exec_scope(ex);
@@ -1064,6 +1066,17 @@ wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
         goto failed;
     }
 
+    /*
+     * params go after the URL's own query, built here: libcurl's URL API
+     * would rewrite the escapes in lower case.  A fragment is not sent.
+     */
+    hash = memchr(url, '#', len);
+    wh_buf_init(&b, mem, len + 64);
+    wh_buf_add(&b, url, hash ? (size_t) (hash - url) : len);
+    sep = memchr(b.data, '?', b.len) == NULL ? '?'
+          : (b.data[b.len - 1] == '?' || b.data[b.len - 1] == '&') ? '\0'
+          : '&';
+
     list = wh_val_get(cfg, "params", 6);
     n = wh_val_type(list) == WH_JSON_ARRAY ? wh_val_size(list) : 0;
 
@@ -1074,18 +1087,23 @@ wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
             goto failed;
         }
 
-        wh_buf_init(&b, mem, nlen + vlen + 16);
+        if (sep) {
+            wh_buf_addc(&b, sep);
+        }
 
-        if (wk_urlencode_pair(x->easy, &b, name, nlen, value, vlen) != 0
-            || b.failed
-            || curl_url_set(x->url, CURLUPART_QUERY, b.data,
-                            CURLU_APPENDQUERY)
-               != CURLUE_OK)
-        {
-            err = "request failed: out of memory";
-            goto failed;
+        sep = '&';
+
+        if (wk_urlencode_pair(x->easy, &b, name, nlen, value, vlen) != 0) {
+            b.failed = 1;
         }
     }
+
+    if (b.failed) {
+        err = "request failed: out of memory";
+        goto failed;
+    }
+
+    url = b.data;
 
     /* the headers */
 
@@ -1228,7 +1246,7 @@ wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
 
     x->headers = sl;
 
-    curl_easy_setopt(x->easy, CURLOPT_CURLU, x->url);
+    curl_easy_setopt(x->easy, CURLOPT_URL, url);
     curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
     curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(x->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
