@@ -337,6 +337,10 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_OK;
     }
 
+    if (ngx_http_webhook_redact_init(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     /* What the endpoint needs is known only once everything is merged. */
 
     if (conf->mode == NGX_HTTP_WEBHOOK_ASYNC) {

@@ -59,6 +59,7 @@ typedef struct {
     ngx_uint_t                   mode;
     ngx_flag_t                   raw_body;
     ngx_array_t                 *signatures;  /* ngx_http_webhook_sig_t */
+    ngx_array_t                 *redact;      /* ngx_str_t, lower case */
     ngx_http_complex_value_t    *dedup;
     time_t                       dedup_ttl;
     ngx_http_webhook_redis_conf_t *redis;
@@ -136,6 +137,8 @@ char *ngx_http_webhook_status(ngx_conf_t *cf, ngx_command_t *cmd,
 /* ngx_http_webhook_sig.c */
 char *ngx_http_webhook_signature(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+ngx_int_t ngx_http_webhook_redact_init(ngx_conf_t *cf,
+    ngx_http_webhook_loc_conf_t *wlcf);
 ngx_int_t ngx_http_webhook_verify(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx);
 

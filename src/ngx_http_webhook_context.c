@@ -10,7 +10,8 @@
 #include <openssl/rand.h>
 
 
-static void ngx_http_webhook_add_headers(ngx_http_request_t *r, wh_buf_t *b);
+static void ngx_http_webhook_add_headers(ngx_http_request_t *r, wh_buf_t *b,
+    ngx_array_t *redact);
 static void ngx_http_webhook_add_params(ngx_http_request_t *r, wh_buf_t *b);
 static ngx_int_t ngx_http_webhook_add_data(ngx_http_request_t *r,
     ngx_http_webhook_ctx_t *ctx, size_t *data_start);
@@ -220,7 +221,7 @@ ngx_http_webhook_build_context(ngx_http_request_t *r,
     }
 
     wh_buf_adds(b, ",\"headers\":");
-    ngx_http_webhook_add_headers(r, b);
+    ngx_http_webhook_add_headers(r, b, wlcf->redact);
 
     wh_buf_adds(b, ",\"query\":");
 
@@ -476,11 +477,13 @@ ngx_http_webhook_same_header(ngx_table_elt_t *a, ngx_table_elt_t *b)
 
 
 static void
-ngx_http_webhook_add_headers(ngx_http_request_t *r, wh_buf_t *b)
+ngx_http_webhook_add_headers(ngx_http_request_t *r, wh_buf_t *b,
+    ngx_array_t *redact)
 {
     u_char            *p;
     size_t             len;
-    ngx_uint_t         i, j, n, first;
+    ngx_str_t         *rn;
+    ngx_uint_t         i, j, k, n, first;
     ngx_list_part_t   *part;
     ngx_table_elt_t   *h, **hs;
 
@@ -528,6 +531,24 @@ ngx_http_webhook_add_headers(ngx_http_request_t *r, wh_buf_t *b)
 
         wh_json_escape(b, (char *) hs[i]->lowcase_key, hs[i]->key.len);
         wh_buf_addc(b, ':');
+
+        if (redact) {
+            rn = redact->elts;
+
+            for (k = 0; k < redact->nelts; k++) {
+                if (rn[k].len == hs[i]->key.len
+                    && ngx_strncmp(rn[k].data, hs[i]->lowcase_key,
+                                   rn[k].len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (k < redact->nelts) {
+                wh_buf_adds(b, "\"[redacted]\"");
+                continue;
+            }
+        }
 
         len = hs[i]->value.len;
 

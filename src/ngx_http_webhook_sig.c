@@ -98,6 +98,66 @@ ngx_http_webhook_signature(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * Headers that carry a secret itself (gitlab, token, basic) are redacted
+ * from $context: secrets never reach a job or an execution record.
+ */
+
+ngx_int_t
+ngx_http_webhook_redact_init(ngx_conf_t *cf, ngx_http_webhook_loc_conf_t *wlcf)
+{
+    ngx_str_t               *name;
+    ngx_uint_t               i;
+    const char              *h;
+    ngx_http_webhook_sig_t  *sig;
+
+    if (wlcf->signatures == NULL) {
+        return NGX_OK;
+    }
+
+    sig = wlcf->signatures->elts;
+
+    for (i = 0; i < wlcf->signatures->nelts; i++) {
+
+        switch (sig[i].opts.scheme) {
+        case WH_SIG_GITLAB:
+            h = "x-gitlab-token";
+            break;
+        case WH_SIG_BASIC:
+            h = "authorization";
+            break;
+        case WH_SIG_TOKEN:
+            h = sig[i].opts.header;
+            break;
+        default:
+            continue;
+        }
+
+        if (wlcf->redact == NULL) {
+            wlcf->redact = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
+            if (wlcf->redact == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        name = ngx_array_push(wlcf->redact);
+        if (name == NULL) {
+            return NGX_ERROR;
+        }
+
+        name->len = ngx_strlen(h);
+        name->data = ngx_pnalloc(cf->pool, name->len);
+        if (name->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_strlow(name->data, (u_char *) h, name->len);
+    }
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_webhook_free_sigs(void *data)
 {

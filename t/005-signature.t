@@ -562,3 +562,29 @@ POST /t
 X-Gitlab-Token: srv-token
 --- response_body chomp
 {"ok":true}
+
+
+
+=== TEST 31: headers that carry the secret are redacted from $context
+--- config
+    location = /t {
+        webhook_mode sync;
+        webhook_signature gitlab s3cr3t;
+        webhook_signature token tok123 header=X-Api-Key;
+        webhook ../html/h.json;
+    }
+--- user_files
+>>> h.json
+{"key": "h", "nodes": [{"key": "r", "type": "response", "config": {"body": {
+  "gitlab": "{{ $context.headers.x-gitlab-token }}",
+  "key": "{{ $context.headers.x-api-key }}",
+  "other": "{{ $context.headers.x-other }}"}}}]}
+--- request
+POST /t
+{}
+--- more_headers
+X-Gitlab-Token: s3cr3t
+X-Api-Key: wrong
+X-Other: visible
+--- response_body chomp
+{"gitlab":"[redacted]","key":"[redacted]","other":"visible"}
