@@ -212,6 +212,7 @@ is "$(curl -s -o /dev/null -w '%{http_code}' -X GET \
 
 kill "$NGINX_PID" 2>/dev/null
 wait "$NGINX_PID" 2>/dev/null
+is $? 0 "nginx exits with status 0 on SIGTERM"
 NGINX_PID=
 
 
