@@ -1,0 +1,424 @@
+#!/usr/bin/env bash
+# The record nodes (create, update, destroy, query) of webhook-worker
+# against a real redis-server, TAP.  Jobs are queued by hand as the nginx
+# module queues them; assertions read `webhookctl show ID` and the
+# collection's hash (webhook:collection:<name>, SPEC §6 / wh_redis_keys.h).
+set -u
+
+cd "$(dirname "$0")/../.." || exit 2
+ROOT=$PWD
+WORKER=${WH_TEST_WORKER:-$ROOT/build/webhook-worker}
+CTL=${WH_TEST_CTL:-$ROOT/build/webhookctl}
+
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null
+then
+    echo "1..0 # SKIP redis-server is not installed"
+    exit 0
+fi
+
+if [ ! -x "$WORKER" ] || [ ! -x "$CTL" ]; then
+    echo "Bail out! build/webhook-worker or build/webhookctl missing"
+    exit 1
+fi
+
+TMP=$(mktemp -d /tmp/wh-records.XXXXXX)
+REDIS_PID=
+WORKER_PID=
+
+cleanup() {
+    [ -n "$WORKER_PID" ] && kill -9 "$WORKER_PID" 2>/dev/null
+    [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null
+    wait 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+n=0
+fails=0
+
+ok() {      # STATUS NAME: passes when STATUS is 0
+    n=$((n + 1))
+    if [ "$1" -eq 0 ]; then
+        echo "ok $n - $2"
+    else
+        echo "not ok $n - $2"
+        fails=$((fails + 1))
+    fi
+}
+
+is() {      # GOT EXPECTED NAME
+    n=$((n + 1))
+    if [ "$1" == "$2" ]; then
+        echo "ok $n - $3"
+    else
+        echo "not ok $n - $3"
+        echo "#   got:      '$1'"
+        echo "#   expected: '$2'"
+        fails=$((fails + 1))
+    fi
+}
+
+like() {    # GOT PATTERN NAME (grep -E)
+    n=$((n + 1))
+    if printf '%s' "$1" | grep -Eq -- "$2"; then
+        echo "ok $n - $3"
+    else
+        echo "not ok $n - $3"
+        echo "#   got:      '$1'"
+        echo "#   expected: /$2/"
+        fails=$((fails + 1))
+    fi
+}
+
+R() { redis-cli -p "$PORT" "$@"; }
+RAW() { redis-cli -p "$PORT" --raw "$@"; }
+
+PORT=
+for _ in $(seq 1 10); do
+    PORT=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && continue
+
+    (cd "$TMP" && exec redis-server --port "$PORT" --bind 127.0.0.1 \
+        --save '' --appendonly no --daemonize no >"$TMP/redis.log" 2>&1) &
+    REDIS_PID=$!
+
+    for _ in $(seq 1 200); do
+        [ "$(R ping 2>/dev/null)" == PONG ] && break 2
+        kill -0 "$REDIS_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+
+    kill "$REDIS_PID" 2>/dev/null
+    wait "$REDIS_PID" 2>/dev/null
+    REDIS_PID=
+done
+ADDR=127.0.0.1:$PORT
+
+is "$(R ping)" PONG "redis-server runs on port $PORT"
+
+wait_for() {    # SECONDS COMMAND...: until COMMAND succeeds
+    local end=$((SECONDS + $1))
+    shift
+    while ! "$@"; do
+        [ $SECONDS -ge $end ] && return 1
+        sleep 0.02
+    done
+}
+
+uuid7() {
+    local h r
+    h=$(printf '%012x' "$(date +%s%3N)")
+    r=$(od -An -N10 -tx1 /dev/urandom | tr -d ' \n')
+    echo "${h:0:8}-${h:8:4}-7${r:0:3}-8${r:3:3}-${r:6:12}"
+}
+
+json() {    # EXPRESSION: a value of the JSON on stdin, in python
+    python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+v = eval(sys.argv[1])
+print(json.dumps(v, sort_keys=True, separators=(",", ":")) if not isinstance(v, str) else v)
+' "$1"
+}
+
+status_of() { RAW HGET "webhook:execution:$1" status; }
+
+final() { case "$(status_of "$1")" in 1|-1|-2) return 0 ;; esac; return 1; }
+
+show() { "$CTL" --redis "$ADDR" show "$1"; }
+
+declare -A REVS
+
+publish() {     # NAME: $TMP/NAME.json
+    REVS[$1]=$("$CTL" --redis "$ADDR" publish "$TMP/$1.json")
+}
+
+# run WORKFLOW DATA_JSON: queues a job, waits for its end, prints its id
+run() {
+    local id
+    id=$(uuid7)
+    R XADD webhook:jobs '*' execution "$id" workflow "$1" \
+        revision "${REVS[$1]}" context "{\"id\":\"$id\",\"data\":$2}" \
+        >/dev/null
+    wait_for 10 final "$id" || echo "# $id did not end" >&2
+    echo "$id"
+}
+
+# job ID EXPRESSION: the expression over the show JSON (d)
+job() { show "$1" | json "$2"; }
+
+
+# ---- workflows
+
+cat >"$TMP/add.json" <<'EOF'
+{ "key": "add", "nodes": [
+    { "key": "c", "type": "create",
+      "config": { "collection": "{{ $context.data.c }}",
+                  "values": "{{ $context.data.values }}" } },
+    { "key": "q", "type": "query",
+      "config": { "collection": "{{ $context.data.c }}",
+                  "filter": { "id": "{{ $nodes.c.id }}" } } } ] }
+EOF
+
+cat >"$TMP/find.json" <<'EOF'
+{ "key": "find", "nodes": [
+    { "key": "q", "type": "query",
+      "config": { "collection": "{{ $context.data.c }}",
+                  "filter": "{{ $context.data.filter }}",
+                  "id": "{{ $context.data.id }}",
+                  "sort": "{{ $context.data.sort }}",
+                  "pageSize": "{{ $context.data.pageSize }}",
+                  "limit": "{{ $context.data.limit }}",
+                  "page": "{{ $context.data.page }}",
+                  "multiple": "{{ $context.data.multiple }}",
+                  "failOnEmpty": "{{ $context.data.failOnEmpty }}" } } ] }
+EOF
+
+cat >"$TMP/upd.json" <<'EOF'
+{ "key": "upd", "nodes": [
+    { "key": "u", "type": "update",
+      "config": { "collection": "people",
+                  "filter": "{{ $context.data.filter }}",
+                  "id": "{{ $context.data.id }}",
+                  "values": "{{ $context.data.values }}" } } ] }
+EOF
+
+cat >"$TMP/del.json" <<'EOF'
+{ "key": "del", "nodes": [
+    { "key": "d", "type": "destroy",
+      "config": { "collection": "people",
+                  "filter": "{{ $context.data.filter }}",
+                  "id": "{{ $context.data.id }}" } } ] }
+EOF
+
+# NocoBase writes the options inside "params"
+cat >"$TMP/nb.json" <<'EOF'
+{ "key": "nb", "nodes": [
+    { "key": "q", "type": "query",
+      "config": { "collection": "people", "multiple": true,
+                  "params": { "filter": { "age": { "$lt": 20 } },
+                              "sort": ["-id"], "pageSize": 5 } } } ] }
+EOF
+
+for w in add find upd del nb; do publish $w; done
+
+"$WORKER" --redis "$ADDR" --claim-after 1s 2>>"$TMP/worker.log" &
+WORKER_PID=$!
+
+
+# ---- create, and the record's shape
+
+A=$(run add '{"c":"people","values":{"name":"ann","age":30,"tags":["a","b"],"address":{"city":"Oslo"},"id":999,"createdAt":"never"}}')
+is "$(status_of "$A")" 1 "create, then query by the new id: resolved"
+is "$(job "$A" '[j["nodeKey"] for j in d["jobs"]]')" '["c","q"]' "... both jobs"
+is "$(job "$A" '[j["type"] for j in d["jobs"]]')" '["create","query"]' \
+   "... typed create and query"
+REC=$(job "$A" 'd["jobs"][0]["result"]')
+is "$(RAW HGET webhook:collection:people 1 | json 'list(d)')" \
+   '["id","name","age","tags","address","createdAt","updatedAt"]' \
+   "the record: id first, the values in order, createdAt, updatedAt"
+is "$(echo "$REC" | json '[d["id"], d["name"], d["age"], d["tags"], d["address"]]')" \
+   '[1,"ann",30,["a","b"],{"city":"Oslo"}]' \
+   "... id from the counter (the values' id and createdAt are ignored)"
+like "$(echo "$REC" | json 'd["createdAt"]')" \
+     '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$' \
+     "... createdAt is ISO-8601 UTC with milliseconds"
+is "$(echo "$REC" | json 'd["createdAt"] == d["updatedAt"]')" true \
+   "... and updatedAt the same at creation"
+is "$(job "$A" 'd["jobs"][1]["result"]')" "$REC" \
+   "query by {\"id\": …} finds the same record"
+is "$(RAW HGET webhook:collection:people 1 | json 'd')" "$REC" \
+   "the hash webhook:collection:people holds it under its id"
+is "$(RAW GET webhook:collection:people:seq)" 1 "the counter is at 1"
+
+B=$(run add '{"c":"people","values":{"name":"bob","age":17,"tags":[]}}')
+C=$(run add '{"c":"people","values":{"name":"cy","age":"45","tags":["b"]}}')
+D=$(run add '{"c":"people","values":{"name":"dee","age":30,"tags":["c"],"address":{"city":"Rome"}}}')
+is "$(for i in "$B" "$C" "$D"; do job "$i" 'd["jobs"][0]["result"]["id"]'; done | tr '\n' ' ')" \
+   "2 3 4 " "ids 2, 3, 4 follow"
+
+E=$(run add '{"c":"empty"}')
+is "$(job "$E" '[d["status"], sorted(d["jobs"][0]["result"])]')" \
+   '[1,["createdAt","id","updatedAt"]]' "create without values: id and times"
+
+
+# ---- query
+
+q() { run find "$1"; }      # DATA: a query's execution id
+names() { job "$1" '[r["name"] for r in d["jobs"][0]["result"]]'; }
+
+I=$(q '{"c":"people","multiple":true}')
+is "$(names "$I")" '["ann","bob","cy","dee"]' \
+   "query, multiple, no filter: every record by id"
+
+I=$(q '{"c":"people"}')
+is "$(job "$I" 'd["jobs"][0]["result"]["name"]')" ann \
+   "not multiple: the first record itself"
+
+I=$(q '{"c":"people","filter":{"name":"zed"}}')
+is "$(job "$I" '[d["status"], d["jobs"][0]["result"]]')" '[1,null]' \
+   "not multiple, nothing matched: null"
+
+I=$(q '{"c":"people","filter":{"name":"zed"},"multiple":true}')
+is "$(job "$I" 'd["jobs"][0]["result"]')" '[]' "multiple, nothing matched: []"
+
+I=$(q '{"c":"people","filter":{"age":{"$gte":30}},"sort":["-age","name"],"multiple":true}')
+is "$(names "$I")" '["cy","ann","dee"]' \
+   "\$gte (a numeric string too), sort [\"-age\", \"name\"]"
+
+I=$(q '{"c":"people","filter":{"age":30},"sort":"-name","multiple":true}')
+is "$(names "$I")" '["dee","ann"]' "a plain value is \$eq; sort as one string"
+
+I=$(q '{"c":"people","filter":{"$or":[{"name":"bob"},{"tags":{"$includes":"c"}}]},"multiple":true}')
+is "$(names "$I")" '["bob","dee"]' "\$or with \$includes on an array"
+
+I=$(q '{"c":"people","filter":{"$and":[{"age":{"$in":[17,45]}},{"tags":{"$includes":"b"}}]},"multiple":true}')
+is "$(names "$I")" '["cy"]' "\$and with \$in"
+
+I=$(q '{"c":"people","filter":{"name":{"$ne":"ann"},"age":{"$lt":40}},"multiple":true}')
+is "$(names "$I")" '["bob","dee"]' "several fields: and (\$ne, \$lt)"
+
+I=$(q '{"c":"people","filter":{"address.city":"Rome"},"multiple":true}')
+is "$(names "$I")" '["dee"]' "a dotted path into a nested object"
+
+I=$(q '{"c":"people","filter":{"name":{"$gt":"b"}},"sort":["-id"],"multiple":true}')
+is "$(names "$I")" '["dee","cy","bob"]' "\$gt on text; sort [\"-id\"]"
+
+I=$(q '{"c":"people","multiple":true,"pageSize":3,"page":2}')
+is "$(names "$I")" '["dee"]' "pageSize 3, page 2"
+
+I=$(q '{"c":"people","multiple":true,"limit":2}')
+is "$(names "$I")" '["ann","bob"]' "limit 2"
+
+I=$(q '{"c":"people","id":3,"multiple":true}')
+is "$(names "$I")" '["cy"]' "by id"
+
+I=$(q '{"c":"people","id":"2","filter":{"name":"ann"},"multiple":true}')
+is "$(names "$I")" '[]' "id and filter: both must match"
+
+I=$(q '{"c":"nothing-here","multiple":true}')
+is "$(job "$I" 'd["jobs"][0]["result"]')" '[]' "a collection never written is empty"
+
+I=$(run nb '{}')
+is "$(names "$I")" '["bob"]' "NocoBase's params: {filter, sort, pageSize}"
+
+I=$(q '{"c":"people","filter":{"name":"zed"},"failOnEmpty":true}')
+is "$(job "$I" '[d["status"], d["jobs"][0]["status"], d["error"]]')" \
+   '[-1,-1,"node \"q\": no record matched"]' "failOnEmpty fails the node"
+
+I=$(q '{"c":"people","filter":{"name":{"$like":"a%"}}}')
+is "$(job "$I" '[d["status"], d["jobs"][0]["status"]]')" '[-1,-1]' \
+   "an invalid filter fails the node"
+is "$(job "$I" 'd["error"]')" \
+   'node "q": filter: unknown operator "$like" for field "name" (known: $eq, $ne, $gt, $gte, $lt, $lte, $in, $notIn, $includes, $notIncludes, $empty, $notEmpty)' \
+   "... saying why"
+
+I=$(q '{"c":"people","filter":{"name":{"$in":"ann"}}}')
+is "$(job "$I" 'd["error"]')" \
+   'node "q": filter: "$in" of field "name" must be an array' "\$in needs an array"
+
+I=$(q '{"c":"a:b"}')
+is "$(job "$I" '[d["status"], d["error"]]')" \
+   '[-1,"node \"q\": \"collection\" must match [A-Za-z0-9_-]+"]' \
+   "a collection name outside [A-Za-z0-9_-] fails"
+
+I=$(q '{"c":"people","sort":[1]}')
+like "$(job "$I" 'd["error"]')" '"sort" must be a field name' "an invalid sort fails"
+
+I=$(q '{"c":"people","multiple":true,"pageSize":0}')
+is "$(job "$I" 'd["error"]')" 'node "q": "pageSize" must be a positive integer' \
+   "pageSize 0 fails"
+
+
+# ---- update
+
+U=$(run upd '{"filter":{"age":30},"values":{"age":31,"vip":true,"id":77,"createdAt":"x"}}')
+is "$(job "$U" '[d["status"], d["jobs"][0]["result"]["count"]]')" '[1,2]' \
+   "update by filter: {count: 2}"
+is "$(job "$U" '[[r["id"], r["name"], r["age"], r["vip"]] for r in d["jobs"][0]["result"]["records"]]')" \
+   '[[1,"ann",31,true],[4,"dee",31,true]]' \
+   "... and the updated records (values merged, id kept)"
+UPD=$(RAW HGET webhook:collection:people 1)
+is "$(echo "$UPD" | json 'list(d)')" \
+   '["id","name","age","tags","address","createdAt","updatedAt","vip"]' \
+   "the stored record keeps its keys in place, new ones at the end"
+is "$(echo "$UPD" | json 'd["createdAt"]')" "$(echo "$REC" | json 'd["createdAt"]')" \
+   "... createdAt unchanged"
+is "$(echo "$UPD" | json 'd["updatedAt"] > d["createdAt"]')" true \
+   "... updatedAt later"
+is "$(job "$U" 'd["jobs"][0]["result"]["records"][0]')" "$(echo "$UPD" | json 'd')" \
+   "... as the result showed it"
+
+I=$(q '{"c":"people","filter":{"vip":true},"multiple":true}')
+is "$(names "$I")" '["ann","dee"]' "a query finds the updated records"
+
+U=$(run upd '{"id":2,"values":{"name":"Bob"}}')
+is "$(job "$U" '[d["jobs"][0]["result"]["count"], d["jobs"][0]["result"]["records"][0]["name"]]')" \
+   '[1,"Bob"]' "update by id"
+
+U=$(run upd '{"filter":{"name":"zed"},"values":{"x":1}}')
+is "$(job "$U" 'd["jobs"][0]["result"]')" '{"count":0,"records":[]}' \
+   "update of nothing: count 0"
+
+U=$(run upd '{"values":{"x":1}}')
+is "$(job "$U" '[d["status"], d["error"]]')" \
+   '[-1,"node \"u\": \"filter\" or \"id\" is required (the filter {} means every record)"]' \
+   "update without filter or id fails"
+
+U=$(run upd '{"filter":{"id":1},"values":[1]}')
+is "$(job "$U" 'd["error"]')" 'node "u": "values" must be an object' \
+   "update with values not an object fails"
+
+is "$(RAW HGET webhook:collection:people 1)" "$UPD" "failed updates changed nothing"
+
+
+# ---- destroy
+
+X=$(run del '{"filter":{"name":"Bob"}}')
+is "$(job "$X" '[d["status"], d["jobs"][0]["result"]]')" '[1,{"count":1}]' \
+   "destroy by filter: {count: 1}"
+is "$(R HEXISTS webhook:collection:people 2)" 0 "... the record is gone"
+
+X=$(run del '{"id":99}')
+is "$(job "$X" 'd["jobs"][0]["result"]')" '{"count":0}' "destroy of a missing id: 0"
+
+X=$(run del '{}')
+is "$(job "$X" 'd["status"]')" -1 "destroy without filter or id fails"
+is "$(R HLEN webhook:collection:people)" 3 "... and destroys nothing"
+
+X=$(run del '{"filter":{"$or":[{"id":1},{"tags":{"$includes":"b"}}]}}')
+is "$(job "$X" 'd["jobs"][0]["result"]')" '{"count":2}' "destroy by \$or"
+I=$(q '{"c":"people","multiple":true}')
+is "$(names "$I")" '["dee"]' "a query sees what is left"
+
+X=$(run del '{"filter":{}}')
+is "$(job "$X" 'd["jobs"][0]["result"]')" '{"count":1}' "the filter {} destroys every record"
+is "$(R HLEN webhook:collection:people),$(RAW GET webhook:collection:people:seq)" \
+   "0,4" "... the counter stays: ids are not reused"
+
+A=$(run add '{"c":"people","values":{"name":"eve"}}')
+is "$(job "$A" 'd["jobs"][0]["result"]["id"]')" 5 "the next id is 5"
+
+
+# ---- creates in flight together get distinct ids
+
+: >"$TMP/many"
+for i in $(seq 1 40); do
+    id=$(uuid7)
+    echo "$id" >>"$TMP/many"
+    echo "XADD webhook:jobs * execution $id workflow add revision ${REVS[add]} context '{\"data\":{\"c\":\"many\",\"values\":{\"i\":$i}}}'"
+done | redis-cli -p "$PORT" >/dev/null
+
+all_done() { while read -r id; do final "$id" || return 1; done <"$TMP/many"; }
+wait_for 20 all_done
+IDS=$(while read -r id; do RAW HGET "webhook:execution:$id" jobs | json 'd[0]["result"]["id"]'; done <"$TMP/many" | sort -n | tr '\n' ' ')
+is "$IDS" "$(seq 1 40 | tr '\n' ' ')" "40 concurrent creates: ids 1 to 40, each once"
+is "$(R HLEN webhook:collection:many)" 40 "... 40 records"
+
+kill -TERM "$WORKER_PID"
+wait "$WORKER_PID"
+is $? 0 "the worker stops with 0"
+WORKER_PID=
+
+echo "1..$n"
+[ "$fails" -eq 0 ]
