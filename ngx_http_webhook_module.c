@@ -334,6 +334,13 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->sync_timeout, prev->sync_timeout, 10000);
 
     if (conf->workflow == NULL) {
+        /* the viewer of a status location reads the records */
+        if (conf->status_page && conf->redis
+            && ngx_http_webhook_redis_register(cf, conf) != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
         return NGX_CONF_OK;
     }
 

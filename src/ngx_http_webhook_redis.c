@@ -132,6 +132,10 @@ ngx_http_webhook_redis_register(ngx_conf_t *cf,
         wlcf->redis->peer = peer;
     }
 
+    if (wlcf->workflow == NULL) {
+        return NGX_OK;       /* a status location only reads */
+    }
+
     wfp = peer->workflows.elts;
 
     for (i = 0; i < peer->workflows.nelts; i++) {

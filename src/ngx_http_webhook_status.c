@@ -262,16 +262,30 @@ ngx_http_webhook_log_handler(ngx_http_request_t *r)
 char *
 ngx_http_webhook_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_webhook_loc_conf_t *wlcf = conf;
+
     ngx_http_core_loc_conf_t  *clcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_webhook_status_handler;
 
+    wlcf->status_page = 1;
+
     return NGX_CONF_OK;
 }
 
 
-/* ?format=json|prometheus, else the Accept header decides; JSON default */
+#define NGX_HTTP_WEBHOOK_FMT_JSON        0
+#define NGX_HTTP_WEBHOOK_FMT_PROMETHEUS  1
+#define NGX_HTTP_WEBHOOK_FMT_EXECUTIONS  2
+#define NGX_HTTP_WEBHOOK_FMT_HTML        3
+
+
+/*
+ * ?format=json|prometheus|executions|html, else the Accept header: a
+ * browser gets the viewer, a Prometheus scraper the text format, anything
+ * else JSON.
+ */
 
 static ngx_uint_t
 ngx_http_webhook_status_format(ngx_http_request_t *r)
@@ -281,26 +295,44 @@ ngx_http_webhook_status_format(ngx_http_request_t *r)
 
     if (ngx_http_arg(r, (u_char *) "format", 6, &fmt) == NGX_OK) {
         if (fmt.len == 10 && ngx_strncmp(fmt.data, "prometheus", 10) == 0) {
-            return 1;
+            return NGX_HTTP_WEBHOOK_FMT_PROMETHEUS;
         }
 
-        return 0;
+        if (fmt.len == 10 && ngx_strncmp(fmt.data, "executions", 10) == 0) {
+            return NGX_HTTP_WEBHOOK_FMT_EXECUTIONS;
+        }
+
+        if (fmt.len == 4 && ngx_strncmp(fmt.data, "html", 4) == 0) {
+            return NGX_HTTP_WEBHOOK_FMT_HTML;
+        }
+
+        return NGX_HTTP_WEBHOOK_FMT_JSON;
     }
 
     accept = ngx_http_webhook_header_in(r, "Accept", 6);
 
-    if (accept != NULL
-        && (ngx_strlcasestrn(accept->value.data,
-                             accept->value.data + accept->value.len,
-                             (u_char *) "openmetrics", 11 - 1) != NULL
-            || ngx_strlcasestrn(accept->value.data,
-                                accept->value.data + accept->value.len,
-                                (u_char *) "text/plain", 10 - 1) != NULL))
-    {
-        return 1;
+    if (accept == NULL) {
+        return NGX_HTTP_WEBHOOK_FMT_JSON;
     }
 
-    return 0;
+    if (ngx_strlcasestrn(accept->value.data,
+                         accept->value.data + accept->value.len,
+                         (u_char *) "text/html", 9 - 1) != NULL)
+    {
+        return NGX_HTTP_WEBHOOK_FMT_HTML;
+    }
+
+    if (ngx_strlcasestrn(accept->value.data,
+                         accept->value.data + accept->value.len,
+                         (u_char *) "openmetrics", 11 - 1) != NULL
+        || ngx_strlcasestrn(accept->value.data,
+                            accept->value.data + accept->value.len,
+                            (u_char *) "text/plain", 10 - 1) != NULL)
+    {
+        return NGX_HTTP_WEBHOOK_FMT_PROMETHEUS;
+    }
+
+    return NGX_HTTP_WEBHOOK_FMT_JSON;
 }
 
 
@@ -308,10 +340,10 @@ static ngx_int_t
 ngx_http_webhook_status_handler(ngx_http_request_t *r)
 {
     ngx_int_t                      rc;
-    ngx_uint_t                     prom;
+    ngx_str_t                      id;
+    ngx_uint_t                     fmt;
     wh_buf_t                       b;
-    wh_mem_t                       mem;
-    ngx_http_webhook_ctx_t         ctx;
+    ngx_http_webhook_ctx_t        *ctx;
     ngx_http_webhook_main_conf_t  *wmcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -323,15 +355,34 @@ ngx_http_webhook_status_handler(ngx_http_request_t *r)
         return rc;
     }
 
+    /* a context of its own makes errors JSON like the endpoints' */
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_webhook_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_webhook_module);
+    ngx_http_webhook_mem(ctx, r->pool);
+
+    if (ngx_http_arg(r, (u_char *) "execution", 9, &id) == NGX_OK) {
+        return ngx_http_webhook_executions(r, 1);
+    }
+
+    fmt = ngx_http_webhook_status_format(r);
+
+    if (fmt == NGX_HTTP_WEBHOOK_FMT_EXECUTIONS) {
+        return ngx_http_webhook_executions(r, 0);
+    }
+
+    if (fmt == NGX_HTTP_WEBHOOK_FMT_HTML) {
+        return ngx_http_webhook_viewer_page(r);
+    }
+
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
 
-    ngx_http_webhook_mem(&ctx, r->pool);
-    mem = ctx.mem;
-    wh_buf_init(&b, &mem, 4096);
+    wh_buf_init(&b, &ctx->mem, 4096);
 
-    prom = ngx_http_webhook_status_format(r);
-
-    if (prom) {
+    if (fmt == NGX_HTTP_WEBHOOK_FMT_PROMETHEUS) {
         ngx_http_webhook_status_prometheus(wmcf, wmcf->shm, &b);
 
     } else {
@@ -342,7 +393,7 @@ ngx_http_webhook_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (!prom) {
+    if (fmt == NGX_HTTP_WEBHOOK_FMT_JSON) {
         return ngx_http_webhook_send_json(r, NGX_HTTP_OK, b.data, b.len);
     }
 
