@@ -1672,7 +1672,7 @@ wk_mail_rcpts(wk_xfer_t *x, const wk_maddrs_t *l, wh_buf_t *acc)
 
         x->rcpts = sl;
 
-        if (acc->len > 1) {
+        if (!acc->failed && acc->data[acc->len - 1] != '[') {
             wh_buf_addc(acc, ',');
         }
 
@@ -1829,8 +1829,8 @@ wk_http_mail_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
                   "MIME-Version: 1.0\r\n", id);
 
     if (has_text && has_html) {
-        wh_buf_printf(&b, "Content-Type: multipart/alternative; "
-                      "boundary=\"%s\"\r\n\r\n", boundary);
+        wh_buf_printf(&b, "Content-Type: multipart/alternative;\r\n"
+                      " boundary=\"%s\"\r\n\r\n", boundary);
         wh_buf_printf(&b, "--%s\r\n", boundary);
         wk_mail_part_header(&b, "text/plain");
         wk_mail_qp(&b, text, tlen);
