@@ -1,8 +1,7 @@
 -- wrk script: the same signed GitHub push event for every request.
 -- Environment: BENCH_BODY_FILE (the body), BENCH_SIGNATURE
--- ("sha256=<hex>"), BENCH_COUNT (optional: stop after about this many
--- requests in all, shared evenly by the threads), BENCH_THREADS.
--- done() prints one machine-readable line for bench/run.
+-- ("sha256=<hex>").  done() prints one machine-readable line for
+-- bench/run.
 
 local f = assert(io.open(os.getenv("BENCH_BODY_FILE"), "rb"))
 local body = f:read("*a")
@@ -20,26 +19,13 @@ wrk.headers["X-Hub-Signature-256"] = os.getenv("BENCH_SIGNATURE")
 -- wrk fills in the Host header after loading the script: format the
 -- request once per thread in init().
 local req
+
 init = function(args)
     req = wrk.format()
 end
 
-local limit = tonumber(os.getenv("BENCH_COUNT") or "")
-local sent = 0
-
-if limit then
-    limit = math.ceil(limit / tonumber(os.getenv("BENCH_THREADS") or "1"))
-    request = function()
-        sent = sent + 1
-        if sent > limit then
-            wrk.thread:stop()
-        end
-        return req
-    end
-else
-    request = function()
-        return req
-    end
+request = function()
+    return req
 end
 
 done = function(summary, latency, requests)
