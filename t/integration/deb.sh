@@ -248,7 +248,7 @@ done
 
 if command -v systemd-analyze >/dev/null; then
     # It exits 0 on unknown keys and bad values, so its silence is the test.
-    systemd-analyze verify $UNIT >"$TMP/verify" 2>&1
+    systemd-analyze verify --man=no $UNIT >"$TMP/verify" 2>&1
     rc=$?
     [ -s "$TMP/verify" ] && rc=1
     ok $rc "systemd-analyze verify $UNIT: no complaints"
