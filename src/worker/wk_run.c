@@ -30,11 +30,20 @@
 #include <strings.h>
 
 #include "wk.h"
+#include "wk_flow.h"
+#include "wk_records.h"
 #include "wk_http.h"
 #include "wk_node_script.h"
 
 
 #define WK_WF_CACHE      64
+
+
+typedef struct {
+    int                 node;           /* index, -1: not replayable */
+    uint32_t            tok;            /* the job in saved */
+    int                 used;
+} wk_replay_t;
 
 
 typedef struct {
@@ -81,12 +90,28 @@ struct wk_run_s {
     int                 permanent;      /* no retry can cure the error */
     int                 lost;           /* Redis failed: forget the run */
 
-    /* worker jobs of the earlier attempt, replayed in order */
+    /* worker jobs of the earlier attempt, replayed node by node */
     wh_val_t            saved;
     uint32_t            replay;
     int                 replaying;
 
     wk_hold_t          *holds;          /* asynchronous nodes in flight */
+
+    /*
+     * Branches of parallel nodes (wk_flow.h): runs in the top run's
+     * arena, listed by it; the top run is the one in w->runs.
+     */
+    wk_run_t           *top;            /* self at the top */
+    wk_run_t           *subs;           /* top: the live branches */
+    wk_run_t           *next_sub;
+    wk_branch_end_pt    branch_end;     /* NULL at the top */
+    void               *branch_data;
+    int                 dead;           /* a branch that is over */
+    int                 inflight;       /* its node is asynchronous */
+    int                 detached;       /* top: nodes of dead branches */
+    int                 waiting;        /* top: ended, awaits those */
+    wk_replay_t        *rjobs;          /* top: the saved worker jobs */
+    uint32_t            nrjobs;
 };
 
 
@@ -147,6 +172,7 @@ wk_run_create(redisReply *entry)
     }
 
     run->arena = arena;
+    run->top = run;
     wh_arena_mem(arena, &run->mem);
     snprintf(run->id, sizeof(run->id), "%s", entry->element[0]->str);
 
@@ -214,7 +240,7 @@ failed:
 
 
 static void
-wk_run_free(wk_worker_t *w, wk_run_t *run)
+wk_run_cancel_holds(wk_worker_t *w, wk_run_t *run)
 {
     wk_hold_t  *h;
 
@@ -222,6 +248,20 @@ wk_run_free(wk_worker_t *w, wk_run_t *run)
         h = run->holds;
         run->holds = h->next;
         h->cancel(w, h);
+    }
+}
+
+
+static void
+wk_run_free(wk_worker_t *w, wk_run_t *run)
+{
+    wk_run_t  *b;
+
+    wk_run_cancel_holds(w, run);
+
+    /* the branches live in the arena freed here */
+    for (b = run->subs; b != NULL; b = b->next_sub) {
+        wk_run_cancel_holds(w, b);
     }
 
     if (run->wf != NULL) {
@@ -252,6 +292,122 @@ wk_run_release(wk_run_t *run, wk_hold_t *h)
             return;
         }
     }
+}
+
+
+wk_run_t *
+wk_run_branch(wk_worker_t *w, wk_run_t *run, const wh_list_t *list,
+    wk_branch_end_pt end, void *data)
+{
+    wk_run_t   *b, **pp, *top;
+    wh_exec_t  *ex;
+
+    top = run->top;
+
+    b = wh_alloc(&top->mem, sizeof(wk_run_t));
+    ex = wh_exec_branch(run->ex, list);
+
+    if (b == NULL || ex == NULL) {
+        return NULL;
+    }
+
+    /* the entry's identity and record are the top run's */
+    *b = *top;
+    b->next = NULL;
+    b->ex = ex;
+    b->ready = 1;
+    b->status = WH_STATUS_STARTED;
+    b->error = NULL;
+    b->permanent = 0;
+    b->holds = NULL;
+    b->top = top;
+    b->subs = NULL;
+    b->next_sub = NULL;
+    b->branch_end = end;
+    b->branch_data = data;
+    b->dead = 0;
+    b->inflight = 0;
+    b->detached = 0;
+    b->waiting = 0;
+
+    /* in list order: a replay then ends branches in a stable order */
+    for (pp = &top->subs; *pp != NULL; pp = &(*pp)->next_sub) {
+        /* void */
+    }
+
+    *pp = b;
+
+    return b;
+}
+
+
+int
+wk_run_branch_status(wk_run_t *b, const char **error)
+{
+    if (b->status != WH_STATUS_STARTED) {
+        *error = b->error;
+        return b->status;
+    }
+
+    *error = wh_exec_error(b->ex);
+
+    return wh_exec_status(b->ex);
+}
+
+
+void
+wk_run_branch_cancel(wk_worker_t *w, wk_run_t *b, const char *why)
+{
+    if (b->dead) {
+        return;
+    }
+
+    b->dead = 1;
+    b->ready = 0;
+
+    if (!b->inflight) {
+        return;
+    }
+
+    if (b->holds == NULL) {
+        /* a node that cannot be cancelled: the top run waits for it */
+        b->top->detached++;
+        return;
+    }
+
+    wk_run_cancel_holds(w, b);
+    b->inflight = 0;
+    wh_exec_resume(b->ex, WH_STATUS_ABORTED, wh_val_missing(), why);
+}
+
+
+int
+wk_run_over(wk_run_t *run)
+{
+    return wh_exec_status(run->top->ex) != WH_STATUS_STARTED
+           || run->top->status != WH_STATUS_STARTED;
+}
+
+
+wh_exec_t *
+wk_run_exec(wk_run_t *run)
+{
+    return run->ex;
+}
+
+
+const char *
+wk_run_execution(wk_run_t *run)
+{
+    return run->execution;
+}
+
+
+void
+wk_run_drop(wk_worker_t *w, wk_run_t *run)
+{
+    run->top->lost = 1;
+    run->top->ready = 1;
 }
 
 
@@ -445,7 +601,8 @@ wk_env(void *data, wh_mem_t *mem, const char *name, size_t len)
 static int
 wk_node_yields(wh_node_type_t t)
 {
-    return !wh_node_is_inline(t) && t != WH_NODE_LOOP;
+    return !wh_node_is_inline(t) && t != WH_NODE_LOOP
+           && t != WH_NODE_PARALLEL;
 }
 
 
@@ -765,59 +922,118 @@ wk_run_save(wk_worker_t *w, wk_run_t *run)
 
 
 /*
- * Feeds the next recorded worker job to the pending node when it is the
- * same node and it ended; stops replaying at the first difference.
+ * The recorded worker jobs, read once: the node of each (-1 for jobs that
+ * are not replayed: inline nodes, loops, parallel nodes, which run again
+ * around their replayed nodes).  0, or -1 on OOM.
+ */
+
+static int
+wk_run_replay_init(wk_run_t *top)
+{
+    int                   idx;
+    size_t                len;
+    uint32_t              i, n, tok;
+    wh_val_t              job;
+    const char           *key;
+    const wh_json_doc_t  *doc;
+    const wh_workflow_t  *wf;
+
+    wf = top->wf->wf;
+    doc = top->saved.doc;
+    n = wh_val_size(top->saved);
+
+    top->rjobs = wh_alloc(&top->mem, (n ? n : 1) * sizeof(wk_replay_t));
+    if (top->rjobs == NULL) {
+        return -1;
+    }
+
+    tok = top->saved.tok + 1;
+
+    for (i = 0; i < n; i++) {
+        job = (wh_val_t) { doc, tok };
+        tok = doc->toks[tok].next;
+
+        top->rjobs[i].node = -1;
+        top->rjobs[i].tok = job.tok;
+        top->rjobs[i].used = 0;
+
+        if (wh_val_str(&top->mem, wh_val_get(job, "nodeKey", 7), &key, &len)
+            != 0)
+        {
+            continue;
+        }
+
+        idx = wh_keys_find(&wf->keys, key, len);
+
+        if (idx >= 0 && wk_node_yields(wf->all[idx]->type)) {
+            top->rjobs[i].node = idx;
+        }
+    }
+
+    top->nrjobs = n;
+
+    return 0;
+}
+
+
+/*
+ * Feeds the pending node the earliest unused recorded job of the same
+ * node when that job ended; a node without one runs for real.  Jobs are
+ * matched by node rather than by position because the branches of a
+ * parallel node record theirs in the order they happened to end.
  */
 
 static int
 wk_run_replay(wk_run_t *run, const wh_node_t *node)
 {
-    int                 idx;
-    double              d;
-    size_t              len;
-    wh_val_t            job, v;
-    const char         *key;
-    const wh_workflow_t *wf;
+    double        d;
+    uint32_t      i;
+    wh_val_t      job, v;
+    wk_run_t     *top;
+    wk_replay_t  *rj;
 
-    if (!run->replaying) {
+    top = run->top;
+
+    if (!top->replaying) {
         return 0;
     }
 
-    wf = run->wf->wf;
+    if (top->rjobs == NULL && wk_run_replay_init(top) != 0) {
+        top->replaying = 0;
+        return 0;
+    }
 
-    while (run->replay < wh_val_size(run->saved)) {
-        job = wh_val_index(run->saved, run->replay++);
+    /* top->replay: the first job not used yet */
+    while (top->replay < top->nrjobs
+           && (top->rjobs[top->replay].used
+               || top->rjobs[top->replay].node < 0))
+    {
+        top->replay++;
+    }
 
-        if (wh_val_str(&run->mem, wh_val_get(job, "nodeKey", 7), &key, &len)
-            != 0)
-        {
-            break;
-        }
+    for (i = top->replay; i < top->nrjobs; i++) {
+        rj = &top->rjobs[i];
 
-        idx = wh_keys_find(&wf->keys, key, len);
-        if (idx < 0) {
-            break;
-        }
-
-        if (!wk_node_yields(wf->all[idx]->type)) {
+        if (rj->used || rj->node != node->index) {
             continue;
         }
 
+        rj->used = 1;
+        job = (wh_val_t) { top->saved.doc, rj->tok };
         v = wh_val_get(job, "status", 6);
 
-        if (idx != node->index || wh_val_type(v) != WH_JSON_NUMBER
-            || wh_val_to_number(v, &d) != 0
-            || d == WH_STATUS_STARTED || d == WH_STATUS_ERROR)
+        /* what was in flight, errored or cancelled runs again */
+        if (wh_val_type(v) != WH_JSON_NUMBER || wh_val_to_number(v, &d) != 0
+            || d == WH_STATUS_STARTED || d == WH_STATUS_ERROR
+            || d == WH_STATUS_ABORTED)
         {
-            break;
+            return 0;
         }
 
         wh_exec_resume(run->ex, (int) d, wh_val_get(job, "result", 6), NULL);
 
         return 1;
     }
-
-    run->replaying = 0;
 
     return 0;
 }
@@ -832,15 +1048,28 @@ void
 wk_run_node_done(wk_worker_t *w, wk_run_t *run, int status, wh_val_t result,
     const char *error)
 {
+    wk_run_t  *top;
+
+    top = run->top;
+    run->inflight = 0;
+
     wh_exec_resume(run->ex, status, result, error);
 
-    run->ready = 1;
+    if (!run->dead) {
+        run->ready = 1;
+
+    } else if (--top->detached == 0 && top->waiting) {
+        /* the last node of a branch given up: the top run may end */
+        top->waiting = 0;
+        top->ready = 1;
+    }
 
     /* the progress a reclaim resumes from */
-    if (wh_exec_status(run->ex) == WH_STATUS_STARTED
-        && wk_run_save(w, run) != 0)
+    if (wh_exec_status(top->ex) == WH_STATUS_STARTED
+        && wk_run_save(w, top) != 0)
     {
-        run->lost = 1;
+        top->lost = 1;
+        top->ready = 1;
     }
 }
 
@@ -867,6 +1096,18 @@ wk_node_start(wk_worker_t *w, wk_run_t *run, const wh_node_t *node)
     case WH_NODE_SCRIPT:
         return wk_node_script_start(w, run, run->ex, node);
 
+    case WH_NODE_CREATE:
+    case WH_NODE_UPDATE:
+    case WH_NODE_DESTROY:
+    case WH_NODE_QUERY:
+        return wk_records_start(w, run, run->ex, node);
+
+    case WH_NODE_PARALLEL:
+        return wk_parallel_start(w, run, run->ex, node);
+
+    case WH_NODE_DELAY:
+        return wk_delay_start(w, run, run->ex, node);
+
     default:
         break;
     }
@@ -892,11 +1133,20 @@ wk_node_start(wk_worker_t *w, wk_run_t *run, const wh_node_t *node)
 static void
 wk_run_go(wk_worker_t *w, wk_run_t *run)
 {
+    wk_run_t         *top;
     wh_exec_rc_t      rc;
     const wh_node_t  *node;
 
+    top = run->top;
+
     for ( ;; ) {
-        if (run->lost) {
+        if (top->lost) {
+            if (run != top) {
+                run->ready = 0;
+                top->ready = 1;
+                return;
+            }
+
             /* not recorded: the entry stays pending, a reclaim goes on */
             wk_run_unlink(w, run);
             wk_run_free(w, run);
@@ -921,12 +1171,58 @@ wk_run_go(wk_worker_t *w, wk_run_t *run)
 
         if (wk_node_start(w, run, node) != 0) {
             run->ready = 0;
+            run->inflight = 1;
             return;
         }
     }
 
+    run->ready = 0;
+
+    if (run != top) {
+        /* the end of a branch: its parallel node decides */
+        if (run->status != WH_STATUS_STARTED) {
+            top->status = run->status;
+            top->error = run->error;
+            top->permanent = run->permanent;
+        }
+
+        run->dead = 1;
+        run->branch_end(w, run, run->branch_data);
+        return;
+    }
+
+    if (run->detached) {
+        /* nodes of branches given up are still in flight */
+        run->waiting = 1;
+        return;
+    }
+
     wk_run_unlink(w, run);
     wk_run_finish(w, run);
+}
+
+
+/* A branch of top that can go on; forgets the branches that are over. */
+
+static wk_run_t *
+wk_run_ready_sub(wk_run_t *top)
+{
+    wk_run_t  **pp, *b;
+
+    for (pp = &top->subs; (b = *pp) != NULL; /* void */) {
+        if (b->dead && !b->inflight && b->holds == NULL) {
+            *pp = b->next_sub;
+            continue;
+        }
+
+        if (b->ready) {
+            return b;
+        }
+
+        pp = &b->next_sub;
+    }
+
+    return NULL;
 }
 
 
@@ -936,7 +1232,7 @@ wk_run_ready(wk_worker_t *w)
     wk_run_t  *run;
 
     for (run = w->runs; run != NULL; run = run->next) {
-        if (run->ready) {
+        if (run->ready || wk_run_ready_sub(run) != NULL) {
             return 1;
         }
     }
@@ -949,12 +1245,17 @@ int
 wk_run_step(wk_worker_t *w)
 {
     int        n;
-    wk_run_t  *run, *next;
+    wk_run_t  *run, *next, *b;
 
     n = 0;
 
     for (run = w->runs; run != NULL; run = next) {
         next = run->next;
+
+        /* branches first: their ends may let the run go on */
+        while ((b = wk_run_ready_sub(run)) != NULL) {
+            wk_run_go(w, b);
+        }
 
         if (run->ready) {
             wk_run_go(w, run);

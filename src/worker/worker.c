@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "wk.h"
+#include "wk_flow.h"
 
 
 #define WK_BLOCK_MAX      1000      /* ms an XREADGROUP waits at most */
@@ -726,6 +727,9 @@ main(int argc, char **argv)
         if (wk_stop && !stopping) {
             stopping = 1;
             wk_log("stopping: %d executions in flight", w.nruns);
+
+            /* a delay is not waited for: its due time is recorded */
+            wk_flow_stop(&w);
         }
 
         if (stopping && w.nruns == 0 && !rd.outstanding) {

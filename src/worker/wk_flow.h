@@ -1,0 +1,67 @@
+/*
+ * Flow nodes of webhook-worker: "parallel" and "delay" (SPEC §4), and
+ * the branch runs that wk_run.c offers for parallel nodes.
+ *
+ * A branch of a parallel node is a run of its own for the nodes of its
+ * list, driven by the same loop as the runs of stream entries: a node in
+ * a branch starts, goes asynchronous and ends exactly as it does at the
+ * top, so the branches of a parallel node have their nodes in flight
+ * together.  A branch shares its top run's arena, record and replay.
+ */
+
+#ifndef WK_FLOW_H
+#define WK_FLOW_H
+
+#include "wk.h"
+
+
+/* Start functions, with wk_node_start()'s contract (wk_run.c). */
+int wk_parallel_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
+    const wh_node_t *node);
+int wk_delay_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
+    const wh_node_t *node);
+
+/*
+ * Shutdown: the runs waiting in delay nodes are given up rather than
+ * waited for; their entries stay pending, and whoever reclaims them
+ * waits only for what is left of the recorded due time.
+ */
+void wk_flow_stop(wk_worker_t *w);
+
+
+/* Branch runs, implemented in wk_run.c (which owns wk_run_t). */
+
+typedef void (*wk_branch_end_pt)(wk_worker_t *w, wk_run_t *branch,
+    void *data);
+
+/*
+ * A run of list with run's execution and scope (wh_exec_branch()), ready
+ * to be driven; end is called once when its list ended (resolved, failed
+ * or error: wk_run_branch_status()).  NULL on OOM.
+ */
+wk_run_t *wk_run_branch(wk_worker_t *w, wk_run_t *run, const wh_list_t *list,
+    wk_branch_end_pt end, void *data);
+
+int wk_run_branch_status(wk_run_t *branch, const char **error);
+
+/*
+ * Stops a branch that no longer matters: the node it has in flight is
+ * cancelled (its holds) and recorded with status aborted and why.  end
+ * is not called.
+ */
+void wk_run_branch_cancel(wk_worker_t *w, wk_run_t *branch,
+    const char *why);
+
+/* Has the execution ended meanwhile (an "end" node in a branch)? */
+int wk_run_over(wk_run_t *run);
+
+wh_exec_t *wk_run_exec(wk_run_t *run);
+const char *wk_run_execution(wk_run_t *run);     /* the execution id */
+
+/*
+ * Forgets the run of this branch or entry without a record: its entry
+ * stays pending, and a reclaim resumes it from the jobs saved so far.
+ */
+void wk_run_drop(wk_worker_t *w, wk_run_t *run);
+
+#endif /* WK_FLOW_H */
