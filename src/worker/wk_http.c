@@ -586,6 +586,28 @@ wk_http_headers_json(wk_xfer_t *x, wh_buf_t *b)
 }
 
 
+static int
+wk_is_json(const char *s, size_t len)
+{
+    int             rc;
+    wh_mem_t        tmp;
+    wh_arena_t     *arena;
+    wh_json_doc_t   doc;
+    wh_json_err_t   err;
+
+    arena = wh_arena_create(0);
+    if (arena == NULL) {
+        return 0;
+    }
+
+    wh_arena_mem(arena, &tmp);
+    rc = wh_json_parse(&tmp, s, len, &doc, &err) == 0;
+    wh_arena_destroy(arena);
+
+    return rc;
+}
+
+
 /* The body: its JSON when it parses as JSON, else its text. */
 
 static void
@@ -1181,7 +1203,16 @@ wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
         wh_buf_init(&body, mem, 256);
 
         if (mime[0] == 'a' && mime[12] == 'j') {
-            wh_val_write_json(&body, data);
+            /* as axios does: a string that is JSON text goes as it is */
+            if (wh_val_type(data) == WH_JSON_STRING
+                && wh_val_str(mem, data, &value, &vlen) == 0
+                && wk_is_json(value, vlen))
+            {
+                wh_buf_add(&body, value, vlen);
+
+            } else {
+                wh_val_write_json(&body, data);
+            }
 
         } else if (mime[0] == 'a') {
             if (wh_val_type(data) == WH_JSON_OBJECT) {

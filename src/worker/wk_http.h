@@ -4,8 +4,9 @@
  * transfer, so a worker has as many requests and mails in flight as its
  * runs need, each watched through wk_io_add().
  *
- * request: method (POST), url, contentType ("json": the data as JSON,
- * "form": an object urlencoded, "text": the data as text; the MIME types
+ * request: method (POST), url, contentType ("json": the data as JSON, a
+ * string that is JSON text as it is (as axios does); "form": an object
+ * urlencoded, "text": the data as text; the MIME types
  * application/json, application/x-www-form-urlencoded and text/plain
  * are taken too), headers and params [{name, value}], data, timeout ms
  * (5000 when missing or not positive), ignoreFail, onlyData.  The result

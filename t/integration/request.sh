@@ -347,6 +347,15 @@ is "$(echo "$S" | json "$R0[\"data\"]")" \
 is "$(echo "$S" | json "$R0[\"headers\"][\"x-got-agent\"]")" webhook-worker \
    "User-Agent: webhook-worker"
 
+REV=$(wf jsontext '{"url":"{{ $context.data.base }}/echo","data":"{\"n\": {{ $context.data.n }}}"}')
+ID=$(run jsontext "$REV" "$CTX")
+is "$(show "$ID" | json "$R0[\"data\"]")" '{"n":7}' \
+   "json: a string data that is JSON text is sent as it is"
+REV=$(wf jsonstr '{"url":"{{ $context.data.base }}/echo","data":"plain {{ $context.data.n }}"}')
+ID=$(run jsonstr "$REV" "$CTX")
+is "$(show "$ID" | json "[$R0[\"data\"], $R0[\"headers\"][\"content-length\"]]")" \
+   '["plain 7","9"]' "... other strings as JSON strings"
+
 REV=$(wf form '{"url":"{{ $context.data.base }}/echo","contentType":"form",
   "data":{"a":"x y&z","b":[1,"two"],"c":{"d":1},"n":"{{ $context.data.n }}"}}')
 ID=$(run form "$REV" "$CTX")
