@@ -15,7 +15,7 @@ skip() { echo "1..0 # SKIP $1"; exit 0; }
 
 [ -f /usr/share/nginx/src/conf_flags ] || skip "nginx-dev is not installed"
 [ -x /usr/sbin/nginx ] || skip "nginx is not installed"
-for c in cc make curl; do
+for c in cc make curl objdump; do
     command -v $c >/dev/null || skip "$c is not installed"
 done
 for h in jansson.h openssl/hmac.h pcre2.h hiredis/hiredis.h curl/curl.h \
@@ -115,11 +115,14 @@ ok $? "the installed webhook-worker runs"
 "$DEST/usr/bin/webhookctl" --help >/dev/null 2>&1
 ok $? "the installed webhookctl runs"
 
-# Every library the binaries link comes from a package the image installs.
+# Every library the binaries link (directly: their packages bring the rest)
+# comes from a package the image installs.
 runtime=$(sed -n 's/^ARG RUNTIME_PKGS="\(.*\)"$/\1/p' docker/Dockerfile)
 need=$(for f in "$DEST/usr/lib/nginx/modules/ngx_http_webhook_module.so" \
             "$DEST/usr/bin/webhook-worker" "$DEST/usr/bin/webhookctl"; do
-           ldd "$f" | awk '/=> \//{print $3}'
+           ldd "$f" | awk -v needed="$(objdump -p "$f" \
+                   | awk '$1 == "NEEDED" {printf " %s ", $2}')" \
+               '/=> \// && index(needed, " " $1 " ") {print $3}'
        done | sort -u | while read -r l; do
            dpkg -S "$(readlink -f "$l")" 2>/dev/null || dpkg -S "$l"
        done | cut -d: -f1 | sort -u | grep -vx libc6)
