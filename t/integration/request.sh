@@ -535,5 +535,37 @@ WORKER_PID=
 is "$(for id in $(cat "$TMP/ids"); do status_of "$id"; done | tr '\n' ' ')" "1 1 1 " \
    "... after they ended and were recorded"
 
+
+# ---- Redis lost while requests are in flight: they are dropped (the
+# entries stay pending), the worker lives on and reconnects
+
+"$WORKER" --redis "$ADDR" --max-attempts 1 2>>"$TMP/worker.log" &
+WORKER_PID=$!
+REV=$(wf slow2 '{"url":"{{ $context.data.slow }}/slow?ms=1500","method":"GET"}')
+: >"$TMP/ids"
+for i in 1 2 3; do
+    id=$(uuid7)
+    echo "$id" >>"$TMP/ids"
+    R XADD webhook:jobs '*' execution "$id" workflow slow2 revision "$REV" \
+        context "{\"data\":{\"slow\":\"$SLOW\"}}" >/dev/null
+done
+wait_for 5 eval '[ "$(status_of "$(tail -1 "$TMP/ids")")" == 0 ]'
+R SHUTDOWN NOSAVE >/dev/null 2>&1
+wait "$REDIS_PID" 2>/dev/null
+(cd "$TMP" && exec redis-server --port "$PORT" --bind 127.0.0.1 \
+    --save '' --appendonly no --daemonize no >>"$TMP/redis.log" 2>&1) &
+REDIS_PID=$!
+wait_for 5 eval '[ "$(R ping 2>/dev/null)" == PONG ]'
+sleep 2     # past the moment the dropped requests would have ended
+kill -0 "$WORKER_PID"
+ok $? "Redis lost with 3 requests in flight: the worker survives"
+REV=$(wf ok2 '{"url":"{{ $context.data.base }}/ok"}')
+ID=$(run ok2 "$REV" "$CTX")
+is "$(status_of "$ID")" 1 "... reconnects and runs new jobs"
+kill -TERM "$WORKER_PID"
+wait "$WORKER_PID"
+is $? 0 "... and exits 0 on SIGTERM"
+WORKER_PID=
+
 echo "1..$n"
 [ $fails -eq 0 ]
