@@ -25,9 +25,11 @@ fi
 TMP=$(mktemp -d /tmp/wh-flow.XXXXXX)
 REDIS_PID=
 WORKER_PID=
+PEER_PID=
 
 cleanup() {
     [ -n "$WORKER_PID" ] && kill -9 "$WORKER_PID" 2>/dev/null
+    [ -n "$PEER_PID" ] && kill "$PEER_PID" 2>/dev/null
     [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null
     wait 2>/dev/null
     rm -rf "$TMP"
@@ -253,7 +255,61 @@ cat >"$TMP/wait.json" <<'EOF'
   { "key": "done", "type": "set", "config": { "values": { "waited": "{{ $nodes.w.duration }}" } } } ] }
 EOF
 
-for w in par-all par-any par-race inline empty nested ended loop wait; do
+# a peer that answers after ?ms=N milliseconds, many requests at once
+cat >"$TMP/slow.py" <<'EOF'
+import http.server, json, sys, time, urllib.parse
+
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+        ms = int(q.get("ms", ["0"])[0])
+        time.sleep(ms / 1000)
+        body = json.dumps({"slept": ms}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+EOF
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+SPORT=
+for _ in $(seq 1 10); do
+    SPORT=$((20000 + RANDOM % 40000))
+    port_open "$SPORT" && continue
+    python3 "$TMP/slow.py" "$SPORT" 2>"$TMP/slow.log" &
+    PEER_PID=$!
+    wait_for 5 port_open "$SPORT" && break
+    kill "$PEER_PID" 2>/dev/null
+    PEER_PID=
+done
+
+http() {    # MODE
+    cat <<EOF
+{ "key": "http-$1", "nodes": [
+  { "key": "p", "type": "parallel", "config": { "mode": "$1" },
+    "branches": { "list": [
+      [ { "key": "r1", "type": "request",
+          "config": { "method": "GET", "onlyData": true,
+                      "url": "http://127.0.0.1:$SPORT/?ms={{ \$context.data.ms1 }}" } } ],
+      [ { "key": "r2", "type": "request",
+          "config": { "method": "GET", "onlyData": true,
+                      "url": "http://127.0.0.1:$SPORT/?ms={{ \$context.data.ms2 }}" } } ],
+      [ { "key": "d3", "type": "delay",
+          "config": { "duration": "{{ \$context.data.d3 }}" } } ] ] } } ] }
+EOF
+}
+http all >"$TMP/http-all.json"
+http race >"$TMP/http-race.json"
+
+for w in par-all par-any par-race inline empty nested ended loop wait \
+         http-all http-race
+do
     publish $w
 done
 
@@ -320,6 +376,17 @@ I=$(run par-race '{"da":1500,"db":300,"fail":"b"}')
 is "$(job "$I" '[d["status"], d["error"]]')" '[-1,"node \"p\": branch 2 failed"]' \
    "race: a first branch that fails fails the node"
 within "$(took "$I")" 300 900 "... at once"
+
+I=$(run http-all '{"ms1":1000,"ms2":1000,"d3":1000}')
+is "$(job "$I" '[d["status"], [r.get("slept", r.get("duration")) for r in d["jobs"][-1]["result"]]]')" \
+   '[1,[1000,1000,1000]]' "two requests and a delay of 1 s in three branches"
+within "$(took "$I")" 1000 1600 "... in flight together: 1 s, not 3"
+
+I=$(run http-race '{"ms1":3000,"ms2":3000,"d3":300}')
+is "$(job "$I" '[d["status"], sorted([j["nodeKey"], j["status"]] for j in d["jobs"])]')" \
+   '[1,[["d3",1],["p",1],["r1",-3],["r2",-3]]]' \
+   "race: the delay ends first, both requests in flight are cancelled"
+within "$(took "$I")" 300 900 "... without waiting for them"
 
 I=$(run inline '{"n":21}')
 is "$(job "$I" '[d["status"], [j["nodeKey"] for j in d["jobs"]]]')" \
@@ -394,8 +461,7 @@ is "$(( DUE - $(R ZSCORE webhook:delayed "$I") ))" 0 \
    "while it waits: the due time in the record (delay:w:0) and webhook:delayed"
 CREATED=$((16#$(echo "${I//-/}" | cut -c1-12)))
 within "$((DUE - CREATED))" 2000 2100 "... 2 s after the start"
-kill -9 "$WORKER_PID"
-wait "$WORKER_PID" 2>/dev/null
+{ kill -9 "$WORKER_PID"; wait "$WORKER_PID"; } 2>/dev/null
 is "$(status_of "$I")" 0 "killed -9 after 1 s: the execution is left started"
 start_worker
 wait_for 10 final "$I"
@@ -408,8 +474,7 @@ is "$(R ZSCORE webhook:delayed "$I")" "" "... then the due time is dropped"
 
 I=$(queue par-all '{"da":2000,"db":2000}')
 sleep 1
-kill -9 "$WORKER_PID"
-wait "$WORKER_PID" 2>/dev/null
+{ kill -9 "$WORKER_PID"; wait "$WORKER_PID"; } 2>/dev/null
 start_worker
 wait_for 10 final "$I"
 is "$(job "$I" '[d["status"], d["attempts"], sorted(j["nodeKey"] for j in d["jobs"])]')" \
