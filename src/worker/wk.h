@@ -170,6 +170,12 @@ void wk_io_del(wk_worker_t *w, void *data);
 /* Starts the execution of a stream entry ([id, [field, value, …]]). */
 void wk_run_entry(wk_worker_t *w, redisReply *entry);
 
+/*
+ * The node's error is one that a retry cannot cure (a script that throws,
+ * an HTTP 4xx answer): the run ends without retries.
+ */
+void wk_run_permanent(wk_run_t *run);
+
 /* An asynchronous worker node ended: records its job, the run goes on. */
 void wk_run_node_done(wk_worker_t *w, wk_run_t *run, int status,
     wh_val_t result, const char *error);

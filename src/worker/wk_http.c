@@ -647,6 +647,7 @@ wk_http_request_done(wk_xfer_t *x, CURLcode code)
 {
     int            status, ignore_fail;
     long           http_status;
+    int            permanent;
     wh_buf_t       b;
     wh_mem_t      *mem;
     wh_val_t       result;
@@ -659,6 +660,7 @@ wk_http_request_done(wk_xfer_t *x, CURLcode code)
     result = wh_val_null();
     error = NULL;
     status = WH_STATUS_RESOLVED;
+    permanent = 0;
 
     if (code != CURLE_OK) {
         status = WH_STATUS_ERROR;
@@ -702,6 +704,10 @@ wk_http_request_done(wk_xfer_t *x, CURLcode code)
             status = WH_STATUS_ERROR;
             error = wk_http_fmt(mem, "request failed: HTTP status %ld",
                                 http_status);
+
+            /* a client error is final; 408, 429 and 5xx may pass */
+            permanent = http_status < 500 && http_status != 408
+                        && http_status != 429;
         }
 
         if (x->only_data) {
@@ -713,6 +719,10 @@ wk_http_request_done(wk_xfer_t *x, CURLcode code)
     run = x->run;
     ignore_fail = x->ignore_fail;
     wk_xfer_free(x);
+
+    if (permanent && !ignore_fail) {
+        wk_run_permanent(run);
+    }
 
     wk_http_end(w, run, ignore_fail, status, result, error);
 }

@@ -36,6 +36,10 @@ wk_sjob_end(wk_worker_t *w, wk_run_t *run, int ignore_fail, int status,
     if (status < 0 && ignore_fail) {
         /* the error stays on the job */
         status = WH_STATUS_RESOLVED;
+
+    } else if (status < 0) {
+        /* the same script fails the same way on the same input */
+        wk_run_permanent(run);
     }
 
     wk_run_node_done(w, run, status, result, error);

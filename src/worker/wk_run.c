@@ -1045,6 +1045,13 @@ wk_run_replay(wk_run_t *run, const wh_node_t *node)
  */
 
 void
+wk_run_permanent(wk_run_t *run)
+{
+    run->permanent = 1;
+}
+
+
+void
 wk_run_node_done(wk_worker_t *w, wk_run_t *run, int status, wh_val_t result,
     const char *error)
 {
@@ -1283,6 +1290,7 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
     wk_args_t     a;
     redisReply   *r;
     const char   *key, *error;
+    size_t              n;
 
     if (run->status != WH_STATUS_STARTED) {
         status = run->status;
@@ -1291,6 +1299,15 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
     } else {
         status = wh_exec_status(run->ex);
         error = wh_exec_error(run->ex);
+
+        /* an inline node fails again on the same input and revision */
+        n = wh_exec_njobs(run->ex);
+
+        if (status == WH_STATUS_ERROR && n > 0
+            && wh_node_is_inline(wh_exec_job(run->ex, n - 1)->node->type))
+        {
+            run->permanent = 1;
+        }
     }
 
     if (status == WH_STATUS_STARTED) {

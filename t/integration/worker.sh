@@ -200,6 +200,13 @@ cat >"$TMP/remote.json" <<'EOF'
       "config": { "values": { "b": "{{ $nodes.call.data }}" } } } ] }
 EOF
 
+cat >"$TMP/broken.json" <<'EOF'
+{ "key": "broken", "nodes": [
+    { "key": "pre", "type": "set", "config": { "values": { "a": 1 } } },
+    { "key": "call", "type": "script",
+      "config": { "content": "throw new Error('boom')" } } ] }
+EOF
+
 REV=$("$CTL" --redis "$ADDR" publish "$TMP/calc.json")
 like "$REV" '^[0-9a-f]{64}$' "webhookctl publish prints the revision"
 is "$("$CTL" revision "$TMP/calc.json")" "$REV" \
@@ -209,6 +216,7 @@ is "$(printf '%s' "$(RAW GET "webhook:workflow:$REV")" | sha256sum | cut -c1-64)
 is "$(RAW GET "webhook:workflow:$REV" | head -c 40)" \
    '{"key":"calc","nodes":[{"config":{"engin' "the stored JSON is compact with sorted keys"
 REV2=$("$CTL" --redis "$ADDR" publish "$TMP/remote.json")
+REV3=$("$CTL" --redis "$ADDR" publish "$TMP/broken.json")
 
 enqueue() {     # ID WORKFLOW REVISION CONTEXT [FIELD VALUE...]
     local id=$1 wf=$2 rev=$3 ctx=$4
@@ -224,7 +232,7 @@ A=$(uuid7); B=$(uuid7); C=$(uuid7); D=$(uuid7); E=$(uuid7)
 enqueue "$A" calc "$REV" "{\"id\":\"$A\",\"data\":{\"n\":7}}"
 enqueue "$B" calc "$REV" '{"data":{"n":2}}'
 enqueue "$C" calc "$(printf '%064d' 0)" '{"data":{"n":1}}'
-enqueue "$D" remote "$REV2" '{"data":null}'
+enqueue "$D" broken "$REV3" '{"data":null}'
 enqueue "$E" calc "$REV" '{"data":{"n":'
 R XADD webhook:jobs '*' workflow calc revision "$REV" context '{}' >/dev/null
 
@@ -286,9 +294,9 @@ is "$(status_of "$C")" -2 "C, a revision Redis does not have, is an error"
 like "$(RAW HGET "webhook:execution:$C" error)" "is not in Redis" "... saying so"
 is "$(RAW HGET "webhook:execution:$C" attempts)" 1 "... after one attempt"
 
-is "$(status_of "$D")" -2 "D, a worker node type not supported yet, is an error"
+is "$(status_of "$D")" -2 "D, a script that throws, is an error without retries"
 is "$(RAW HGET "webhook:execution:$D" error)" \
-   'node "call": node type request is not supported yet' "... saying which"
+   'node "call": script error: Error: boom (line 1)' "... saying which"
 is "$(RAW HGET "webhook:execution:$D" jobs | json '[(j["nodeKey"], j["status"]) for j in d]')" \
    '[["pre",1],["call",-2]]' "... its jobs end with the node"
 
@@ -304,7 +312,7 @@ like "$LAST" "execution $C workflow calc revision 0{64} context \{\"data\":\{\"n
 OUT=$("$CTL" --redis "$ADDR" dead)
 is "$(echo "$OUT" | wc -l)" 4 "webhookctl dead lists them"
 like "$(echo "$OUT" | grep "$D")" \
-     "^[0-9]+-[0-9]+	$D	remote	node \"call\": node type request is not supported yet	1$" \
+     "^[0-9]+-[0-9]+	$D	broken	node \"call\": script error: Error: boom \(line 1\)	1$" \
      "... stream id, execution, workflow, error, attempts"
 
 OUT=$("$CTL" --redis "$ADDR" executions)
@@ -317,8 +325,8 @@ is "$("$CTL" --redis "$ADDR" executions --status failed | awk '{print $1}')" "$B
    "--status failed"
 is "$("$CTL" --redis "$ADDR" executions --status -2 --limit 2 | awk '{print $1}' | tr '\n' ' ')" \
    "$E $D " "--status -2 --limit 2"
-is "$("$CTL" --redis "$ADDR" executions --workflow remote | awk '{print $1}')" "$D" \
-   "--workflow remote"
+is "$("$CTL" --redis "$ADDR" executions --workflow broken | awk '{print $1}')" "$D" \
+   "--workflow broken"
 is "$("$CTL" --redis "unix:$TMP/redis.sock" executions --status resolved | awk '{print $1}')" \
    "$A" "a unix socket address"
 
