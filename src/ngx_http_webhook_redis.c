@@ -24,11 +24,25 @@
  * in peer->waiting until the last of those replies, so a job never
  * reaches Redis before its definition.  hiredis 0.14 has no timeouts:
  * the setup has a connect timer and every command its own timer.
+ *
+ * A Redis used by a sync location with worker nodes has a second peer,
+ * peer->sub, the subscriber: the same connection machinery, with AUTH and
+ * SUBSCRIBE as its setup.  It is ready once Redis confirmed the
+ * subscription, so a job queued after that cannot have its reply missed.
+ * Requests wait in sub->waits, a tree by execution id; the messages name
+ * their execution.  Pub/sub delivers a message to whoever listens at the
+ * time only: when the subscriber connection is lost, every wait fails.
  */
 
 #include "ngx_http_webhook_redis.h"
 #include "wh_redis_keys.h"
+#include "wh_val.h"
 
+#include <openssl/rand.h>
+
+
+/* the reply channels of sync runs: <prefix><hostname>:<pid>:<random> */
+#define NGX_HTTP_WEBHOOK_REDIS_REPLY       "webhook:reply:"
 
 #define NGX_HTTP_WEBHOOK_REDIS_DOWN        0
 #define NGX_HTTP_WEBHOOK_REDIS_CONNECTING  1
@@ -37,7 +51,18 @@
 
 struct ngx_http_webhook_redis_peer_s {
     ngx_http_webhook_redis_conf_t     *conf;
+    ngx_str_t                          name;         /* for the log */
     ngx_array_t                        workflows;    /* wh_workflow_t * */
+    ngx_http_webhook_redis_peer_t     *sub;          /* its subscriber */
+    ngx_uint_t                         subscriber;   /* this is one */
+
+    /* a subscriber's */
+    ngx_str_t                          channel;
+    ngx_rbtree_t                       waits;        /* by execution id */
+    ngx_rbtree_node_t                  sentinel;
+    ngx_queue_t                        all;          /* oldest first */
+    ngx_queue_t                        pending;      /* until subscribed */
+    ngx_uint_t                         conn;         /* attempts made */
 
     redisAsyncContext                 *ac;
     ngx_connection_t                  *c;
@@ -75,8 +100,31 @@ struct ngx_http_webhook_redis_cmd_s {
 };
 
 
+struct ngx_http_webhook_redis_wait_s {
+    ngx_str_node_t                     node;         /* str: the id */
+    ngx_queue_t                        all;          /* in sub->all */
+    ngx_queue_t                        queue;        /* in sub->pending */
+    ngx_http_webhook_redis_peer_t     *sub;
+    ngx_uint_t                         conn;         /* sub->conn then */
+    ngx_http_webhook_redis_reply_pt    handler;
+    void                              *data;
+    unsigned                           waiting:1;    /* in waits, all */
+    unsigned                           pending:1;    /* in sub->pending */
+};
+
+
 static ngx_http_webhook_redis_peer_t *ngx_http_webhook_redis_peer(
     ngx_conf_t *cf, ngx_http_webhook_redis_conf_t *rc);
+static ngx_int_t ngx_http_webhook_redis_subscriber(ngx_conf_t *cf,
+    ngx_http_webhook_redis_peer_t *peer);
+static ngx_int_t ngx_http_webhook_redis_peer_init(ngx_cycle_t *cycle,
+    ngx_http_webhook_redis_peer_t *peer);
+static ngx_int_t ngx_http_webhook_redis_channel_init(ngx_cycle_t *cycle,
+    ngx_http_webhook_redis_peer_t *sub);
+static void ngx_http_webhook_redis_peer_exit(
+    ngx_http_webhook_redis_peer_t *peer);
+static ngx_int_t ngx_http_webhook_redis_wake(
+    ngx_http_webhook_redis_peer_t *peer);
 static void ngx_http_webhook_redis_connect(
     ngx_http_webhook_redis_peer_t *peer);
 static void ngx_http_webhook_redis_setup(ngx_http_webhook_redis_peer_t *peer);
@@ -107,6 +155,14 @@ static void ngx_http_webhook_redis_cmd_reply(redisAsyncContext *ac, void *r,
 static void ngx_http_webhook_redis_cmd_timeout(ngx_event_t *ev);
 static void ngx_http_webhook_redis_cmd_free(
     ngx_http_webhook_redis_cmd_t *cmd);
+static void ngx_http_webhook_redis_sub_reply(redisAsyncContext *ac, void *r,
+    void *privdata);
+static void ngx_http_webhook_redis_sub_ready(
+    ngx_http_webhook_redis_peer_t *sub);
+static void ngx_http_webhook_redis_sub_down(
+    ngx_http_webhook_redis_peer_t *sub);
+static void ngx_http_webhook_redis_dispatch(
+    ngx_http_webhook_redis_peer_t *sub, const char *msg, size_t len);
 
 
 /* configuration */
@@ -134,6 +190,13 @@ ngx_http_webhook_redis_register(ngx_conf_t *cf,
 
     if (wlcf->workflow == NULL) {
         return NGX_OK;       /* a status location only reads */
+    }
+
+    if (wlcf->mode == NGX_HTTP_WEBHOOK_SYNC && wlcf->workflow->needs_worker
+        && peer->sub == NULL
+        && ngx_http_webhook_redis_subscriber(cf, peer) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     wfp = peer->workflows.elts;
@@ -190,6 +253,7 @@ ngx_http_webhook_redis_peer(ngx_conf_t *cf, ngx_http_webhook_redis_conf_t *rc)
     }
 
     peer->conf = rc;
+    peer->name = rc->name;
 
     if (ngx_array_init(&peer->workflows, cf->pool, 2, sizeof(wh_workflow_t *))
         != NGX_OK)
@@ -205,6 +269,35 @@ ngx_http_webhook_redis_peer(ngx_conf_t *cf, ngx_http_webhook_redis_conf_t *rc)
     *pp = peer;
 
     return peer;
+}
+
+
+static ngx_int_t
+ngx_http_webhook_redis_subscriber(ngx_conf_t *cf,
+    ngx_http_webhook_redis_peer_t *peer)
+{
+    u_char                         *p;
+    ngx_http_webhook_redis_peer_t  *sub;
+
+    sub = ngx_pcalloc(cf->pool, sizeof(ngx_http_webhook_redis_peer_t));
+    if (sub == NULL) {
+        return NGX_ERROR;
+    }
+
+    sub->conf = peer->conf;
+    sub->subscriber = 1;
+
+    p = ngx_pnalloc(cf->pool, peer->name.len + sizeof(" (replies)") - 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    sub->name.data = p;
+    sub->name.len = ngx_sprintf(p, "%V (replies)", &peer->name) - p;
+
+    peer->sub = sub;
+
+    return NGX_OK;
 }
 
 
@@ -234,33 +327,96 @@ ngx_http_webhook_redis_init_process(ngx_cycle_t *cycle)
     for (i = 0; i < wmcf->peers.nelts; i++) {
         peer = pp[i];
 
-        peer->log = cycle->log;
-        peer->backoff = NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN;
-        ngx_queue_init(&peer->waiting);
-        ngx_queue_init(&peer->sent);
+        if (ngx_http_webhook_redis_peer_init(cycle, peer) != NGX_OK) {
+            return NGX_ERROR;
+        }
 
-        /* cancelable: they must not hold up a graceful shutdown */
-
-        peer->retry.handler = ngx_http_webhook_redis_retry_handler;
-        peer->retry.data = peer;
-        peer->retry.log = cycle->log;
-        peer->retry.cancelable = 1;
-
-        peer->connect_timer.handler = ngx_http_webhook_redis_connect_timeout;
-        peer->connect_timer.data = peer;
-        peer->connect_timer.log = cycle->log;
-        peer->connect_timer.cancelable = 1;
-
-        peer->down.handler = ngx_http_webhook_redis_down_handler;
-        peer->down.data = peer;
-        peer->down.log = cycle->log;
-
-        peer->drop.handler = ngx_http_webhook_redis_drop_handler;
-        peer->drop.data = peer;
-        peer->drop.log = cycle->log;
-
-        ngx_http_webhook_redis_connect(peer);
+        if (peer->sub
+            && (ngx_http_webhook_redis_channel_init(cycle, peer->sub)
+                != NGX_OK
+                || ngx_http_webhook_redis_peer_init(cycle, peer->sub)
+                   != NGX_OK))
+        {
+            return NGX_ERROR;
+        }
     }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhook_redis_peer_init(ngx_cycle_t *cycle,
+    ngx_http_webhook_redis_peer_t *peer)
+{
+    peer->log = cycle->log;
+    peer->backoff = NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN;
+    ngx_queue_init(&peer->waiting);
+    ngx_queue_init(&peer->sent);
+    ngx_queue_init(&peer->all);
+    ngx_queue_init(&peer->pending);
+    ngx_rbtree_init(&peer->waits, &peer->sentinel,
+                    ngx_str_rbtree_insert_value);
+
+    /* cancelable: they must not hold up a graceful shutdown */
+
+    peer->retry.handler = ngx_http_webhook_redis_retry_handler;
+    peer->retry.data = peer;
+    peer->retry.log = cycle->log;
+    peer->retry.cancelable = 1;
+
+    peer->connect_timer.handler = ngx_http_webhook_redis_connect_timeout;
+    peer->connect_timer.data = peer;
+    peer->connect_timer.log = cycle->log;
+    peer->connect_timer.cancelable = 1;
+
+    peer->down.handler = ngx_http_webhook_redis_down_handler;
+    peer->down.data = peer;
+    peer->down.log = cycle->log;
+
+    peer->drop.handler = ngx_http_webhook_redis_drop_handler;
+    peer->drop.data = peer;
+    peer->drop.log = cycle->log;
+
+    ngx_http_webhook_redis_connect(peer);
+
+    return NGX_OK;
+}
+
+
+/*
+ * webhook:reply:<hostname>:<pid>:<random>: the random part keeps two
+ * hosts of one name, or a pid reused after a restart, apart.
+ */
+
+static ngx_int_t
+ngx_http_webhook_redis_channel_init(ngx_cycle_t *cycle,
+    ngx_http_webhook_redis_peer_t *sub)
+{
+    u_char  *p, rnd[8];
+    size_t   len;
+
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "webhook: RAND_bytes() failed");
+        return NGX_ERROR;
+    }
+
+    len = sizeof(NGX_HTTP_WEBHOOK_REDIS_REPLY) - 1 + cycle->hostname.len + 1
+          + NGX_INT64_LEN + 1 + 2 * sizeof(rnd);
+
+    p = ngx_pnalloc(cycle->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    sub->channel.data = p;
+
+    p = ngx_cpymem(p, NGX_HTTP_WEBHOOK_REDIS_REPLY, sizeof(NGX_HTTP_WEBHOOK_REDIS_REPLY) - 1);
+    p = ngx_sprintf(p, "%V:%P:", &cycle->hostname, ngx_pid);
+    p = ngx_hex_dump(p, rnd, sizeof(rnd));
+
+    sub->channel.len = p - sub->channel.data;
 
     return NGX_OK;
 }
@@ -275,8 +431,6 @@ void
 ngx_http_webhook_redis_exit_process(ngx_cycle_t *cycle)
 {
     ngx_uint_t                      i;
-    ngx_queue_t                    *q;
-    ngx_http_webhook_redis_cmd_t   *cmd;
     ngx_http_webhook_main_conf_t   *wmcf;
     ngx_http_webhook_redis_peer_t  *peer, **pp;
 
@@ -296,44 +450,66 @@ ngx_http_webhook_redis_exit_process(ngx_cycle_t *cycle)
     for (i = 0; i < wmcf->peers.nelts; i++) {
         peer = pp[i];
 
-        if (peer->log == NULL) {
-            continue;              /* init_process did not run */
+        ngx_http_webhook_redis_peer_exit(peer);
+
+        if (peer->sub) {
+            ngx_http_webhook_redis_peer_exit(peer->sub);
         }
-
-        peer->exiting = 1;
-
-        if (peer->retry.timer_set) {
-            ngx_del_timer(&peer->retry);
-        }
-
-        if (peer->connect_timer.timer_set) {
-            ngx_del_timer(&peer->connect_timer);
-        }
-
-        if (peer->down.posted) {
-            ngx_delete_posted_event(&peer->down);
-        }
-
-        if (peer->drop.posted) {
-            ngx_delete_posted_event(&peer->drop);
-        }
-
-        while (!ngx_queue_empty(&peer->waiting)) {
-            q = ngx_queue_head(&peer->waiting);
-            cmd = ngx_queue_data(q, ngx_http_webhook_redis_cmd_t, queue);
-            ngx_http_webhook_redis_cmd_free(cmd);
-        }
-
-        for (q = ngx_queue_head(&peer->sent);
-             q != ngx_queue_sentinel(&peer->sent);
-             q = ngx_queue_next(q))
-        {
-            cmd = ngx_queue_data(q, ngx_http_webhook_redis_cmd_t, queue);
-            cmd->handler = NULL;
-        }
-
-        ngx_http_webhook_redis_close(peer, "the worker process is exiting");
     }
+}
+
+
+static void
+ngx_http_webhook_redis_peer_exit(ngx_http_webhook_redis_peer_t *peer)
+{
+    ngx_queue_t                    *q;
+    ngx_http_webhook_redis_cmd_t   *cmd;
+    ngx_http_webhook_redis_wait_t  *w;
+
+    if (peer->log == NULL) {
+        return;                    /* init_process did not run */
+    }
+
+    peer->exiting = 1;
+
+    if (peer->retry.timer_set) {
+        ngx_del_timer(&peer->retry);
+    }
+
+    if (peer->connect_timer.timer_set) {
+        ngx_del_timer(&peer->connect_timer);
+    }
+
+    if (peer->down.posted) {
+        ngx_delete_posted_event(&peer->down);
+    }
+
+    if (peer->drop.posted) {
+        ngx_delete_posted_event(&peer->drop);
+    }
+
+    while (!ngx_queue_empty(&peer->waiting)) {
+        q = ngx_queue_head(&peer->waiting);
+        cmd = ngx_queue_data(q, ngx_http_webhook_redis_cmd_t, queue);
+        ngx_http_webhook_redis_cmd_free(cmd);
+    }
+
+    for (q = ngx_queue_head(&peer->sent);
+         q != ngx_queue_sentinel(&peer->sent);
+         q = ngx_queue_next(q))
+    {
+        cmd = ngx_queue_data(q, ngx_http_webhook_redis_cmd_t, queue);
+        cmd->handler = NULL;
+    }
+
+    /* the waits live in the pools of requests that are not freed */
+    while (!ngx_queue_empty(&peer->all)) {
+        q = ngx_queue_head(&peer->all);
+        w = ngx_queue_data(q, ngx_http_webhook_redis_wait_t, all);
+        ngx_http_webhook_redis_unwait(w);
+    }
+
+    ngx_http_webhook_redis_close(peer, "the worker process is exiting");
 }
 
 
@@ -349,6 +525,7 @@ ngx_http_webhook_redis_connect(ngx_http_webhook_redis_peer_t *peer)
     rc = peer->conf;
     peer->last_attempt = ngx_current_msec;
     peer->reason = NULL;
+    peer->conn++;
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, peer->log, 0,
                    "webhook redis %V: connecting", &rc->name);
@@ -444,6 +621,19 @@ ngx_http_webhook_redis_setup(ngx_http_webhook_redis_peer_t *peer)
         }
     }
 
+    if (peer->subscriber) {
+        /* channels are not per database: no SELECT */
+        argv[0] = "SUBSCRIBE";
+        len[0] = 9;
+        argv[1] = (char *) peer->channel.data;
+        len[1] = peer->channel.len;
+
+        (void) redisAsyncCommandArgv(peer->ac,
+                                     ngx_http_webhook_redis_sub_reply, peer,
+                                     2, argv, len);
+        return;
+    }
+
     if (rc->db) {
         argv[0] = "SELECT";
         len[0] = 6;
@@ -514,14 +704,15 @@ ngx_http_webhook_redis_setup_reply(redisAsyncContext *ac, void *r,
 
         ngx_log_error(level, peer->log, 0,
                       "webhook: Redis %V refused the connection setup: %*s",
-                      &peer->conf->name, (size_t) reply->len, reply->str);
+                      &peer->name, (size_t) reply->len, reply->str);
 
         /* in a callback hiredis defers the free until we return */
         ngx_http_webhook_redis_close(peer, "the connection setup failed");
         return;
     }
 
-    if (--peer->setup == 0) {
+    /* a subscriber is ready with the confirmation of its SUBSCRIBE */
+    if (--peer->setup == 0 && !peer->subscriber) {
         ngx_http_webhook_redis_ready(peer);
     }
 }
@@ -544,9 +735,14 @@ ngx_http_webhook_redis_ready(ngx_http_webhook_redis_peer_t *peer)
     level = peer->failures ? NGX_LOG_NOTICE : NGX_LOG_INFO;
 
     ngx_log_error(level, peer->log, 0, "webhook: connected to Redis %V",
-                  &peer->conf->name);
+                  &peer->name);
 
     peer->failures = 0;
+
+    if (peer->subscriber) {
+        ngx_http_webhook_redis_sub_ready(peer);
+        return;
+    }
 
     while (!ngx_queue_empty(&peer->waiting)) {
         q = ngx_queue_head(&peer->waiting);
@@ -614,7 +810,7 @@ ngx_http_webhook_redis_on_connect(const redisAsyncContext *ac, int status)
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, peer->log, 0,
                    "webhook redis %V: connect status %d",
-                   &peer->conf->name, status);
+                   &peer->name, status);
 }
 
 
@@ -827,27 +1023,38 @@ ngx_http_webhook_redis_down_handler(ngx_event_t *ev)
     ngx_http_webhook_redis_cmd_t       *cmd;
     ngx_http_webhook_redis_handler_pt   handler;
 
-    if (peer->ac != NULL || peer->exiting) {
+    if (peer->exiting) {
         return;
     }
 
-    /* not inside ngx_log_error(): the macro evaluates the level twice */
-    level = ngx_http_webhook_redis_level(peer);
+    if (peer->ac == NULL) {
+        /* not inside ngx_log_error(): the macro evaluates it twice */
+        level = ngx_http_webhook_redis_level(peer);
 
-    ngx_log_error(level, peer->log, 0,
-                  "webhook: Redis %V: %s, retrying in %M ms",
-                  &peer->conf->name, peer->err, peer->backoff);
+        ngx_log_error(level, peer->log, 0,
+                      "webhook: Redis %V: %s, retrying in %M ms",
+                      &peer->name, peer->err, peer->backoff);
 
-    peer->failures++;
+        peer->failures++;
 
-    if (!peer->retry.timer_set) {
-        ngx_add_timer(&peer->retry, peer->backoff);
+        if (!peer->retry.timer_set) {
+            ngx_add_timer(&peer->retry, peer->backoff);
+        }
+
+        peer->backoff *= 2;
+
+        if (peer->backoff > NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MAX) {
+            peer->backoff = NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MAX;
+        }
     }
 
-    peer->backoff *= 2;
+    if (peer->subscriber) {
+        ngx_http_webhook_redis_sub_down(peer);
+        return;
+    }
 
-    if (peer->backoff > NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MAX) {
-        peer->backoff = NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MAX;
+    if (peer->ac != NULL) {
+        return;
     }
 
     while (!ngx_queue_empty(&peer->waiting)) {
@@ -885,6 +1092,57 @@ ngx_http_webhook_redis_level(ngx_http_webhook_redis_peer_t *peer)
 }
 
 
+/*
+ * NGX_OK when the connection is up or being made, NGX_DECLINED when it
+ * cannot be now.  Down, a user does not wait for the backoff: it has the
+ * next attempt made at once, or within BACKOFF_MIN of the last one.
+ */
+
+static ngx_int_t
+ngx_http_webhook_redis_wake(ngx_http_webhook_redis_peer_t *peer)
+{
+    ngx_msec_t  elapsed;
+
+    if (peer->log == NULL || peer->exiting) {
+        return NGX_DECLINED;
+    }
+
+    if (peer->ac != NULL) {
+        if (peer->ac->c.flags & (REDIS_FREEING|REDIS_DISCONNECTING)) {
+            return NGX_DECLINED;
+        }
+
+        return NGX_OK;
+    }
+
+    elapsed = ngx_current_msec - peer->last_attempt;
+
+    if (elapsed >= NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN) {
+        if (peer->retry.timer_set) {
+            ngx_del_timer(&peer->retry);
+        }
+
+        ngx_http_webhook_redis_connect(peer);
+
+        return peer->ac ? NGX_OK : NGX_DECLINED;
+    }
+
+    if (!peer->retry.timer_set
+        || peer->retry.timer.key
+           > ngx_current_msec + NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN)
+    {
+        if (peer->retry.timer_set) {
+            ngx_del_timer(&peer->retry);
+        }
+
+        ngx_add_timer(&peer->retry,
+                      NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN - elapsed);
+    }
+
+    return NGX_OK;
+}
+
+
 /* commands */
 
 ngx_http_webhook_redis_cmd_t *
@@ -894,53 +1152,13 @@ ngx_http_webhook_redis_send(ngx_http_webhook_loc_conf_t *wlcf, int argc,
 {
     int                             len;
     char                           *buf;
-    ngx_msec_t                      elapsed;
     ngx_http_webhook_redis_cmd_t   *cmd;
     ngx_http_webhook_redis_peer_t  *peer;
 
     peer = wlcf->redis->peer;
 
-    if (peer == NULL || peer->log == NULL || peer->exiting) {
+    if (peer == NULL || ngx_http_webhook_redis_wake(peer) != NGX_OK) {
         return NULL;
-    }
-
-    if (peer->ac != NULL
-        && (peer->ac->c.flags & (REDIS_FREEING|REDIS_DISCONNECTING)))
-    {
-        return NULL;
-    }
-
-    if (peer->ac == NULL) {
-
-        /*
-         * Down: a command does not wait for the backoff, it has the next
-         * attempt made at once, or within BACKOFF_MIN of the last one.
-         */
-
-        elapsed = ngx_current_msec - peer->last_attempt;
-
-        if (elapsed >= NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN) {
-            if (peer->retry.timer_set) {
-                ngx_del_timer(&peer->retry);
-            }
-
-            ngx_http_webhook_redis_connect(peer);
-
-            if (peer->ac == NULL) {
-                return NULL;
-            }
-
-        } else if (!peer->retry.timer_set
-                   || peer->retry.timer.key
-                      > ngx_current_msec + NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN)
-        {
-            if (peer->retry.timer_set) {
-                ngx_del_timer(&peer->retry);
-            }
-
-            ngx_add_timer(&peer->retry,
-                          NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN - elapsed);
-        }
     }
 
     len = redisFormatCommandArgv(&buf, argc, argv, argvlen);
@@ -1040,11 +1258,11 @@ ngx_http_webhook_redis_cmd_reply(redisAsyncContext *ac, void *r,
 
     if (reply == NULL) {
         ngx_log_error(NGX_LOG_ERR, peer->log, 0,
-                      "webhook: Redis %V: %s", &peer->conf->name, err);
+                      "webhook: Redis %V: %s", &peer->name, err);
 
     } else if (reply->type == REDIS_REPLY_ERROR) {
         ngx_log_error(NGX_LOG_ERR, peer->log, 0,
-                      "webhook: Redis %V: %*s", &peer->conf->name,
+                      "webhook: Redis %V: %*s", &peer->name,
                       (size_t) reply->len, reply->str);
     }
 }
@@ -1086,7 +1304,7 @@ ngx_http_webhook_redis_cmd_timeout(ngx_event_t *ev)
 
     ngx_log_error(NGX_LOG_ERR, peer->log, 0,
                   "webhook: Redis %V did not answer in %M ms, "
-                  "closing the connection", &peer->conf->name,
+                  "closing the connection", &peer->name,
                   (ngx_msec_t) NGX_HTTP_WEBHOOK_REDIS_COMMAND_TIMEOUT);
 
     if (handler) {
@@ -1111,4 +1329,231 @@ ngx_http_webhook_redis_cmd_free(ngx_http_webhook_redis_cmd_t *cmd)
     }
 
     ngx_free(cmd);
+}
+
+
+/* the subscriber */
+
+ngx_http_webhook_redis_wait_t *
+ngx_http_webhook_redis_await(ngx_http_webhook_loc_conf_t *wlcf,
+    const char *id, ngx_pool_t *pool, ngx_http_webhook_redis_reply_pt handler,
+    void *data, ngx_uint_t *ready)
+{
+    ngx_http_webhook_redis_peer_t  *peer, *sub;
+    ngx_http_webhook_redis_wait_t  *w;
+
+    peer = wlcf->redis->peer;
+    sub = peer ? peer->sub : NULL;
+
+    if (sub == NULL || ngx_http_webhook_redis_wake(sub) != NGX_OK) {
+        return NULL;
+    }
+
+    w = ngx_pcalloc(pool, sizeof(ngx_http_webhook_redis_wait_t));
+    if (w == NULL) {
+        return NULL;
+    }
+
+    w->sub = sub;
+    w->handler = handler;
+    w->data = data;
+
+    w->node.str.data = (u_char *) id;
+    w->node.str.len = 36;
+    w->node.node.key = ngx_crc32_short((u_char *) id, 36);
+
+    w->conn = sub->conn;
+
+    ngx_rbtree_insert(&sub->waits, &w->node.node);
+    ngx_queue_insert_tail(&sub->all, &w->all);
+    w->waiting = 1;
+
+    if (sub->state == NGX_HTTP_WEBHOOK_REDIS_READY) {
+        *ready = 1;
+
+    } else {
+        *ready = 0;
+        ngx_queue_insert_tail(&sub->pending, &w->queue);
+        w->pending = 1;
+    }
+
+    return w;
+}
+
+
+void
+ngx_http_webhook_redis_unwait(ngx_http_webhook_redis_wait_t *w)
+{
+    if (w->waiting) {
+        ngx_rbtree_delete(&w->sub->waits, &w->node.node);
+        ngx_queue_remove(&w->all);
+        w->waiting = 0;
+    }
+
+    if (w->pending) {
+        ngx_queue_remove(&w->queue);
+        w->pending = 0;
+    }
+}
+
+
+ngx_str_t *
+ngx_http_webhook_redis_channel(ngx_http_webhook_redis_wait_t *w)
+{
+    return &w->sub->channel;
+}
+
+
+/*
+ * The SUBSCRIBE callback: its confirmation, then every message.  NULL
+ * when hiredis frees the context: the cleanup hook reports that.
+ */
+
+static void
+ngx_http_webhook_redis_sub_reply(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    redisReply                     *reply = r;
+    ngx_http_webhook_redis_peer_t  *sub = privdata;
+
+    redisReply  **e;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    e = reply->element;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+        || e[0]->type != REDIS_REPLY_STRING)
+    {
+        ngx_log_error(NGX_LOG_ERR, sub->log, 0,
+                      "webhook: Redis %V: unexpected reply of type %d",
+                      &sub->name, reply->type);
+        return;
+    }
+
+    if (ngx_strcasecmp((u_char *) e[0]->str, (u_char *) "message") == 0) {
+        if (e[2]->type == REDIS_REPLY_STRING) {
+            ngx_http_webhook_redis_dispatch(sub, e[2]->str, e[2]->len);
+        }
+
+        return;
+    }
+
+    if (ngx_strcasecmp((u_char *) e[0]->str, (u_char *) "subscribe") == 0
+        && sub->state == NGX_HTTP_WEBHOOK_REDIS_CONNECTING
+        && sub->setup == 0)
+    {
+        ngx_http_webhook_redis_ready(sub);
+    }
+}
+
+
+/* The waits that came while connecting may have their jobs queued now. */
+
+static void
+ngx_http_webhook_redis_sub_ready(ngx_http_webhook_redis_peer_t *sub)
+{
+    ngx_queue_t                    *q;
+    ngx_http_webhook_redis_wait_t  *w;
+
+    while (!ngx_queue_empty(&sub->pending)
+           && sub->state == NGX_HTTP_WEBHOOK_REDIS_READY)
+    {
+        q = ngx_queue_head(&sub->pending);
+        w = ngx_queue_data(q, ngx_http_webhook_redis_wait_t, queue);
+
+        ngx_queue_remove(q);
+        w->pending = 0;
+
+        w->handler(w->data, NULL, 0, NULL);
+    }
+}
+
+
+/*
+ * Messages sent while a connection was down are lost: the waits made on
+ * a connection that is gone fail, the ones that have their jobs queued
+ * and the ones that did not get that far.  Waits made on a connection
+ * opened since then stay.
+ */
+
+static void
+ngx_http_webhook_redis_sub_down(ngx_http_webhook_redis_peer_t *sub)
+{
+    ngx_queue_t                    *q;
+    ngx_http_webhook_redis_wait_t  *w;
+
+    while (!ngx_queue_empty(&sub->all)) {
+        q = ngx_queue_head(&sub->all);
+        w = ngx_queue_data(q, ngx_http_webhook_redis_wait_t, all);
+
+        if (sub->ac != NULL && w->conn == sub->conn) {
+            break;
+        }
+
+        ngx_http_webhook_redis_unwait(w);
+
+        w->handler(w->data, NULL, 0, sub->err);
+    }
+}
+
+
+/* The message names its execution: {"execution":ID,…}. */
+
+static void
+ngx_http_webhook_redis_dispatch(ngx_http_webhook_redis_peer_t *sub,
+    const char *msg, size_t len)
+{
+    size_t                          idlen;
+    uint32_t                        hash;
+    wh_mem_t                        mem;
+    wh_val_t                        v;
+    ngx_str_t                       id;
+    wh_arena_t                     *arena;
+    const char                     *s;
+    wh_json_err_t                   err;
+    ngx_http_webhook_redis_wait_t  *w;
+
+    arena = wh_arena_create(1024);
+    if (arena == NULL) {
+        return;
+    }
+
+    wh_arena_mem(arena, &mem);
+
+    w = NULL;
+
+    if (wh_val_parse(&mem, msg, len, 0, &v, &err) != 0
+        || wh_val_str(&mem, wh_val_get(v, "execution", 9), &s, &idlen) != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, sub->log, 0,
+                      "webhook: Redis %V: a message without an execution "
+                      "id on \"%V\"", &sub->name, &sub->channel);
+
+    } else {
+        id.data = (u_char *) s;
+        id.len = idlen;
+        hash = ngx_crc32_short(id.data, id.len);
+
+        w = (ngx_http_webhook_redis_wait_t *)
+                ngx_str_rbtree_lookup(&sub->waits, &id, hash);
+
+        if (w == NULL) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, sub->log, 0,
+                           "webhook: nobody waits for execution %V any "
+                           "more", &id);
+        }
+    }
+
+    wh_arena_destroy(arena);
+
+    if (w == NULL) {
+        return;
+    }
+
+    ngx_http_webhook_redis_unwait(w);
+
+    w->handler(w->data, msg, len, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * The Redis connections of a worker process: hiredis's asynchronous API
  * driven by nginx's event loop.  One connection per process and Redis
- * (address, db, password), opened in init_process, reopened with backoff.
+ * (address, db, password), opened in init_process, reopened with backoff;
+ * a second one in SUBSCRIBE mode where sync runs wait for workers.
  */
 
 #ifndef NGX_HTTP_WEBHOOK_REDIS_H
@@ -56,6 +57,42 @@ ngx_http_webhook_redis_cmd_t *ngx_http_webhook_redis_send(
 
 /* The handler will not be called (its request is gone). */
 void ngx_http_webhook_redis_detach(ngx_http_webhook_redis_cmd_t *cmd);
+
+/*
+ * Sync runs with worker nodes.  A peer used by such a location also has a
+ * subscriber connection, opened and reopened with the command connection,
+ * listening on a channel of the process's own
+ * (webhook:reply:<hostname>:<pid>:<random>), where the worker publishes
+ * the outcome of each execution that named it in its "reply" field.
+ */
+
+typedef struct ngx_http_webhook_redis_wait_s  ngx_http_webhook_redis_wait_t;
+
+/*
+ * Called once with msg and err NULL when the channel becomes subscribed
+ * (not when it already was: see ready), then exactly once more unless
+ * the wait ends first: with the execution's message (freed after the
+ * call), or with msg NULL and the reason the subscription failed or was
+ * lost (a message may have been missed).
+ */
+typedef void (*ngx_http_webhook_redis_reply_pt)(void *data, const char *msg,
+    size_t len, const char *err);
+
+/*
+ * Waits for the message about execution id (36 characters, kept by the
+ * caller).  The wait lives in pool.  *ready tells whether the channel is
+ * subscribed already (the job may be queued at once).  NULL when the
+ * subscription cannot be made now (Redis down).
+ */
+ngx_http_webhook_redis_wait_t *ngx_http_webhook_redis_await(
+    ngx_http_webhook_loc_conf_t *wlcf, const char *id, ngx_pool_t *pool,
+    ngx_http_webhook_redis_reply_pt handler, void *data, ngx_uint_t *ready);
+
+/* The handler will not be called again. */
+void ngx_http_webhook_redis_unwait(ngx_http_webhook_redis_wait_t *w);
+
+/* The channel of the wait's connection. */
+ngx_str_t *ngx_http_webhook_redis_channel(ngx_http_webhook_redis_wait_t *w);
 
 /* ngx_http_webhook_async.c: the response capture of sync dedup runs */
 ngx_int_t ngx_http_webhook_async_init(ngx_conf_t *cf);
