@@ -101,6 +101,7 @@ struct wk_delay_s {
 
 static wk_delay_t  *wk_delays;
 static int          wk_deciding;    /* branches are cancelled by a decision */
+static int          wk_stopping;    /* wk_flow_stop() was called */
 
 
 /* A message in the run's memory: errors outlive this node's frame. */
@@ -662,6 +663,12 @@ wk_delay_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
         return 0;
     }
 
+    if (wk_stopping) {
+        /* reached during the shutdown: left to the next worker too */
+        wk_run_drop(w, run);
+        return 1;
+    }
+
     if (wk_io_add(w, -1, 0, d->due, wk_delay_handler, d) != 0) {
         goto nomem;
     }
@@ -692,6 +699,8 @@ void
 wk_flow_stop(wk_worker_t *w)
 {
     wk_delay_t  *d;
+
+    wk_stopping = 1;
 
     while (wk_delays != NULL) {
         d = wk_delays;
