@@ -35,7 +35,9 @@
  * it finds the recorded due time and waits only for what is left, or
  * not at all.  The result is {"duration": ms, "delayedUntil": ISO}.  At
  * SIGTERM the runs waiting in delays are given up at once (their entries
- * stay pending) instead of holding the shutdown for the delay.
+ * stay pending) instead of holding the shutdown for the delay.  SPEC §4
+ * has delays in async workflows only: in a sync job (one with a reply
+ * channel) the node fails.
  */
 
 #include <stdarg.h>
@@ -605,6 +607,14 @@ wk_delay_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     if (wh_tpl_eval(node->config_tpl, wh_exec_scope(ex), &cfg) != 0) {
         wk_run_node_done(w, run, WH_STATUS_ERROR, wh_val_missing(),
                          "cannot render the config");
+        return 0;
+    }
+
+    if (wk_run_is_sync(run)) {
+        /* a request waits for the answer: nothing to wait for there */
+        wk_run_node_done(w, run, WH_STATUS_FAILED, wh_val_missing(),
+                         "a delay node runs only in asynchronous "
+                         "workflows");
         return 0;
     }
 

@@ -57,6 +57,7 @@ int wk_run_over(wk_run_t *run);
 
 wh_exec_t *wk_run_exec(wk_run_t *run);
 const char *wk_run_execution(wk_run_t *run);     /* the execution id */
+int wk_run_is_sync(wk_run_t *run);               /* a request awaits it */
 
 /*
  * Forgets the run of this branch or entry without a record: its entry

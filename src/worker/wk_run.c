@@ -403,6 +403,13 @@ wk_run_execution(wk_run_t *run)
 }
 
 
+int
+wk_run_is_sync(wk_run_t *run)
+{
+    return run->reply != NULL;
+}
+
+
 void
 wk_run_drop(wk_worker_t *w, wk_run_t *run)
 {

@@ -444,6 +444,14 @@ is "$(job "$I" '[d["status"], d["error"]]')" \
    '[-1,"node \"w\": \"duration\" must be a number of milliseconds from 0 to 366 days"]' \
    "a negative duration fails"
 
+I=$(uuid7)
+R XADD webhook:jobs '*' execution "$I" workflow wait revision "${REVS[wait]}" \
+    context '{"data":{"d":100}}' reply "webhook:test:reply:$I" >/dev/null
+wait_for 10 final "$I"
+is "$(job "$I" '[d["status"], d["error"]]')" \
+   '[-1,"node \"w\": a delay node runs only in asynchronous workflows"]' \
+   "in a sync job (one with a reply channel) a delay fails"
+
 : >"$TMP/five"
 for _ in 1 2 3 4 5; do queue wait '{"d":1000}' >>"$TMP/five"; done
 five_done() { while read -r id; do final "$id" || return 1; done <"$TMP/five"; }
