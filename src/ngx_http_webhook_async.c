@@ -65,6 +65,7 @@ typedef struct {
     ngx_http_webhook_redis_wait_t *wait;       /* for the worker */
     ngx_event_t                    timer;      /* webhook_sync_timeout */
     unsigned                       forget:1;   /* no answer to replay */
+    unsigned                       sent:1;     /* the job went to Redis */
 } ngx_http_webhook_async_t;
 
 
@@ -896,6 +897,8 @@ ngx_http_webhook_sync_enqueue(ngx_http_webhook_async_t *st)
                                             NGX_HTTP_WEBHOOK_SYNC_UNAVAILABLE);
     }
 
+    st->sent = 1;
+
     return NGX_DONE;
 }
 
@@ -1066,6 +1069,12 @@ ngx_http_webhook_sync_finish(ngx_http_webhook_async_t *st, const char *msg,
     if (dedup) {
         wh_buf_init(&st->body, &st->ctx->mem, 256);
         ngx_http_webhook_capture = st;
+    }
+
+    if (how == NGX_HTTP_WEBHOOK_SYNC_TIMEOUT && !st->sent) {
+        /* nothing was queued: there is no run to go on */
+        how = NGX_HTTP_WEBHOOK_SYNC_UNAVAILABLE;
+        err = "timed out waiting for the reply channel";
     }
 
     switch (how) {

@@ -11,6 +11,7 @@ use IO::Socket::INET ();
 use JSON::PP ();
 use POSIX ();
 use Time::HiRes ();
+use Time::Local ();
 
 our $Dir = tempdir('webhook-syncw-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 our $Worker = File::Spec->rel2abs($ENV{WH_TEST_WORKER}
@@ -88,6 +89,20 @@ sub redis_stop {
     unlink "$Dir/redis.pid";
 }
 
+# Stops Redis after a delay, without holding up the test.
+our @Children;
+
+sub redis_stop_later {
+    my $delay = shift;
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        Time::HiRes::sleep($delay);
+        redis_stop();
+        POSIX::_exit(0);
+    }
+    push @Children, $pid;
+}
+
 sub worker_start {
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
@@ -120,6 +135,7 @@ sub worker_stop {
 }
 
 END {
+    waitpid($_, 0) for @Children;
     worker_stop();
     redis_stop();
 }
@@ -217,6 +233,8 @@ sub jobs_of {
     return @ids;
 }
 
+waitpid($_, 0) for @Children;
+@Children = ();
 redis_start();                      # stopped by the last test
 
 # TEST 1: the job had a reply channel; the record is the run's.
@@ -277,15 +295,23 @@ redis_start();                      # stopped by the last test
 # TEST 10: a disabled workflow queues nothing.
 is(scalar(jobs_of('swoff')), 0, 'disabled: no job');
 
-# TEST 12: the job waited for a worker; one started now runs it.
+# TEST 12: the job waited for a worker; the one started by TEST 14 ran it.
 {
     my ($id) = (answer(12)->{error}{message} // '') =~ /execution ($uuid)/;
     ok(defined $id, 'no worker: the message names the execution');
-    isnt(record($id // 'none')->{status} // 'queued', 1,
-         'no worker: not run yet');
-    worker_start();
-    is(final_record($id // 'none', 5)->{status}, 1,
-       'no worker: a worker started later runs and records it');
+    my $rec = final_record($id // 'none', 5);
+    is($rec->{status}, 1, 'no worker: a worker started later ran it');
+    my ($h, $m, $s) = ($rec->{startedAt} // '') =~ /T(\d\d):(\d\d):([\d.]+)Z$/;
+    my $started = defined $h ? Time::Local::timegm(0, 0, 0,
+                      (gmtime $T{12}{end}[0])[3, 4, 5]) + $h * 3600 + $m * 60 + $s
+                  : 0;
+    ok($started > $T{12}{end}[0], 'no worker: it started after the 504');
+}
+
+# TEST 15: the lost subscription ended the wait at once.
+{
+    my $elapsed = $T{15}{end}[0] - $T{15}{start};
+    ok($elapsed < 1.5, "lost: answered after ${elapsed}s, not the timeout");
 }
 
 __DATA__
@@ -721,5 +747,69 @@ main::redis_stop();
 ["Retry-After: 5", "Retry-After: 5"]
 --- response_body_like eval
 [qr/"code":"queue_unavailable"/, qr/"code":"queue_unavailable"/]
+--- no_error_log
+[alert]
+
+
+
+=== TEST 14: Redis back: the subscriber connection comes back, sync runs work again
+--- init
+main::redis_start();
+main::worker_start();
+--- config
+    location = /upstream {
+        default_type application/json;
+        return 200 '{"v":42}';
+    }
+    location = /hook {
+        webhook_mode sync;
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook ../html/wf.json;
+    }
+--- user_files eval
+main::wf('wf.json' => <<'EOF');
+{"key": "swback", "nodes": [
+  {"key": "req", "type": "request",
+   "config": {"method": "GET", "url": "http://127.0.0.1:@PORT@/upstream"}},
+  {"key": "r", "type": "response", "config": {"body": "v={{ $nodes.req.data.v }}"}}]}
+EOF
+--- request eval
+["POST /hook\n{}", "POST /hook\n{}"]
+--- timeout: 3
+--- error_code eval
+[200, 200]
+--- response_body eval
+["v=42", "v=42"]
+--- no_error_log
+[alert]
+
+
+
+=== TEST 15: Redis lost while a run is waited for: 503 at once, not 504 later
+--- init
+$main::T{15}{start} = Time::HiRes::time();
+main::redis_stop_later(0.3);
+--- config
+    location = /hook {
+        webhook_mode sync;
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook ../html/wf.json;
+        add_header X-Status $webhook_status always;
+    }
+--- user_files
+>>> wf.json
+{"key": "swlost", "nodes": [
+  {"key": "busy", "type": "script", "config": {
+     "content": "var t = Date.now(); while (Date.now() - t < 3000) {} return 1;"}}]}
+--- request
+POST /hook
+{}
+--- timeout: 5
+--- error_code: 503
+--- response_headers
+Retry-After: 5
+X-Status: queue_unavailable
+--- response_body_like chomp
+^\{"error":\{"code":"queue_unavailable","message":"the job queue is unavailable: .+"\}\}$
 --- no_error_log
 [alert]
