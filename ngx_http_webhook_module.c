@@ -268,7 +268,7 @@ ngx_http_webhook_create_main_conf(ngx_conf_t *cf)
     }
 
     if (ngx_array_init(&wmcf->stats, cf->pool, 4,
-                       sizeof(ngx_http_webhook_stat_t))
+                       sizeof(ngx_http_webhook_stat_t *))
         != NGX_OK
         || ngx_array_init(&wmcf->peers, cf->pool, 1, sizeof(void *))
            != NGX_OK)

@@ -66,19 +66,19 @@ ngx_http_webhook_stat_add(ngx_conf_t *cf, const char *key)
     size_t                         len;
     ngx_str_t                      name;
     ngx_uint_t                     i;
-    ngx_http_webhook_stat_t       *st;
+    ngx_http_webhook_stat_t       *st, **stp;
     ngx_http_webhook_main_conf_t  *wmcf;
 
     wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_webhook_module);
 
     len = ngx_strlen(key);
-    st = wmcf->stats.elts;
+    stp = wmcf->stats.elts;
 
     for (i = 0; i < wmcf->stats.nelts; i++) {
-        if (st[i].key.len == len
-            && ngx_strncmp(st[i].key.data, key, len) == 0)
+        if (stp[i]->key.len == len
+            && ngx_strncmp(stp[i]->key.data, key, len) == 0)
         {
-            return &st[i];
+            return stp[i];
         }
     }
 
@@ -88,10 +88,14 @@ ngx_http_webhook_stat_add(ngx_conf_t *cf, const char *key)
         return NULL;
     }
 
-    st = ngx_array_push(&wmcf->stats);
-    if (st == NULL) {
+    /* locations keep the pointer: the array may move, the entry not */
+    st = ngx_palloc(cf->pool, sizeof(ngx_http_webhook_stat_t));
+    stp = ngx_array_push(&wmcf->stats);
+    if (st == NULL || stp == NULL) {
         return NULL;
     }
+
+    *stp = st;
 
     st->key.len = len;
     st->key.data = (u_char *) key;
@@ -131,7 +135,7 @@ ngx_http_webhook_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_uint_t                i, j;
     ngx_slab_pool_t          *shpool;
     ngx_http_webhook_shm_t   *shm;
-    ngx_http_webhook_stat_t  *st;
+    ngx_http_webhook_stat_t **st;
 
     /* the zone starts with nginx's slab pool: the counters live in it */
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
@@ -158,7 +162,7 @@ ngx_http_webhook_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     for (i = 0; i < wmcf->stats.nelts; i++) {
 
         for (j = 0; j < shm->nslots; j++) {
-            if (ngx_strcmp(shm->slots[j].key, st[i].key.data) == 0) {
+            if (ngx_strcmp(shm->slots[j].key, st[i]->key.data) == 0) {
                 break;
             }
         }
@@ -173,11 +177,11 @@ ngx_http_webhook_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             }
 
             ngx_memzero(&shm->slots[j], sizeof(ngx_http_webhook_slot_t));
-            ngx_cpystrn(shm->slots[j].key, st[i].key.data,
+            ngx_cpystrn(shm->slots[j].key, st[i]->key.data,
                         NGX_HTTP_WEBHOOK_KEY_LEN + 1);
         }
 
-        st[i].slot = j;
+        st[i]->slot = j;
     }
 
     return NGX_OK;
@@ -413,14 +417,14 @@ ngx_http_webhook_status_json(ngx_http_webhook_main_conf_t *wmcf,
     ngx_uint_t                i, o, k;
     ngx_atomic_uint_t         n;
     ngx_http_webhook_slot_t  *s;
-    ngx_http_webhook_stat_t  *st;
+    ngx_http_webhook_stat_t **st;
 
     wh_buf_adds(b, "{\"workflows\":{");
 
     st = wmcf->stats.elts;
 
     for (i = 0; shm && i < wmcf->stats.nelts; i++) {
-        s = &shm->slots[st[i].slot];
+        s = &shm->slots[st[i]->slot];
 
         wh_buf_printf(b, "%s\"%s\":{\"received\":%lu,\"outcomes\":{",
                       i ? "," : "", (char *) s->key,
@@ -463,7 +467,7 @@ ngx_http_webhook_status_prometheus(ngx_http_webhook_main_conf_t *wmcf,
     ngx_uint_t                i, o, k;
     ngx_atomic_uint_t         n;
     ngx_http_webhook_slot_t  *s;
-    ngx_http_webhook_stat_t  *st;
+    ngx_http_webhook_stat_t **st;
 
     st = wmcf->stats.elts;
 
@@ -471,7 +475,7 @@ ngx_http_webhook_status_prometheus(ngx_http_webhook_main_conf_t *wmcf,
                    "received.\n# TYPE webhook_received_total counter\n");
 
     for (i = 0; shm && i < wmcf->stats.nelts; i++) {
-        s = &shm->slots[st[i].slot];
+        s = &shm->slots[st[i]->slot];
         wh_buf_printf(b, "webhook_received_total{workflow=\"%s\"} %lu\n",
                       (char *) s->key, (unsigned long) s->received);
     }
@@ -480,7 +484,7 @@ ngx_http_webhook_status_prometheus(ngx_http_webhook_main_conf_t *wmcf,
                    "outcome.\n# TYPE webhook_requests_total counter\n");
 
     for (i = 0; shm && i < wmcf->stats.nelts; i++) {
-        s = &shm->slots[st[i].slot];
+        s = &shm->slots[st[i]->slot];
 
         for (o = 0; o < NGX_HTTP_WEBHOOK_NOUTCOMES; o++) {
             wh_buf_printf(b, "webhook_requests_total{workflow=\"%s\","
@@ -495,7 +499,7 @@ ngx_http_webhook_status_prometheus(ngx_http_webhook_main_conf_t *wmcf,
                    "# TYPE webhook_request_duration_seconds histogram\n");
 
     for (i = 0; shm && i < wmcf->stats.nelts; i++) {
-        s = &shm->slots[st[i].slot];
+        s = &shm->slots[st[i]->slot];
         n = 0;
 
         for (k = 0; k <= NGX_HTTP_WEBHOOK_NBUCKETS; k++) {
