@@ -412,7 +412,8 @@ ngx_http_webhook_redis_channel_init(ngx_cycle_t *cycle,
 
     sub->channel.data = p;
 
-    p = ngx_cpymem(p, NGX_HTTP_WEBHOOK_REDIS_REPLY, sizeof(NGX_HTTP_WEBHOOK_REDIS_REPLY) - 1);
+    p = ngx_cpymem(p, NGX_HTTP_WEBHOOK_REDIS_REPLY,
+                   sizeof(NGX_HTTP_WEBHOOK_REDIS_REPLY) - 1);
     p = ngx_sprintf(p, "%V:%P:", &cycle->hostname, ngx_pid);
     p = ngx_hex_dump(p, rnd, sizeof(rnd));
 
