@@ -565,7 +565,7 @@ POST /hook
 --- timeout: 0.3
 --- abort
 --- ignore_response
---- wait: 1.5
+--- wait: 2
 --- error_log eval
 [qr/the client closed the connection while the worker ran execution [0-9a-f-]{36}/,
  qr/nobody waits for execution [0-9a-f-]{36} any more/]
