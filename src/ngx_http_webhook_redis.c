@@ -660,8 +660,8 @@ ngx_http_webhook_redis_setup(ngx_http_webhook_redis_peer_t *peer)
         len[0] = 3;
         argv[1] = (char *) key;
         len[1] = sizeof(key);
-        argv[2] = wfp[i]->canonical;
-        len[2] = wfp[i]->canonical_len;
+        argv[2] = wfp[i]->definition;
+        len[2] = wfp[i]->definition_len;
 
         if (redisAsyncCommandArgv(peer->ac,
                                   ngx_http_webhook_redis_setup_reply, peer,

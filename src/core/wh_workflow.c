@@ -1039,6 +1039,15 @@ wh_wf_revision(wh_wf_ctx_t *ctx, json_t *root)
 
     wf->canonical_len = strlen(wf->canonical);
 
+    /* what Redis stores keeps the file's key order: objects a worker
+     * renders come out as nginx renders them */
+    wf->definition = json_dumps(root, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (wf->definition == NULL) {
+        return wh_wf_fail(ctx, NULL, "out of memory");
+    }
+
+    wf->definition_len = strlen(wf->definition);
+
     if (EVP_Digest(wf->canonical, wf->canonical_len, md, &mdlen,
                    EVP_sha256(), NULL)
         != 1)
@@ -1257,6 +1266,7 @@ wh_workflow_free(wh_workflow_t *wf)
     free(wf->title);
     free(wf->name);
     free(wf->canonical);
+    free(wf->definition);
     json_decref(wf->root);
     free(wf);
 }

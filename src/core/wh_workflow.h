@@ -100,6 +100,8 @@ typedef struct {
     char               revision[65];   /* hex SHA-256 of canonical JSON */
     char              *canonical;      /* sorted keys, compact */
     size_t             canonical_len;
+    char              *definition;     /* compact, the file's key order: */
+    size_t             definition_len; /* webhook:workflow:<revision> */
     json_t            *root;
     char              *name;           /* file name, for messages */
 } wh_workflow_t;

@@ -530,7 +530,7 @@ wk_ctl_revision(wk_ctl_t *ctl, const char *file, int publish)
         wk_args_init(&a);
         wk_args_adds(&a, "SET");
         wk_args_addf(&a, WH_REDIS_WORKFLOW "%s", wf->revision);
-        wk_args_add(&a, wf->canonical, wf->canonical_len);
+        wk_args_add(&a, wf->definition, wf->definition_len);
         r = wk_ctl_command(ctl, &a);
         wk_args_free(&a);
 

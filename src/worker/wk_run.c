@@ -1337,8 +1337,9 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
         attempts++;
     }
 
+    /* a sync caller waits for this answer: no retries behind its back */
     retry = status == WH_STATUS_ERROR && !run->permanent
-            && attempts < w->conf->max_attempts;
+            && run->reply == NULL && attempts < w->conf->max_attempts;
 
     now = wk_now_ms();
     wk_iso_time(now, now_iso);
