@@ -115,8 +115,12 @@ uuid7() {
     echo "${h:0:8}-${h:8:4}-7${r:0:3}-8${r:3:3}-${r:6:12}"
 }
 
+# python without a version manager's shim in front: it runs many times
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+
 json() {    # EXPRESSION: a value of the JSON on stdin, in python; ms(ISO)
-    python3 -c '
+    "$PY" -c '
 import json, sys
 from datetime import datetime, timezone
 def ms(s):
@@ -282,7 +286,7 @@ SPORT=
 for _ in $(seq 1 10); do
     SPORT=$((20000 + RANDOM % 40000))
     port_open "$SPORT" && continue
-    python3 "$TMP/slow.py" "$SPORT" 2>"$TMP/slow.log" &
+    "$PY" "$TMP/slow.py" "$SPORT" 2>"$TMP/slow.log" &
     PEER_PID=$!
     wait_for 5 port_open "$SPORT" && break
     kill "$PEER_PID" 2>/dev/null
