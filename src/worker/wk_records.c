@@ -94,6 +94,7 @@ typedef struct {
     wk_rec_sort_t          *sort;
     size_t                  nsort;
 
+    int                     watching;     /* a WATCH is on w->cmd */
     int                     status;       /* of a failure */
     char                    err[512];
     wh_val_t                result;
@@ -122,6 +123,14 @@ wk_rec_fail(wk_rec_t *r, int status, const char *fmt, ...)
 static int
 wk_rec_redis_fail(wk_rec_t *r, redisReply *reply, const char *what)
 {
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR
+        && strncmp(reply->str, "WRONGTYPE", 9) == 0)
+    {
+        /* no retry cures it */
+        return wk_rec_fail(r, WH_STATUS_FAILED, "redis: %s: %s is not a "
+                           "collection: %s", what, r->key, reply->str);
+    }
+
     return wk_rec_fail(r, WH_STATUS_ERROR, "redis: %s: %s", what,
                        reply == NULL ? r->w->cmd->errstr
                        : reply->type == REDIS_REPLY_ERROR ? reply->str
@@ -452,6 +461,7 @@ wk_rec_load(wk_rec_t *r, int watch)
         }
 
         freeReplyObject(reply);
+        r->watching = 1;
     }
 
     if (r->has_id) {
@@ -554,6 +564,11 @@ wk_rec_exec(wk_rec_t *r, wk_args_t *cmd, const char *what)
     wk_args_t    a;
     redisReply  *reply;
 
+    if (cmd->failed) {
+        wk_args_reset(cmd);
+        return wk_rec_fail(r, WH_STATUS_ERROR, "out of memory");
+    }
+
     wk_args_init(&a);
     wk_args_adds(&a, "MULTI");
     wk_append(r->w->cmd, &a);
@@ -563,6 +578,9 @@ wk_rec_exec(wk_rec_t *r, wk_args_t *cmd, const char *what)
     wk_args_free(&a);
 
     reply = wk_replies(r->w->cmd, 3, what);
+
+    /* EXEC ends the WATCH, whatever its outcome */
+    r->watching = 0;
 
     if (reply != NULL && reply->type == REDIS_REPLY_NIL) {
         rc = 0;
@@ -592,6 +610,8 @@ wk_rec_unwatch(wk_rec_t *r)
     wk_args_adds(&a, "UNWATCH");
     freeReplyObject(wk_command(r->w->cmd, &a));
     wk_args_free(&a);
+
+    r->watching = 0;
 }
 
 
@@ -1099,6 +1119,11 @@ wk_records_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     }
 
     freeReplyObject(r.reply);
+
+    /* a WATCH left behind would abort the run's own MULTI/EXEC later */
+    if (r.watching) {
+        wk_rec_unwatch(&r);
+    }
 
     if (rc == 0) {
         wk_run_node_done(w, run, WH_STATUS_RESOLVED, r.result, NULL);

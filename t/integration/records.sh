@@ -336,6 +336,12 @@ is "$(job "$I" '[d["status"], d["error"]]')" \
    '[-1,"node \"q\": \"collection\" must match [A-Za-z0-9_-]+"]' \
    "a collection name outside [A-Za-z0-9_-] fails"
 
+R SET webhook:collection:str x >/dev/null
+I=$(q '{"c":"str"}')
+like "$(job "$I" '[d["status"], d["error"]]')" \
+     '^\[-1,"node \\"q\\": redis: reading the collection: webhook:collection:str is not a collection: WRONGTYPE' \
+     "a collection key that is not a hash fails the node (no retry)"
+
 I=$(q '{"c":"people","sort":[1]}')
 like "$(job "$I" 'd["error"]')" '"sort" must be a field name' "an invalid sort fails"
 
