@@ -88,9 +88,12 @@ $(BUILD)/webhookctl: $(WKCTL_SRC) $(wildcard src/worker/*.h) $(CORE_LIB)
 
 worker: $(BUILD)/webhook-worker $(BUILD)/webhookctl
 
+# t/run-tests runs every part, the fuzz smoke (t/integration/fuzz-smoke.sh)
+# among them, and ends with the "N passed, N failed" line.
 test: all
+	@tools/embed-viewer --check || { echo "src/ngx_http_webhook_viewer.c" \
+	    "is older than src/viewer.html: run tools/embed-viewer"; exit 1; }
 	@t/run-tests
-	@$(MAKE) -s fuzz-smoke
 
 run: all
 	@tools/run
