@@ -115,8 +115,8 @@ deb:
 
 # libFuzzer targets fuzz/fuzz_*.c (tools/fuzz): each runs FUZZ_SECONDS from
 # its seeds in fuzz/corpus/NAME/, FUZZ_JOBS targets at a time; any crash
-# fails.  fuzz-smoke (10 s each) is part of `make test` when clang can link
-# libFuzzer.
+# fails.  fuzz-smoke: 10 s each (make test runs the same through
+# t/integration/fuzz-smoke.sh).
 FUZZ_SECONDS ?= 600
 .PHONY: fuzz fuzz-smoke
 fuzz:
