@@ -166,7 +166,11 @@ ngx_http_webhook_read_body(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx)
         b = cl->buf;
 
         if (!b->in_file) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            /* the last buffer of a chunked body may be empty, pos NULL */
+            if (b->last != b->pos) {
+                p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            }
+
             continue;
         }
 

@@ -239,9 +239,10 @@ ngx_http_webhook_redis_peer(ngx_conf_t *cf, ngx_http_webhook_redis_conf_t *rc)
             && ngx_strncmp(prc->name.data, rc->name.data, rc->name.len) == 0
             && prc->db == rc->db
             && prc->password.len == rc->password.len
-            && ngx_strncmp(prc->password.data, rc->password.data,
-                           rc->password.len)
-               == 0)
+            && (rc->password.len == 0
+                || ngx_strncmp(prc->password.data, rc->password.data,
+                               rc->password.len)
+                   == 0))
         {
             return pp[i];
         }
