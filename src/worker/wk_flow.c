@@ -136,9 +136,13 @@ wk_par_cancel_branches(wk_worker_t *w, wk_par_t *par)
     size_t       i;
     const char  *why;
 
-    why = wk_flow_msg(wh_exec_scope(par->ex)->mem, "cancelled: parallel "
-                      "node \"%s\" decided without this branch",
-                      par->node->key);
+    why = wk_run_aborted(par->run);
+
+    if (why == NULL) {
+        why = wk_flow_msg(wh_exec_scope(par->ex)->mem, "cancelled: parallel "
+                          "node \"%s\" decided without this branch",
+                          par->node->key);
+    }
 
     for (i = 0; i < par->n; i++) {
         if (!par->branches[i].ended) {
@@ -404,9 +408,9 @@ static void wk_delay_forget(wk_worker_t *w, wk_delay_t *d);
 
 
 /*
- * A parallel node decided without the branch: the delay will not be
- * waited for.  Otherwise (the connection lost) the run is dropped and
- * the due time stays for whoever resumes it.
+ * A parallel node decided without the branch, or the execution was
+ * aborted: the delay will not be waited for.  Otherwise (the connection
+ * lost) the run is dropped and the due time stays for whoever resumes it.
  */
 
 static void
@@ -419,7 +423,9 @@ wk_delay_cancel(wk_worker_t *w, wk_hold_t *h)
     wk_io_del(w, d);
     wk_delay_unlink(d);
 
-    if (wk_deciding && w->cmd != NULL && !w->cmd->err) {
+    if ((wk_deciding || wk_run_aborted(d->run) != NULL)
+        && w->cmd != NULL && !w->cmd->err)
+    {
         wk_delay_forget(w, d);
     }
 }

@@ -60,6 +60,12 @@ const char *wk_run_execution(wk_run_t *run);     /* the execution id */
 int wk_run_is_sync(wk_run_t *run);               /* a request awaits it */
 
 /*
+ * Why the execution was aborted from outside (options.timeout), NULL
+ * when it was not: its nodes in flight are then cancelled for good.
+ */
+const char *wk_run_aborted(wk_run_t *run);
+
+/*
  * Forgets the run of this branch or entry without a record: its entry
  * stays pending, and a reclaim resumes it from the jobs saved so far.
  */

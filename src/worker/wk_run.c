@@ -19,8 +19,13 @@
  * retry_needed entry waits for nextAttemptAt too.  Errors that no retry
  * cures (a missing revision, an invalid context, a node type this worker
  * cannot run) and the last allowed attempt go to the dead letters.
- * A final record and the XACK are written in one MULTI/EXEC, so a
- * delivered entry is either pending or recorded, never lost.
+ * A final record, the XACK and the XDEL of the entry are written in one
+ * MULTI/EXEC, so a delivered entry is either pending or recorded, never
+ * lost, and the stream holds only the jobs that are not final yet (a
+ * dead letter's copy is in webhook:dead).
+ *
+ * options.timeout: a run still going that long after the start of its
+ * attempt is aborted (-3), its nodes in flight cancelled; final, no retry.
  */
 
 #include <stdarg.h>
@@ -96,6 +101,10 @@ struct wk_run_s {
     int                 replaying;
 
     wk_hold_t          *holds;          /* asynchronous nodes in flight */
+
+    /* options.timeout: the watch's key points back to the run */
+    wk_run_t           *timer;
+    const char         *aborted;        /* top: why the run was aborted */
 
     /*
      * Branches of parallel nodes (wk_flow.h): runs in the top run's
@@ -257,6 +266,7 @@ wk_run_free(wk_worker_t *w, wk_run_t *run)
 {
     wk_run_t  *b;
 
+    wk_io_del(w, &run->timer);
     wk_run_cancel_holds(w, run);
 
     /* the branches live in the arena freed here */
@@ -415,6 +425,55 @@ wk_run_drop(wk_worker_t *w, wk_run_t *run)
 {
     run->top->lost = 1;
     run->top->ready = 1;
+}
+
+
+const char *
+wk_run_aborted(wk_run_t *run)
+{
+    return run->top->aborted;
+}
+
+
+/*
+ * options.timeout passed: the execution ends aborted.  The nodes in
+ * flight are cancelled through their holds, as for a run that goes away,
+ * and recorded with status aborted: the top run's own node here, those
+ * of parallel branches by wk_run_branch_cancel().  A node that cannot be
+ * cancelled is waited for; its result no longer changes the end.
+ */
+
+static void
+wk_run_timeout(wk_worker_t *w, void *data, int revents)
+{
+    wk_run_t  *run;
+
+    run = *(wk_run_t **) data;
+
+    wk_io_del(w, data);
+
+    if (run->lost || run->status != WH_STATUS_STARTED
+        || wh_exec_status(run->ex) != WH_STATUS_STARTED)
+    {
+        return;
+    }
+
+    run->aborted = wk_run_fmt(run, "the execution exceeded options.timeout "
+                              "(%lld ms)",
+                              (long long) run->wf->wf->timeout_ms);
+
+    wh_exec_abort(run->ex, WH_STATUS_ABORTED, run->aborted);
+
+    if (run->inflight && run->holds != NULL) {
+        wk_run_cancel_holds(w, run);
+        run->inflight = 0;
+        wh_exec_resume(run->ex, WH_STATUS_ABORTED, wh_val_missing(),
+                       run->aborted);
+    }
+
+    if (!run->inflight) {
+        run->ready = 1;
+    }
 }
 
 
@@ -1427,6 +1486,13 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
         wk_args_adds(&a, run->id);
         wk_append(w->cmd, &a);
         ncmds++;
+
+        /* recorded and acknowledged: the stream need not keep it */
+        wk_args_adds(&a, "XDEL");
+        wk_args_adds(&a, w->conf->queue);
+        wk_args_adds(&a, run->id);
+        wk_append(w->cmd, &a);
+        ncmds++;
     }
 
     wk_args_free(&a);
@@ -1486,14 +1552,21 @@ wk_run_dead_only(wk_worker_t *w, wk_run_t *run, const char *error)
     wk_args_adds(&a, w->conf->group);
     wk_args_adds(&a, run->id);
     wk_append(w->cmd, &a);
+
+    wk_args_adds(&a, "XDEL");
+    wk_args_adds(&a, w->conf->queue);
+    wk_args_adds(&a, run->id);
+    wk_append(w->cmd, &a);
     wk_args_free(&a);
 
-    r = wk_exec(w, 2, "dead letter");
+    r = wk_exec(w, 3, "dead letter");
     freeReplyObject(r);
 
     wk_log("entry %s: %s", run->id, error);
 }
 
+
+/* An entry with nothing left to run: acknowledged and deleted. */
 
 static void
 wk_ack(wk_worker_t *w, const char *id)
@@ -1502,17 +1575,21 @@ wk_ack(wk_worker_t *w, const char *id)
     redisReply  *r;
 
     wk_args_init(&a);
+    wk_append_simple(w, "MULTI");
+
     wk_args_adds(&a, "XACK");
     wk_args_adds(&a, w->conf->queue);
     wk_args_adds(&a, w->conf->group);
     wk_args_adds(&a, id);
-    r = wk_command(w->cmd, &a);
+    wk_append(w->cmd, &a);
+
+    wk_args_adds(&a, "XDEL");
+    wk_args_adds(&a, w->conf->queue);
+    wk_args_adds(&a, id);
+    wk_append(w->cmd, &a);
     wk_args_free(&a);
 
-    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-        wk_log("redis: XACK %s: %s", id, r ? r->str : w->cmd->errstr);
-    }
-
+    r = wk_exec(w, 2, "acknowledging an entry");
     freeReplyObject(r);
 }
 
@@ -1724,6 +1801,23 @@ wk_run_begin(wk_worker_t *w, wk_run_t *run)
     run->next = w->runs;
     w->runs = run;
     w->nruns++;
+
+    /*
+     * Counted per attempt, from this delivery's start (the startedAt
+     * the record shows): a reclaimed or retried run has the whole time
+     * again, its recorded nodes replayed rather than performed.
+     */
+    if (run->wf->wf->timeout_ms > 0) {
+        run->timer = run;
+
+        if (wk_io_add(w, -1, 0, run->started_ms + run->wf->wf->timeout_ms,
+                      wk_run_timeout, &run->timer)
+            != 0)
+        {
+            wk_log("out of memory: %s runs without options.timeout",
+                   run->execution);
+        }
+    }
 }
 
 

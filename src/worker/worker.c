@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "wk.h"
 #include "wk_flow.h"
@@ -619,6 +620,39 @@ wk_autoclaim(wk_worker_t *w, char *cursor, size_t cursor_size, int count)
 }
 
 
+/*
+ * Every request or mail node in flight has a socket and a script node a
+ * pipe: --concurrency 1000 needs more descriptors than the usual soft
+ * limit of 1024, so the soft limit is raised to the hard one.
+ */
+
+static void
+wk_nofile(wk_conf_t *conf)
+{
+    struct rlimit  rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return;
+    }
+
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            wk_log("setrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+            getrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
+
+    if (rl.rlim_cur != RLIM_INFINITY
+        && rl.rlim_cur < (rlim_t) conf->concurrency + 64)
+    {
+        wk_log("warning: %llu file descriptors at most, for --concurrency "
+               "%d", (unsigned long long) rl.rlim_cur, conf->concurrency);
+    }
+}
+
+
 /* Retries that are due, claimed back from the group's pending list. */
 
 static void
@@ -693,6 +727,8 @@ main(int argc, char **argv)
     }
 
     w.conf = &conf;
+
+    wk_nofile(&conf);
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = wk_signal;
