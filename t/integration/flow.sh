@@ -7,138 +7,32 @@
 set -u
 
 cd "$(dirname "$0")/../.." || exit 2
-ROOT=$PWD
-WORKER=${WH_TEST_WORKER:-$ROOT/build/webhook-worker}
-CTL=${WH_TEST_CTL:-$ROOT/build/webhookctl}
+. t/integration/lib.bash
 
-if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null
-then
-    echo "1..0 # SKIP redis-server is not installed"
-    exit 0
-fi
-
-if [ ! -x "$WORKER" ] || [ ! -x "$CTL" ]; then
-    echo "Bail out! build/webhook-worker or build/webhookctl missing"
-    exit 1
-fi
-
-TMP=$(mktemp -d /tmp/wh-flow.XXXXXX)
-REDIS_PID=
-WORKER_PID=
+require redis-server redis-cli
+require_build
+scratch flow
 PEER_PID=
 
-cleanup() {
-    [ -n "$WORKER_PID" ] && kill -9 "$WORKER_PID" 2>/dev/null
+cleanup_more() {
     [ -n "$PEER_PID" ] && kill "$PEER_PID" 2>/dev/null
-    [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-n=0
-fails=0
-
-ok() {      # STATUS NAME: passes when STATUS is 0
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        fails=$((fails + 1))
-    fi
 }
 
-is() {      # GOT EXPECTED NAME
-    n=$((n + 1))
-    if [ "$1" == "$2" ]; then
-        echo "ok $n - $3"
-    else
-        echo "not ok $n - $3"
-        echo "#   got:      '$1'"
-        echo "#   expected: '$2'"
-        fails=$((fails + 1))
-    fi
-}
-
-like() {    # GOT PATTERN NAME (grep -E)
-    n=$((n + 1))
-    if printf '%s' "$1" | grep -Eq -- "$2"; then
-        echo "ok $n - $3"
-    else
-        echo "not ok $n - $3"
-        echo "#   got:      '$1'"
-        echo "#   expected: /$2/"
-        fails=$((fails + 1))
-    fi
-}
-
-R() { redis-cli -p "$PORT" "$@"; }
-RAW() { redis-cli -p "$PORT" --raw "$@"; }
-
-PORT=
-for _ in $(seq 1 10); do
-    PORT=$((20000 + RANDOM % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && continue
-
-    (cd "$TMP" && exec redis-server --port "$PORT" --bind 127.0.0.1 \
-        --save '' --appendonly no --daemonize no >"$TMP/redis.log" 2>&1) &
-    REDIS_PID=$!
-
-    for _ in $(seq 1 200); do
-        [ "$(R ping 2>/dev/null)" == PONG ] && break 2
-        kill -0 "$REDIS_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-
-    kill "$REDIS_PID" 2>/dev/null
-    wait "$REDIS_PID" 2>/dev/null
-    REDIS_PID=
-done
-ADDR=127.0.0.1:$PORT
+start_redis
 
 is "$(R ping)" PONG "redis-server runs on port $PORT"
 
-wait_for() {    # SECONDS COMMAND...: until COMMAND succeeds
-    local end=$((SECONDS + $1))
-    shift
-    while ! "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.02
-    done
-}
+WAIT_STEP=0.02
+FINAL='1|-1|-2'
 
-uuid7() {
-    local h r
-    h=$(printf '%012x' "$(date +%s%3N)")
-    r=$(od -An -N10 -tx1 /dev/urandom | tr -d ' \n')
-    echo "${h:0:8}-${h:8:4}-7${r:0:3}-8${r:3:3}-${r:6:12}"
-}
-
-# python without a version manager's shim in front: it runs many times
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-
-json() {    # EXPRESSION: a value of the JSON on stdin, in python; ms(ISO)
-    "$PY" -c '
-import json, sys
+# json() expressions may use ms(ISO) and took(show JSON)
+JSON_DEFS='
 from datetime import datetime, timezone
 def ms(s):
     t = datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
     return round(t.timestamp() * 1000)
 def took(d):
-    return ms(d["finishedAt"]) - ms(d["createdAt"])
-d = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(json.dumps(v, sort_keys=True, separators=(",", ":")) if not isinstance(v, str) else v)
-' "$1"
-}
-
-status_of() { RAW HGET "webhook:execution:$1" status; }
-
-final() { case "$(status_of "$1")" in 1|-1|-2) return 0 ;; esac; return 1; }
-
-show() { "$CTL" --redis "$ADDR" show "$1"; }
+    return ms(d["finishedAt"]) - ms(d["createdAt"])'
 
 declare -A REVS
 
@@ -280,12 +174,9 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 EOF
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 SPORT=
 for _ in $(seq 1 10); do
-    SPORT=$((20000 + RANDOM % 40000))
-    port_open "$SPORT" && continue
+    SPORT=$(free_port)
     "$PY" "$TMP/slow.py" "$SPORT" 2>"$TMP/slow.log" &
     PEER_PID=$!
     wait_for 5 port_open "$SPORT" && break
@@ -317,11 +208,7 @@ do
     publish $w
 done
 
-start_worker() {
-    "$WORKER" --redis "$ADDR" --claim-after 500ms 2>>"$TMP/worker.log" &
-    WORKER_PID=$!
-}
-
+WORKER_OPTS=(--claim-after 500ms)
 start_worker
 
 
@@ -497,11 +384,9 @@ within "$(took "$I")" 2000 2600 "... both end 2 s after the start"
 I=$(queue wait '{"d":2500}')
 sleep 0.5
 T0=$(date +%s%3N)
-kill -TERM "$WORKER_PID"
-wait "$WORKER_PID"
+stop_worker
 RC=$?
 T1=$(date +%s%3N)
-WORKER_PID=
 is "$RC" 0 "SIGTERM during a delay: the worker exits 0"
 within "$((T1 - T0))" 0 1200 "... at once, not after the delay"
 like "$(cat "$TMP/worker.log")" "$I: given up in delay \"w\", due [0-9]+ms later" \
@@ -513,10 +398,7 @@ is "$(job "$I" '[d["status"], d["attempts"]]')" '[1,2]' \
    "the next worker resumes it"
 within "$(took "$I")" 2500 3100 "... ending 2.5 s after the start"
 
-kill -TERM "$WORKER_PID"
-wait "$WORKER_PID"
+stop_worker
 is $? 0 "the worker stops with 0"
-WORKER_PID=
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+done_testing

@@ -6,118 +6,26 @@
 set -u
 
 cd "$(dirname "$0")/../.." || exit 2
-ROOT=$PWD
-WORKER=${WH_TEST_WORKER:-$ROOT/build/webhook-worker}
-CTL=${WH_TEST_CTL:-$ROOT/build/webhookctl}
+. t/integration/lib.bash
 # Debian's python, which python3-aiosmtpd installs for
 PY=${WH_TEST_PYTHON:-/usr/bin/python3}
 
-for cmd in redis-server redis-cli "$PY"; do
-    if ! command -v "$cmd" >/dev/null; then
-        echo "1..0 # SKIP $cmd is not installed"
-        exit 0
-    fi
-done
+require redis-server redis-cli "$PY"
 
 if ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
     echo "1..0 # SKIP python3-aiosmtpd is not installed"
     exit 0
 fi
 
-if [ ! -x "$WORKER" ] || [ ! -x "$CTL" ]; then
-    echo "Bail out! build/webhook-worker or build/webhookctl missing"
-    exit 1
-fi
-
-TMP=$(mktemp -d /tmp/wh-mail.XXXXXX)
-REDIS_PID=
-WORKER_PID=
+require_build
+scratch mail
 SMTP_PID=
 
-cleanup() {
-    [ -n "$WORKER_PID" ] && kill -9 "$WORKER_PID" 2>/dev/null
+cleanup_more() {
     [ -n "$SMTP_PID" ] && kill "$SMTP_PID" 2>/dev/null
-    [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-n=0
-fails=0
-
-ok() {      # STATUS NAME: passes when STATUS is 0
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        fails=$((fails + 1))
-    fi
 }
 
-is() {      # GOT EXPECTED NAME
-    n=$((n + 1))
-    if [ "$1" == "$2" ]; then
-        echo "ok $n - $3"
-    else
-        echo "not ok $n - $3"
-        echo "#   got:      '$1'"
-        echo "#   expected: '$2'"
-        fails=$((fails + 1))
-    fi
-}
-
-like() {    # GOT PATTERN NAME (grep -E)
-    n=$((n + 1))
-    if printf '%s' "$1" | grep -Eq -- "$2"; then
-        echo "ok $n - $3"
-    else
-        echo "not ok $n - $3"
-        echo "#   got:      '$1'"
-        echo "#   expected: /$2/"
-        fails=$((fails + 1))
-    fi
-}
-
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-}
-
-wait_port() {   # PORT: until something accepts there (10 s at most)
-    local i
-    for i in $(seq 1 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    return 1
-}
-
-R() { redis-cli -p "$PORT" "$@"; }
-RAW() { redis-cli -p "$PORT" --raw "$@"; }
-
-PORT=
-for _ in $(seq 1 10); do
-    PORT=$(free_port)
-    (cd "$TMP" && exec redis-server --port "$PORT" --bind 127.0.0.1 \
-        --save '' --appendonly no --daemonize no >"$TMP/redis.log" 2>&1) &
-    REDIS_PID=$!
-
-    for _ in $(seq 1 200); do
-        [ "$(R ping 2>/dev/null)" == PONG ] && break 2
-        kill -0 "$REDIS_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-
-    kill "$REDIS_PID" 2>/dev/null
-    wait "$REDIS_PID" 2>/dev/null
-    REDIS_PID=
-done
-ADDR=127.0.0.1:$PORT
+start_redis
 is "$(R ping)" PONG "redis-server runs on port $PORT"
 
 
@@ -179,22 +87,6 @@ DEAD_PORT=$(free_port)
 
 # ---- helpers
 
-uuid7() {
-    local h r
-    h=$(printf '%012x' "$(date +%s%3N)")
-    r=$(od -An -N10 -tx1 /dev/urandom | tr -d ' \n')
-    echo "${h:0:8}-${h:8:4}-7${r:0:3}-8${r:3:3}-${r:6:12}"
-}
-
-json() {    # EXPRESSION: a value of the JSON on stdin, in python
-    "$PY" -c '
-import json, sys
-d = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False) if not isinstance(v, str) else v)
-' "$1"
-}
-
 # mailpart FILE EXPRESSION: a value of the received message, parsed with
 # python's email package as m (env: its envelope)
 mailpart() {
@@ -208,34 +100,6 @@ print(json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False) i
 ' "$1" "$2"
 }
 
-wait_for() {    # SECONDS COMMAND...
-    local end=$((SECONDS + $1))
-    shift
-    while ! "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.05
-    done
-}
-
-status_of() { RAW HGET "webhook:execution:$1" status; }
-final() { case "$(status_of "$1")" in 1|-1|-2|-6) return 0 ;; esac; return 1; }
-
-publish() {     # NAME JSON: the revision
-    printf '%s' "$2" >"$TMP/$1.json"
-    "$CTL" --redis "$ADDR" publish "$TMP/$1.json"
-}
-
-run() {         # KEY REVISION CONTEXT: queues, waits, prints the id
-    local id
-    id=$(uuid7)
-    R XADD webhook:jobs '*' execution "$id" workflow "$1" revision "$2" \
-        context "$3" >/dev/null
-    wait_for 15 final "$id"
-    echo "$id"
-}
-
-show() { "$CTL" --redis "$ADDR" show "$1"; }
-
 wf() {      # KEY CONFIG: one mail node "mail"
     publish "$1" "{\"key\":\"$1\",\"nodes\":[
       {\"key\":\"mail\",\"type\":\"mail\",\"config\":$2}]}"
@@ -244,17 +108,7 @@ wf() {      # KEY CONFIG: one mail node "mail"
 nmail() { ls "$TMP/mail" | grep -c '\.json$'; }
 last_mail() { ls "$TMP"/mail/*.json | tail -1; }
 
-start_worker() {    # ARGS...
-    "$WORKER" --redis "$ADDR" --max-attempts 1 "$@" 2>>"$TMP/worker.log" &
-    WORKER_PID=$!
-}
-
-stop_worker() {
-    kill -TERM "$WORKER_PID"
-    wait "$WORKER_PID"
-    WORKER_PID=
-}
-
+WORKER_OPTS=(--max-attempts 1)
 start_worker --smtp "smtp://127.0.0.1:$SPORT"
 
 CTX='{"data":{"who":"octocat","n":3,"email":"dev@example.com","ref":"refs/heads/main"}}'
@@ -397,5 +251,4 @@ is "$(show "$ID" | json "[d[\"status\"], $J[\"error\"]]")" \
    "a worker without --smtp"
 stop_worker
 
-echo "1..$n"
-[ $fails -eq 0 ]
+done_testing

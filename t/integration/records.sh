@@ -6,131 +6,24 @@
 set -u
 
 cd "$(dirname "$0")/../.." || exit 2
-ROOT=$PWD
-WORKER=${WH_TEST_WORKER:-$ROOT/build/webhook-worker}
-CTL=${WH_TEST_CTL:-$ROOT/build/webhookctl}
+. t/integration/lib.bash
 
-if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null
-then
-    echo "1..0 # SKIP redis-server is not installed"
-    exit 0
-fi
-
-if [ ! -x "$WORKER" ] || [ ! -x "$CTL" ]; then
-    echo "Bail out! build/webhook-worker or build/webhookctl missing"
-    exit 1
-fi
-
-TMP=$(mktemp -d /tmp/wh-records.XXXXXX)
-REDIS_PID=
-WORKER_PID=
+require redis-server redis-cli
+require_build
+scratch records
 MORE_PIDS=
 
-cleanup() {
-    [ -n "$WORKER_PID" ] && kill -9 "$WORKER_PID" 2>/dev/null
+cleanup_more() {
     # shellcheck disable=SC2086
     [ -n "$MORE_PIDS" ] && kill -9 $MORE_PIDS 2>/dev/null
-    [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-n=0
-fails=0
-
-ok() {      # STATUS NAME: passes when STATUS is 0
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        fails=$((fails + 1))
-    fi
 }
 
-is() {      # GOT EXPECTED NAME
-    n=$((n + 1))
-    if [ "$1" == "$2" ]; then
-        echo "ok $n - $3"
-    else
-        echo "not ok $n - $3"
-        echo "#   got:      '$1'"
-        echo "#   expected: '$2'"
-        fails=$((fails + 1))
-    fi
-}
-
-like() {    # GOT PATTERN NAME (grep -E)
-    n=$((n + 1))
-    if printf '%s' "$1" | grep -Eq -- "$2"; then
-        echo "ok $n - $3"
-    else
-        echo "not ok $n - $3"
-        echo "#   got:      '$1'"
-        echo "#   expected: /$2/"
-        fails=$((fails + 1))
-    fi
-}
-
-R() { redis-cli -p "$PORT" "$@"; }
-RAW() { redis-cli -p "$PORT" --raw "$@"; }
-
-PORT=
-for _ in $(seq 1 10); do
-    PORT=$((20000 + RANDOM % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && continue
-
-    (cd "$TMP" && exec redis-server --port "$PORT" --bind 127.0.0.1 \
-        --save '' --appendonly no --daemonize no >"$TMP/redis.log" 2>&1) &
-    REDIS_PID=$!
-
-    for _ in $(seq 1 200); do
-        [ "$(R ping 2>/dev/null)" == PONG ] && break 2
-        kill -0 "$REDIS_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-
-    kill "$REDIS_PID" 2>/dev/null
-    wait "$REDIS_PID" 2>/dev/null
-    REDIS_PID=
-done
-ADDR=127.0.0.1:$PORT
+start_redis
 
 is "$(R ping)" PONG "redis-server runs on port $PORT"
 
-wait_for() {    # SECONDS COMMAND...: until COMMAND succeeds
-    local end=$((SECONDS + $1))
-    shift
-    while ! "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.02
-    done
-}
-
-uuid7() {
-    local h r
-    h=$(printf '%012x' "$(date +%s%3N)")
-    r=$(od -An -N10 -tx1 /dev/urandom | tr -d ' \n')
-    echo "${h:0:8}-${h:8:4}-7${r:0:3}-8${r:3:3}-${r:6:12}"
-}
-
-# python without a version manager's shim in front: it runs many times
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-
-json() {    # EXPRESSION: a value of the JSON on stdin, in python
-    "$PY" -c '
-import json, sys
-d = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(json.dumps(v, sort_keys=True, separators=(",", ":")) if not isinstance(v, str) else v)
-' "$1"
-}
-
-status_of() { RAW HGET "webhook:execution:$1" status; }
-
-final() { case "$(status_of "$1")" in 1|-1|-2) return 0 ;; esac; return 1; }
+WAIT_STEP=0.02
+FINAL='1|-1|-2'
 
 statuses() {    # FILE: the status of each execution id in FILE
     sed 's/^/HGET webhook:execution:/; s/$/ status/' "$1" \
@@ -138,8 +31,6 @@ statuses() {    # FILE: the status of each execution id in FILE
 }
 
 all_final() { ! statuses "$1" | grep -qvE '^(1|-1|-2)$'; }
-
-show() { "$CTL" --redis "$ADDR" show "$1"; }
 
 declare -A REVS
 
@@ -216,8 +107,8 @@ EOF
 
 for w in add find upd del nb; do publish $w; done
 
-"$WORKER" --redis "$ADDR" --claim-after 1s 2>>"$TMP/worker.log" &
-WORKER_PID=$!
+WORKER_OPTS=(--claim-after 1s)
+start_worker
 
 
 # ---- create, and the record's shape
@@ -460,10 +351,7 @@ IDS=$(sed 's/^/HGET webhook:execution:/; s/$/ jobs/' "$TMP/many" \
 is "$IDS" "$(seq 1 40 | tr '\n' ' ' | sed 's/ $//')" "40 concurrent creates: ids 1 to 40, each once"
 is "$(R HLEN webhook:collection:many)" 40 "... 40 records"
 
-kill -TERM "$WORKER_PID"
-wait "$WORKER_PID"
+stop_worker
 is $? 0 "the worker stops with 0"
-WORKER_PID=
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+done_testing

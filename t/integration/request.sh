@@ -7,118 +7,24 @@
 set -u
 
 cd "$(dirname "$0")/../.." || exit 2
-ROOT=$PWD
-WORKER=${WH_TEST_WORKER:-$ROOT/build/webhook-worker}
-CTL=${WH_TEST_CTL:-$ROOT/build/webhookctl}
+. t/integration/lib.bash
 NGINX=${WH_TEST_NGINX:-/usr/sbin/nginx}
 
-for cmd in redis-server redis-cli python3 "$NGINX"; do
-    if ! command -v "$cmd" >/dev/null; then
-        echo "1..0 # SKIP $cmd is not installed"
-        exit 0
-    fi
-done
-
-if [ ! -x "$WORKER" ] || [ ! -x "$CTL" ]; then
-    echo "Bail out! build/webhook-worker or build/webhookctl missing"
-    exit 1
-fi
-
-TMP=$(mktemp -d /tmp/wh-request.XXXXXX)
-REDIS_PID=
-WORKER_PID=
+require redis-server redis-cli python3 "$NGINX"
+require_build
+scratch request
 NGINX_PID=
 SLOW_PID=
 
-cleanup() {
-    [ -n "$WORKER_PID" ] && kill -9 "$WORKER_PID" 2>/dev/null
+cleanup_more() {
     [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null
     [ -n "$SLOW_PID" ] && kill "$SLOW_PID" 2>/dev/null
-    [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$TMP"
 }
-trap cleanup EXIT
-
-n=0
-fails=0
-
-ok() {      # STATUS NAME: passes when STATUS is 0
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        fails=$((fails + 1))
-        return 1
-    fi
-}
-
-is() {      # GOT EXPECTED NAME
-    n=$((n + 1))
-    if [ "$1" == "$2" ]; then
-        echo "ok $n - $3"
-    else
-        echo "not ok $n - $3"
-        echo "#   got:      '$1'"
-        echo "#   expected: '$2'"
-        fails=$((fails + 1))
-    fi
-}
-
-like() {    # GOT PATTERN NAME (grep -E)
-    n=$((n + 1))
-    if printf '%s' "$1" | grep -Eq -- "$2"; then
-        echo "ok $n - $3"
-    else
-        echo "not ok $n - $3"
-        echo "#   got:      '$1'"
-        echo "#   expected: /$2/"
-        fails=$((fails + 1))
-    fi
-}
-
-free_port() {   # a loopback port nobody answers on
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-}
-
-wait_port() {   # PORT: until something accepts there (10 s at most)
-    local i
-    for i in $(seq 1 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    return 1
-}
-
-R() { redis-cli -p "$PORT" "$@"; }
-RAW() { redis-cli -p "$PORT" --raw "$@"; }
 
 
 # ---- redis-server
 
-PORT=
-for _ in $(seq 1 10); do
-    PORT=$(free_port)
-    (cd "$TMP" && exec redis-server --port "$PORT" --bind 127.0.0.1 \
-        --save '' --appendonly no --daemonize no >"$TMP/redis.log" 2>&1) &
-    REDIS_PID=$!
-
-    for _ in $(seq 1 200); do
-        [ "$(R ping 2>/dev/null)" == PONG ] && break 2
-        kill -0 "$REDIS_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-
-    kill "$REDIS_PID" 2>/dev/null
-    wait "$REDIS_PID" 2>/dev/null
-    REDIS_PID=
-done
-ADDR=127.0.0.1:$PORT
+start_redis
 is "$(R ping)" PONG "redis-server runs on port $PORT"
 
 
@@ -242,51 +148,6 @@ SLOW=http://127.0.0.1:$SPORT
 
 # ---- helpers
 
-uuid7() {
-    local h r
-    h=$(printf '%012x' "$(date +%s%3N)")
-    r=$(od -An -N10 -tx1 /dev/urandom | tr -d ' \n')
-    echo "${h:0:8}-${h:8:4}-7${r:0:3}-8${r:3:3}-${r:6:12}"
-}
-
-json() {    # EXPRESSION: a value of the JSON on stdin, in python
-    python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(json.dumps(v, sort_keys=True, separators=(",", ":")) if not isinstance(v, str) else v)
-' "$1"
-}
-
-wait_for() {    # SECONDS COMMAND...
-    local end=$((SECONDS + $1))
-    shift
-    while ! "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.05
-    done
-}
-
-status_of() { RAW HGET "webhook:execution:$1" status; }
-final() { case "$(status_of "$1")" in 1|-1|-2|-6) return 0 ;; esac; return 1; }
-
-publish() {     # NAME JSON: the revision
-    printf '%s' "$2" >"$TMP/$1.json"
-    "$CTL" --redis "$ADDR" publish "$TMP/$1.json"
-}
-
-# run KEY REVISION CONTEXT: queues a job, waits for its end, prints the id
-run() {
-    local id
-    id=$(uuid7)
-    R XADD webhook:jobs '*' execution "$id" workflow "$1" revision "$2" \
-        context "$3" >/dev/null
-    wait_for 15 final "$id"
-    echo "$id"
-}
-
-show() { "$CTL" --redis "$ADDR" show "$1"; }
-
 # One request node "call" with CONFIG, then a set node "after".
 wf() {      # KEY CONFIG
     publish "$1" "{\"key\":\"$1\",\"nodes\":[
@@ -295,9 +156,8 @@ wf() {      # KEY CONFIG
          \"status\":\"{{ \$nodes.call.status }}\"}}}]}"
 }
 
-"$WORKER" --redis "$ADDR" --max-attempts 1 --concurrency 256 \
-    2>>"$TMP/worker.log" &
-WORKER_PID=$!
+WORKER_OPTS=(--max-attempts 1)
+start_worker --concurrency 256
 
 CTX="{\"data\":{\"base\":\"$BASE\",\"slow\":\"$SLOW\",\"n\":7,\"ref\":\"refs/heads/main\",\"commits\":[{\"id\":\"a1\"},{\"id\":\"b2\"}]}}"
 
@@ -528,10 +388,8 @@ for i in 1 2 3; do
 done
 wait_for 5 eval '[ "$(status_of "$(tail -1 "$TMP/ids")")" == 0 ]'
 sleep 0.2
-kill -TERM "$WORKER_PID"
-wait "$WORKER_PID"
+stop_worker
 is $? 0 "SIGTERM while 3 requests are in flight: the worker exits 0"
-WORKER_PID=
 is "$(for id in $(cat "$TMP/ids"); do status_of "$id"; done | tr '\n' ' ')" "1 1 1 " \
    "... after they ended and were recorded"
 
@@ -539,8 +397,7 @@ is "$(for id in $(cat "$TMP/ids"); do status_of "$id"; done | tr '\n' ' ')" "1 1
 # ---- Redis lost while requests are in flight: they are dropped (the
 # entries stay pending), the worker lives on and reconnects
 
-"$WORKER" --redis "$ADDR" --max-attempts 1 2>>"$TMP/worker.log" &
-WORKER_PID=$!
+start_worker
 REV=$(wf slow2 '{"url":"{{ $context.data.slow }}/slow?ms=1500","method":"GET"}')
 : >"$TMP/ids"
 for i in 1 2 3; do
@@ -562,10 +419,7 @@ ok $? "Redis lost with 3 requests in flight: the worker survives"
 REV=$(wf ok2 '{"url":"{{ $context.data.base }}/ok"}')
 ID=$(run ok2 "$REV" "$CTX")
 is "$(status_of "$ID")" 1 "... reconnects and runs new jobs"
-kill -TERM "$WORKER_PID"
-wait "$WORKER_PID"
+stop_worker
 is $? 0 "... and exits 0 on SIGTERM"
-WORKER_PID=
 
-echo "1..$n"
-[ $fails -eq 0 ]
+done_testing

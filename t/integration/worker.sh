@@ -7,117 +7,17 @@
 set -u
 
 cd "$(dirname "$0")/../.." || exit 2
-ROOT=$PWD
-WORKER=${WH_TEST_WORKER:-$ROOT/build/webhook-worker}
-CTL=${WH_TEST_CTL:-$ROOT/build/webhookctl}
+. t/integration/lib.bash
 
-if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null
-then
-    echo "1..0 # SKIP redis-server is not installed"
-    exit 0
-fi
-
-if [ ! -x "$WORKER" ] || [ ! -x "$CTL" ]; then
-    echo "Bail out! build/webhook-worker or build/webhookctl missing"
-    exit 1
-fi
-
-TMP=$(mktemp -d /tmp/wh-worker.XXXXXX)
-REDIS_PID=
-WORKER_PID=
-
-cleanup() {
-    [ -n "$WORKER_PID" ] && kill -9 "$WORKER_PID" 2>/dev/null
-    [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-n=0
-fails=0
-
-ok() {      # STATUS NAME: passes when STATUS is 0
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        fails=$((fails + 1))
-    fi
-}
-
-is() {      # GOT EXPECTED NAME
-    n=$((n + 1))
-    if [ "$1" == "$2" ]; then
-        echo "ok $n - $3"
-    else
-        echo "not ok $n - $3"
-        echo "#   got:      '$1'"
-        echo "#   expected: '$2'"
-        fails=$((fails + 1))
-    fi
-}
-
-like() {    # GOT PATTERN NAME (grep -E)
-    n=$((n + 1))
-    if printf '%s' "$1" | grep -Eq -- "$2"; then
-        echo "ok $n - $3"
-    else
-        echo "not ok $n - $3"
-        echo "#   got:      '$1'"
-        echo "#   expected: /$2/"
-        fails=$((fails + 1))
-    fi
-}
-
-R() { redis-cli -p "$PORT" "$@"; }
-RAW() { redis-cli -p "$PORT" --raw "$@"; }
-
-# A free loopback port: one nobody answers on, and that redis-server gets
-# (another test may take it meanwhile: then the next one).
-PORT=
-for _ in $(seq 1 10); do
-    PORT=$((20000 + RANDOM % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && continue
-
-    (cd "$TMP" && exec redis-server --port "$PORT" --bind 127.0.0.1 \
-        --unixsocket "$TMP/redis.sock" --save '' --appendonly no \
-        --daemonize no >"$TMP/redis.log" 2>&1) &
-    REDIS_PID=$!
-
-    for _ in $(seq 1 200); do
-        [ "$(R ping 2>/dev/null)" == PONG ] && break 2
-        kill -0 "$REDIS_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-
-    kill "$REDIS_PID" 2>/dev/null
-    wait "$REDIS_PID" 2>/dev/null
-    REDIS_PID=
-done
-ADDR=127.0.0.1:$PORT
+require redis-server redis-cli
+require_build
+scratch worker
+start_redis --unixsocket "$TMP/redis.sock"
 
 is "$(R ping)" PONG "redis-server runs on port $PORT"
 
-# wait_for SECONDS COMMAND...: until COMMAND succeeds
-wait_for() {
-    local end=$((SECONDS + $1))
-    shift
-    while ! "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.05
-    done
-}
-
-# A UUIDv7 of now, as the module makes them.
-uuid7() {
-    local h r
-    h=$(printf '%012x' "$(date +%s%3N)")
-    r=$(od -An -N10 -tx1 /dev/urandom | tr -d ' \n')
-    echo "${h:0:8}-${h:8:4}-7${r:0:3}-8${r:3:3}-${r:6:12}"
-    sleep 0.002     # ids of one test: distinct milliseconds, ordered
-}
+WORKER_OPTS=(--claim-after 1s)
+UUID7_GAP=0.002     # ids of one test: distinct milliseconds, ordered
 
 # The ISO-8601 time of a UUIDv7's millisecond prefix.
 uuid7_iso() {
@@ -127,34 +27,7 @@ uuid7_iso() {
     echo "$(date -u -d "@$((ms / 1000))" +%Y-%m-%dT%H:%M:%S).$(printf '%03d' $((ms % 1000)))Z"
 }
 
-json() {    # JSON EXPRESSION: a value of the JSON on stdin, in python
-    python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(json.dumps(v, sort_keys=True, separators=(",", ":")) if not isinstance(v, str) else v)
-' "$1"
-}
-
 pending() { R XPENDING webhook:jobs webhook-workers | head -1; }
-
-status_of() { RAW HGET "webhook:execution:$1" status; }
-
-start_worker() {    # LOG ARGS...
-    local log=$1
-    shift
-    "$WORKER" --redis "$ADDR" --claim-after 1s "$@" 2>>"$log" &
-    WORKER_PID=$!
-}
-
-stop_worker() {     # exit status of a SIGTERM'd worker
-    local rc
-    kill -TERM "$WORKER_PID"
-    wait "$WORKER_PID"
-    rc=$?
-    WORKER_PID=
-    return $rc
-}
 
 
 # ---- the command lines
@@ -216,6 +89,7 @@ is "$(RAW GET "webhook:workflow:$REV" | head -c 40)" \
 REV2=$("$CTL" --redis "$ADDR" publish "$TMP/remote.json")
 REV3=$("$CTL" --redis "$ADDR" publish "$TMP/broken.json")
 
+# (not lib.bash's enqueue: the id is given, and more fields)
 enqueue() {     # ID WORKFLOW REVISION CONTEXT [FIELD VALUE...]
     local id=$1 wf=$2 rev=$3 ctx=$4
     shift 4
@@ -235,7 +109,8 @@ enqueue "$E" calc "$REV" '{"data":{"n":'
 R XADD webhook:jobs '*' workflow calc revision "$REV" context '{}' >/dev/null
 
 export WH_TEST_WHO=tester WH_TEST_SECRET=hidden
-start_worker "$TMP/worker1.log" --env WH_TEST_WHO,HOME
+WORKER_LOG=$TMP/worker1.log
+start_worker --env WH_TEST_WHO,HOME
 unset WH_TEST_WHO WH_TEST_SECRET
 
 all_final() {
@@ -439,19 +314,22 @@ is "$(R XLEN webhook:jobs)" $((LEN0 + SENT)) "$SENT jobs queued"
 
 started() { R ZCARD webhook:executions:heavy; }
 
-start_worker "$TMP/kill1.log"
+WORKER_LOG=$TMP/kill1.log
+start_worker
 wait_for 20 eval '[ "$(started)" -ge 150 ]'
 kill -9 "$WORKER_PID"; wait "$WORKER_PID" 2>/dev/null; WORKER_PID=
 K1=$(started)
 
-start_worker "$TMP/kill2.log"
+WORKER_LOG=$TMP/kill2.log
+start_worker
 wait_for 20 eval '[ "$(started)" -ge $((K1 + 150)) ]'
 kill -9 "$WORKER_PID"; wait "$WORKER_PID" 2>/dev/null; WORKER_PID=
 K2=$(started)
 ok $(( K1 < SENT && K2 < SENT ? 0 : 1 )) \
    "killed -9 twice while running (after $K1 and $K2 started)"
 
-start_worker "$TMP/kill3.log"
+WORKER_LOG=$TMP/kill3.log
+start_worker
 
 done_all() {
     [ "$(pending)" == 0 ] && [ "$(started)" -ge $SENT ] \
@@ -486,5 +364,4 @@ is "$(RAW HGET "webhook:execution:$(sed -n 500p "$TMP/ids")" jobs \
 stop_worker
 is $? 0 "the last worker stops with 0"
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+done_testing
