@@ -5,147 +5,19 @@
 use Test::Nginx::Socket 'no_plan';
 
 use Digest::SHA qw(sha256_hex);
-use File::Temp qw(tempdir);
-use IO::Socket::INET ();
+use FindBin;
 use JSON::PP ();
-use POSIX ();
-use Time::HiRes ();
+use lib "$FindBin::Bin/common";
+use WebhookRedis;
 
-our %Redis;          # name => { port, dir, args, stopped }
-our @Children;
 our %Bodies;
-
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, Proto => 'tcp')
-        or die "no free port: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
-
-sub redis_new {
-    my ($name, @args) = @_;
-    $Redis{$name} = {
-        port => free_port(),
-        dir  => tempdir("webhook-redis-XXXXXX", TMPDIR => 1, CLEANUP => 1),
-        args => [@args],
-    };
-    return $Redis{$name}{port};
-}
-
-# redis-cli against a server (main by default); its stdout, chomped.
-sub redis_cli {
-    my $name = @_ && exists $Redis{ $_[0] } ? shift : 'main';
-    my @cmd = ('redis-cli', '-p', $Redis{$name}{port}, @_);
-    open my $fh, '-|', @cmd or die "redis-cli: $!";
-    local $/;
-    my $out = <$fh>;
-    close $fh;
-    $out //= '';
-    $out =~ s/\n\z//;
-    return $out;
-}
-
-# One command, its reply decoded from redis-cli --json.
-sub redis_json {
-    my $name = @_ && exists $Redis{ $_[0] } ? shift : 'main';
-    return JSON::PP->new->allow_nonref->decode(redis_cli($name, '--json',
-                                                         @_));
-}
-
-sub redis_up {
-    my $r = $Redis{ shift // 'main' };
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $r->{port}, Proto => 'tcp');
-    return 0 unless $s;
-    print $s "PING\r\n";
-    my $line = <$s>;
-    close $s;
-    return defined $line && $line =~ /^(\+PONG|-NOAUTH)/;
-}
-
-sub redis_start {
-    my $name = shift // 'main';
-    my $r = $Redis{$name};
-    system('redis-server', '--port', $r->{port}, '--bind', '127.0.0.1',
-           '--save', '', '--appendonly', 'no', '--daemonize', 'yes',
-           '--dir', $r->{dir}, '--pidfile', "$r->{dir}/redis.pid",
-           '--logfile', "$r->{dir}/redis.log", @{ $r->{args} }) == 0
-        or die "cannot start redis-server";
-    for (1 .. 100) {
-        return if redis_up($name);
-        Time::HiRes::sleep(0.05);
-    }
-    die "redis-server did not come up on port $r->{port}";
-}
-
-# A daemon's zombie may wait long for a reaper (PID 1 in a container).
-sub alive {
-    my $pid = shift;
-    return 0 unless kill 0, $pid;
-    open my $fh, '<', "/proc/$pid/stat" or return 1;
-    my $stat = <$fh> // '';
-    return $stat !~ /^\d+ \(.*\) Z/;
-}
-
-sub redis_pid {
-    my $r = $Redis{ shift // 'main' };
-    open my $fh, '<', "$r->{dir}/redis.pid" or return undef;
-    my $pid = <$fh>;
-    close $fh;
-    chomp $pid if defined $pid;
-    return $pid;
-}
-
-# Without --save points, SIGTERM loses the data: the server comes back
-# empty.  With $keep, the data is saved and reloaded by the next start.
-sub redis_stop {
-    my ($name, $keep) = @_;
-    $name //= 'main';
-    my $pid = redis_pid($name) or return;
-    kill 'CONT', $pid;
-    if ($keep) {
-        redis_cli($name, 'SHUTDOWN', 'SAVE');
-    } else {
-        kill 'TERM', $pid;
-    }
-    for (1 .. 100) {
-        last unless alive($pid);
-        Time::HiRes::sleep(0.05);
-    }
-    kill 'KILL', $pid if alive($pid);
-    unlink "$Redis{$name}{dir}/redis.pid";
-}
-
-# Pauses the server: connections stay open and nothing answers.
-sub redis_pause  { kill 'STOP', redis_pid(@_) }
-sub redis_resume { kill 'CONT', redis_pid(@_) }
-
-# Starts the server after a delay, without holding up the test.
-sub redis_start_later {
-    my ($name, $delay) = @_;
-    my $pid = fork;
-    die "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        Time::HiRes::sleep($delay);
-        eval { redis_start($name) };
-        POSIX::_exit($@ ? 1 : 0);
-    }
-    push @Children, $pid;
-}
-
-END {
-    waitpid($_, 0) for @Children;
-    redis_stop($_) for keys %Redis;
-}
 
 $ENV{TEST_NGINX_REDIS_PORT} = redis_new('main');
 $ENV{TEST_NGINX_REDIS_DOWN_PORT} = redis_new('down');
 $ENV{TEST_NGINX_REDIS_LOST_PORT} = redis_new('lost');
 $ENV{TEST_NGINX_REDIS_AUTH_PORT} = redis_new('auth', '--requirepass',
                                              's3cret');
-redis_start($_) for keys %Redis;
+redis_start(qw(main down lost auth));
 
 add_response_body_check(sub {
     my ($block, $body, $idx) = @_;

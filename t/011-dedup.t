@@ -4,85 +4,16 @@
 # are checked after run_tests().
 use Test::Nginx::Socket 'no_plan';
 
-use File::Temp qw(tempdir);
-use IO::Socket::INET ();
+use FindBin;
 use JSON::PP ();
 use Time::HiRes ();
+use lib "$FindBin::Bin/common";
+use WebhookRedis;
 
-our $RedisDir = tempdir('webhook-redis-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-our $RedisPort;
 our %Bodies;
 
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, Proto => 'tcp')
-        or die "no free port: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
-
-# redis-cli; its stdout without the last new line.
-sub redis_cli {
-    open my $fh, '-|', 'redis-cli', '-p', $RedisPort, @_
-        or die "redis-cli: $!";
-    local $/;
-    my $out = <$fh> // '';
-    close $fh;
-    $out =~ s/\n\z//;
-    return $out;
-}
-
-sub redis_json {
-    return JSON::PP->new->allow_nonref->decode(redis_cli('--json', @_));
-}
-
-sub redis_up {
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $RedisPort, Proto => 'tcp');
-    return 0 unless $s;
-    print $s "PING\r\n";
-    my $line = <$s>;
-    close $s;
-    return defined $line && $line =~ /^\+PONG/;
-}
-
-sub alive {
-    my $pid = shift;
-    return 0 unless kill 0, $pid;
-    open my $fh, '<', "/proc/$pid/stat" or return 1;
-    my $stat = <$fh> // '';
-    return $stat !~ /^\d+ \(.*\) Z/;
-}
-
-END {
-    if (open my $fh, '<', "$RedisDir/redis.pid") {
-        chomp(my $pid = <$fh> // '');
-        if ($pid) {
-            kill 'TERM', $pid;
-            for (1 .. 100) {
-                last unless alive($pid);
-                Time::HiRes::sleep(0.05);
-            }
-            kill 'KILL', $pid if alive($pid);
-        }
-    }
-}
-
-$RedisPort = free_port();
-$ENV{TEST_NGINX_REDIS_PORT} = $RedisPort;
-
-system('redis-server', '--port', $RedisPort, '--bind', '127.0.0.1',
-       '--save', '', '--appendonly', 'no', '--daemonize', 'yes',
-       '--dir', $RedisDir, '--pidfile', "$RedisDir/redis.pid",
-       '--logfile', "$RedisDir/redis.log") == 0
-    or die "cannot start redis-server";
-
-for (1 .. 101) {
-    last if redis_up();
-    die "redis-server did not come up" if $_ == 101;
-    Time::HiRes::sleep(0.05);
-}
+$ENV{TEST_NGINX_REDIS_PORT} = redis_new('main');
+redis_start();
 
 add_response_body_check(sub {
     my ($block, $body, $idx) = @_;

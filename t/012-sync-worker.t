@@ -5,140 +5,17 @@
 # The workflows' request nodes call nginx itself (location /upstream).
 use Test::Nginx::Socket 'no_plan';
 
-use File::Spec ();
-use File::Temp qw(tempdir);
+use FindBin;
 use IO::Socket::INET ();
 use JSON::PP ();
-use POSIX ();
 use Time::HiRes ();
 use Time::Local ();
+use lib "$FindBin::Bin/common";
+use WebhookRedis;
 
-our $Dir = tempdir('webhook-syncw-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-our $Worker = File::Spec->rel2abs($ENV{WH_TEST_WORKER}
-                                  // 'build/webhook-worker');
-our ($RedisPort, $WorkerPid);
 our (%Bodies, %T, @Burst);
 
 my $uuid = qr/[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/;
-
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, Proto => 'tcp')
-        or die "no free port: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
-
-# redis-cli; its stdout without the last new line.
-sub redis_cli {
-    open my $fh, '-|', 'redis-cli', '-p', $RedisPort, @_
-        or die "redis-cli: $!";
-    local $/;
-    my $out = <$fh> // '';
-    close $fh;
-    $out =~ s/\n\z//;
-    return $out;
-}
-
-sub redis_up {
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $RedisPort, Proto => 'tcp');
-    return 0 unless $s;
-    print $s "PING\r\n";
-    my $line = <$s>;
-    close $s;
-    return defined $line && $line =~ /^\+PONG/;
-}
-
-# A daemon's zombie may wait long for a reaper (PID 1 in a container).
-sub alive {
-    my $pid = shift;
-    return 0 unless kill 0, $pid;
-    open my $fh, '<', "/proc/$pid/stat" or return 1;
-    my $stat = <$fh> // '';
-    return $stat !~ /^\d+ \(.*\) Z/;
-}
-
-sub redis_start {
-    system('redis-server', '--port', $RedisPort, '--bind', '127.0.0.1',
-           '--save', '', '--appendonly', 'no', '--daemonize', 'yes',
-           '--dir', $Dir, '--pidfile', "$Dir/redis.pid",
-           '--logfile', "$Dir/redis.log") == 0
-        or die "cannot start redis-server";
-    for (1 .. 100) {
-        return if redis_up();
-        Time::HiRes::sleep(0.05);
-    }
-    die "redis-server did not come up on port $RedisPort";
-}
-
-# SHUTDOWN SAVE: the next start has the data back.
-sub redis_stop {
-    open my $fh, '<', "$Dir/redis.pid" or return;
-    chomp(my $pid = <$fh> // '');
-    close $fh;
-    return unless $pid;
-    kill 'CONT', $pid;
-    redis_cli('SHUTDOWN', 'SAVE');
-    for (1 .. 100) {
-        last unless alive($pid);
-        Time::HiRes::sleep(0.05);
-    }
-    kill 'KILL', $pid if alive($pid);
-    unlink "$Dir/redis.pid";
-}
-
-# Stops Redis after a delay, without holding up the test.
-our @Children;
-
-sub redis_stop_later {
-    my $delay = shift;
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        Time::HiRes::sleep($delay);
-        redis_stop();
-        POSIX::_exit(0);
-    }
-    push @Children, $pid;
-}
-
-sub worker_start {
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>>', "$Dir/worker.log";
-        open STDERR, '>>', "$Dir/worker.log";
-        exec($Worker, '--redis', "127.0.0.1:$RedisPort")
-            or POSIX::_exit(127);
-    }
-    $WorkerPid = $pid;
-    # it reads from the start of the stream: waiting is for the timings
-    for (1 .. 100) {
-        last if redis_cli('XINFO', 'GROUPS', 'webhook:jobs')
-                =~ /webhook-workers/;
-        Time::HiRes::sleep(0.05);
-    }
-}
-
-sub worker_stop {
-    return unless $WorkerPid;
-    kill 'TERM', $WorkerPid;
-    for (1 .. 100) {
-        last if waitpid($WorkerPid, POSIX::WNOHANG()) != 0;
-        Time::HiRes::sleep(0.05);
-    }
-    if (waitpid($WorkerPid, POSIX::WNOHANG()) == 0) {
-        kill 'KILL', $WorkerPid;
-        waitpid($WorkerPid, 0);
-    }
-    undef $WorkerPid;
-}
-
-END {
-    waitpid($_, 0) for @Children;
-    worker_stop();
-    redis_stop();
-}
 
 # A workflow file; @PORT@ is nginx's port (for the request nodes).
 sub wf {
@@ -178,10 +55,8 @@ sub burst {
     return @out;
 }
 
-die "$Worker is missing: make worker\n" unless -x $Worker;
-
-$RedisPort = free_port();
-$ENV{TEST_NGINX_REDIS_PORT} = $RedisPort;
+# saved when stopped: the next start has the data back
+$ENV{TEST_NGINX_REDIS_PORT} = redis_new('main', { save => 1 });
 $ENV{TEST_NGINX_REDIS_DOWN_PORT} = free_port();    # nobody listens there
 $ENV{TEST_NGINX_REFUSED_PORT} = free_port();
 
@@ -233,8 +108,7 @@ sub jobs_of {
     return @ids;
 }
 
-waitpid($_, 0) for @Children;
-@Children = ();
+wait_later();
 redis_start();                      # stopped by the last test
 
 # TEST 1: the job had a reply channel; the record is the run's.
