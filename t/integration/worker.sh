@@ -124,7 +124,7 @@ all_final() {
 wait_for 10 all_final
 ok $? "every job ends with a final status, none pending"
 
-is "$(R XLEN webhook:jobs)" 6 "the stream keeps its entries"
+is "$(R XLEN webhook:jobs)" 0 "final jobs leave the stream (XDEL with the XACK)"
 is "$(status_of "$A")" 1 "A is resolved"
 is "$(RAW HGET "webhook:execution:$A" workflow)" calc "A's record names the workflow"
 is "$(RAW HGET "webhook:execution:$A" revision)" "$REV" "... and the revision"
