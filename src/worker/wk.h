@@ -90,6 +90,16 @@ redisReply *wk_command(redisContext *c, wk_args_t *a);
  */
 redisReply *wk_replies(redisContext *c, int n, const char *what);
 
+/* The same, without reading the deferred replies first (see below). */
+redisReply *wk_replies_now(redisContext *c, int n, const char *what);
+
+/*
+ * Replies put off on c: flush(data) reads them, and wk_command() and
+ * wk_replies() call it first, so replies are always read in order.
+ */
+void wk_redis_deferred(redisContext *c, void (*flush)(void *data),
+    void *data);
+
 /* The value of field name in a flat [field, value, …] array reply. */
 redisReply *wk_field(redisReply *r, const char *name);
 
@@ -167,8 +177,11 @@ void wk_io_del(wk_worker_t *w, void *data);
 
 /* wk_run.c */
 
-/* Starts the execution of a stream entry ([id, [field, value, …]]). */
-void wk_run_entry(wk_worker_t *w, redisReply *entry);
+/*
+ * Starts the executions of stream entries ([[id, [field, value, …]], …]).
+ * fresh: a first delivery (XREADGROUP ">").
+ */
+void wk_run_entries(wk_worker_t *w, redisReply *entries, int fresh);
 
 /*
  * The node's error is one that a retry cannot cure (a script that throws,

@@ -188,10 +188,40 @@ wk_append(redisContext *c, wk_args_t *a)
 }
 
 
+/*
+ * Replies the caller put off reading (pipelined transactions) come before
+ * any later command's: a synchronous command first has them read.
+ */
+
+static redisContext  *wk_defer_c;
+static void         (*wk_defer_flush)(void *data);
+static void          *wk_defer_data;
+
+
+void
+wk_redis_deferred(redisContext *c, void (*flush)(void *data), void *data)
+{
+    wk_defer_c = c;
+    wk_defer_flush = flush;
+    wk_defer_data = data;
+}
+
+
+static void
+wk_redis_sync(redisContext *c)
+{
+    if (c == wk_defer_c && wk_defer_flush != NULL) {
+        wk_defer_flush(wk_defer_data);
+    }
+}
+
+
 redisReply *
 wk_command(redisContext *c, wk_args_t *a)
 {
     redisReply  *r;
+
+    wk_redis_sync(c);
 
     if (a->failed || a->n == 0) {
         wk_args_reset(a);
@@ -207,6 +237,15 @@ wk_command(redisContext *c, wk_args_t *a)
 
 redisReply *
 wk_replies(redisContext *c, int n, const char *what)
+{
+    wk_redis_sync(c);
+
+    return wk_replies_now(c, n, what);
+}
+
+
+redisReply *
+wk_replies_now(redisContext *c, int n, const char *what)
 {
     int          i, bad;
     void        *p;

@@ -93,6 +93,17 @@ struct wk_run_s {
     int                 status;
     const char         *error;
     int                 permanent;      /* no retry can cure the error */
+    int                 fresh;          /* no record of it exists */
+    int                 may_skip_start; /* a first delivery */
+    int                 asked;          /* its record's HMGET was sent */
+
+    /* a final transaction sent, its reply not read yet (wk_run_step) */
+    wk_run_t           *fin_next;
+    int                 fin_replies;
+    int                 fin_status;
+    int                 fin_retry;
+    int64_t             fin_due;
+    const char         *fin_error;
     int                 lost;           /* Redis failed: forget the run */
 
     /* worker jobs of the earlier attempt, replayed node by node */
@@ -125,6 +136,17 @@ struct wk_run_s {
 
 
 static void wk_run_finish(wk_worker_t *w, wk_run_t *run);
+static void wk_run_append_index(wk_worker_t *w, wk_run_t *run, int *ncmds);
+static void wk_run_finished(wk_worker_t *w, wk_run_t *run, redisReply *r);
+
+/*
+ * Within wk_run_step(), the final transactions of the runs that end are
+ * pipelined: sent one after another, their replies read together at the
+ * end of the step (or before any other command on the connection).
+ */
+static int        wk_fin_batch;
+static wk_run_t  *wk_fin_head;
+static wk_run_t  *wk_fin_tail;
 static void wk_run_free(wk_worker_t *w, wk_run_t *run);
 
 
@@ -788,6 +810,19 @@ wk_run_append_start(wk_worker_t *w, wk_run_t *run, const char *key,
         (*ncmds)++;
     }
 
+    wk_args_free(&a);
+    wk_run_append_index(w, run, ncmds);
+}
+
+
+/* The record in the indexes webhookctl and the viewer list. */
+
+static void
+wk_run_append_index(wk_worker_t *w, wk_run_t *run, int *ncmds)
+{
+    wk_args_t  a;
+
+    wk_args_init(&a);
     wk_args_adds(&a, "ZADD");
     wk_args_adds(&a, WH_REDIS_INDEX);
     wk_args_adds(&a, "NX");
@@ -1314,6 +1349,38 @@ wk_run_ready(wk_worker_t *w)
 }
 
 
+static void
+wk_run_flush(void *data)
+{
+    wk_worker_t *w = data;
+
+    wk_run_t    *run;
+    redisReply  *r;
+
+    while (wk_fin_head != NULL) {
+        run = wk_fin_head;
+        wk_fin_head = run->fin_next;
+
+        if (wk_fin_head == NULL) {
+            wk_fin_tail = NULL;
+        }
+
+        r = wk_replies_now(w->cmd, run->fin_replies,
+                           "recording an execution");
+
+        if (r != NULL && r->type != REDIS_REPLY_ARRAY) {
+            wk_log("redis: recording an execution: %s",
+                   r->type == REDIS_REPLY_ERROR ? r->str
+                   : "transaction failed");
+            freeReplyObject(r);
+            r = NULL;
+        }
+
+        wk_run_finished(w, run, r);
+    }
+}
+
+
 int
 wk_run_step(wk_worker_t *w)
 {
@@ -1321,6 +1388,9 @@ wk_run_step(wk_worker_t *w)
     wk_run_t  *run, *next, *b;
 
     n = 0;
+
+    wk_redis_deferred(w->cmd, wk_run_flush, w);
+    wk_fin_batch = 1;
 
     for (run = w->runs; run != NULL; run = next) {
         next = run->next;
@@ -1336,6 +1406,9 @@ wk_run_step(wk_worker_t *w)
         }
     }
 
+    wk_fin_batch = 0;
+    wk_run_flush(w);
+
     return n;
 }
 
@@ -1348,8 +1421,9 @@ wk_run_step(wk_worker_t *w)
 static void
 wk_run_finish(wk_worker_t *w, wk_run_t *run)
 {
-    int           status, ncmds, retry, attempts;
+    int           status, ncmds, retry, attempts, fresh, done;
     char          now_iso[WK_ISO_LEN], due_iso[WK_ISO_LEN];
+    char          created_iso[WK_ISO_LEN], started_iso[WK_ISO_LEN];
     size_t        i;
     int64_t       now, due;
     wh_buf_t      jobs;
@@ -1407,7 +1481,10 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
     wk_args_init(&a);
     wk_append_simple(w, "MULTI");
 
-    if (!run->started) {
+    /* a run without a record gets the whole record in one HSET */
+    fresh = !run->started && run->fresh && !run->no_incr;
+
+    if (!run->started && !fresh) {
         wk_run_append_start(w, run, key, WH_STATUS_STARTED, &ncmds);
     }
 
@@ -1417,6 +1494,32 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
     wk_args_addll(&a, retry ? WK_STATUS_RETRY_NEEDED : status);
     wk_args_adds(&a, "jobs");
     wk_args_add(&a, jobs.data, jobs.len);
+
+    if (fresh) {
+        wk_iso_time(run->created_ms, created_iso);
+        wk_iso_time(run->started_ms, started_iso);
+        wk_args_adds(&a, "startedAt");
+        wk_args_adds(&a, started_iso);
+        wk_args_adds(&a, "createdAt");
+        wk_args_adds(&a, created_iso);
+        wk_args_adds(&a, "attempts");
+        wk_args_addll(&a, attempts);
+
+        if (run->workflow != NULL) {
+            wk_args_adds(&a, "workflow");
+            wk_args_adds(&a, run->workflow);
+        }
+
+        if (run->revision != NULL) {
+            wk_args_adds(&a, "revision");
+            wk_args_adds(&a, run->revision);
+        }
+
+        if (run->context != NULL) {
+            wk_args_adds(&a, "context");
+            wk_args_add(&a, run->context, run->context_len);
+        }
+    }
 
     if (error != NULL) {
         wk_args_adds(&a, "error");
@@ -1439,7 +1542,10 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
     wk_append(w->cmd, &a);
     ncmds++;
 
-    if (error == NULL || !retry) {
+    if (fresh) {
+        wk_run_append_index(w, run, &ncmds);
+
+    } else if (error == NULL || !retry) {
         wk_args_adds(&a, "HDEL");
         wk_args_adds(&a, key);
         wk_args_adds(&a, retry ? "finishedAt" : "nextAttemptAt");
@@ -1497,8 +1603,40 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
 
     wk_args_free(&a);
 
-    r = wk_exec(w, ncmds, "recording an execution");
+    run->fin_status = status;
+    run->fin_error = error;
+    run->fin_retry = retry;
+    run->fin_due = due;
 
+    if (wk_fin_batch) {
+        wk_append_simple(w, "EXEC");
+        run->fin_replies = ncmds + 2;
+        run->fin_next = NULL;
+
+        if (wk_fin_tail != NULL) {
+            wk_fin_tail->fin_next = run;
+
+        } else {
+            wk_fin_head = run;
+        }
+
+        wk_fin_tail = run;
+
+        /* Redis records this one while the next runs are computed */
+        (void) redisBufferWrite(w->cmd, &done);
+        return;
+    }
+
+    r = wk_exec(w, ncmds, "recording an execution");
+    wk_run_finished(w, run, r);
+}
+
+
+/* The final transaction's reply (NULL: it failed) for a run. */
+
+static void
+wk_run_finished(wk_worker_t *w, wk_run_t *run, redisReply *r)
+{
     if (r == NULL) {
         /* not recorded, not acknowledged: a reclaim runs it again */
         wk_log("%s stays pending", run->execution);
@@ -1508,14 +1646,16 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
 
     freeReplyObject(r);
 
-    if (retry) {
-        wk_wait_add(w, run->id, due);
+    if (run->fin_retry) {
+        wk_wait_add(w, run->id, run->fin_due);
 
     } else if (run->reply != NULL) {
-        wk_run_reply(w, run, status, error);
+        wk_run_reply(w, run, run->fin_status, run->fin_error);
     }
 
-    wk_run_log(w, run, retry ? WK_STATUS_RETRY_NEEDED : status, error);
+    wk_run_log(w, run, run->fin_retry ? WK_STATUS_RETRY_NEEDED
+                                      : run->fin_status,
+               run->fin_error);
     wk_run_free(w, run);
 }
 
@@ -1601,13 +1741,10 @@ wk_ack(wk_worker_t *w, const char *id)
  */
 
 static int
-wk_run_previous(wk_worker_t *w, wk_run_t *run, const char *key)
+wk_run_previous_send(wk_worker_t *w, const char *key)
 {
-    int             status;
-    int64_t         due;
-    wk_args_t       a;
-    redisReply     *r, *e;
-    wh_json_err_t   jerr;
+    int        rc;
+    wk_args_t  a;
 
     wk_args_init(&a);
     wk_args_adds(&a, "HMGET");
@@ -1616,8 +1753,27 @@ wk_run_previous(wk_worker_t *w, wk_run_t *run, const char *key)
     wk_args_adds(&a, "attempts");
     wk_args_adds(&a, "jobs");
     wk_args_adds(&a, "nextAttemptAt");
-    r = wk_command(w->cmd, &a);
+    rc = wk_append(w->cmd, &a);
     wk_args_free(&a);
+
+    return rc;
+}
+
+
+/*
+ * What the record says of an entry about to run (r: the HMGET's reply,
+ * freed here): 0 to run it, 1 when it is not to run now, -1 on a
+ * connection error.  Sets run->fresh when there is no record at all.
+ */
+
+static int
+wk_run_previous(wk_worker_t *w, wk_run_t *run, const char *key,
+    redisReply *r)
+{
+    int             status;
+    int64_t         due;
+    redisReply     *e;
+    wh_json_err_t   jerr;
 
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
         wk_log("redis: HMGET %s: %s", key,
@@ -1634,6 +1790,7 @@ wk_run_previous(wk_worker_t *w, wk_run_t *run, const char *key)
 
     e = r->element[0];
     if (e->type != REDIS_REPLY_STRING) {
+        run->fresh = (run->attempts == 0);
         freeReplyObject(r);
         return 0;
     }
@@ -1674,7 +1831,7 @@ wk_run_previous(wk_worker_t *w, wk_run_t *run, const char *key)
 
 
 static void
-wk_run_begin(wk_worker_t *w, wk_run_t *run)
+wk_run_begin(wk_worker_t *w, wk_run_t *run, redisReply *previous)
 {
     int             conn_err, ncmds, rc;
     size_t          i;
@@ -1699,11 +1856,12 @@ wk_run_begin(wk_worker_t *w, wk_run_t *run)
 
     key = wk_run_key(run);
     if (key == NULL) {
+        freeReplyObject(previous);
         wk_run_free(w, run);
         return;
     }
 
-    rc = wk_run_previous(w, run, key);
+    rc = wk_run_previous(w, run, key, previous);
     if (rc != 0) {
         wk_run_free(w, run);
         return;
@@ -1757,7 +1915,17 @@ wk_run_begin(wk_worker_t *w, wk_run_t *run)
         return;
     }
 
-    /* the start, with the delivery counted */
+    /*
+     * The start, with the delivery counted.  A first delivery without a
+     * record, of a workflow without worker nodes, ends within this step:
+     * its start goes with the final record in one MULTI.  A reclaimed
+     * entry always records its start apart, so a job that kills workers
+     * still runs out of attempts.
+     */
+    if (run->may_skip_start && run->fresh && !run->wf->wf->needs_worker) {
+        goto run;
+    }
+
     ncmds = 0;
     wk_append_simple(w, "MULTI");
     wk_run_append_start(w, run, key, WH_STATUS_STARTED, &ncmds);
@@ -1780,6 +1948,9 @@ wk_run_begin(wk_worker_t *w, wk_run_t *run)
     freeReplyObject(r);
 
     run->started = 1;
+
+run:
+
     run->status = WH_STATUS_STARTED;
     run->error = NULL;
     run->permanent = 0;
@@ -1821,7 +1992,7 @@ wk_run_begin(wk_worker_t *w, wk_run_t *run)
 }
 
 
-void
+static wk_run_t *
 wk_run_entry(wk_worker_t *w, redisReply *entry)
 {
     wk_run_t  *run;
@@ -1829,27 +2000,102 @@ wk_run_entry(wk_worker_t *w, redisReply *entry)
     if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
         || entry->element[0]->type != REDIS_REPLY_STRING)
     {
-        return;
+        return NULL;
     }
 
     if (wk_run_owned(w, entry->element[0]->str)) {
-        return;
+        return NULL;
     }
 
     if (entry->element[1]->type != REDIS_REPLY_ARRAY) {
         /* deleted from the stream while pending: nothing to run */
         wk_ack(w, entry->element[0]->str);
-        return;
+        return NULL;
     }
 
     run = wk_run_create(entry);
     if (run == NULL) {
         wk_log("out of memory: entry %s stays pending",
                entry->element[0]->str);
+    }
+
+    return run;
+}
+
+
+/*
+ * Starts the entries of one read.  Their records are asked for in one
+ * pipelined round trip, and all the replies are read before anything
+ * else goes on the connection.  fresh: a first delivery (XREADGROUP ">").
+ */
+
+void
+wk_run_entries(wk_worker_t *w, redisReply *entries, int fresh)
+{
+    void         *p;
+    size_t        i, n;
+    wk_run_t    **runs;
+    const char   *key;
+    redisReply  **replies;
+
+    if (entries == NULL || entries->type != REDIS_REPLY_ARRAY
+        || entries->elements == 0)
+    {
         return;
     }
 
-    wk_run_begin(w, run);
+    runs = calloc(entries->elements, sizeof(wk_run_t *));
+    replies = calloc(entries->elements, sizeof(redisReply *));
+
+    if (runs == NULL || replies == NULL) {
+        wk_log("out of memory: %zu entries stay pending", entries->elements);
+        free(runs);
+        free(replies);
+        return;
+    }
+
+    n = 0;
+
+    for (i = 0; i < entries->elements; i++) {
+        runs[n] = wk_run_entry(w, entries->element[i]);
+
+        if (runs[n] == NULL) {
+            continue;
+        }
+
+        /* an entry without an execution id has no record to ask for */
+        if (runs[n]->execution != NULL) {
+            key = wk_run_key(runs[n]);
+
+            if (key == NULL || wk_run_previous_send(w, key) != 0) {
+                /* nothing was asked for it: it stays pending */
+                wk_run_free(w, runs[n]);
+                continue;
+            }
+
+            runs[n]->asked = 1;
+        }
+
+        n++;
+    }
+
+    for (i = 0; i < n; i++) {
+        p = NULL;
+
+        if (runs[i]->asked && redisGetReply(w->cmd, &p) != REDIS_OK) {
+            p = NULL;
+        }
+
+        replies[i] = p;
+    }
+
+    for (i = 0; i < n; i++) {
+        runs[i]->may_skip_start = fresh;
+        wk_run_begin(w, runs[i], replies[i]);
+    }
+
+    free(runs);
+    free(replies);
 }
 
 

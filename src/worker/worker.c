@@ -500,19 +500,6 @@ wk_read_send(wk_worker_t *w, wk_reader_t *rd, int count, int64_t block)
 }
 
 
-static void
-wk_entries(wk_worker_t *w, redisReply *entries)
-{
-    size_t  i;
-
-    if (entries == NULL || entries->type != REDIS_REPLY_ARRAY) {
-        return;
-    }
-
-    for (i = 0; i < entries->elements; i++) {
-        wk_run_entry(w, entries->element[i]);
-    }
-}
 
 
 /* The reader's socket is readable: 0, or -1 when the connection broke. */
@@ -554,7 +541,7 @@ wk_read_reply(wk_worker_t *w, wk_reader_t *rd)
             s = r->element[i];
 
             if (s->type == REDIS_REPLY_ARRAY && s->elements == 2) {
-                wk_entries(w, s->element[1]);
+                wk_run_entries(w, s->element[1], 1);
             }
         }
     }
@@ -612,7 +599,7 @@ wk_autoclaim(wk_worker_t *w, char *cursor, size_t cursor_size, int count)
         wk_log("reclaimed %zu entries", r->element[1]->elements);
     }
 
-    wk_entries(w, r->element[1]);
+    wk_run_entries(w, r->element[1], 0);
     freeReplyObject(r);
 
     /* more to scan: soon again */
@@ -692,7 +679,7 @@ wk_due(wk_worker_t *w, int64_t now)
         }
 
         /* empty when someone else has finished it meanwhile */
-        wk_entries(w, r);
+        wk_run_entries(w, r, 0);
         freeReplyObject(r);
     }
 }
