@@ -470,8 +470,6 @@ ngx_http_webhook_async_answer(ngx_http_webhook_async_t *st,
 static ngx_int_t
 ngx_http_webhook_async_ack(ngx_http_webhook_async_t *st)
 {
-    u_char                  *p;
-    size_t                   len;
     ngx_time_t              *tp;
     wh_scope_t               scope;
     wh_workflow_t           *wf;
@@ -504,16 +502,7 @@ ngx_http_webhook_async_ack(ngx_http_webhook_async_t *st)
                       "200-599?), answering 202", wf->key);
     }
 
-    len = sizeof("{\"executionId\":\"\",\"status\":\"queued\"}") - 1 + 36;
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_sprintf(p, "{\"executionId\":\"%s\",\"status\":\"queued\"}", ctx->id);
-
-    return ngx_http_webhook_send_json(r, NGX_HTTP_ACCEPTED, (char *) p, len);
+    return ngx_http_webhook_send_state(r, NGX_HTTP_ACCEPTED, ctx->id, "queued");
 }
 
 
@@ -1121,7 +1110,6 @@ static ngx_int_t
 ngx_http_webhook_sync_answer(ngx_http_webhook_async_t *st, const char *msg,
     size_t len)
 {
-    u_char                  *p;
     size_t                   elen;
     double                   d;
     wh_val_t                 v, resp;
@@ -1153,17 +1141,8 @@ ngx_http_webhook_sync_answer(ngx_http_webhook_async_t *st, const char *msg,
     if ((int) d == WH_STATUS_RESOLVED) {
         ngx_str_set(&ctx->status, "resolved");
 
-        len = sizeof("{\"executionId\":\"\",\"status\":\"resolved\"}") - 1
-              + 36;
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_sprintf(p, "{\"executionId\":\"%s\",\"status\":\"resolved\"}",
-                    ctx->id);
-
-        return ngx_http_webhook_send_json(r, NGX_HTTP_OK, (char *) p, len);
+        return ngx_http_webhook_send_state(r, NGX_HTTP_OK, ctx->id,
+                                           "resolved");
     }
 
     if (wh_val_str(&ctx->mem, wh_val_get(v, "error", 5), &e, &elen) != 0) {

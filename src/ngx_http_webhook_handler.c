@@ -185,8 +185,6 @@ ngx_http_webhook_run_sync(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx)
 {
     int                   status;
-    size_t                len;
-    u_char               *p;
     int64_t               now;
     wh_exec_t            *ex;
     wh_exec_rc_t          erc;
@@ -230,17 +228,8 @@ ngx_http_webhook_run_sync(ngx_http_request_t *r,
     if (status == WH_STATUS_RESOLVED) {
         ngx_str_set(&ctx->status, "resolved");
 
-        len = sizeof("{\"executionId\":\"\",\"status\":\"resolved\"}") - 1
-              + 36;
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_sprintf(p, "{\"executionId\":\"%s\",\"status\":\"resolved\"}",
-                    ctx->id);
-
-        return ngx_http_webhook_send_json(r, NGX_HTTP_OK, (char *) p, len);
+        return ngx_http_webhook_send_state(r, NGX_HTTP_OK, ctx->id,
+                                           "resolved");
     }
 
     err = wh_exec_error(ex);

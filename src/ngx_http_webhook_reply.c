@@ -60,6 +60,29 @@ ngx_http_webhook_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/* {"executionId":"<id>","status":"<state>"}, the answer without a body */
+
+ngx_int_t
+ngx_http_webhook_send_state(ngx_http_request_t *r, ngx_uint_t status,
+    const char *id, const char *state)
+{
+    u_char  *p;
+    size_t   len;
+
+    len = sizeof("{\"executionId\":\"\",\"status\":\"\"}") - 1
+          + ngx_strlen(id) + ngx_strlen(state);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(p, "{\"executionId\":\"%s\",\"status\":\"%s\"}", id, state);
+
+    return ngx_http_webhook_send_json(r, status, (char *) p, len);
+}
+
+
 ngx_int_t
 ngx_http_webhook_send(ngx_http_request_t *r, const wh_response_t *resp)
 {
