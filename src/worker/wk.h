@@ -43,6 +43,10 @@ int wk_status_parse(const char *s, int *status);  /* name or number */
 
 void wk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A message in mem, at most 1023 bytes: errors outlive a node's frame. */
+const char *wk_fmt(wh_mem_t *mem, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* The wait before the attempt after attempt n: 1s, 2s, 4s … 5 min. */
 int64_t wk_backoff_ms(int attempts);
 

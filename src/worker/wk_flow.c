@@ -106,28 +106,6 @@ static int          wk_deciding;    /* branches are cancelled by a decision */
 static int          wk_stopping;    /* wk_flow_stop() was called */
 
 
-/* A message in the run's memory: errors outlive this node's frame. */
-
-static const char *wk_flow_msg(wh_mem_t *mem, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static const char *
-wk_flow_msg(wh_mem_t *mem, const char *fmt, ...)
-{
-    char        *s;
-    char         buf[1024];
-    va_list      ap;
-
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-
-    s = wh_memdup(mem, buf, strlen(buf));
-
-    return s ? s : "out of memory";
-}
-
-
 /* parallel */
 
 static void
@@ -139,9 +117,9 @@ wk_par_cancel_branches(wk_worker_t *w, wk_par_t *par)
     why = wk_run_aborted(par->run);
 
     if (why == NULL) {
-        why = wk_flow_msg(wh_exec_scope(par->ex)->mem, "cancelled: parallel "
-                          "node \"%s\" decided without this branch",
-                          par->node->key);
+        why = wk_fmt(wh_exec_scope(par->ex)->mem, "cancelled: parallel "
+                     "node \"%s\" decided without this branch",
+                     par->node->key);
     }
 
     for (i = 0; i < par->n; i++) {
@@ -281,13 +259,13 @@ wk_par_branch_end(wk_worker_t *w, wk_run_t *run, void *data)
         }
 
         error = par->fail_error
-                ? wk_flow_msg(mem, "%sbranch %zu: %s",
-                              par->mode == WK_PAR_ANY ? "every branch "
-                              "failed; " : "", par->fail_index + 1,
-                              par->fail_error)
-                : wk_flow_msg(mem, "%sbranch %zu failed",
-                              par->mode == WK_PAR_ANY ? "every branch "
-                              "failed; " : "", par->fail_index + 1);
+                ? wk_fmt(mem, "%sbranch %zu: %s",
+                         par->mode == WK_PAR_ANY ? "every branch "
+                         "failed; " : "", par->fail_index + 1,
+                         par->fail_error)
+                : wk_fmt(mem, "%sbranch %zu failed",
+                         par->mode == WK_PAR_ANY ? "every branch "
+                         "failed; " : "", par->fail_index + 1);
 
         wk_par_decide(w, par, par->fail_status, error);
     }
@@ -580,11 +558,11 @@ wk_delay_due(wk_worker_t *w, wk_delay_t *d, const char **error)
     wk_args_free(&a);
 
     if (r == NULL || r->type != REDIS_REPLY_STRING) {
-        *error = wk_flow_msg(wh_exec_scope(d->ex)->mem,
-                             "redis: recording the delay: %s",
-                             r == NULL ? w->cmd->errstr
-                             : r->type == REDIS_REPLY_ERROR ? r->str
-                             : "unexpected reply");
+        *error = wk_fmt(wh_exec_scope(d->ex)->mem,
+                        "redis: recording the delay: %s",
+                        r == NULL ? w->cmd->errstr
+                        : r->type == REDIS_REPLY_ERROR ? r->str
+                        : "unexpected reply");
         freeReplyObject(r);
         return -1;
     }

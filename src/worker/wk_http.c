@@ -132,29 +132,6 @@ wk_mbuf_add(wk_mbuf_t *m, const char *p, size_t len)
 }
 
 
-/* A message of the run's memory. */
-
-static const char *
-wk_http_fmt(wh_mem_t *mem, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static const char *
-wk_http_fmt(wh_mem_t *mem, const char *fmt, ...)
-{
-    char      buf[1024];
-    va_list   args;
-    const char *s;
-
-    va_start(args, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, args);
-    va_end(args);
-
-    s = wh_memdup(mem, buf, strlen(buf));
-
-    return s ? s : "out of memory";
-}
-
-
 /*
  * Ends a node.  With "ignoreFail" a failure resolves it: the run goes on
  * with the result, the job keeps the error.
@@ -666,16 +643,16 @@ wk_http_request_done(wk_xfer_t *x, CURLcode code)
         status = WH_STATUS_ERROR;
 
         if (x->too_big || code == CURLE_FILESIZE_EXCEEDED) {
-            error = wk_http_fmt(mem, "request failed: the response is "
-                                "larger than %d bytes", WK_HTTP_MAX_BODY);
+            error = wk_fmt(mem, "request failed: the response is "
+                           "larger than %d bytes", WK_HTTP_MAX_BODY);
 
         } else if (x->nomem) {
             error = "request failed: out of memory";
 
         } else {
-            error = wk_http_fmt(mem, "request failed: %s",
-                                x->errbuf[0] ? x->errbuf
-                                : curl_easy_strerror(code));
+            error = wk_fmt(mem, "request failed: %s",
+                           x->errbuf[0] ? x->errbuf
+                           : curl_easy_strerror(code));
         }
 
     } else {
@@ -702,8 +679,8 @@ wk_http_request_done(wk_xfer_t *x, CURLcode code)
 
         } else if (http_status >= 400) {
             status = WH_STATUS_ERROR;
-            error = wk_http_fmt(mem, "request failed: HTTP status %ld",
-                                http_status);
+            error = wk_fmt(mem, "request failed: HTTP status %ld",
+                           http_status);
 
             /* a client error is final; 408, 429 and 5xx may pass */
             permanent = http_status < 500 && http_status != 408
@@ -746,9 +723,9 @@ wk_mail_done(wk_xfer_t *x, CURLcode code)
 
     if (code != CURLE_OK) {
         status = WH_STATUS_ERROR;
-        error = wk_http_fmt(mem, "mail failed: %s",
-                            x->errbuf[0] ? x->errbuf
-                            : curl_easy_strerror(code));
+        error = wk_fmt(mem, "mail failed: %s",
+                       x->errbuf[0] ? x->errbuf
+                       : curl_easy_strerror(code));
 
     } else if (wh_val_parse(mem, x->accepted, strlen(x->accepted), 0,
                             &result, &jerr)
@@ -991,8 +968,8 @@ wk_cfg_pair(wh_mem_t *mem, wh_val_t item, const char *what,
     if (wh_val_type(item) != WH_JSON_OBJECT
         || wh_val_str(mem, wh_val_get(item, "name", 4), name, nlen) != 0)
     {
-        return wk_http_fmt(mem, "request failed: an item of \"%s\" has no "
-                           "name", what);
+        return wk_fmt(mem, "request failed: an item of \"%s\" has no "
+                      "name", what);
     }
 
     if (wh_val_text(mem, wh_val_get(item, "value", 5), value, vlen) != 0) {
@@ -1049,8 +1026,8 @@ wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     }
 
     if (len == 0 || len > 32 || !wk_is_token(method, len)) {
-        err = wk_http_fmt(mem, "request failed: invalid method \"%.64s\"",
-                          method);
+        err = wk_fmt(mem, "request failed: invalid method \"%.64s\"",
+                     method);
         goto failed;
     }
 
@@ -1081,8 +1058,8 @@ wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
 
     uc = curl_url_set(x->url, CURLUPART_URL, url, 0);
     if (uc != CURLUE_OK) {
-        err = wk_http_fmt(mem, "request failed: invalid url \"%.256s\": %s",
-                          url, curl_url_strerror(uc));
+        err = wk_fmt(mem, "request failed: invalid url \"%.256s\": %s",
+                     url, curl_url_strerror(uc));
         goto failed;
     }
 
@@ -1093,8 +1070,8 @@ wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     curl_free(scheme);
 
     if (!rc) {
-        err = wk_http_fmt(mem, "request failed: invalid url \"%.256s\": "
-                          "only http and https are allowed", url);
+        err = wk_fmt(mem, "request failed: invalid url \"%.256s\": "
+                     "only http and https are allowed", url);
         goto failed;
     }
 
@@ -1151,8 +1128,8 @@ wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
         }
 
         if (!wk_is_token(name, nlen) || wk_has_ctl(value, vlen)) {
-            err = wk_http_fmt(mem, "request failed: invalid header "
-                              "\"%.64s\"", name);
+            err = wk_fmt(mem, "request failed: invalid header "
+                         "\"%.64s\"", name);
             goto failed;
         }
 
@@ -1199,8 +1176,8 @@ wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
         mime = "text/plain; charset=utf-8";
 
     } else {
-        err = wk_http_fmt(mem, "request failed: unknown contentType "
-                          "\"%.64s\" (json, form or text)", ctype);
+        err = wk_fmt(mem, "request failed: unknown contentType "
+                     "\"%.64s\" (json, form or text)", ctype);
         goto failed;
     }
 
@@ -1584,8 +1561,8 @@ wk_mail_addrs(wh_mem_t *mem, wh_val_t v, const char *what, wk_maddrs_t *l)
         if (wh_val_type(item) != WH_JSON_STRING
             || wh_val_str(mem, item, &s, &len) != 0)
         {
-            return wk_http_fmt(mem, "mail failed: \"%s\" is not an address "
-                               "or a list of addresses", what);
+            return wk_fmt(mem, "mail failed: \"%s\" is not an address "
+                          "or a list of addresses", what);
         }
 
         quoted = 0;
@@ -1610,10 +1587,10 @@ wk_mail_addrs(wh_mem_t *mem, wh_val_t v, const char *what, wk_maddrs_t *l)
             }
 
             if (wk_maddrs_add(mem, l, s + start, i - start) != 0) {
-                return wk_http_fmt(mem, "mail failed: invalid address "
-                                   "\"%.*s\" in \"%s\"",
-                                   (int) (i - start > 128 ? 128 : i - start),
-                                   s + start, what);
+                return wk_fmt(mem, "mail failed: invalid address "
+                              "\"%.*s\" in \"%s\"",
+                              (int) (i - start > 128 ? 128 : i - start),
+                              s + start, what);
             }
 
             start = i + 1;
@@ -1798,8 +1775,8 @@ wk_http_mail_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     }
 
     if (wk_maddrs_add(mem, &from, fromtext, len) != 0 || from.n != 1) {
-        err = wk_http_fmt(mem, "mail failed: invalid address \"%.128s\" in "
-                          "\"from\"", fromtext);
+        err = wk_fmt(mem, "mail failed: invalid address \"%.128s\" in "
+                     "\"from\"", fromtext);
         goto failed;
     }
 

@@ -165,23 +165,6 @@ wk_run_key(wk_run_t *run)
 }
 
 
-static const char *
-wk_run_fmt(wk_run_t *run, const char *fmt, ...)
-{
-    char        *s;
-    char         buf[1024];
-    va_list      args;
-
-    va_start(args, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, args);
-    va_end(args);
-
-    s = wh_memdup(&run->mem, buf, strlen(buf));
-
-    return s ? s : "out of memory";
-}
-
-
 static wk_run_t *
 wk_run_create(redisReply *entry)
 {
@@ -480,9 +463,9 @@ wk_run_timeout(wk_worker_t *w, void *data, int revents)
         return;
     }
 
-    run->aborted = wk_run_fmt(run, "the execution exceeded options.timeout "
-                              "(%lld ms)",
-                              (long long) run->wf->wf->timeout_ms);
+    run->aborted = wk_fmt(&run->mem, "the execution exceeded options.timeout "
+                          "(%lld ms)",
+                          (long long) run->wf->wf->timeout_ms);
 
     wh_exec_abort(run->ex, WH_STATUS_ABORTED, run->aborted);
 
@@ -583,8 +566,8 @@ wk_wf_get(wk_worker_t *w, wk_run_t *run, int *conn_err)
     }
 
     if (strlen(run->revision) != 64) {
-        run->error = wk_run_fmt(run, "invalid workflow revision \"%s\"",
-                                run->revision);
+        run->error = wk_fmt(&run->mem, "invalid workflow revision \"%s\"",
+                            run->revision);
         return NULL;
     }
 
@@ -604,8 +587,8 @@ wk_wf_get(wk_worker_t *w, wk_run_t *run, int *conn_err)
 
     if (r->type != REDIS_REPLY_STRING) {
         freeReplyObject(r);
-        run->error = wk_run_fmt(run, "workflow revision %s is not in Redis",
-                                run->revision);
+        run->error = wk_fmt(&run->mem, "workflow revision %s is not in Redis",
+                            run->revision);
         return NULL;
     }
 
@@ -614,7 +597,7 @@ wk_wf_get(wk_worker_t *w, wk_run_t *run, int *conn_err)
     freeReplyObject(r);
 
     if (wf == NULL) {
-        run->error = wk_run_fmt(run, "%s", err);
+        run->error = wk_fmt(&run->mem, "%s", err);
         return NULL;
     }
 
@@ -1220,8 +1203,8 @@ wk_node_start(wk_worker_t *w, wk_run_t *run, const wh_node_t *node)
         break;
     }
 
-    msg = wk_run_fmt(run, "node type %s is not supported yet",
-                     wh_node_type_name(node->type));
+    msg = wk_fmt(&run->mem, "node type %s is not supported yet",
+                 wh_node_type_name(node->type));
 
     run->permanent = 1;
     wk_run_node_done(w, run, WH_STATUS_ERROR, wh_val_missing(), msg);
@@ -1229,7 +1212,7 @@ wk_node_start(wk_worker_t *w, wk_run_t *run, const wh_node_t *node)
     if (wh_exec_status(run->ex) == WH_STATUS_STARTED) {
         /* "ignoreFail" cannot make a node that never ran succeed */
         run->status = WH_STATUS_ERROR;
-        run->error = wk_run_fmt(run, "node \"%s\": %s", node->key, msg);
+        run->error = wk_fmt(&run->mem, "node \"%s\": %s", node->key, msg);
     }
 
     return 0;
@@ -1873,8 +1856,8 @@ wk_run_begin(wk_worker_t *w, wk_run_t *run, redisReply *previous)
     if (run->attempts >= w->conf->max_attempts) {
         /* deliveries that never ended, e.g. a job that kills workers */
         run->no_incr = 1;
-        run->error = wk_run_fmt(run, "gave up after %d attempts",
-                                run->attempts);
+        run->error = wk_fmt(&run->mem, "gave up after %d attempts",
+                            run->attempts);
 
         wk_run_finish(w, run);
         return;
@@ -1883,10 +1866,10 @@ wk_run_begin(wk_worker_t *w, wk_run_t *run, redisReply *previous)
     if (run->workflow == NULL || run->revision == NULL
         || run->context == NULL)
     {
-        run->error = wk_run_fmt(run, "the job has no \"%s\" field",
-                                run->workflow == NULL ? "workflow"
-                                : run->revision == NULL ? "revision"
-                                : "context");
+        run->error = wk_fmt(&run->mem, "the job has no \"%s\" field",
+                            run->workflow == NULL ? "workflow"
+                            : run->revision == NULL ? "revision"
+                            : "context");
         wk_run_finish(w, run);
         return;
     }
@@ -1910,7 +1893,7 @@ wk_run_begin(wk_worker_t *w, wk_run_t *run, redisReply *previous)
         != 0)
     {
         wh_json_err_position(run->context, run->context_len, &jerr);
-        run->error = wk_run_fmt(run, "invalid context: %s", jerr.msg);
+        run->error = wk_fmt(&run->mem, "invalid context: %s", jerr.msg);
         wk_run_finish(w, run);
         return;
     }

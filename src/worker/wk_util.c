@@ -327,6 +327,23 @@ wk_log(const char *fmt, ...)
 }
 
 
+const char *
+wk_fmt(wh_mem_t *mem, const char *fmt, ...)
+{
+    char        *s;
+    char         buf[1024];
+    va_list      args;
+
+    va_start(args, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, args);
+    va_end(args);
+
+    s = wh_memdup(mem, buf, strlen(buf));
+
+    return s ? s : "out of memory";
+}
+
+
 int64_t
 wk_backoff_ms(int attempts)
 {
