@@ -729,6 +729,28 @@ wk_run_jobs(wk_run_t *run, wh_buf_t *b)
 }
 
 
+/* The fields a record takes from the job, those the job has. */
+
+static void
+wk_run_add_job_fields(wk_args_t *a, wk_run_t *run)
+{
+    if (run->workflow != NULL) {
+        wk_args_adds(a, "workflow");
+        wk_args_adds(a, run->workflow);
+    }
+
+    if (run->revision != NULL) {
+        wk_args_adds(a, "revision");
+        wk_args_adds(a, run->revision);
+    }
+
+    if (run->context != NULL) {
+        wk_args_adds(a, "context");
+        wk_args_add(a, run->context, run->context_len);
+    }
+}
+
+
 /*
  * Appends the commands that record a start: used at the start of a run,
  * and by a run that ends before it started so that its record is whole.
@@ -752,20 +774,7 @@ wk_run_append_start(wk_worker_t *w, wk_run_t *run, const char *key,
     wk_args_adds(&a, "startedAt");
     wk_args_adds(&a, started);
 
-    if (run->workflow != NULL) {
-        wk_args_adds(&a, "workflow");
-        wk_args_adds(&a, run->workflow);
-    }
-
-    if (run->revision != NULL) {
-        wk_args_adds(&a, "revision");
-        wk_args_adds(&a, run->revision);
-    }
-
-    if (run->context != NULL) {
-        wk_args_adds(&a, "context");
-        wk_args_add(&a, run->context, run->context_len);
-    }
+    wk_run_add_job_fields(&a, run);
 
     wk_append(w->cmd, &a);
     (*ncmds)++;
@@ -1488,20 +1497,7 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
         wk_args_adds(&a, "attempts");
         wk_args_addll(&a, attempts);
 
-        if (run->workflow != NULL) {
-            wk_args_adds(&a, "workflow");
-            wk_args_adds(&a, run->workflow);
-        }
-
-        if (run->revision != NULL) {
-            wk_args_adds(&a, "revision");
-            wk_args_adds(&a, run->revision);
-        }
-
-        if (run->context != NULL) {
-            wk_args_adds(&a, "context");
-            wk_args_add(&a, run->context, run->context_len);
-        }
+        wk_run_add_job_fields(&a, run);
     }
 
     if (error != NULL) {
