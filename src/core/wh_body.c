@@ -62,7 +62,6 @@ static int wh_strcaseeq(const char *s, size_t len, const char *lit);
 static const char *wh_param(const char *p, const char *end,
     const char **name, size_t *nlen, const char **value, size_t *vlen,
     int *quoted);
-static int wh_hex(unsigned char c);
 static int wh_group(wh_mem_t *mem, wh_key_t *keys, uint32_t n,
     uint8_t **dup);
 static int wh_key_cmp(const wh_key_t *a, const wh_key_t *b);
@@ -368,8 +367,8 @@ wh_form_to_json(wh_buf_t *out, const char *s, size_t len, char *err,
                 continue;
             }
 
-            hi = (end - p > 2) ? wh_hex(p[1]) : -1;
-            lo = (end - p > 2) ? wh_hex(p[2]) : -1;
+            hi = (end - p > 2) ? wh_hexval(p[1]) : -1;
+            lo = (end - p > 2) ? wh_hexval(p[2]) : -1;
 
             if (hi < 0 || lo < 0) {
                 wh_body_error(err, errlen, "invalid percent-encoding");
@@ -1044,23 +1043,6 @@ wh_body_error(char *err, size_t errlen, const char *msg)
     if (err && errlen) {
         snprintf(err, errlen, "%s", msg);
     }
-}
-
-
-static int
-wh_hex(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
 }
 
 

@@ -58,8 +58,6 @@ static const wh_calc_name_t  wh_calc_names[] = {
 #define WH_CALC_NNAMES  (sizeof(wh_calc_names) / sizeof(wh_calc_names[0]))
 
 
-static void wh_calc_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 static int wh_calc_absent(wh_val_t v);
 static int wh_calc_numeric(wh_val_t v, double *d);
 static int wh_calc_equal(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *eq);
@@ -73,21 +71,6 @@ static int wh_calc_matches(wh_val_t a, wh_val_t b, const wh_calc_re_t *re,
     wh_mem_t *mem, int *r, char *err, size_t errlen);
 static void *wh_calc_pcre_alloc(PCRE2_SIZE size, void *data);
 static void wh_calc_pcre_free(void *p, void *data);
-
-
-static void
-wh_calc_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list  ap;
-
-    if (err == NULL || errlen == 0) {
-        return;
-    }
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 
 int
@@ -348,7 +331,7 @@ wh_calc_re_compile(const char *pattern, size_t len, char *err,
 
     re = malloc(sizeof(wh_calc_re_t));
     if (re == NULL) {
-        wh_calc_err(err, errlen, "out of memory");
+        wh_err(err, errlen, "out of memory");
         return NULL;
     }
 
@@ -356,7 +339,7 @@ wh_calc_re_compile(const char *pattern, size_t len, char *err,
                              &ec, &off, NULL);
     if (re->code == NULL) {
         pcre2_get_error_message(ec, msg, sizeof(msg));
-        wh_calc_err(err, errlen, "invalid pattern: %s at offset %zu",
+        wh_err(err, errlen, "invalid pattern: %s at offset %zu",
                     (char *) msg, (size_t) off);
         free(re);
         return NULL;
@@ -426,7 +409,7 @@ wh_calc_matches(wh_val_t a, wh_val_t b, const wh_calc_re_t *re,
                              &off, cctx);
         if (code == NULL) {
             pcre2_get_error_message(ec, msg, sizeof(msg));
-            wh_calc_err(err, errlen, "invalid pattern: %s at offset %zu",
+            wh_err(err, errlen, "invalid pattern: %s at offset %zu",
                         (char *) msg, (size_t) off);
             return -1;
         }
@@ -455,13 +438,13 @@ wh_calc_matches(wh_val_t a, wh_val_t b, const wh_calc_re_t *re,
     }
 
     pcre2_get_error_message(rc, msg, sizeof(msg));
-    wh_calc_err(err, errlen, "matches: %s", (char *) msg);
+    wh_err(err, errlen, "matches: %s", (char *) msg);
 
     return -1;
 
 oom:
 
-    wh_calc_err(err, errlen, "out of memory");
+    wh_err(err, errlen, "out of memory");
     return -1;
 }
 
@@ -549,7 +532,7 @@ wh_calc(wh_calc_op_t op, wh_val_t a, wh_val_t b, const wh_calc_re_t *re,
         break;
 
     default:
-        wh_calc_err(err, errlen, "unknown calculator");
+        wh_err(err, errlen, "unknown calculator");
         return -1;
     }
 
@@ -572,6 +555,6 @@ wh_calc(wh_calc_op_t op, wh_val_t a, wh_val_t b, const wh_calc_re_t *re,
 
 oom:
 
-    wh_calc_err(err, errlen, "out of memory");
+    wh_err(err, errlen, "out of memory");
     return -1;
 }

@@ -81,7 +81,6 @@ static const uint8_t  wh_utf8_hi[] = {
 #endif
 
 
-static int wh_json_hex(const u_char *p);
 static size_t wh_json_unescape1(const u_char **pp, const u_char *end,
     u_char *out);
 static size_t wh_utf8_encode(uint32_t cp, u_char *out);
@@ -457,7 +456,7 @@ string:
                         goto eof;
                     }
 
-                    if (wh_json_hex(p + k) < 0) {
+                    if (wh_hexval(p[k]) < 0) {
                         goto bad_escape;
                     }
                 }
@@ -645,32 +644,11 @@ wh_json_err_position(const char *text, size_t len, wh_json_err_t *err)
 }
 
 
-static int
-wh_json_hex(const u_char *p)
-{
-    u_char  c;
-
-    c = *p;
-
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
-}
-
-
 static uint32_t
 wh_json_hex4(const u_char *p)
 {
-    return (uint32_t) (wh_json_hex(p) << 12 | wh_json_hex(p + 1) << 8
-                       | wh_json_hex(p + 2) << 4 | wh_json_hex(p + 3));
+    return (uint32_t) (wh_hexval(p[0]) << 12 | wh_hexval(p[1]) << 8
+                       | wh_hexval(p[2]) << 4 | wh_hexval(p[3]));
 }
 
 

@@ -128,8 +128,6 @@ typedef struct {
 } wh_meval_t;
 
 
-static void wh_math_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 static int wh_math_span(void *data, size_t start, size_t end,
     const char *inner, size_t inner_len);
 static void wh_mn_free(wh_mn_t *n);
@@ -177,21 +175,6 @@ static size_t wh_utf8_count(const char *s, size_t len);
 static size_t wh_utf8_offset(const char *s, size_t len, size_t cps);
 
 
-static void
-wh_math_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list  ap;
-
-    if (err == NULL || errlen == 0) {
-        return;
-    }
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-
 /* compilation */
 
 typedef struct {
@@ -215,7 +198,7 @@ wh_math_span(void *data, size_t start, size_t end, const char *inner,
         sc->cap = sc->cap ? sc->cap * 2 : 4;
         spans = realloc(sc->m->spans, sc->cap * sizeof(wh_mspan_t));
         if (spans == NULL) {
-            wh_math_err(sc->err, sc->errlen, "out of memory");
+            wh_err(sc->err, sc->errlen, "out of memory");
             return -1;
         }
 
@@ -246,7 +229,7 @@ wh_math_compile(const char *expr, size_t len, const wh_keys_t *keys,
 
     m = calloc(1, sizeof(wh_math_t));
     if (m == NULL) {
-        wh_math_err(err, errlen, "out of memory");
+        wh_err(err, errlen, "out of memory");
         return NULL;
     }
 
@@ -275,7 +258,7 @@ wh_math_compile(const char *expr, size_t len, const wh_keys_t *keys,
     }
 
     if (p.tok == WH_MT_END) {
-        wh_math_err(err, errlen, "empty expression");
+        wh_err(err, errlen, "empty expression");
         goto failed;
     }
 
@@ -344,7 +327,7 @@ wh_mn_new(wh_mparse_t *p, wh_mn_type_t type, size_t nkids)
 
     n = calloc(1, sizeof(wh_mn_t) + nkids * sizeof(wh_mn_t *));
     if (n == NULL) {
-        wh_math_err(p->err, p->errlen, "out of memory");
+        wh_err(p->err, p->errlen, "out of memory");
         return NULL;
     }
 
@@ -372,7 +355,7 @@ wh_mn_set_height(wh_mparse_t *p, wh_mn_t *n)
     }
 
     if (n->height > WH_MATH_MAX_TREE) {
-        wh_math_err(p->err, p->errlen, "expression too deep");
+        wh_err(p->err, p->errlen, "expression too deep");
         return -1;
     }
 
@@ -386,19 +369,19 @@ wh_mparse_unexpected(wh_mparse_t *p)
     size_t  n;
 
     if (p->tok == WH_MT_END) {
-        wh_math_err(p->err, p->errlen, "unexpected end of expression");
+        wh_err(p->err, p->errlen, "unexpected end of expression");
         return;
     }
 
     n = p->pos - p->tok_start;
 
     if (p->tok == WH_MT_VAR) {
-        wh_math_err(p->err, p->errlen, "unexpected template at column %zu",
+        wh_err(p->err, p->errlen, "unexpected template at column %zu",
                     p->tok_start + 1);
         return;
     }
 
-    wh_math_err(p->err, p->errlen, "unexpected \"%.*s\" at column %zu",
+    wh_err(p->err, p->errlen, "unexpected \"%.*s\" at column %zu",
                 n > 32 ? 32 : (int) n, p->s + p->tok_start,
                 p->tok_start + 1);
 }
@@ -580,12 +563,12 @@ wh_mparse_next(wh_mparse_t *p)
     }
 
     if ((unsigned char) c < 0x20 || (unsigned char) c >= 0x7f) {
-        wh_math_err(p->err, p->errlen,
+        wh_err(p->err, p->errlen,
                     "unexpected character 0x%02x at column %zu",
                     (unsigned char) c, p->tok_start + 1);
 
     } else {
-        wh_math_err(p->err, p->errlen, "unexpected \"%c\" at column %zu",
+        wh_err(p->err, p->errlen, "unexpected \"%c\" at column %zu",
                     c, p->tok_start + 1);
     }
 
@@ -642,7 +625,7 @@ wh_mparse_number(wh_mparse_t *p)
 
     buf = malloc(n + 1);
     if (buf == NULL) {
-        wh_math_err(p->err, p->errlen, "out of memory");
+        wh_err(p->err, p->errlen, "out of memory");
         return -1;
     }
 
@@ -652,7 +635,7 @@ wh_mparse_number(wh_mparse_t *p)
     free(buf);
 
     if (!isfinite(d)) {
-        wh_math_err(p->err, p->errlen, "number out of range at column %zu",
+        wh_err(p->err, p->errlen, "number out of range at column %zu",
                     p->tok_start + 1);
         return -1;
     }
@@ -669,7 +652,7 @@ wh_mparse_number(wh_mparse_t *p)
 
 bad:
 
-    wh_math_err(p->err, p->errlen, "invalid number at column %zu",
+    wh_err(p->err, p->errlen, "invalid number at column %zu",
                 p->tok_start + 1);
     return -1;
 }
@@ -765,7 +748,7 @@ wh_mparse_escape(wh_mparse_t *p, char **buf, size_t *n, size_t *cap)
     }
 
     if (wh_buf_grow(buf, cap, *n + 4) != 0) {
-        wh_math_err(p->err, p->errlen, "out of memory");
+        wh_err(p->err, p->errlen, "out of memory");
         return -1;
     }
 
@@ -828,7 +811,7 @@ wh_mparse_escape(wh_mparse_t *p, char **buf, size_t *n, size_t *cap)
 
 bad:
 
-    wh_math_err(p->err, p->errlen, "invalid \\u escape at column %zu",
+    wh_err(p->err, p->errlen, "invalid \\u escape at column %zu",
                 p->pos);
     return -1;
 }
@@ -843,7 +826,7 @@ wh_mparse_add_part(wh_mparse_t *p, wh_mn_t ***parts, size_t *nparts,
     np = realloc(*parts, (*nparts + 1) * sizeof(wh_mn_t *));
     if (np == NULL) {
         wh_mn_free(part);
-        wh_math_err(p->err, p->errlen, "out of memory");
+        wh_err(p->err, p->errlen, "out of memory");
         return -1;
     }
 
@@ -882,7 +865,7 @@ wh_mparse_string(wh_mparse_t *p)
         }
 
         if (p->pos >= p->len) {
-            wh_math_err(p->err, p->errlen,
+            wh_err(p->err, p->errlen,
                         "unterminated string at column %zu",
                         p->tok_start + 1);
             goto failed;
@@ -937,7 +920,7 @@ wh_mparse_string(wh_mparse_t *p)
         }
 
         if (wh_buf_grow(&buf, &cap, n + 1) != 0) {
-            wh_math_err(p->err, p->errlen, "out of memory");
+            wh_err(p->err, p->errlen, "out of memory");
             goto failed;
         }
 
@@ -946,7 +929,7 @@ wh_mparse_string(wh_mparse_t *p)
 
     if (nparts == 0 || n > 0) {
         if (wh_buf_grow(&buf, &cap, n + 1) != 0) {
-            wh_math_err(p->err, p->errlen, "out of memory");
+            wh_err(p->err, p->errlen, "out of memory");
             goto failed;
         }
 
@@ -1037,7 +1020,7 @@ wh_mparse_cond(wh_mparse_t *p)
     wh_mn_t  *c, *a, *b, *n;
 
     if (++p->depth > WH_MATH_MAX_DEPTH) {
-        wh_math_err(p->err, p->errlen, "expression too deep");
+        wh_err(p->err, p->errlen, "expression too deep");
         return NULL;
     }
 
@@ -1065,10 +1048,10 @@ wh_mparse_cond(wh_mparse_t *p)
 
     if (p->tok != WH_MT_COLON) {
         if (p->tok == WH_MT_END) {
-            wh_math_err(p->err, p->errlen, "expected \":\" at the end");
+            wh_err(p->err, p->errlen, "expected \":\" at the end");
 
         } else {
-            wh_math_err(p->err, p->errlen, "expected \":\" at column %zu",
+            wh_err(p->err, p->errlen, "expected \":\" at column %zu",
                         p->tok_start + 1);
         }
 
@@ -1226,7 +1209,7 @@ wh_mparse_unary(wh_mparse_t *p)
     }
 
     if (++p->depth > WH_MATH_MAX_DEPTH) {
-        wh_math_err(p->err, p->errlen, "expression too deep");
+        wh_err(p->err, p->errlen, "expression too deep");
         return NULL;
     }
 
@@ -1313,7 +1296,7 @@ wh_mparse_primary(wh_mparse_t *p)
         }
 
         if (p->tok != WH_MT_LPAREN) {
-            wh_math_err(p->err, p->errlen, "unknown name \"%.*s\" at column "
+            wh_err(p->err, p->errlen, "unknown name \"%.*s\" at column "
                         "%zu (functions are called with \"()\", values "
                         "are \"{{ path }}\")",
                         len > 32 ? 32 : (int) len, name, at + 1);
@@ -1334,10 +1317,10 @@ wh_mparse_primary(wh_mparse_t *p)
 
         if (p->tok != WH_MT_RPAREN) {
             if (p->tok == WH_MT_END) {
-                wh_math_err(p->err, p->errlen, "missing \")\"");
+                wh_err(p->err, p->errlen, "missing \")\"");
 
             } else {
-                wh_math_err(p->err, p->errlen,
+                wh_err(p->err, p->errlen,
                             "expected \")\" at column %zu", p->tok_start + 1);
             }
 
@@ -1377,14 +1360,14 @@ wh_mparse_call(wh_mparse_t *p, const char *name, size_t len, size_t at)
     }
 
     if (fn == (int) WH_MATH_NFNS) {
-        wh_math_err(p->err, p->errlen,
+        wh_err(p->err, p->errlen,
                     "unknown function \"%.*s\" at column %zu",
                     len > 32 ? 32 : (int) len, name, at + 1);
         return NULL;
     }
 
     if (++p->depth > WH_MATH_MAX_DEPTH) {
-        wh_math_err(p->err, p->errlen, "expression too deep");
+        wh_err(p->err, p->errlen, "expression too deep");
         return NULL;
     }
 
@@ -1413,11 +1396,11 @@ wh_mparse_call(wh_mparse_t *p, const char *name, size_t len, size_t at)
 
             if (p->tok != WH_MT_COMMA) {
                 if (p->tok == WH_MT_END) {
-                    wh_math_err(p->err, p->errlen, "missing \")\" of %s()",
+                    wh_err(p->err, p->errlen, "missing \")\" of %s()",
                                 wh_math_fns[fn].name);
 
                 } else {
-                    wh_math_err(p->err, p->errlen,
+                    wh_err(p->err, p->errlen,
                                 "expected \",\" or \")\" at column %zu",
                                 p->tok_start + 1);
                 }
@@ -1466,12 +1449,12 @@ wh_mparse_call(wh_mparse_t *p, const char *name, size_t len, size_t at)
 count:
 
     if (wh_math_fns[fn].min == wh_math_fns[fn].max) {
-        wh_math_err(p->err, p->errlen, "%s() takes %d argument%s",
+        wh_err(p->err, p->errlen, "%s() takes %d argument%s",
                     wh_math_fns[fn].name, wh_math_fns[fn].min,
                     wh_math_fns[fn].min == 1 ? "" : "s");
 
     } else {
-        wh_math_err(p->err, p->errlen, "%s() takes %d or %d arguments",
+        wh_err(p->err, p->errlen, "%s() takes %d or %d arguments",
                     wh_math_fns[fn].name, wh_math_fns[fn].min,
                     wh_math_fns[fn].max);
     }
@@ -1531,7 +1514,7 @@ wh_math_eval(const wh_math_t *m, wh_scope_t *scope, wh_val_t *v,
     }
 
     if (v->doc == NULL) {
-        wh_math_err(err, errlen, "out of memory");
+        wh_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -1551,7 +1534,7 @@ wh_mv_from_val(wh_meval_t *e, wh_val_t v, wh_mv_t *r)
 
     case WH_JSON_NUMBER:
         if (wh_val_to_number(v, &r->d) != 0) {
-            wh_math_err(e->err, e->errlen, "invalid number");
+            wh_err(e->err, e->errlen, "invalid number");
             return -1;
         }
 
@@ -1559,7 +1542,7 @@ wh_mv_from_val(wh_meval_t *e, wh_val_t v, wh_mv_t *r)
 
     case WH_JSON_STRING:
         if (wh_val_str(e->mem, v, &r->s, &r->len) != 0) {
-            wh_math_err(e->err, e->errlen, "out of memory");
+            wh_err(e->err, e->errlen, "out of memory");
             return -1;
         }
 
@@ -1577,7 +1560,7 @@ static int
 wh_mv_number(wh_meval_t *e, double d, wh_mv_t *r)
 {
     if (!isfinite(d)) {
-        wh_math_err(e->err, e->errlen, "result is not a finite number");
+        wh_err(e->err, e->errlen, "result is not a finite number");
         return -1;
     }
 
@@ -1657,7 +1640,7 @@ wh_mv_text(wh_meval_t *e, const wh_mv_t *a, const char **s, size_t *len)
     }
 
     if (*s == NULL) {
-        wh_math_err(e->err, e->errlen, "out of memory");
+        wh_err(e->err, e->errlen, "out of memory");
         return -1;
     }
 
@@ -1833,7 +1816,7 @@ wh_math_run(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
         }
 
         if (b.failed) {
-            wh_math_err(e->err, e->errlen, "out of memory");
+            wh_err(e->err, e->errlen, "out of memory");
             return -1;
         }
 
@@ -1908,7 +1891,7 @@ wh_math_run(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
 
             s = wh_alloc(e->mem, al + bl + 1);
             if (s == NULL) {
-                wh_math_err(e->err, e->errlen, "out of memory");
+                wh_err(e->err, e->errlen, "out of memory");
                 return -1;
             }
 
@@ -1938,14 +1921,14 @@ wh_math_run(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
             return wh_mv_number(e, x * y, r);
         case WH_MN_DIV:
             if (y == 0) {
-                wh_math_err(e->err, e->errlen, "division by zero");
+                wh_err(e->err, e->errlen, "division by zero");
                 return -1;
             }
 
             return wh_mv_number(e, x / y, r);
         default:
             if (y == 0) {
-                wh_math_err(e->err, e->errlen, "modulo by zero");
+                wh_err(e->err, e->errlen, "modulo by zero");
                 return -1;
             }
 
@@ -2009,7 +1992,7 @@ wh_math_run(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
 
 nan:
 
-    wh_math_err(e->err, e->errlen, "operand of \"%s\" is not a number",
+    wh_err(e->err, e->errlen, "operand of \"%s\" is not a number",
                 wh_math_op_name(n->type));
     return -1;
 }
@@ -2159,7 +2142,7 @@ wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
         }
 
         if (wh_mv_num(e, &args[1], &x) != 0) {
-            wh_math_err(e->err, e->errlen,
+            wh_err(e->err, e->errlen,
                         "substr(): start is not a number");
             return -1;
         }
@@ -2182,7 +2165,7 @@ wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
 
         if (n->nkids == 3 && args[2].type != WH_JSON_MISSING) {
             if (wh_mv_num(e, &args[2], &y) != 0) {
-                wh_math_err(e->err, e->errlen,
+                wh_err(e->err, e->errlen,
                             "substr(): length is not a number");
                 return -1;
             }
@@ -2262,7 +2245,7 @@ wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
 
     case WH_MF_JOIN:
         if (args[0].type != WH_JSON_ARRAY) {
-            wh_math_err(e->err, e->errlen, "join(): not an array");
+            wh_err(e->err, e->errlen, "join(): not an array");
             return -1;
         }
 
@@ -2296,7 +2279,7 @@ wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
     case WH_MF_FLOOR:
     case WH_MF_CEIL:
         if (wh_mv_num(e, &args[0], &x) != 0) {
-            wh_math_err(e->err, e->errlen, "%s(): not a number",
+            wh_err(e->err, e->errlen, "%s(): not a number",
                         wh_math_fns[n->fn].name);
             return -1;
         }
@@ -2315,7 +2298,7 @@ wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
             && (wh_mv_num(e, &args[1], &y) != 0 || y != floor(y) || y < 0
                 || y > WH_MATH_MAX_ROUND))
         {
-            wh_math_err(e->err, e->errlen, "round(): digits must be an "
+            wh_err(e->err, e->errlen, "round(): digits must be an "
                         "integer from 0 to %d", WH_MATH_MAX_ROUND);
             return -1;
         }
@@ -2336,12 +2319,12 @@ wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
         return wh_mv_from_val(e, v, r);
     }
 
-    wh_math_err(e->err, e->errlen, "unknown function");
+    wh_err(e->err, e->errlen, "unknown function");
     return -1;
 
 oom:
 
-    wh_math_err(e->err, e->errlen, "out of memory");
+    wh_err(e->err, e->errlen, "out of memory");
     return -1;
 }
 

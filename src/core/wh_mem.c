@@ -323,3 +323,18 @@ wh_buf_printf(wh_buf_t *b, const char *fmt, ...)
 
     b->len += n;
 }
+
+
+void
+wh_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list  ap;
+
+    if (err == NULL || errlen == 0) {
+        return;
+    }
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}

@@ -54,4 +54,21 @@ void wh_buf_adds(wh_buf_t *b, const char *s);
 void wh_buf_printf(wh_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Formats a message into err; nothing when err is NULL or errlen 0. */
+void wh_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The value of a hex digit of either case, or -1. */
+static inline int
+wh_hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
 #endif /* WH_MEM_H */

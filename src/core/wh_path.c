@@ -16,8 +16,6 @@
 
 
 static int wh_path_is_space(char c);
-static void wh_path_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 static wh_path_t *wh_path_compile_brackets(const char *s, size_t len,
     const wh_keys_t *keys, char *err, size_t errlen);
 static wh_val_t wh_path_now(wh_mem_t *mem, int64_t ms);
@@ -53,21 +51,6 @@ wh_path_is_space(char c)
 }
 
 
-static void
-wh_path_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list  ap;
-
-    if (err == NULL || errlen == 0) {
-        return;
-    }
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-
 wh_path_t *
 wh_path_compile(const char *s, size_t len, const wh_keys_t *keys,
     char *err, size_t errlen)
@@ -91,7 +74,7 @@ wh_path_compile(const char *s, size_t len, const wh_keys_t *keys,
     }
 
     if (len == 0) {
-        wh_path_err(err, errlen, "empty path in \"{{ }}\"");
+        wh_err(err, errlen, "empty path in \"{{ }}\"");
         return NULL;
     }
 
@@ -100,7 +83,7 @@ wh_path_compile(const char *s, size_t len, const wh_keys_t *keys,
 
     for (q = s; q < end; q++) {
         if (wh_path_is_space(*q) || (unsigned char) *q < 0x20) {
-            wh_path_err(err, errlen, "white space in path \"%.*s\"",
+            wh_err(err, errlen, "white space in path \"%.*s\"",
                         shown, s);
             return NULL;
         }
@@ -135,7 +118,7 @@ wh_path_compile(const char *s, size_t len, const wh_keys_t *keys,
         root = WH_ROOT_SYSTEM;
 
     } else {
-        wh_path_err(err, errlen, "unknown variable \"%.*s\"",
+        wh_err(err, errlen, "unknown variable \"%.*s\"",
                     rlen > 64 ? 64 : (int) rlen, r);
         return NULL;
     }
@@ -154,7 +137,7 @@ wh_path_compile(const char *s, size_t len, const wh_keys_t *keys,
             }
 
             if (e == q) {
-                wh_path_err(err, errlen, "empty segment in path \"%.*s\"",
+                wh_err(err, errlen, "empty segment in path \"%.*s\"",
                             shown, s);
                 return NULL;
             }
@@ -175,7 +158,7 @@ wh_path_compile(const char *s, size_t len, const wh_keys_t *keys,
     case WH_ROOT_NODES:
     case WH_ROOT_SCOPES:
         if (nsegs == 0) {
-            wh_path_err(err, errlen, "\"%.*s\" needs a node key",
+            wh_err(err, errlen, "\"%.*s\" needs a node key",
                         (int) rlen, r);
             return NULL;
         }
@@ -186,7 +169,7 @@ wh_path_compile(const char *s, size_t len, const wh_keys_t *keys,
 
         node = wh_keys_find(keys, q, n);
         if (node < 0) {
-            wh_path_err(err, errlen, "unknown node \"%.*s\"",
+            wh_err(err, errlen, "unknown node \"%.*s\"",
                         n > 64 ? 64 : (int) n, q);
             return NULL;
         }
@@ -197,7 +180,7 @@ wh_path_compile(const char *s, size_t len, const wh_keys_t *keys,
 
     case WH_ROOT_ENV:
         if (nsegs == 0) {
-            wh_path_err(err, errlen, "\"$env\" needs a variable name");
+            wh_err(err, errlen, "\"$env\" needs a variable name");
             return NULL;
         }
         break;
@@ -206,7 +189,7 @@ wh_path_compile(const char *s, size_t len, const wh_keys_t *keys,
         if (nsegs != 1 || (size_t) (end - dot - 1) != 3
             || memcmp(dot + 1, "now", 3) != 0)
         {
-            wh_path_err(err, errlen, "unknown variable \"%.*s\" "
+            wh_err(err, errlen, "unknown variable \"%.*s\" "
                         "(only \"$system.now\")", shown, s);
             return NULL;
         }
@@ -223,7 +206,7 @@ wh_path_compile(const char *s, size_t len, const wh_keys_t *keys,
 
     p = malloc(sizeof(wh_path_t) + nsegs * sizeof(wh_seg_t) + len + 1);
     if (p == NULL) {
-        wh_path_err(err, errlen, "out of memory");
+        wh_err(err, errlen, "out of memory");
         return NULL;
     }
 
@@ -293,7 +276,7 @@ wh_path_compile_brackets(const char *s, size_t len, const wh_keys_t *keys,
 
     buf = malloc(len + 1);
     if (buf == NULL) {
-        wh_path_err(err, errlen, "out of memory");
+        wh_err(err, errlen, "out of memory");
         return NULL;
     }
 
@@ -312,7 +295,7 @@ wh_path_compile_brackets(const char *s, size_t len, const wh_keys_t *keys,
         if (j == i + 1 || j == len || s[j] != ']'
             || (j + 1 < len && s[j + 1] != '.' && s[j + 1] != '['))
         {
-            wh_path_err(err, errlen, "invalid \"[\" in path \"%.*s\"",
+            wh_err(err, errlen, "invalid \"[\" in path \"%.*s\"",
                         len > 64 ? 64 : (int) len, s);
             free(buf);
             return NULL;
@@ -461,7 +444,7 @@ wh_path_scan(const char *s, size_t len, wh_path_each_pt fn, void *data,
         }
 
         if (j + 1 >= len) {
-            wh_path_err(err, errlen, "unclosed \"{{\"");
+            wh_err(err, errlen, "unclosed \"{{\"");
             return -1;
         }
 

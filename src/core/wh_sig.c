@@ -23,6 +23,7 @@
 #include <openssl/params.h>
 #include <openssl/sha.h>
 
+#include "wh_mem.h"
 #include "wh_sig.h"
 
 
@@ -460,23 +461,6 @@ wh_sig_expired(int64_t now, int64_t ts, int64_t tol)
 }
 
 
-static int
-wh_sig_hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
-}
-
-
 /* Exactly n bytes of hex, either case. */
 static int
 wh_sig_unhex(const char *s, size_t len, unsigned char *out, size_t n)
@@ -489,8 +473,8 @@ wh_sig_unhex(const char *s, size_t len, unsigned char *out, size_t n)
     }
 
     for (i = 0; i < n; i++) {
-        hi = wh_sig_hexval(s[2 * i]);
-        lo = wh_sig_hexval(s[2 * i + 1]);
+        hi = wh_hexval(s[2 * i]);
+        lo = wh_hexval(s[2 * i + 1]);
 
         if (hi < 0 || lo < 0) {
             return -1;
@@ -1267,8 +1251,8 @@ wh_sig_dingtalk(const wh_sig_opts_t *o, const char *secret,
                 return WH_SIG_INVALID;
             }
 
-            hi = wh_sig_hexval(s.data[i + 1]);
-            lo = wh_sig_hexval(s.data[i + 2]);
+            hi = wh_hexval(s.data[i + 1]);
+            lo = wh_hexval(s.data[i + 2]);
 
             if (hi < 0 || lo < 0) {
                 return WH_SIG_INVALID;
