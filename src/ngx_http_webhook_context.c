@@ -23,6 +23,22 @@ static ngx_int_t ngx_http_webhook_check_data(ngx_http_request_t *r,
 static uint64_t  ngx_http_webhook_rnd[2];
 
 
+/* The offset of the first byte at or after from that is not JSON space. */
+
+static size_t
+ngx_http_webhook_skip_ws(const char *p, size_t from, size_t len)
+{
+    while (from < len
+           && (p[from] == ' ' || p[from] == '\t' || p[from] == '\r'
+               || p[from] == '\n'))
+    {
+        from++;
+    }
+
+    return from;
+}
+
+
 ngx_int_t
 ngx_http_webhook_init_random(void)
 {
@@ -294,7 +310,7 @@ ngx_http_webhook_add_data(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx,
     size_t *data_start)
 {
     char         err[128];
-    size_t       i, blen;
+    size_t       blen;
     wh_buf_t    *b;
     wh_media_t   media;
     const char  *boundary;
@@ -302,15 +318,9 @@ ngx_http_webhook_add_data(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx,
     b = &ctx->context;
     *data_start = (size_t) -1;
 
-    for (i = 0; i < ctx->body_len; i++) {
-        if (ctx->body[i] != ' ' && ctx->body[i] != '\t'
-            && ctx->body[i] != '\r' && ctx->body[i] != '\n')
-        {
-            break;
-        }
-    }
-
-    if (i == ctx->body_len) {
+    if (ngx_http_webhook_skip_ws(ctx->body, 0, ctx->body_len)
+        == ctx->body_len)
+    {
         wh_buf_adds(b, "null");
         return NGX_DECLINED;
     }
@@ -426,23 +436,12 @@ ngx_http_webhook_check_data(ngx_http_request_t *r,
     doc = ctx->context_val.doc;
     tok = wh_json_get(doc, 0, "data", 4);
 
-    for (lead = 0; lead < ctx->body_len; lead++) {
-        if (body[lead] != ' ' && body[lead] != '\t' && body[lead] != '\r'
-            && body[lead] != '\n')
-        {
-            break;
-        }
-    }
+    lead = ngx_http_webhook_skip_ws(body, 0, ctx->body_len);
 
     if (tok != 0 && doc->toks[tok].start == start + lead) {
-        off = doc->toks[tok].start + doc->toks[tok].len - start;
-
-        while (off < ctx->body_len
-               && (body[off] == ' ' || body[off] == '\t'
-                   || body[off] == '\r' || body[off] == '\n'))
-        {
-            off++;
-        }
+        off = ngx_http_webhook_skip_ws(body, doc->toks[tok].start
+                                             + doc->toks[tok].len - start,
+                                       ctx->body_len);
 
         if (off == ctx->body_len) {
             return NGX_DECLINED;
