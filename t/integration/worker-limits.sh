@@ -15,128 +15,22 @@
 set -u
 
 cd "$(dirname "$0")/../.." || exit 2
-ROOT=$PWD
-WORKER=${WH_TEST_WORKER:-$ROOT/build/webhook-worker}
-CTL=${WH_TEST_CTL:-$ROOT/build/webhookctl}
+. t/integration/lib.bash
+
 NGINX=${WH_TEST_NGINX:-/usr/sbin/nginx}
 MODULE=${WH_TEST_MODULE:-$ROOT/build/nginx/ngx_http_webhook_module.so}
-
-for cmd in redis-server redis-cli python3; do
-    if ! command -v "$cmd" >/dev/null; then
-        echo "1..0 # SKIP $cmd is not installed"
-        exit 0
-    fi
-done
-
-if [ ! -x "$WORKER" ] || [ ! -x "$CTL" ]; then
-    echo "Bail out! build/webhook-worker or build/webhookctl missing"
-    exit 1
-fi
-
-TMP=$(mktemp -d /tmp/wh-limits.XXXXXX)
-REDIS_PID=
-WORKER_PID=
 UP_PID=
 NGINX_PID=
 
-cleanup() {
-    [ -n "$WORKER_PID" ] && kill -9 "$WORKER_PID" 2>/dev/null
+require redis-server redis-cli python3
+require_build
+scratch limits
+
+cleanup_more() {
     [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null
     [ -n "$UP_PID" ] && kill "$UP_PID" 2>/dev/null
-    [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-n=0
-fails=0
-
-ok() {      # STATUS NAME: passes when STATUS is 0
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        fails=$((fails + 1))
-    fi
 }
 
-is() {      # GOT EXPECTED NAME
-    n=$((n + 1))
-    if [ "$1" == "$2" ]; then
-        echo "ok $n - $3"
-    else
-        echo "not ok $n - $3"
-        echo "#   got:      '$1'"
-        echo "#   expected: '$2'"
-        fails=$((fails + 1))
-    fi
-}
-
-like() {    # GOT PATTERN NAME (grep -E)
-    n=$((n + 1))
-    if printf '%s' "$1" | grep -Eq -- "$2"; then
-        echo "ok $n - $3"
-    else
-        echo "not ok $n - $3"
-        echo "#   got:      '$1'"
-        echo "#   expected: /$2/"
-        fails=$((fails + 1))
-    fi
-}
-
-free_port() {   # a loopback port nobody answers on
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-}
-
-wait_port() {   # PORT: until something accepts there (10 s at most)
-    local i
-    for i in $(seq 1 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    return 1
-}
-
-# wait_for SECONDS COMMAND...: until COMMAND succeeds
-wait_for() {
-    local end=$((SECONDS + $1))
-    shift
-    while ! "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.05
-    done
-}
-
-R() { redis-cli -p "$PORT" "$@"; }
-RAW() { redis-cli -p "$PORT" --raw "$@"; }
-
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-
-json() {    # EXPRESSION: a value of the JSON on stdin, in Python
-    $PY -c '
-import json, sys
-d = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(json.dumps(v, sort_keys=True, separators=(",", ":")) if not isinstance(v, str) else v)
-' "$1" 2>/dev/null
-}
-
-# A UUIDv7 of now, as the module makes them.
-uuid7() {
-    local h r
-    h=$(printf '%012x' "$(date +%s%3N)")
-    r=$(od -An -N10 -tx1 /dev/urandom | tr -d ' \n')
-    echo "${h:0:8}-${h:8:4}-7${r:0:3}-8${r:3:3}-${r:6:12}"
-}
-
-status_of() { RAW HGET "webhook:execution:$1" status; }
 field() { RAW HGET "webhook:execution:$1" "$2"; }
 pending() { R XPENDING "$1" webhook-workers | head -1; }
 
@@ -159,15 +53,6 @@ start_worker() {    # LOG ARGS...
     WORKER_PID=$!
 }
 
-stop_worker() {
-    local rc
-    kill -TERM "$WORKER_PID"
-    wait "$WORKER_PID"
-    rc=$?
-    WORKER_PID=
-    return $rc
-}
-
 enqueue() {     # QUEUE ID WORKFLOW REVISION CONTEXT [FIELD VALUE...]
     local q=$1 id=$2 wf=$3 rev=$4 ctx=$5
     shift 5
@@ -178,24 +63,7 @@ enqueue() {     # QUEUE ID WORKFLOW REVISION CONTEXT [FIELD VALUE...]
 
 # ---- redis-server
 
-PORT=
-for _ in $(seq 1 10); do
-    PORT=$(free_port)
-    (cd "$TMP" && exec redis-server --port "$PORT" --bind 127.0.0.1 \
-        --save '' --appendonly no --daemonize no >"$TMP/redis.log" 2>&1) &
-    REDIS_PID=$!
-
-    for _ in $(seq 1 200); do
-        [ "$(R ping 2>/dev/null)" == PONG ] && break 2
-        kill -0 "$REDIS_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-
-    kill "$REDIS_PID" 2>/dev/null
-    wait "$REDIS_PID" 2>/dev/null
-    REDIS_PID=
-done
-ADDR=127.0.0.1:$PORT
+start_redis
 is "$(R ping)" PONG "redis-server runs on port $PORT"
 
 
@@ -542,5 +410,4 @@ EOF
     is $? 0 "the worker stops with 0"
 fi
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+done_testing
