@@ -64,6 +64,14 @@ $(BUILD)/unit/test_script: t/unit/test_script.c src/worker/wk_script.c \
 	$(CC) $(CFLAGS) $(WFLAGS) $(CPPFLAGS) -Isrc/worker -It/unit -o $@ $< \
 	    src/worker/wk_script.c $(CORE_LIB) -lduktape $(LIBS)
 
+# The worker helpers' test includes wk_util.c and wk_redis.c.
+$(BUILD)/unit/test_wk: t/unit/test_wk.c src/worker/wk_util.c \
+                       src/worker/wk_redis.c $(wildcard src/worker/*.h) \
+                       $(CORE_LIB) t/unit/wh_test.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WFLAGS) $(CPPFLAGS) -It/unit -o $@ $< $(CORE_LIB) \
+	    -lhiredis $(LIBS)
+
 $(BUILD)/unit/%: t/unit/%.c $(CORE_LIB) t/unit/wh_test.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WFLAGS) $(CPPFLAGS) -It/unit -o $@ $< $(CORE_LIB) $(LIBS)

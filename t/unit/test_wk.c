@@ -1,9 +1,13 @@
 /*
  * Tests of the worker's helpers without Redis (src/worker/wk_util.c):
- * addresses, times, ids, status names and the retry backoff.
+ * addresses, times, ids, status names, the retry backoff and the RESP
+ * text of commands.
  */
 
 #include "../../src/worker/wk_util.c"
+#include "../../src/worker/wk_redis.c"
+
+#include <time.h>
 
 #include "wh_test.h"
 
@@ -89,6 +93,40 @@ test_iso(void)
     is_str(buf, "2024-02-29T23:59:59.999Z", "a leap day's last millisecond");
     is_int(wk_iso_parse(buf), 1709251199999LL, "... and back");
 
+    /* the arithmetic against gmtime_r over four centuries, leap days and
+       the turn of 2100 included */
+    {
+        int        i, bad;
+        char       want[64];
+        time_t     sec;
+        int64_t    t;
+        struct tm  tm;
+
+        bad = 0;
+
+        for (i = 0; i < 200000 && !bad; i++) {
+            t = (int64_t) i * 63113904LL + i % 1000
+                + (i % 7 == 0 ? 86399999LL : 0);
+            sec = (time_t) (t / 1000);
+            gmtime_r(&sec, &tm);
+            snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, (int) (t % 1000));
+            wk_iso_time(t, buf);
+
+            if (strcmp(buf, want) != 0) {
+                printf("# %lld: got %s, want %s\n", (long long) t, buf,
+                       want);
+                bad = 1;
+            }
+        }
+
+        ok(!bad, "ISO time agrees with gmtime_r from 1970 to 2370");
+    }
+
+    wk_iso_time(4107542400000LL, buf);
+    is_str(buf, "2100-03-01T00:00:00.000Z", "2100 has no leap day");
+
     is_int(wk_iso_parse("2023-11-14T22:13:20Z"), -1,
            "ISO time without milliseconds is refused");
     is_int(wk_iso_parse("2023-11-14T22:13:20.123Zx"), -1,
@@ -162,6 +200,59 @@ test_backoff(void)
 }
 
 
+static void
+test_resp(void)
+{
+    int            i;
+    char          *want;
+    size_t         len[5];
+    wk_args_t      a;
+    const char    *argv[5];
+    redisContext  *c;
+
+    static const char  bin[] = "a\0b\r\nc";
+
+    c = redisConnectUnixNonBlock("/nonexistent/wk-test.sock");
+    ok(c != NULL, "a context to format into");
+
+    if (c == NULL) {
+        return;
+    }
+
+    wk_args_init(&a);
+    wk_args_adds(&a, "HSET");
+    wk_args_adds(&a, "webhook:execution:x");
+    wk_args_add(&a, bin, sizeof(bin) - 1);
+    wk_args_addll(&a, -1234567890123LL);
+    wk_args_add(&a, "", 0);
+
+    argv[0] = "HSET";
+    argv[1] = "webhook:execution:x";
+    argv[2] = bin;
+    argv[3] = "-1234567890123";
+    argv[4] = "";
+
+    for (i = 0; i < 5; i++) {
+        len[i] = i == 2 ? sizeof(bin) - 1 : strlen(argv[i]);
+    }
+
+    sdsfree(c->obuf);
+    c->obuf = sdsempty();
+
+    is_int(wk_append(c, &a), 0, "a command is appended");
+    is_int(a.n, 0, "... and the vector is reset");
+
+    is_int(redisFormatCommandArgv(&want, 5, argv, len),
+           (long long) sdslen(c->obuf), "RESP length as hiredis formats it");
+    ok(memcmp(c->obuf, want, sdslen(c->obuf)) == 0,
+       "... and the same bytes, binary argument included");
+
+    free(want);
+    wk_args_free(&a);
+    redisFree(c);
+}
+
+
 int
 main(void)
 {
@@ -171,6 +262,7 @@ main(void)
     test_uuid();
     test_status();
     test_backoff();
+    test_resp();
 
     return done_testing();
 }
