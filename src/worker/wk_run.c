@@ -34,6 +34,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <hiredis/sds.h>
+
 #include "wk.h"
 #include "wk_flow.h"
 #include "wk_records.h"
@@ -42,6 +44,7 @@
 
 
 #define WK_WF_CACHE      64
+#define WK_FIN_FLUSH     65536     /* bytes of final records sent at once */
 
 
 typedef struct {
@@ -1601,8 +1604,14 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
 
         wk_fin_tail = run;
 
-        /* Redis records this one while the next runs are computed */
-        (void) redisBufferWrite(w->cmd, &done);
+        /*
+         * Redis records these while the next runs are computed; in
+         * pieces, so that neither side pays a system call per run.
+         */
+        if (sdslen(w->cmd->obuf) >= WK_FIN_FLUSH) {
+            (void) redisBufferWrite(w->cmd, &done);
+        }
+
         return;
     }
 

@@ -60,7 +60,7 @@ wk_usage(FILE *f)
         ")\n"
         "  --group NAME          consumer group (" WH_REDIS_GROUP_DEFAULT ")\n"
         "  --consumer NAME       consumer name (hostname-pid)\n"
-        "  --concurrency N       executions in flight at most (16)\n"
+        "  --concurrency N       executions in flight at most (128)\n"
         "  --max-attempts N      attempts before a dead letter (5)\n"
         "  --claim-after TIME    reclaim entries idle that long (60s)\n"
         "  --retention TIME      keep execution records that long (7d)\n"
@@ -245,7 +245,7 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
     redis = "127.0.0.1:6379";
     conf->queue = WH_REDIS_QUEUE_DEFAULT;
     conf->group = WH_REDIS_GROUP_DEFAULT;
-    conf->concurrency = 16;
+    conf->concurrency = 128;
     conf->max_attempts = 5;
     conf->claim_after_ms = 60 * 1000;
     conf->retention_ms = 7LL * 86400 * 1000;
