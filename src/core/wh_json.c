@@ -751,6 +751,9 @@ wh_json_escape(wh_buf_t *b, const char *s, size_t len)
     unsigned       cls;
     const u_char  *p, *end, *run;
     char           esc[8];
+#if (WH_JSON_SWAR)
+    uint64_t       w, m;
+#endif
 
     static const char  hex[] = "0123456789abcdef";
 
@@ -765,6 +768,31 @@ wh_json_escape(wh_buf_t *b, const char *s, size_t len)
     run = p;
 
     while (p < end) {
+
+#if (WH_JSON_SWAR)
+        /* eight plain bytes at a time, as in wh_json_parse() */
+        while (end - p >= 8) {
+            memcpy(&w, p, 8);
+
+            m = ((w - WH_ONES * 0x20)
+                 | ((w ^ (WH_ONES * '"')) - WH_ONES)
+                 | ((w ^ (WH_ONES * '\\')) - WH_ONES)
+                 | w)
+                & (WH_ONES * 0x80);
+
+            if (m) {
+                p += __builtin_ctzll(m) >> 3;
+                break;
+            }
+
+            p += 8;
+        }
+
+        if (p == end) {
+            break;
+        }
+#endif
+
         cls = wh_json_class[*p];
 
         if (cls == WH_C_PLAIN) {

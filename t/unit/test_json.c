@@ -843,6 +843,49 @@ test_escape(void)
 
     s = unescape(escape("\xe2\x82\xac\xff", 4), &len);
     is_str(s, "\xe2\x82\xac\xef\xbf\xbd", "invalid byte round trips as FFFD");
+
+    /* every position of a special byte in a long plain run (the scan takes
+       eight bytes at a time) */
+    {
+        int          bad;
+        size_t       pos, k, n;
+        char         in[40], want[80];
+
+        static const struct {
+            const char  *in;
+            const char  *out;
+        } sp[] = {
+            { "\"", "\\\"" }, { "\\", "\\\\" }, { "\n", "\\n" },
+            { "\x01", "\\u0001" }, { "\x1f", "\\u001f" },
+            { "\xff", "\\ufffd" }, { "\xc3\xa9", "\xc3\xa9" },
+            { "\x80", "\\ufffd" }, { "\x7f", "\x7f" }, { " ", " " },
+        };
+
+        bad = 0;
+
+        for (k = 0; k < sizeof(sp) / sizeof(sp[0]); k++) {
+            for (pos = 0; pos < 24; pos++) {
+                memset(in, 'a', sizeof(in));
+                n = strlen(sp[k].in);
+                memcpy(in + pos, sp[k].in, n);
+
+                memset(want, 0, sizeof(want));
+                want[0] = '"';
+                memset(want + 1, 'a', pos);
+                strcat(want, sp[k].out);
+                memset(want + strlen(want), 'a', 25 - pos - n);
+                strcat(want, "\"");
+
+                if (strcmp(escape(in, 25), want) != 0) {
+                    printf("# special %zu at %zu: %s\n", k, pos,
+                           escape(in, 25));
+                    bad++;
+                }
+            }
+        }
+
+        is_int(bad, 0, "a special byte at any of 24 positions in 25 bytes");
+    }
 }
 
 
