@@ -167,6 +167,11 @@ struct wk_worker_s {
     size_t              nios;
     size_t              ios_cap;
     uint64_t            io_serial;
+
+    char              **acked;          /* ids to drop from the stream */
+    size_t              nacked;
+    size_t              acked_cap;
+    int64_t             stream_trimmed; /* ms */
 };
 
 
@@ -230,6 +235,8 @@ void wk_run_heartbeat(wk_worker_t *w);
 
 /* Drops index entries of expired records. */
 void wk_run_trim(wk_worker_t *w);
+/* Drops the entries acknowledged since the last call from the stream. */
+void wk_run_trim_stream(wk_worker_t *w);
 
 /* Forgets every run (the connection broke): the entries stay pending. */
 void wk_run_abandon_all(wk_worker_t *w);

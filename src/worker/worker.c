@@ -35,6 +35,7 @@
 #define WK_RECONNECT      1000
 #define WK_CMD_TIMEOUT    10000
 #define WK_TRIM_EVERY     60000
+#define WK_STREAM_TRIM_EVERY  100   /* ms between trims of a busy stream */
 
 
 typedef struct {
@@ -794,6 +795,14 @@ main(int argc, char **argv)
 
         wk_run_step(&w);
 
+        /* at once when idle, so that a quiet queue is an empty stream */
+        if (w.nacked && w.cmd != NULL && !w.cmd->err
+            && (w.nruns == 0
+                || wk_now_ms() - w.stream_trimmed >= WK_STREAM_TRIM_EVERY))
+        {
+            wk_run_trim_stream(&w);
+        }
+
         if (w.cmd != NULL && w.cmd->err) {
             wk_log("redis: %s", w.cmd->errstr);
             wk_disconnect(&w, &rd);
@@ -804,6 +813,12 @@ main(int argc, char **argv)
         /* when to look at claims, heartbeats and retries again */
         next = stopping ? now + WK_BLOCK_MAX : next_claim;
         next = next_beat < next ? next_beat : next;
+
+        if (w.nacked
+            && w.stream_trimmed + WK_STREAM_TRIM_EVERY < next)
+        {
+            next = w.stream_trimmed + WK_STREAM_TRIM_EVERY;
+        }
 
         for (i = 0; i < w.nwaits; i++) {
             if (w.waits[i].due_ms < next) {
@@ -896,6 +911,11 @@ main(int argc, char **argv)
 
     free(pfds);
     free(serials);
+
+    /* what finished last leaves the stream before we go */
+    if (w.nacked && w.cmd != NULL && !w.cmd->err) {
+        wk_run_trim_stream(&w);
+    }
 
     wk_log("webhook-worker: stopped");
 
