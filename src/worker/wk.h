@@ -18,6 +18,7 @@
 #define WK_STATUS_QUEUED        100     /* no status field: not started */
 
 #define WK_ISO_LEN              25      /* "2024-01-31T12:00:00.000Z" + NUL */
+#define WK_LOG_BUF              65536   /* log lines written at once */
 #define WK_BACKOFF_MAX          (5 * 60 * 1000)
 
 
@@ -42,6 +43,9 @@ const char *wk_status_name(int status);
 int wk_status_parse(const char *s, int *status);  /* name or number */
 
 void wk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* on: lines wait for wk_log_flush(); off: each is written at once */
+void wk_log_batch(int on);
+void wk_log_flush(void);
 
 /* A message in mem, at most 1023 bytes: errors outlive a node's frame. */
 const char *wk_fmt(wh_mem_t *mem, const char *fmt, ...)
@@ -155,6 +159,7 @@ struct wk_worker_s {
 
     wk_run_t           *runs;           /* in flight */
     int                 nruns;
+    int                 nfinishing;     /* of them, done, being recorded */
 
     wk_wait_t          *waits;          /* errored runs awaiting a retry */
     size_t              nwaits;
@@ -190,7 +195,8 @@ void wk_io_del(wk_worker_t *w, void *data);
  * Starts the executions of stream entries ([[id, [field, value, …]], …]).
  * fresh: a first delivery (XREADGROUP ">").
  */
-void wk_run_entries(wk_worker_t *w, redisReply *entries, int fresh);
+void wk_run_entries(wk_worker_t *w, redisReply *entries, int fresh,
+    redisContext *c);
 
 /*
  * The node's error is one that a retry cannot cure (a script that throws,
@@ -235,6 +241,14 @@ void wk_run_heartbeat(wk_worker_t *w);
 
 /* Drops index entries of expired records. */
 void wk_run_trim(wk_worker_t *w);
+/*
+ * Reads the replies to final transactions that have come (the command
+ * connection is readable): 0, or -1 when the connection failed.
+ */
+int wk_run_fin_read(wk_worker_t *w);
+/* Are final transactions awaiting their replies? */
+int wk_run_fin_pending(wk_worker_t *w);
+
 /* Drops the entries acknowledged since the last call from the stream. */
 void wk_run_trim_stream(wk_worker_t *w);
 

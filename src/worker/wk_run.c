@@ -104,6 +104,8 @@ struct wk_run_s {
     /* a final transaction sent, its reply not read yet (wk_run_step) */
     wk_run_t           *fin_next;
     int                 fin_replies;
+    int                 fin_got;        /* replies read so far */
+    int                 fin_bad;        /* one of them was an error */
     int                 fin_status;
     int                 fin_retry;
     int64_t             fin_due;
@@ -141,6 +143,8 @@ struct wk_run_s {
 
 static void wk_run_finish(wk_worker_t *w, wk_run_t *run);
 static void wk_run_append_index(wk_worker_t *w, wk_run_t *run, int *ncmds);
+static void wk_run_fin_reply(wk_worker_t *w, redisReply *r);
+static void wk_run_fin_lost(wk_worker_t *w);
 static void wk_run_acked(wk_worker_t *w, const char *id);
 static void wk_run_finished(wk_worker_t *w, wk_run_t *run, redisReply *r);
 
@@ -1351,37 +1355,131 @@ wk_run_flush(void *data)
 {
     wk_worker_t *w = data;
 
-    wk_run_t    *run;
-    redisReply  *r;
+    void  *p;
+
+    while (wk_fin_head != NULL) {
+        if (w->cmd == NULL || redisGetReply(w->cmd, &p) != REDIS_OK) {
+            wk_log("redis: recording an execution: %s",
+                   w->cmd ? w->cmd->errstr : "not connected");
+            wk_run_fin_lost(w);
+            return;
+        }
+
+        wk_run_fin_reply(w, p);
+    }
+}
+
+
+/*
+ * The final transactions' replies that have come (the connection is
+ * readable), without waiting for the others: the worker computes the
+ * next runs meanwhile.  -1 when the connection failed.
+ */
+
+int
+wk_run_fin_read(wk_worker_t *w)
+{
+    void  *p;
+
+    if (wk_fin_head == NULL) {
+        return 0;
+    }
+
+    if (redisBufferRead(w->cmd) != REDIS_OK) {
+        wk_log("redis: recording an execution: %s", w->cmd->errstr);
+        wk_run_fin_lost(w);
+        return -1;
+    }
+
+    while (wk_fin_head != NULL) {
+        if (redisGetReplyFromReader(w->cmd, &p) != REDIS_OK) {
+            wk_log("redis: recording an execution: %s", w->cmd->errstr);
+            wk_run_fin_lost(w);
+            return -1;
+        }
+
+        if (p == NULL) {
+            break;
+        }
+
+        wk_run_fin_reply(w, p);
+    }
+
+    return 0;
+}
+
+
+int
+wk_run_fin_pending(wk_worker_t *w)
+{
+    return wk_fin_head != NULL;
+}
+
+
+/* One reply of the oldest final transaction: MULTI's, a QUEUED, EXEC's. */
+
+static void
+wk_run_fin_reply(wk_worker_t *w, redisReply *r)
+{
+    wk_run_t  *run;
+
+    run = wk_fin_head;
+
+    if (++run->fin_got < run->fin_replies) {
+        if (r->type == REDIS_REPLY_ERROR && !run->fin_bad) {
+            wk_log("redis: recording an execution: %s", r->str);
+            run->fin_bad = 1;
+        }
+
+        freeReplyObject(r);
+        return;
+    }
+
+    wk_fin_head = run->fin_next;
+
+    if (wk_fin_head == NULL) {
+        wk_fin_tail = NULL;
+    }
+
+    w->nfinishing--;
+
+    if (run->fin_bad || r->type != REDIS_REPLY_ARRAY) {
+        if (!run->fin_bad) {
+            wk_log("redis: recording an execution: %s",
+                   r->type == REDIS_REPLY_ERROR ? r->str
+                   : "transaction failed");
+        }
+
+        freeReplyObject(r);
+        r = NULL;
+    }
+
+    wk_run_finished(w, run, r);
+}
+
+
+/* The connection failed: none of the transactions awaited is known. */
+
+static void
+wk_run_fin_lost(wk_worker_t *w)
+{
+    wk_run_t  *run;
 
     while (wk_fin_head != NULL) {
         run = wk_fin_head;
         wk_fin_head = run->fin_next;
-
-        if (wk_fin_head == NULL) {
-            wk_fin_tail = NULL;
-        }
-
-        r = wk_replies_now(w->cmd, run->fin_replies,
-                           "recording an execution");
-
-        if (r != NULL && r->type != REDIS_REPLY_ARRAY) {
-            wk_log("redis: recording an execution: %s",
-                   r->type == REDIS_REPLY_ERROR ? r->str
-                   : "transaction failed");
-            freeReplyObject(r);
-            r = NULL;
-        }
-
-        wk_run_finished(w, run, r);
+        w->nfinishing--;
+        wk_run_finished(w, run, NULL);
     }
+
+    wk_fin_tail = NULL;
 }
 
 
 int
 wk_run_step(wk_worker_t *w)
 {
-    int        n;
+    int        n, done;
     wk_run_t  *run, *next, *b;
 
     n = 0;
@@ -1404,7 +1502,18 @@ wk_run_step(wk_worker_t *w)
     }
 
     wk_fin_batch = 0;
-    wk_run_flush(w);
+
+    /* written now, read when they come (wk_run_fin_read) */
+    if (w->cmd != NULL && wk_fin_head != NULL) {
+        do {
+            if (redisBufferWrite(w->cmd, &done) != REDIS_OK) {
+                wk_log("redis: recording an execution: %s",
+                       w->cmd->errstr);
+                wk_run_fin_lost(w);
+                break;
+            }
+        } while (!done);
+    }
 
     return n;
 }
@@ -1577,8 +1686,6 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
         wk_append(w->cmd, &a);
         ncmds++;
 
-        /* recorded and acknowledged: wk_run_trim_stream() drops it */
-        wk_run_acked(w, run->id);
     }
 
     wk_args_free(&a);
@@ -1591,7 +1698,10 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
     if (wk_fin_batch) {
         wk_append_simple(w, "EXEC");
         run->fin_replies = ncmds + 2;
+        run->fin_got = 0;
+        run->fin_bad = 0;
         run->fin_next = NULL;
+        w->nfinishing++;
 
         if (wk_fin_tail != NULL) {
             wk_fin_tail->fin_next = run;
@@ -1631,6 +1741,11 @@ wk_run_finished(wk_worker_t *w, wk_run_t *run, redisReply *r)
     }
 
     freeReplyObject(r);
+
+    if (!run->fin_retry) {
+        /* recorded and acknowledged: wk_run_trim_stream() drops it */
+        wk_run_acked(w, run->id);
+    }
 
     if (run->fin_retry) {
         wk_wait_add(w, run->id, run->fin_due);
@@ -1727,7 +1842,7 @@ wk_ack(wk_worker_t *w, const char *id)
  */
 
 static int
-wk_run_previous_send(wk_worker_t *w, const char *key)
+wk_run_previous_send(redisContext *c, const char *key)
 {
     int        rc;
     wk_args_t  a;
@@ -1739,7 +1854,7 @@ wk_run_previous_send(wk_worker_t *w, const char *key)
     wk_args_adds(&a, "attempts");
     wk_args_adds(&a, "jobs");
     wk_args_adds(&a, "nextAttemptAt");
-    rc = wk_append(w->cmd, &a);
+    rc = wk_append(c, &a);
     wk_args_free(&a);
 
     return rc;
@@ -2011,12 +2126,15 @@ wk_run_entry(wk_worker_t *w, redisReply *entry)
 
 /*
  * Starts the entries of one read.  Their records are asked for in one
- * pipelined round trip, and all the replies are read before anything
- * else goes on the connection.  fresh: a first delivery (XREADGROUP ">").
+ * pipelined round trip on c, and all the replies are read before anything
+ * else goes on it.  c is the reader's connection for a first delivery
+ * (fresh, XREADGROUP ">"): the answers do not wait behind the final
+ * transactions on the command connection.
  */
 
 void
-wk_run_entries(wk_worker_t *w, redisReply *entries, int fresh)
+wk_run_entries(wk_worker_t *w, redisReply *entries, int fresh,
+    redisContext *c)
 {
     void         *p;
     size_t        i, n;
@@ -2028,6 +2146,10 @@ wk_run_entries(wk_worker_t *w, redisReply *entries, int fresh)
         || entries->elements == 0)
     {
         return;
+    }
+
+    if (c == w->cmd) {
+        wk_run_flush(w);
     }
 
     runs = calloc(entries->elements, sizeof(wk_run_t *));
@@ -2053,7 +2175,7 @@ wk_run_entries(wk_worker_t *w, redisReply *entries, int fresh)
         if (runs[n]->execution != NULL) {
             key = wk_run_key(runs[n]);
 
-            if (key == NULL || wk_run_previous_send(w, key) != 0) {
+            if (key == NULL || wk_run_previous_send(c, key) != 0) {
                 /* nothing was asked for it: it stays pending */
                 wk_run_free(w, runs[n]);
                 continue;
@@ -2068,7 +2190,7 @@ wk_run_entries(wk_worker_t *w, redisReply *entries, int fresh)
     for (i = 0; i < n; i++) {
         p = NULL;
 
-        if (runs[i]->asked && redisGetReply(w->cmd, &p) != REDIS_OK) {
+        if (runs[i]->asked && redisGetReply(c, &p) != REDIS_OK) {
             p = NULL;
         }
 
@@ -2353,6 +2475,10 @@ void
 wk_run_abandon_all(wk_worker_t *w)
 {
     wk_run_t  *run;
+
+    wk_fin_head = NULL;
+    wk_fin_tail = NULL;
+    w->nfinishing = 0;
 
     while (w->runs != NULL) {
         run = w->runs;

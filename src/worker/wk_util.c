@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -345,20 +346,86 @@ wk_status_parse(const char *s, int *status)
 }
 
 
+/*
+ * Log lines are collected and written whole, several in one write(), when
+ * the event loop is about to wait (wk_log_flush): a write per execution
+ * was the worker's only system call per job.  A line never straddles two
+ * writes, so workers sharing a log do not cut each other's lines.
+ */
+
+static char    wk_log_buf[WK_LOG_BUF];
+static size_t  wk_log_len;
+static int     wk_log_now = 1;        /* until the event loop runs */
+
+
 void
 wk_log(const char *fmt, ...)
 {
-    char     t[WK_ISO_LEN], line[2048];
+    int      n;
+    char     line[2048 + WK_ISO_LEN + 2];
     va_list  args;
 
-    wk_iso_time(wk_now_ms(), t);
+    wk_iso_time(wk_now_ms(), line);
+    line[WK_ISO_LEN - 1] = ' ';
 
     va_start(args, fmt);
-    vsnprintf(line, sizeof(line), fmt, args);
+    n = vsnprintf(line + WK_ISO_LEN, 2048, fmt, args);
     va_end(args);
 
-    /* one write per line: several workers may share a log */
-    fprintf(stderr, "%s %s\n", t, line);
+    if (n < 0) {
+        return;
+    }
+
+    n = WK_ISO_LEN + (n < 2048 ? n : 2047);
+    line[n++] = '\n';
+
+    if (wk_log_len + n > sizeof(wk_log_buf)) {
+        wk_log_flush();
+    }
+
+    memcpy(wk_log_buf + wk_log_len, line, n);
+    wk_log_len += n;
+
+    if (wk_log_now) {
+        wk_log_flush();
+    }
+}
+
+
+void
+wk_log_batch(int on)
+{
+    wk_log_now = !on;
+
+    if (!on) {
+        wk_log_flush();
+    }
+}
+
+
+void
+wk_log_flush(void)
+{
+    size_t   off;
+    ssize_t  n;
+
+    off = 0;
+
+    while (off < wk_log_len) {
+        n = write(STDERR_FILENO, wk_log_buf + off, wk_log_len - off);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+
+        if (n <= 0) {
+            break;                  /* nowhere to log: drop it */
+        }
+
+        off += n;
+    }
+
+    wk_log_len = 0;
 }
 
 

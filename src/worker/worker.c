@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -542,7 +543,7 @@ wk_read_reply(wk_worker_t *w, wk_reader_t *rd)
             s = r->element[i];
 
             if (s->type == REDIS_REPLY_ARRAY && s->elements == 2) {
-                wk_run_entries(w, s->element[1], 1);
+                wk_run_entries(w, s->element[1], 1, rd->c);
             }
         }
     }
@@ -600,7 +601,7 @@ wk_autoclaim(wk_worker_t *w, char *cursor, size_t cursor_size, int count)
         wk_log("reclaimed %zu entries", r->element[1]->elements);
     }
 
-    wk_run_entries(w, r->element[1], 0);
+    wk_run_entries(w, r->element[1], 0, w->cmd);
     freeReplyObject(r);
 
     /* more to scan: soon again */
@@ -680,7 +681,7 @@ wk_due(wk_worker_t *w, int64_t now)
         }
 
         /* empty when someone else has finished it meanwhile */
-        wk_run_entries(w, r, 0);
+        wk_run_entries(w, r, 0, w->cmd);
         freeReplyObject(r);
     }
 }
@@ -690,7 +691,7 @@ int
 main(int argc, char **argv)
 {
     int               logged, stopping, rc;
-    size_t            i, npfds, pfds_cap;
+    size_t            i, npfds, pfds_cap, cmd_slot;
     uint64_t         *serials;
     char              cursor[64];
     int64_t           now, next_connect, next_claim, next_beat, next, block;
@@ -745,6 +746,15 @@ main(int argc, char **argv)
     next_beat = 0;
     next_trim = 0;
 
+    /*
+     * Freed memory stays in the heap between batches of runs instead of
+     * going back and forth to the kernel (brk) with every batch.
+     */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_TOP_PAD, 16 << 20);
+
+    wk_log_batch(1);
+
     for ( ;; ) {
         now = wk_now_ms();
 
@@ -786,10 +796,11 @@ main(int argc, char **argv)
             }
 
             if (now >= next_claim && !rd.outstanding
-                && w.nruns < conf.concurrency)
+                && w.nruns - w.nfinishing < conf.concurrency)
             {
                 next_claim = now + wk_autoclaim(&w, cursor, sizeof(cursor),
-                                                conf.concurrency - w.nruns);
+                                                conf.concurrency - w.nruns
+                                                + w.nfinishing);
             }
         }
 
@@ -835,9 +846,15 @@ main(int argc, char **argv)
         block = block < 1 ? 1 : block > WK_BLOCK_MAX ? WK_BLOCK_MAX : block;
 
         if (w.cmd != NULL && !stopping && !rd.outstanding
-            && w.nruns < conf.concurrency)
+            && w.nruns - w.nfinishing < conf.concurrency)
         {
-            if (wk_read_send(&w, &rd, conf.concurrency - w.nruns, block)
+            /*
+             * Runs being recorded no longer count: the next ones are
+             * read and computed while Redis records them.
+             */
+            if (wk_read_send(&w, &rd,
+                             conf.concurrency - w.nruns + w.nfinishing,
+                             block)
                 != 0)
             {
                 wk_disconnect(&w, &rd);
@@ -852,7 +869,7 @@ main(int argc, char **argv)
         }
 
         /* slot 0: the reader; then the nodes' watches */
-        if (w.nios + 1 > pfds_cap) {
+        if (w.nios + 2 > pfds_cap) {
             pfds_cap = w.nios + 16;
             pfds = realloc(pfds, pfds_cap * sizeof(struct pollfd));
             serials = realloc(serials, pfds_cap * sizeof(uint64_t));
@@ -880,6 +897,17 @@ main(int argc, char **argv)
             }
         }
 
+        /* last: the replies to final transactions, while they are due */
+        cmd_slot = 0;
+
+        if (w.cmd != NULL && wk_run_fin_pending(&w)) {
+            cmd_slot = npfds;
+            pfds[npfds].fd = w.cmd->fd;
+            pfds[npfds].events = POLLIN;
+            pfds[npfds].revents = 0;
+            serials[npfds++] = 0;
+        }
+
         if (wk_run_ready(&w)) {
             block = 0;
         }
@@ -887,6 +915,8 @@ main(int argc, char **argv)
         block = block < 0 ? 0 : block;
         ts.tv_sec = block / 1000;
         ts.tv_nsec = (block % 1000) * 1000000;
+
+        wk_log_flush();
 
         rc = ppoll(pfds, npfds, &ts, &wait_set);
 
@@ -899,6 +929,13 @@ main(int argc, char **argv)
             continue;
         }
 
+        if (cmd_slot && pfds[cmd_slot].revents && w.cmd != NULL
+            && wk_run_fin_read(&w) != 0)
+        {
+            wk_disconnect(&w, &rd);
+            next_connect = wk_now_ms() + WK_RECONNECT;
+        }
+
         if (pfds[0].revents && rd.outstanding
             && wk_read_reply(&w, &rd) != 0)
         {
@@ -906,11 +943,13 @@ main(int argc, char **argv)
             next_connect = wk_now_ms() + WK_RECONNECT;
         }
 
-        wk_io_dispatch(&w, pfds + 1, npfds - 1, serials + 1, wk_now_ms());
+        wk_io_dispatch(&w, pfds + 1, npfds - 1 - (cmd_slot ? 1 : 0),
+                       serials + 1, wk_now_ms());
     }
 
     free(pfds);
     free(serials);
+    wk_log_batch(0);
 
     /* what finished last leaves the stream before we go */
     if (w.nacked && w.cmd != NULL && !w.cmd->err) {
