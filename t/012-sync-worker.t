@@ -153,7 +153,9 @@ redis_start();                      # stopped by the last test
 
 # TEST 9: 30 at once, each its own answer.
 {
-    is(scalar(grep { $_->[0] == 201 } @Burst), 30, 'burst: 30 answers 201');
+    is(scalar(grep { $_->[0] == 201 } @Burst), 30, 'burst: 30 answers 201')
+        or diag(join ' ', map { "$_->[0]: $_->[1]" }
+                          grep { $_->[0] != 201 } @Burst);
     my %seen;
     my $mixed = 0;
     for my $i (0 .. $#Burst) {

@@ -248,6 +248,11 @@ void wk_run_trim(wk_worker_t *w);
 int wk_run_fin_read(wk_worker_t *w);
 /* Are final transactions awaiting their replies? */
 int wk_run_fin_pending(wk_worker_t *w);
+/*
+ * Reads the replies still owed to final transactions: before a command
+ * whose replies are read later is appended to the command connection.
+ */
+void wk_run_settle(wk_worker_t *w);
 
 /* Drops the entries acknowledged since the last call from the stream. */
 void wk_run_trim_stream(wk_worker_t *w);

@@ -569,6 +569,9 @@ wk_rec_exec(wk_rec_t *r, wk_args_t *cmd, const char *what)
         return wk_rec_fail(r, WH_STATUS_ERROR, "out of memory");
     }
 
+    /* nothing another run still owes may land inside the transaction */
+    wk_run_settle(r->w);
+
     wk_args_init(&a);
     wk_args_adds(&a, "MULTI");
     wk_append(r->w->cmd, &a);

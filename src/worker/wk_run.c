@@ -143,6 +143,8 @@ struct wk_run_s {
 
 static void wk_run_finish(wk_worker_t *w, wk_run_t *run);
 static void wk_run_append_index(wk_worker_t *w, wk_run_t *run, int *ncmds);
+static void wk_run_flush(void *data);
+static void wk_multi(wk_worker_t *w);
 static void wk_run_fin_reply(wk_worker_t *w, redisReply *r);
 static void wk_run_fin_lost(wk_worker_t *w);
 static void wk_run_acked(wk_worker_t *w, const char *id);
@@ -874,6 +876,31 @@ wk_append_simple(wk_worker_t *w, const char *cmd)
 
 
 /*
+ * Begins a transaction.  Replies still owed to final transactions are read
+ * first, unless this is one of them (a step's batch): reading them ends
+ * runs, and the end of a run may send a command of its own (a sync
+ * caller's PUBLISH), which must go before this transaction, not into it.
+ */
+
+static void
+wk_multi(wk_worker_t *w)
+{
+    if (!wk_fin_batch) {
+        wk_run_flush(w);
+    }
+
+    wk_append_simple(w, "MULTI");
+}
+
+
+void
+wk_run_settle(wk_worker_t *w)
+{
+    wk_run_flush(w);
+}
+
+
+/*
  * Sends MULTI, the ncmds commands already appended (after the MULTI that
  * the caller appended first) and EXEC: the EXEC reply or NULL.
  */
@@ -1585,7 +1612,7 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
     ncmds = 0;
 
     wk_args_init(&a);
-    wk_append_simple(w, "MULTI");
+    wk_multi(w);
 
     /* a run without a record gets the whole record in one HSET */
     fresh = !run->started && run->fresh && !run->no_incr;
@@ -1771,7 +1798,7 @@ wk_run_dead_only(wk_worker_t *w, wk_run_t *run, const char *error)
     redisReply  *r;
 
     wk_args_init(&a);
-    wk_append_simple(w, "MULTI");
+    wk_multi(w);
 
     wk_args_adds(&a, "XADD");
     wk_args_adds(&a, WH_REDIS_DEAD);
@@ -1816,7 +1843,7 @@ wk_ack(wk_worker_t *w, const char *id)
     redisReply  *r;
 
     wk_args_init(&a);
-    wk_append_simple(w, "MULTI");
+    wk_multi(w);
 
     wk_args_adds(&a, "XACK");
     wk_args_adds(&a, w->conf->queue);
@@ -2028,7 +2055,7 @@ wk_run_begin(wk_worker_t *w, wk_run_t *run, redisReply *previous)
     }
 
     ncmds = 0;
-    wk_append_simple(w, "MULTI");
+    wk_multi(w);
     wk_run_append_start(w, run, key, WH_STATUS_STARTED, &ncmds);
     wk_append_expire(w, key, &ncmds);
     r = wk_exec(w, ncmds, "recording a start");
