@@ -563,6 +563,33 @@ wh_val_scan_number(const u_char *p, const u_char *end, double *d)
 
     exp += adj;
 
+    /*
+     * Up to 15 digits and a power of ten up to 22 are exact doubles, so
+     * one multiplication or division rounds correctly (Clinger's fast
+     * path): the usual numbers skip snprintf() and strtod().
+     */
+
+    if (nd <= 15 && exp >= -22 && exp <= 22) {
+        size_t  i;
+        double  m;
+
+        static const double  pow10[] = {
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+            1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+        };
+
+        m = 0;
+
+        for (i = 0; i < nd; i++) {
+            m = m * 10 + (buf[1 + i] - '0');
+        }
+
+        m = exp < 0 ? m / pow10[-exp] : m * pow10[exp];
+        *d = neg ? -m : m;
+
+        return 0;
+    }
+
     if (exp > 100000) {
         exp = 100000;
 

@@ -3,6 +3,10 @@
  */
 
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "wh_test.h"
 #include "wh_val.h"
@@ -294,6 +298,71 @@ test_numbers(void)
 }
 
 
+/* Numbers the fast path converts, and its edges, as strtod() does. */
+
+static void
+test_number_rounding(void)
+{
+    int       i, k, bad, nd, e;
+    char      text[96];
+    double    got, want;
+    uint64_t  x;
+
+    bad = 0;
+    x = 0x9e3779b97f4a7c15ULL;
+
+    for (i = 0; i < 50000 && bad < 5; i++) {
+        /* a random decimal: 1-18 digits, a point somewhere, an exponent */
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+
+        k = 0;
+
+        if (x & 1) {
+            text[k++] = '-';
+        }
+
+        nd = 1 + (int) ((x >> 1) % 18);
+
+        text[k++] = (char) ('1' + (x >> 8) % 9);
+
+        for (e = 1; e < nd; e++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            text[k++] = (char) ('0' + x % 10);
+
+            if (e == nd / 2 && e < nd - 1 && (x & 0x100)) {
+                text[k++] = '.';
+            }
+        }
+
+        if (x & 0x200) {
+            k += sprintf(text + k, "e%d", (int) ((x >> 16) % 61) - 30);
+        }
+
+        text[k] = '\0';
+
+        want = strtod(text, NULL);
+
+        if (wh_val_to_number(val(text), &got) != 0
+            || memcmp(&got, &want, sizeof(double)) != 0)
+        {
+            printf("# %s: got %.17g, want %.17g\n", text, got, want);
+            bad++;
+        }
+    }
+
+    is_int(bad, 0, "50000 random decimals convert as strtod() does");
+
+    ok(wh_val_to_number(val("9007199254740993"), &got) == 0
+       && got == 9007199254740992.0, "2^53 + 1 rounds to even");
+    ok(wh_val_to_number(val("123456789012345e22"), &got) == 0
+       && got == 123456789012345e22, "15 digits times 1e22");
+    ok(wh_val_to_number(val("1e23"), &got) == 0 && got == 1e23,
+       "1e23, past the exact powers of ten");
+    ok(wh_val_to_number(val("-0.0"), &got) == 0 && got == 0
+       && signbit(got), "-0.0 keeps its sign");
+}
+
+
 static void
 test_long_numbers(void)
 {
@@ -545,6 +614,7 @@ main(void)
 
     test_basics();
     test_numbers();
+    test_number_rounding();
     test_long_numbers();
     test_truthy();
     test_strings();
