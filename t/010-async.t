@@ -123,6 +123,16 @@ is(redis_cli('down', 'XLEN', 'test:back'), '1', 'restarted: the job is queued');
     is(length($ctx->{data}{pad} // ''), 16 * 131072, 'large: the whole body');
 }
 
+# TEST 15: an async body is checked as a sync one is, same messages.
+{
+    is(redis_cli('XLEN', 'test:invalid'), '1',
+       'invalid: only the valid body is queued');
+    for my $i (0 .. 2) {
+        my ($a, $s) = ($Bodies{15}[$i] // 'none', $Bodies{15}[$i + 4] // '');
+        is($a, $s, "invalid: async and sync say the same of body $i");
+    }
+}
+
 # TEST 11: db=.
 is(redis_cli('-n', '3', 'XLEN', 'test:db'), '1', 'db=3: the job is in db 3');
 {
@@ -468,3 +478,42 @@ refused the connection setup
 --- no_error_log
 [alert]
 [error]
+
+
+
+=== TEST 15: an invalid JSON body is 400, as in sync mode, and not queued
+--- config
+    location = /hook {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook_queue test:invalid;
+        webhook ../html/wf.json;
+    }
+    location = /sync {
+        webhook_mode sync;
+        webhook ../html/wf.json;
+    }
+--- user_files
+>>> wf.json
+{"key": "invalid", "nodes": []}
+--- pipelined_requests eval
+["POST /hook\n{\n  \"a\": 1,\n  \"b\" 2\n}",
+ "POST /hook\n{\"a\": [1, 2",
+ "POST /hook\nnull,\"ip\":\"6.6.6.6\"",
+ "POST /hook\n \n {\"ok\": true} \n",
+ "POST /sync\n{\n  \"a\": 1,\n  \"b\" 2\n}",
+ "POST /sync\n{\"a\": [1, 2",
+ "POST /sync\nnull,\"ip\":\"6.6.6.6\""]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[400, 400, 400, 202, 400, 400, 400]
+--- response_body_like eval
+['invalid JSON: unexpected character \'2\' at line 3, column 7',
+ 'invalid JSON: unexpected end of input at line 1, column \d+',
+ '"code":"invalid_body"',
+ '"status":"queued"',
+ 'invalid JSON: unexpected character \'2\' at line 3, column 7',
+ 'invalid JSON: unexpected end of input at line 1, column \d+',
+ '"code":"invalid_body"']
+--- no_error_log
+[alert]
