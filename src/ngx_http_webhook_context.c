@@ -316,14 +316,13 @@ ngx_http_webhook_build_context(ngx_http_request_t *r,
      * An async job without a "response" acknowledgement is read by the
      * worker only: nothing here looks into the context, which is valid by
      * construction once a JSON body is one value.  The body alone is
-     * checked then; an invalid one goes the usual way below, for the
-     * same message in both modes.
+     * checked then, without keeping tokens; an invalid one goes the usual
+     * way below, for the same message in both modes.
      */
 
     if (wlcf->mode == NGX_HTTP_WEBHOOK_ASYNC && !wlcf->workflow->has_response
         && (data_start == (size_t) -1
-            || wh_json_parse(&ctx->mem, ctx->body, ctx->body_len, doc, &jerr)
-               == 0))
+            || wh_json_validate(ctx->body, ctx->body_len, &jerr) == 0))
     {
         return NGX_DECLINED;
     }

@@ -152,9 +152,16 @@ wh_json_grow(wh_mem_t *mem, wh_json_tok_t *toks, uint32_t *cap, size_t len)
 }
 
 
-int
-wh_json_parse(wh_mem_t *mem, const char *text, size_t len,
-    wh_json_doc_t *doc, wh_json_err_t *err)
+/*
+ * One scanner for both: wh_json_parse() keeps every token, and
+ * wh_json_validate() (validate, a constant after inlining) writes each
+ * token to a slot per nesting level, so the open containers are still
+ * there to close and nothing is allocated.
+ */
+
+static inline __attribute__((always_inline)) int
+wh_json_scan(wh_mem_t *mem, const char *text, size_t len,
+    wh_json_doc_t *doc, wh_json_err_t *err, int validate)
 {
     int             k, is_key;
     size_t          guess;
@@ -167,11 +174,14 @@ wh_json_parse(wh_mem_t *mem, const char *text, size_t len,
 #endif
     wh_json_tok_t  *toks, *t;
     uint32_t        stack[WH_JSON_MAX_DEPTH];
+    wh_json_tok_t   levels[validate ? WH_JSON_MAX_DEPTH + 1 : 1];
 
-    doc->text = text;
-    doc->len = len;
-    doc->toks = NULL;
-    doc->ntoks = 0;
+    if (!validate) {
+        doc->text = text;
+        doc->len = len;
+        doc->toks = NULL;
+        doc->ntoks = 0;
+    }
 
     start = (const u_char *) text;
     p = start;
@@ -191,9 +201,15 @@ wh_json_parse(wh_mem_t *mem, const char *text, size_t len,
     }
 
     cap = (uint32_t) guess;
-    toks = wh_alloc(mem, (size_t) cap * sizeof(wh_json_tok_t));
-    if (toks == NULL) {
-        goto oom;
+
+    if (validate) {
+        toks = levels;
+
+    } else {
+        toks = wh_alloc(mem, (size_t) cap * sizeof(wh_json_tok_t));
+        if (toks == NULL) {
+            goto oom;
+        }
     }
 
     n = 0;
@@ -210,14 +226,15 @@ value:
         goto eof;
     }
 
-    if (n == cap) {
+    if (!validate && n == cap) {
         toks = wh_json_grow(mem, toks, &cap, len);
         if (toks == NULL) {
             goto oom;
         }
     }
 
-    t = &toks[n++];
+    t = &toks[validate ? depth : n];
+    n++;
     t->escaped = 0;
     t->start = (uint32_t) (p - start);
     t->size = 0;
@@ -341,7 +358,7 @@ open:
         goto fail;
     }
 
-    top = n - 1;
+    top = validate ? depth : n - 1;
     stack[depth++] = top;
     p++;
 
@@ -371,14 +388,15 @@ key:
         goto unexpected;
     }
 
-    if (n == cap) {
+    if (!validate && n == cap) {
         toks = wh_json_grow(mem, toks, &cap, len);
         if (toks == NULL) {
             goto oom;
         }
     }
 
-    t = &toks[n++];
+    t = &toks[validate ? depth : n];
+    n++;
     t->type = WH_JSON_STRING;
     t->escaped = 0;
     t->start = (uint32_t) (p - start);
@@ -571,8 +589,10 @@ done:
         goto fail;
     }
 
-    doc->toks = toks;
-    doc->ntoks = n;
+    if (!validate) {
+        doc->toks = toks;
+        doc->ntoks = n;
+    }
 
     return 0;
 
@@ -616,6 +636,21 @@ position:
     wh_json_err_position(text, len, err);
 
     return -1;
+}
+
+
+int
+wh_json_parse(wh_mem_t *mem, const char *text, size_t len,
+    wh_json_doc_t *doc, wh_json_err_t *err)
+{
+    return wh_json_scan(mem, text, len, doc, err, 0);
+}
+
+
+int
+wh_json_validate(const char *text, size_t len, wh_json_err_t *err)
+{
+    return wh_json_scan(NULL, text, len, NULL, err, 1);
 }
 
 

@@ -63,6 +63,12 @@ typedef struct {
 int wh_json_parse(wh_mem_t *mem, const char *text, size_t len,
     wh_json_doc_t *doc, wh_json_err_t *err);
 
+/*
+ * The same checks as wh_json_parse(), the same error, without keeping the
+ * tokens: 0 when text is one valid JSON value.
+ */
+int wh_json_validate(const char *text, size_t len, wh_json_err_t *err);
+
 /* Fills line and column of err from err->offset over text. */
 void wh_json_err_position(const char *text, size_t len, wh_json_err_t *err);
 

@@ -98,6 +98,9 @@ valid(const char *text)
     if (rc != 0) {
         printf("#   error: %s at %zu:%zu\n", err.msg, err.line, err.column);
     }
+
+    ok(wh_json_validate(text, strlen(text), &err) == 0,
+       "  validate agrees on %s", name_of(text, strlen(text)));
 }
 
 
@@ -109,12 +112,19 @@ invalid_n(const char *name, const char *text, size_t len, const char *msg,
     wh_json_err_t  err;
     int            rc;
 
+    wh_json_err_t  verr;
+
     rc = parse(text, len, &doc, &err);
     name = name_of(name, strlen(name));
     ok(rc == -1, "invalid: %s", name);
     is_str(err.msg, msg, "  message of %s", name);
     is_int(err.line, line, "  line of %s", name);
     is_int(err.column, column, "  column of %s", name);
+
+    memset(&verr, 0, sizeof(verr));
+    ok(wh_json_validate(text, len, &verr) == -1
+       && strcmp(verr.msg, err.msg) == 0 && verr.offset == err.offset,
+       "  validate says the same of %s", name);
 }
 
 #define invalid(text, msg, line, column)                                      \
@@ -543,6 +553,7 @@ test_depth(void)
 
     rc = parse(s, 2 * n, &doc, &err);
     ok(rc == 0, "256 nested arrays are accepted");
+    ok(wh_json_validate(s, 2 * n, &err) == 0, "  and validated");
     is_int(doc.ntoks, 256, "  256 tokens");
     is_int(doc.toks[0].next, 256, "  root next");
     is_int(doc.toks[255].len, 2, "  innermost array");
@@ -585,6 +596,32 @@ test_depth(void)
     is_str(err.msg, "nesting too deep", "deep objects rejected");
     is_int(err.offset, 256 * 5, "  offset");
     free(s);
+
+    /* the deepest level holds a member and a scalar: the last slot */
+    {
+        wh_buf_t  b;
+
+        wh_buf_init(&b, &mem, 0);
+
+        for (i = 0; i < WH_JSON_MAX_DEPTH; i++) {
+            wh_buf_adds(&b, i % 2 ? "[1, " : "{\"k\": \"v\", \"a\": ");
+        }
+
+        wh_buf_adds(&b, "\"deep\"");
+
+        for (i = WH_JSON_MAX_DEPTH; i > 0; i--) {
+            wh_buf_adds(&b, (i - 1) % 2 ? "]" : "}");
+        }
+
+        ok(parse(b.data, b.len, &doc, &err) == 0
+           && wh_json_validate(b.data, b.len, &err) == 0,
+           "256 levels of members and items: parsed and validated");
+
+        b.data[b.len - 1] = ']';
+        rc = parse(b.data, b.len, &doc, &err);
+        ok(rc == -1 && wh_json_validate(b.data, b.len, &err) == -1,
+           "  a wrong last bracket: rejected by both");
+    }
 }
 
 
