@@ -6,6 +6,7 @@
  */
 
 #include "ngx_http_webhook.h"
+#include "wh_time.h"
 
 #include <openssl/rand.h>
 
@@ -15,8 +16,6 @@ static void ngx_http_webhook_add_headers(ngx_http_request_t *r, wh_buf_t *b,
 static void ngx_http_webhook_add_params(ngx_http_request_t *r, wh_buf_t *b);
 static ngx_int_t ngx_http_webhook_add_data(ngx_http_request_t *r,
     ngx_http_webhook_ctx_t *ctx, size_t *data_start);
-static void ngx_http_webhook_digits(u_char *p, ngx_uint_t n,
-    ngx_uint_t width);
 static ngx_int_t ngx_http_webhook_check_data(ngx_http_request_t *r,
     ngx_http_webhook_ctx_t *ctx, size_t start, wh_json_err_t *err,
     int parsed);
@@ -209,26 +208,13 @@ ngx_http_webhook_read_body(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx)
 }
 
 
-/* n's last width decimal digits, zero-padded */
-
-static void
-ngx_http_webhook_digits(u_char *p, ngx_uint_t n, ngx_uint_t width)
-{
-    while (width--) {
-        p[width] = (u_char) ('0' + n % 10);
-        n /= 10;
-    }
-}
-
-
 ngx_int_t
 ngx_http_webhook_build_context(ngx_http_request_t *r,
     ngx_http_webhook_ctx_t *ctx, ngx_http_webhook_loc_conf_t *wlcf)
 {
     char            err[128];
-    u_char          ts[sizeof("2026-11-22T10:58:07.123Z")];
+    u_char          ts[WH_ISO_LEN];
     size_t          data_start;
-    ngx_tm_t        tm;
     ngx_int_t       rc;
     wh_buf_t       *b;
     wh_json_err_t   jerr;
@@ -274,23 +260,7 @@ ngx_http_webhook_build_context(ngx_http_request_t *r,
     wh_json_escape(b, (char *) r->connection->addr_text.data,
                    r->connection->addr_text.len);
 
-    ngx_gmtime(r->start_sec, &tm);
-
-    /* by hand: ngx_sprintf() parsing the format cost more than the rest */
-    ngx_http_webhook_digits(ts, tm.ngx_tm_year, 4);
-    ts[4] = '-';
-    ngx_http_webhook_digits(ts + 5, tm.ngx_tm_mon, 2);
-    ts[7] = '-';
-    ngx_http_webhook_digits(ts + 8, tm.ngx_tm_mday, 2);
-    ts[10] = 'T';
-    ngx_http_webhook_digits(ts + 11, tm.ngx_tm_hour, 2);
-    ts[13] = ':';
-    ngx_http_webhook_digits(ts + 14, tm.ngx_tm_min, 2);
-    ts[16] = ':';
-    ngx_http_webhook_digits(ts + 17, tm.ngx_tm_sec, 2);
-    ts[19] = '.';
-    ngx_http_webhook_digits(ts + 20, r->start_msec, 3);
-    ts[23] = 'Z';
+    wh_iso_time((int64_t) r->start_sec * 1000 + r->start_msec, (char *) ts);
 
     wh_buf_adds(b, ",\"receivedAt\":\"");
     wh_buf_add(b, ts, sizeof(ts) - 1);

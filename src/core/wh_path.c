@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "wh_path.h"
+#include "wh_time.h"
 
 
 #define WH_PATH_MAX_INDEX  0x7fffffff
@@ -324,30 +324,11 @@ wh_path_free(wh_path_t *p)
 static wh_val_t
 wh_path_now(wh_mem_t *mem, int64_t ms)
 {
-    char       buf[80];
-    time_t     t;
-    int64_t    sec, msec;
-    struct tm  tm;
+    char  buf[WH_ISO_LEN];
 
-    sec = ms / 1000;
-    msec = ms % 1000;
+    wh_iso_time(ms, buf);
 
-    if (msec < 0) {
-        sec--;
-        msec += 1000;
-    }
-
-    t = (time_t) sec;
-
-    if (gmtime_r(&t, &tm) == NULL) {
-        return wh_val_missing();
-    }
-
-    snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int) msec);
-
-    return wh_val_string(mem, buf, strlen(buf));
+    return wh_val_string(mem, buf, WH_ISO_LEN - 1);
 }
 
 

@@ -12,12 +12,12 @@
 
 #include "wh_exec.h"
 #include "wh_redis_keys.h"
+#include "wh_time.h"
 
 
 #define WK_STATUS_RETRY_NEEDED  -6
 #define WK_STATUS_QUEUED        100     /* no status field: not started */
 
-#define WK_ISO_LEN              25      /* "2024-01-31T12:00:00.000Z" + NUL */
 #define WK_LOG_BUF              65536   /* log lines written at once */
 #define WK_BACKOFF_MAX          (5 * 60 * 1000)
 
@@ -34,7 +34,6 @@ int wk_addr_parse(const char *s, wk_addr_t *a);
 
 int wk_time_parse(const char *s, int64_t *ms);
 int64_t wk_now_ms(void);
-void wk_iso_time(int64_t ms, char *buf);
 int64_t wk_iso_parse(const char *s);              /* -1 when invalid */
 int64_t wk_uuid7_ms(const char *id);              /* -1: not a UUIDv7 */
 int wk_uuid7(char *out);                          /* 37 bytes */

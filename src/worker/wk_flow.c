@@ -412,12 +412,12 @@ wk_delay_cancel(wk_worker_t *w, wk_hold_t *h)
 static wh_val_t
 wk_delay_result(wk_delay_t *d)
 {
-    char            iso[WK_ISO_LEN];
+    char            iso[WH_ISO_LEN];
     wh_buf_t        b;
     wh_val_t        v;
     wh_json_err_t   jerr;
 
-    wk_iso_time(d->due, iso);
+    wh_iso_time(d->due, iso);
 
     wh_buf_init(&b, wh_exec_scope(d->ex)->mem, 64);
     wh_buf_printf(&b, "{\"duration\":%lld,\"delayedUntil\":\"%s\"}",

@@ -361,7 +361,7 @@ wk_rec_result(wk_rec_t *r, wh_buf_t *b)
 static int
 wk_rec_create(wk_rec_t *r)
 {
-    char           now[WK_ISO_LEN];
+    char           now[WH_ISO_LEN];
     wh_buf_t       pre, post, rec;
     wk_args_t      a;
     redisReply    *reply;
@@ -375,7 +375,7 @@ wk_rec_create(wk_rec_t *r)
         return -1;
     }
 
-    wk_iso_time(wk_now_ms(), now);
+    wh_iso_time(wk_now_ms(), now);
 
     wh_buf_init(&pre, &r->tmp, 16);
     wh_buf_adds(&pre, "{\"id\":");
@@ -668,7 +668,7 @@ static int
 wk_rec_update(wk_rec_t *r)
 {
     int          rc, tries;
-    char         now[WK_ISO_LEN];
+    char         now[WH_ISO_LEN];
     size_t       i;
     wh_buf_t     out, rec;
     wk_args_t    cmd;
@@ -685,7 +685,7 @@ wk_rec_update(wk_rec_t *r)
             return -1;
         }
 
-        wk_iso_time(wk_now_ms(), now);
+        wh_iso_time(wk_now_ms(), now);
         wh_buf_init(&out, &r->tmp, 256);
         wh_buf_printf(&out, "{\"count\":%zu,\"records\":[", r->nitems);
 

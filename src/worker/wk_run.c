@@ -696,7 +696,7 @@ wk_node_yields(wh_node_type_t t)
 static void
 wk_run_jobs(wk_run_t *run, wh_buf_t *b)
 {
-    char              t[WK_ISO_LEN];
+    char              t[WH_ISO_LEN];
     size_t            i, n;
     const wh_job_t   *job;
 
@@ -717,11 +717,11 @@ wk_run_jobs(wk_run_t *run, wh_buf_t *b)
                       wh_node_type_name(job->node->type), job->status);
         wh_val_write_json(b, job->result);
 
-        wk_iso_time(job->started_ms, t);
+        wh_iso_time(job->started_ms, t);
         wh_buf_printf(b, ",\"startedAt\":\"%s\"", t);
 
         if (job->finished_ms && job->status != WH_STATUS_STARTED) {
-            wk_iso_time(job->finished_ms, t);
+            wh_iso_time(job->finished_ms, t);
             wh_buf_printf(b, ",\"finishedAt\":\"%s\"", t);
 
         } else {
@@ -771,12 +771,12 @@ static void
 wk_run_append_start(wk_worker_t *w, wk_run_t *run, const char *key,
     int status, int *ncmds)
 {
-    char        created[WK_ISO_LEN], started[WK_ISO_LEN];
+    char        created[WH_ISO_LEN], started[WH_ISO_LEN];
     wk_args_t   a;
 
     wk_args_init(&a);
-    wk_iso_time(run->created_ms, created);
-    wk_iso_time(run->started_ms, started);
+    wh_iso_time(run->created_ms, created);
+    wh_iso_time(run->started_ms, started);
 
     wk_args_adds(&a, "HSET");
     wk_args_adds(&a, key);
@@ -1555,8 +1555,8 @@ static void
 wk_run_finish(wk_worker_t *w, wk_run_t *run)
 {
     int           status, ncmds, retry, attempts, fresh, done;
-    char          now_iso[WK_ISO_LEN], due_iso[WK_ISO_LEN];
-    char          created_iso[WK_ISO_LEN], started_iso[WK_ISO_LEN];
+    char          now_iso[WH_ISO_LEN], due_iso[WH_ISO_LEN];
+    char          created_iso[WH_ISO_LEN], started_iso[WH_ISO_LEN];
     size_t        i;
     int64_t       now, due;
     wh_buf_t      jobs;
@@ -1608,7 +1608,7 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
             && run->reply == NULL && attempts < w->conf->max_attempts;
 
     now = wk_now_ms();
-    wk_iso_time(now, now_iso);
+    wh_iso_time(now, now_iso);
     ncmds = 0;
 
     wk_args_init(&a);
@@ -1629,8 +1629,8 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
     wk_args_add(&a, jobs.data, jobs.len);
 
     if (fresh) {
-        wk_iso_time(run->created_ms, created_iso);
-        wk_iso_time(run->started_ms, started_iso);
+        wh_iso_time(run->created_ms, created_iso);
+        wh_iso_time(run->started_ms, started_iso);
         wk_args_adds(&a, "startedAt");
         wk_args_adds(&a, started_iso);
         wk_args_adds(&a, "createdAt");
@@ -1650,7 +1650,7 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
 
     if (retry) {
         due = now + wk_backoff_ms(attempts);
-        wk_iso_time(due, due_iso);
+        wh_iso_time(due, due_iso);
         wk_args_adds(&a, "nextAttemptAt");
         wk_args_adds(&a, due_iso);
 

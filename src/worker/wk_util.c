@@ -142,64 +142,6 @@ wk_now_ms(void)
 }
 
 
-void
-wk_iso_time(int64_t ms, char *buf)
-{
-    int       y, m, d, v[7], i;
-    char     *p;
-    int64_t   days, sod, era, doe, yoe, doy, mp;
-
-    static const int  width[7] = { 4, 2, 2, 2, 2, 2, 3 };
-    static const char sep[7] = { '-', '-', 'T', ':', ':', '.', 'Z' };
-
-    if (ms < 0) {
-        ms = 0;
-    }
-
-    /*
-     * Civil date from days since 1970 (H. Hinnant's algorithm): a record
-     * has a dozen timestamps and gmtime_r() with snprintf() was a quarter
-     * of the worker's time.
-     */
-
-    days = ms / 86400000;
-    sod = ms % 86400000;
-
-    days += 719468;
-    era = days / 146097;
-    doe = days - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    d = (int) (doy - (153 * mp + 2) / 5 + 1);
-    m = (int) (mp < 10 ? mp + 3 : mp - 9);
-    y = (int) (yoe + era * 400 + (m <= 2));
-
-    v[0] = y % 10000;
-    v[1] = m;
-    v[2] = d;
-    v[3] = (int) (sod / 3600000);
-    v[4] = (int) (sod / 60000 % 60);
-    v[5] = (int) (sod / 1000 % 60);
-    v[6] = (int) (sod % 1000);
-
-    p = buf;
-
-    for (i = 0; i < 7; i++) {
-        p += width[i];
-
-        for (m = 1; m <= width[i]; m++) {
-            p[-m] = (char) ('0' + v[i] % 10);
-            v[i] /= 10;
-        }
-
-        *p++ = sep[i];
-    }
-
-    *p = '\0';
-}
-
-
 int64_t
 wk_iso_parse(const char *s)
 {
@@ -362,21 +304,21 @@ void
 wk_log(const char *fmt, ...)
 {
     int      n;
-    char     line[2048 + WK_ISO_LEN + 2];
+    char     line[2048 + WH_ISO_LEN + 2];
     va_list  args;
 
-    wk_iso_time(wk_now_ms(), line);
-    line[WK_ISO_LEN - 1] = ' ';
+    wh_iso_time(wk_now_ms(), line);
+    line[WH_ISO_LEN - 1] = ' ';
 
     va_start(args, fmt);
-    n = vsnprintf(line + WK_ISO_LEN, 2048, fmt, args);
+    n = vsnprintf(line + WH_ISO_LEN, 2048, fmt, args);
     va_end(args);
 
     if (n < 0) {
         return;
     }
 
-    n = WK_ISO_LEN + (n < 2048 ? n : 2047);
+    n = WH_ISO_LEN + (n < 2048 ? n : 2047);
     line[n++] = '\n';
 
     if (wk_log_len + n > sizeof(wk_log_buf)) {

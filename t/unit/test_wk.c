@@ -80,16 +80,16 @@ test_addr(void)
 static void
 test_iso(void)
 {
-    char  buf[WK_ISO_LEN];
+    char  buf[WH_ISO_LEN];
 
-    wk_iso_time(0, buf);
+    wh_iso_time(0, buf);
     is_str(buf, "1970-01-01T00:00:00.000Z", "ISO time of 0");
 
-    wk_iso_time(1700000000123LL, buf);
+    wh_iso_time(1700000000123LL, buf);
     is_str(buf, "2023-11-14T22:13:20.123Z", "ISO time with milliseconds");
     is_int(wk_iso_parse(buf), 1700000000123LL, "... and back");
 
-    wk_iso_time(1709251199999LL, buf);
+    wh_iso_time(1709251199999LL, buf);
     is_str(buf, "2024-02-29T23:59:59.999Z", "a leap day's last millisecond");
     is_int(wk_iso_parse(buf), 1709251199999LL, "... and back");
 
@@ -112,7 +112,7 @@ test_iso(void)
             snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                      tm.tm_hour, tm.tm_min, tm.tm_sec, (int) (t % 1000));
-            wk_iso_time(t, buf);
+            wh_iso_time(t, buf);
 
             if (strcmp(buf, want) != 0) {
                 printf("# %lld: got %s, want %s\n", (long long) t, buf,
@@ -124,7 +124,12 @@ test_iso(void)
         ok(!bad, "ISO time agrees with gmtime_r from 1970 to 2370");
     }
 
-    wk_iso_time(4107542400000LL, buf);
+    wh_iso_time(-1, buf);
+    is_str(buf, "1969-12-31T23:59:59.999Z", "a millisecond before 1970");
+    wh_iso_time(-86400000LL * 365, buf);
+    is_str(buf, "1969-01-01T00:00:00.000Z", "a year before 1970");
+
+    wh_iso_time(4107542400000LL, buf);
     is_str(buf, "2100-03-01T00:00:00.000Z", "2100 has no leap day");
 
     is_int(wk_iso_parse("2023-11-14T22:13:20Z"), -1,
