@@ -245,8 +245,6 @@ void wk_run_trim(wk_worker_t *w);
  * connection is readable): 0, or -1 when the connection failed.
  */
 int wk_run_fin_read(wk_worker_t *w);
-/* Are final transactions awaiting their replies? */
-int wk_run_fin_pending(wk_worker_t *w);
 /*
  * Reads the replies still owed to final transactions: before a command
  * whose replies are read later is appended to the command connection.

@@ -1436,13 +1436,6 @@ wk_run_fin_read(wk_worker_t *w)
 }
 
 
-int
-wk_run_fin_pending(wk_worker_t *w)
-{
-    return wk_fin_head != NULL;
-}
-
-
 /* One reply of the oldest final transaction: MULTI's, a QUEUED, EXEC's. */
 
 static void

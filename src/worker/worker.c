@@ -900,7 +900,7 @@ main(int argc, char **argv)
         /* last: the replies to final transactions, while they are due */
         cmd_slot = 0;
 
-        if (w.cmd != NULL && wk_run_fin_pending(&w)) {
+        if (w.cmd != NULL && w.nfinishing > 0) {
             cmd_slot = npfds;
             pfds[npfds].fd = w.cmd->fd;
             pfds[npfds].events = POLLIN;
