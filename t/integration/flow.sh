@@ -154,35 +154,8 @@ cat >"$TMP/wait.json" <<'EOF'
 EOF
 
 # a peer that answers after ?ms=N milliseconds, many requests at once
-cat >"$TMP/slow.py" <<'EOF'
-import http.server, json, sys, time, urllib.parse
-
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
-        ms = int(q.get("ms", ["0"])[0])
-        time.sleep(ms / 1000)
-        body = json.dumps({"slept": ms}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-EOF
-
-SPORT=
-for _ in $(seq 1 10); do
-    SPORT=$(free_port)
-    "$PY" "$TMP/slow.py" "$SPORT" 2>"$TMP/slow.log" &
-    PEER_PID=$!
-    wait_for 5 port_open "$SPORT" && break
-    kill "$PEER_PID" 2>/dev/null
-    PEER_PID=
-done
+serve SPORT "$TMP/slow.log" "$PY" t/integration/upstream.py
+PEER_PID=$SERVE_PID
 
 http() {    # MODE
     cat <<EOF

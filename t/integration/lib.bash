@@ -7,7 +7,8 @@
 #   processes     scratch NAME: $TMP, removed at exit after the worker,
 #                 cleanup_more (if the script defines it) and redis-server
 #                 are stopped
-#   ports         port_open, free_port, wait_port
+#   ports         port_open, free_port, wait_port, serve VAR LOG CMD...
+#                 (a server on a free port: VAR, SERVE_PID)
 #   redis         start_redis [ARGS...]: PORT, ADDR, REDIS_PID; R, RAW
 #   the worker    start_worker [ARGS...], stop_worker (WORKER_OPTS first,
 #                 stderr to WORKER_LOG)
@@ -122,19 +123,46 @@ cleanup() {
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 free_port() {   # a loopback port nobody answers on
+    # below the kernel's ephemeral range (32768 up): no outgoing
+    # connection of another test holds it
     local p
     while :; do
-        p=$((20000 + RANDOM % 40000))
+        p=$((20000 + RANDOM % 12000))
         port_open "$p" || { echo "$p"; return; }
     done
 }
 
-wait_port() {   # PORT: until something accepts there (10 s at most)
+wait_port() {   # PORT [PID]: until something accepts there (10 s at most,
+                # less if PID exits first)
     local _
     for _ in $(seq 1 200); do
         port_open "$1" && return 0
+        [ -n "${2-}" ] && ! kill -0 "$2" 2>/dev/null && return 1
         sleep 0.05
     done
+    return 1
+}
+
+# serve VAR LOG CMD...: runs CMD PORT in the background, stderr to LOG, on
+# a free port, trying another one if it does not come up (a port taken
+# meanwhile); sets VAR to the port and SERVE_PID.  Fails, showing LOG,
+# after 5 tries.
+serve() {
+    local var=$1 log=$2 p _
+    shift 2
+    for _ in 1 2 3 4 5; do
+        p=$(free_port)
+        "$@" "$p" 2>"$log" &
+        SERVE_PID=$!
+        if wait_port "$p" "$SERVE_PID"; then
+            printf -v "$var" %s "$p"
+            return 0
+        fi
+        kill "$SERVE_PID" 2>/dev/null
+        wait "$SERVE_PID" 2>/dev/null
+    done
+    SERVE_PID=
+    sed 's/^/# /' "$log"
     return 1
 }
 

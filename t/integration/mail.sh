@@ -37,7 +37,7 @@ import json, os, sys, time
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-out = sys.argv[2]
+out = sys.argv[1]
 count = 0
 
 class Handler:
@@ -63,25 +63,16 @@ def auth(server, session, envelope, mechanism, data):
     ok = isinstance(data, LoginPassword) and data.password == b"s3cret"
     return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
 
-c = Controller(Handler(), hostname="127.0.0.1", port=int(sys.argv[1]),
+c = Controller(Handler(), hostname="127.0.0.1", port=int(sys.argv[2]),
                authenticator=auth, auth_require_tls=False)
 c.start()
 while True:
     time.sleep(3600)
 EOF
 
-SPORT=
-for _ in $(seq 1 5); do
-    SPORT=$(free_port)
-    "$PY" "$TMP/smtpd.py" "$SPORT" "$TMP/mail" 2>"$TMP/smtpd.log" &
-    SMTP_PID=$!
-    wait_port "$SPORT" && kill -0 "$SMTP_PID" 2>/dev/null && break
-    kill "$SMTP_PID" 2>/dev/null
-    wait "$SMTP_PID" 2>/dev/null
-    SMTP_PID=
-done
-[ -n "$SMTP_PID" ]
+serve SPORT "$TMP/smtpd.log" "$PY" "$TMP/smtpd.py" "$TMP/mail"
 ok $? "aiosmtpd runs on port $SPORT"
+SMTP_PID=$SERVE_PID
 DEAD_PORT=$(free_port)
 
 

@@ -92,7 +92,7 @@ http {
 EOF
     "$NGINX" -p "$TMP/ngx" -c "$TMP/ngx/nginx.conf" 2>"$TMP/ngx/stderr" &
     NGINX_PID=$!
-    wait_port "$NPORT" && kill -0 "$NGINX_PID" 2>/dev/null && break
+    wait_port "$NPORT" "$NGINX_PID" && break
     kill "$NGINX_PID" 2>/dev/null
     wait "$NGINX_PID" 2>/dev/null
     NGINX_PID=
@@ -100,45 +100,11 @@ done
 (exec 3<>"/dev/tcp/127.0.0.1/$NPORT") 2>/dev/null
 ok $? "nginx runs on port $NPORT" || sed 's/^/# /' "$TMP/ngx/stderr"
 
-# Answers after ?ms= milliseconds (1000 by default), many at a time.
-SPORT=$(free_port)
-cat >"$TMP/slow.py" <<'EOF'
-import asyncio, json, sys, urllib.parse
-
-async def handle(reader, writer):
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-        line = head.split(b"\r\n", 1)[0].decode()
-        length = 0
-        for h in head.split(b"\r\n")[1:]:
-            if h.lower().startswith(b"content-length:"):
-                length = int(h.split(b":", 1)[1])
-        if length:
-            await reader.readexactly(length)
-        q = urllib.parse.urlparse(line.split()[1]).query
-        ms = int(urllib.parse.parse_qs(q).get("ms", ["1000"])[0])
-        await asyncio.sleep(ms / 1000)
-        body = json.dumps({"slept": ms}).encode()
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                     b"Connection: close\r\nContent-Length: %d\r\n\r\n"
-                     % len(body) + body)
-        await writer.drain()
-    except Exception:
-        pass
-    writer.close()
-
-async def main():
-    server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]),
-                                        backlog=1024)
-    async with server:
-        await server.serve_forever()
-
-asyncio.run(main())
-EOF
-python3 "$TMP/slow.py" "$SPORT" 2>"$TMP/slow.log" &
-SLOW_PID=$!
-wait_port "$SPORT"
+# t/integration/upstream.py: answers after ?ms= milliseconds (1000 by
+# default), many at a time
+serve SPORT "$TMP/slow.log" "$PY" t/integration/upstream.py
 ok $? "the slow upstream runs on port $SPORT"
+SLOW_PID=$SERVE_PID
 
 DEAD_PORT=$(free_port)
 

@@ -67,62 +67,12 @@ start_redis
 is "$(R ping)" PONG "redis-server runs on port $PORT"
 
 
-# ---- the upstream: answers any path but /stats after ?ms=N ms (1000),
-# many at a time; /stats: per path, the requests in flight, the most it
-# had in flight at once, and how many it answered
+# ---- the upstream (t/integration/upstream.py): answers after ?ms=N ms,
+# /stats says how many it had in flight at once
 
-cat >"$TMP/up.py" <<'EOF'
-import asyncio, json, resource, sys, urllib.parse
-
-soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-st = {}
-
-async def handle(reader, writer):
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-        line = head.split(b"\r\n", 1)[0].decode()
-        length = 0
-        for h in head.split(b"\r\n")[1:]:
-            if h.lower().startswith(b"content-length:"):
-                length = int(h.split(b":", 1)[1])
-        if length:
-            await reader.readexactly(length)
-        url = urllib.parse.urlparse(line.split()[1])
-        if url.path == "/stats":
-            body = json.dumps(st).encode()
-        else:
-            ms = int(urllib.parse.parse_qs(url.query).get("ms", ["1000"])[0])
-            p = st.setdefault(url.path, {"inflight": 0, "max": 0, "done": 0})
-            p["inflight"] += 1
-            p["max"] = max(p["max"], p["inflight"])
-            try:
-                await asyncio.sleep(ms / 1000)
-            finally:
-                p["inflight"] -= 1
-            p["done"] += 1
-            body = json.dumps({"slept": ms}).encode()
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                     b"Connection: close\r\nContent-Length: %d\r\n\r\n"
-                     % len(body) + body)
-        await writer.drain()
-    except Exception:
-        pass
-    writer.close()
-
-async def main():
-    server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]),
-                                        backlog=4096)
-    async with server:
-        await server.serve_forever()
-
-asyncio.run(main())
-EOF
-UPORT=$(free_port)
-$PY "$TMP/up.py" "$UPORT" 2>"$TMP/up.log" &
-UP_PID=$!
-wait_port "$UPORT"
+serve UPORT "$TMP/up.log" "$PY" t/integration/upstream.py
 ok $? "the upstream runs on port $UPORT"
+UP_PID=$SERVE_PID
 UP=http://127.0.0.1:$UPORT
 DEAD_PORT=$(free_port)
 
@@ -333,7 +283,7 @@ EOF
         "$NGINX" -p "$TMP/ngx" -c "$TMP/ngx/conf/nginx.conf" \
             2>"$TMP/ngx/stderr" &
         NGINX_PID=$!
-        wait_port "$NPORT" && kill -0 "$NGINX_PID" 2>/dev/null && break
+        wait_port "$NPORT" "$NGINX_PID" && break
         kill "$NGINX_PID" 2>/dev/null
         wait "$NGINX_PID" 2>/dev/null
         NGINX_PID=
