@@ -134,6 +134,29 @@ ngx_http_webhook_uuid7(char *out)
 }
 
 
+/* receivedAt: all but the milliseconds change once a second at most */
+
+static void
+ngx_http_webhook_received_at(ngx_http_request_t *r, u_char *ts)
+{
+    ngx_msec_t     ms;
+    static time_t  sec = -1;
+    static u_char  last[WH_ISO_LEN];
+
+    if (r->start_sec != sec) {
+        wh_iso_time((int64_t) r->start_sec * 1000, (char *) last);
+        sec = r->start_sec;
+    }
+
+    ngx_memcpy(ts, last, WH_ISO_LEN);
+
+    ms = r->start_msec;
+    ts[20] = (u_char) ('0' + ms / 100);
+    ts[21] = (u_char) ('0' + ms / 10 % 10);
+    ts[22] = (u_char) ('0' + ms % 10);
+}
+
+
 /* The body as one contiguous piece; read from the temp file if need be. */
 
 ngx_int_t
@@ -260,7 +283,7 @@ ngx_http_webhook_build_context(ngx_http_request_t *r,
     wh_json_escape(b, (char *) r->connection->addr_text.data,
                    r->connection->addr_text.len);
 
-    wh_iso_time((int64_t) r->start_sec * 1000 + r->start_msec, (char *) ts);
+    ngx_http_webhook_received_at(r, ts);
 
     wh_buf_adds(b, ",\"receivedAt\":\"");
     wh_buf_add(b, ts, sizeof(ts) - 1);

@@ -8,6 +8,7 @@
 
 static void ngx_http_webhook_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhook_process(ngx_http_request_t *r);
+static int64_t ngx_http_webhook_now(void);
 
 
 static void *
@@ -180,6 +181,19 @@ ngx_http_webhook_process(ngx_http_request_t *r)
 }
 
 
+/* the jobs' clock: nginx's cached time, as its own logs use */
+
+static int64_t
+ngx_http_webhook_now(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000 + tp->msec;
+}
+
+
 ngx_int_t
 ngx_http_webhook_run_sync(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx)
@@ -206,6 +220,8 @@ ngx_http_webhook_run_sync(ngx_http_request_t *r,
     if (ex == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    wh_exec_clock(ex, ngx_http_webhook_now);
 
     erc = wh_exec_run(ex);
 

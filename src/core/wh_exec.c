@@ -57,6 +57,7 @@ struct wh_exec_s {
     size_t                njobs;
     size_t                jobs_cap;
     size_t                steps;
+    int64_t             (*clock)(void);   /* the root's: wh_exec_clock() */
 
     const wh_node_t      *pending;
     int64_t               pending_started;
@@ -69,9 +70,13 @@ struct wh_exec_s {
 
 
 static int64_t
-wh_exec_now(void)
+wh_exec_now(wh_exec_t *ex)
 {
     struct timespec  ts;
+
+    if (ex->root->clock) {
+        return ex->root->clock();
+    }
 
     clock_gettime(CLOCK_REALTIME, &ts);
 
@@ -91,7 +96,7 @@ wh_exec_finish(wh_exec_t *ex, int status, const char *error)
     int64_t    now;
     wh_job_t  *job;
 
-    now = wh_exec_now();
+    now = wh_exec_now(ex);
 
     for (i = 0; i < ex->nframes; i++) {
         if (ex->frames[i].loop != NULL) {
@@ -186,7 +191,7 @@ wh_exec_job_add(wh_exec_t *ex, const wh_node_t *node, int status,
     job->result = result;
     job->error = error;
     job->started_ms = started;
-    job->finished_ms = wh_exec_now();
+    job->finished_ms = wh_exec_now(ex);
 
     ex->scope->nodes[node->index] = result;
 
@@ -291,6 +296,13 @@ wh_exec_branch(wh_exec_t *parent, const wh_list_t *list)
     }
 
     return ex;
+}
+
+
+void
+wh_exec_clock(wh_exec_t *ex, int64_t (*now)(void))
+{
+    ex->root->clock = now;
 }
 
 
@@ -484,7 +496,7 @@ wh_exec_loop_next(wh_exec_t *ex, wh_frame_t *f)
 
     job = &ex->root->jobs[f->job];
     job->status = WH_STATUS_RESOLVED;
-    job->finished_ms = wh_exec_now();
+    job->finished_ms = wh_exec_now(ex);
 
     return 0;
 }
@@ -585,7 +597,7 @@ wh_exec_node(wh_exec_t *ex, const wh_node_t *node)
     wh_val_t        v;
     wh_response_t  *resp;
 
-    started = wh_exec_now();
+    started = wh_exec_now(ex);
     msg[0] = '\0';
 
     switch (node->type) {
@@ -766,7 +778,7 @@ wh_exec_run(wh_exec_t *ex)
 
         if (!wh_node_is_inline(node->type) && node->type != WH_NODE_LOOP) {
             ex->pending = node;
-            ex->pending_started = wh_exec_now();
+            ex->pending_started = wh_exec_now(ex);
             return WH_EXEC_YIELD;
         }
 

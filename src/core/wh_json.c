@@ -70,15 +70,83 @@ static const uint8_t  wh_utf8_hi[] = {
 
 #define WH_JSON_MAX_LEN  0xffffffffULL
 
-/* strings are scanned 8 bytes at a time on little-endian machines */
+/*
+ * Strings are scanned for their next special byte (< 0x20, '"', '\\' or
+ * >= 0x80) 16 bytes at a time with SSE2 (every x86-64 has it), else 8 at
+ * a time within a 64-bit word on little-endian machines.
+ */
 
-#if (defined __BYTE_ORDER__ && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__     \
-     && defined __GNUC__)
-#define WH_JSON_SWAR  1
+#if (defined __SSE2__)
+#include <emmintrin.h>
+#define WH_JSON_RUN  16
+
+#elif (defined __BYTE_ORDER__ && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ \
+       && defined __GNUC__)
+#define WH_JSON_RUN  8
 #define WH_ONES  0x0101010101010101ULL
+
 #else
-#define WH_JSON_SWAR  0
+#define WH_JSON_RUN  0
 #endif
+
+
+/*
+ * The first special byte at or after p, or the first byte of the last
+ * WH_JSON_RUN - 1 or fewer (for a byte-wise loop to finish): only whole
+ * blocks are read.
+ */
+
+static inline __attribute__((always_inline)) const u_char *
+wh_json_run(const u_char *p, const u_char *end)
+{
+#if (WH_JSON_RUN == 16)
+    int       m;
+    __m128i   x;
+
+    while (end - p >= 16) {
+        x = _mm_loadu_si128((const __m128i *) p);
+
+        /* a signed compare: bytes >= 0x80 are below 0x20 too */
+        m = _mm_movemask_epi8(
+                _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                 _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')))));
+
+        if (m) {
+            return p + __builtin_ctz(m);
+        }
+
+        p += 16;
+    }
+
+#elif (WH_JSON_RUN == 8)
+    uint64_t  w, m;
+
+    while (end - p >= 8) {
+        memcpy(&w, p, 8);
+
+        /*
+         * The high bit of a byte of m is set where the byte is special;
+         * borrows only spill above a hit, so the lowest marked byte is
+         * the first special one.
+         */
+
+        m = ((w - WH_ONES * 0x20)
+             | ((w ^ (WH_ONES * '"')) - WH_ONES)
+             | ((w ^ (WH_ONES * '\\')) - WH_ONES)
+             | w)
+            & (WH_ONES * 0x80);
+
+        if (m) {
+            return p + (__builtin_ctzll(m) >> 3);
+        }
+
+        p += 8;
+    }
+#endif
+
+    return p;
+}
 
 
 static size_t wh_json_unescape1(const u_char **pp, const u_char *end,
@@ -169,9 +237,6 @@ wh_json_scan(wh_mem_t *mem, const char *text, size_t len,
     uint32_t        n, cap, depth, top;
     const char     *msg, *lit;
     const u_char   *p, *end, *start;
-#if (WH_JSON_SWAR)
-    uint64_t        w, m;
-#endif
     wh_json_tok_t  *toks, *t;
     uint32_t        stack[WH_JSON_MAX_DEPTH];
     wh_json_tok_t   levels[validate ? WH_JSON_MAX_DEPTH + 1 : 1];
@@ -412,30 +477,7 @@ string:
 
     for ( ;; ) {
 
-#if (WH_JSON_SWAR)
-        while (end - p >= 8) {
-            memcpy(&w, p, 8);
-
-            /*
-             * The high bit of a byte of m is set where the byte is < 0x20,
-             * '"', '\\' or >= 0x80; borrows only spill above a hit, so the
-             * lowest marked byte is the first special one.
-             */
-
-            m = ((w - WH_ONES * 0x20)
-                 | ((w ^ (WH_ONES * '"')) - WH_ONES)
-                 | ((w ^ (WH_ONES * '\\')) - WH_ONES)
-                 | w)
-                & (WH_ONES * 0x80);
-
-            if (m) {
-                p += __builtin_ctzll(m) >> 3;
-                goto special;
-            }
-
-            p += 8;
-        }
-#endif
+        p = wh_json_run(p, end);
 
         while (p < end && wh_json_class[*p] == WH_C_PLAIN) {
             p++;
@@ -444,8 +486,6 @@ string:
         if (p == end) {
             goto eof;
         }
-
-    special:
 
         if (*p == '"') {
             p++;
@@ -786,9 +826,6 @@ wh_json_escape(wh_buf_t *b, const char *s, size_t len)
     unsigned       cls;
     const u_char  *p, *end, *run;
     char           esc[8];
-#if (WH_JSON_SWAR)
-    uint64_t       w, m;
-#endif
 
     static const char  hex[] = "0123456789abcdef";
 
@@ -804,29 +841,11 @@ wh_json_escape(wh_buf_t *b, const char *s, size_t len)
 
     while (p < end) {
 
-#if (WH_JSON_SWAR)
-        /* eight plain bytes at a time, as in wh_json_parse() */
-        while (end - p >= 8) {
-            memcpy(&w, p, 8);
-
-            m = ((w - WH_ONES * 0x20)
-                 | ((w ^ (WH_ONES * '"')) - WH_ONES)
-                 | ((w ^ (WH_ONES * '\\')) - WH_ONES)
-                 | w)
-                & (WH_ONES * 0x80);
-
-            if (m) {
-                p += __builtin_ctzll(m) >> 3;
-                break;
-            }
-
-            p += 8;
-        }
+        p = wh_json_run(p, end);
 
         if (p == end) {
             break;
         }
-#endif
 
         cls = wh_json_class[*p];
 
@@ -1190,6 +1209,7 @@ wh_json_get(const wh_json_doc_t *doc, uint32_t tok,
             }
 
         } else if (k->len - 2 == key_len
+                   && (key_len == 0 || doc->text[k->start + 1] == key[0])
                    && memcmp(doc->text + k->start + 1, key, key_len) == 0)
         {
             found = i + 1;

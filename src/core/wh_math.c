@@ -141,7 +141,7 @@ static int wh_mparse_escape(wh_mparse_t *p, char **buf, size_t *n,
     size_t *cap);
 static int wh_mparse_add_part(wh_mparse_t *p, wh_mn_t ***parts,
     size_t *nparts, wh_mn_t *part);
-static int wh_buf_grow(char **buf, size_t *cap, size_t need);
+static int wh_math_grow(char **buf, size_t *cap, size_t need);
 static void wh_utf8_put(char *buf, size_t *n, unsigned cp);
 static wh_mn_t *wh_mparse_cond(wh_mparse_t *p);
 static wh_mn_t *wh_mparse_binary(wh_mparse_t *p, int min);
@@ -659,7 +659,7 @@ bad:
 
 
 static int
-wh_buf_grow(char **buf, size_t *cap, size_t need)
+wh_math_grow(char **buf, size_t *cap, size_t need)
 {
     char    *nb;
     size_t   ncap;
@@ -747,7 +747,7 @@ wh_mparse_escape(wh_mparse_t *p, char **buf, size_t *n, size_t *cap)
         return 1;
     }
 
-    if (wh_buf_grow(buf, cap, *n + 4) != 0) {
+    if (wh_math_grow(buf, cap, *n + 4) != 0) {
         wh_err(p->err, p->errlen, "out of memory");
         return -1;
     }
@@ -919,7 +919,7 @@ wh_mparse_string(wh_mparse_t *p)
             continue;
         }
 
-        if (wh_buf_grow(&buf, &cap, n + 1) != 0) {
+        if (wh_math_grow(&buf, &cap, n + 1) != 0) {
             wh_err(p->err, p->errlen, "out of memory");
             goto failed;
         }
@@ -928,7 +928,7 @@ wh_mparse_string(wh_mparse_t *p)
     }
 
     if (nparts == 0 || n > 0) {
-        if (wh_buf_grow(&buf, &cap, n + 1) != 0) {
+        if (wh_math_grow(&buf, &cap, n + 1) != 0) {
             wh_err(p->err, p->errlen, "out of memory");
             goto failed;
         }

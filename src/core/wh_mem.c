@@ -199,7 +199,7 @@ wh_buf_init(wh_buf_t *b, wh_mem_t *mem, size_t cap)
 
 
 int
-wh_buf_reserve(wh_buf_t *b, size_t extra)
+wh_buf_grow(wh_buf_t *b, size_t extra)
 {
     char    *d;
     size_t   need, cap;
@@ -243,42 +243,6 @@ wh_buf_reserve(wh_buf_t *b, size_t extra)
     b->cap = cap;
 
     return 0;
-}
-
-
-void
-wh_buf_add(wh_buf_t *b, const void *p, size_t len)
-{
-    if (len == 0 || wh_buf_reserve(b, len) != 0) {
-        return;
-    }
-
-    memcpy(b->data + b->len, p, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-}
-
-
-void
-wh_buf_addc(wh_buf_t *b, char c)
-{
-    if (b->len == b->cap && wh_buf_reserve(b, 1) != 0) {
-        return;
-    }
-
-    if (b->failed) {
-        return;
-    }
-
-    b->data[b->len++] = c;
-    b->data[b->len] = '\0';
-}
-
-
-void
-wh_buf_adds(wh_buf_t *b, const char *s)
-{
-    wh_buf_add(b, s, strlen(s));
 }
 
 

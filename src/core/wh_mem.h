@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <string.h>
 
 
 typedef struct {
@@ -47,12 +48,59 @@ typedef struct {
 } wh_buf_t;
 
 void wh_buf_init(wh_buf_t *b, wh_mem_t *mem, size_t cap);
-int wh_buf_reserve(wh_buf_t *b, size_t extra);       /* 0 ok, -1 failed */
-void wh_buf_add(wh_buf_t *b, const void *p, size_t len);
-void wh_buf_addc(wh_buf_t *b, char c);
-void wh_buf_adds(wh_buf_t *b, const char *s);
+int wh_buf_grow(wh_buf_t *b, size_t extra);      /* wh_buf_reserve's rest */
 void wh_buf_printf(wh_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+
+/*
+ * The writes are inline: the request path makes hundreds of small ones,
+ * and a call each cost more than the copy.
+ */
+
+/* Room for extra more bytes: 0, or -1 when the buffer has failed. */
+static inline int
+wh_buf_reserve(wh_buf_t *b, size_t extra)
+{
+    if (extra <= b->cap - b->len && !b->failed) {
+        return 0;
+    }
+
+    return wh_buf_grow(b, extra);
+}
+
+
+static inline void
+wh_buf_add(wh_buf_t *b, const void *p, size_t len)
+{
+    if (len == 0 || wh_buf_reserve(b, len) != 0) {
+        return;
+    }
+
+    memcpy(b->data + b->len, p, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+
+static inline void
+wh_buf_addc(wh_buf_t *b, char c)
+{
+    if (wh_buf_reserve(b, 1) != 0) {
+        return;
+    }
+
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+}
+
+
+/* strlen of a literal is folded at compile time */
+static inline void
+wh_buf_adds(wh_buf_t *b, const char *s)
+{
+    wh_buf_add(b, s, strlen(s));
+}
 
 /* Formats a message into err; nothing when err is NULL or errlen 0. */
 void wh_err(char *err, size_t errlen, const char *fmt, ...)

@@ -465,25 +465,37 @@ wh_sig_expired(int64_t now, int64_t ts, int64_t tol)
 static int
 wh_sig_unhex(const char *s, size_t len, unsigned char *out, size_t n)
 {
-    size_t  i;
-    int     hi, lo;
+    size_t          i;
+    unsigned        hi, lo, bad;
+    const uint8_t  *p;
+
+    /* 16 for a byte that is not a hex digit */
+    static const uint8_t  val[256] = {
+#define X16  16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16
+        X16, X16, X16,
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 16, 16, 16, 16, 16,
+        16, 10, 11, 12, 13, 14, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+        X16,
+        16, 10, 11, 12, 13, 14, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+        X16, X16, X16, X16, X16, X16, X16, X16, X16
+#undef X16
+    };
 
     if (len != 2 * n) {
         return -1;
     }
 
+    p = (const uint8_t *) s;
+    bad = 0;
+
     for (i = 0; i < n; i++) {
-        hi = wh_hexval(s[2 * i]);
-        lo = wh_hexval(s[2 * i + 1]);
-
-        if (hi < 0 || lo < 0) {
-            return -1;
-        }
-
+        hi = val[p[2 * i]];
+        lo = val[p[2 * i + 1]];
+        bad |= hi | lo;
         out[i] = (unsigned char) (hi << 4 | lo);
     }
 
-    return 0;
+    return (bad & 16) ? -1 : 0;
 }
 
 

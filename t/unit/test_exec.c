@@ -150,6 +150,13 @@ static const char  *spec_example =
     "{\"endStatus\":1}}]}}]}";
 
 
+static int64_t
+fixed_clock(void)
+{
+    return 1700000000123LL;
+}
+
+
 static void
 test_spec_example(void)
 {
@@ -200,8 +207,13 @@ test_spec_example(void)
     ok(j && j->started_ms > 1600000000000LL
        && j->finished_ms >= j->started_ms, "job times are Unix ms");
 
+    /* a caller's clock (nginx's cached time) times every job */
     ex = start(wf, "{\"id\":\"E2\",\"data\":{\"ref\":\"refs/heads/dev\"}}");
+    wh_exec_clock(ex, fixed_clock);
     is_int(run(ex), WH_STATUS_RESOLVED, "dev: the false branch ends 1");
+    j = wh_exec_job(ex, 0);
+    ok(j && j->started_ms == 1700000000123LL
+       && j->finished_ms == 1700000000123LL, "wh_exec_clock: the jobs' times");
     is_str(jobs(ex), "branch:1,is_main:1,skip:1", "no request");
     is_str(result(ex, "is_main"), "false", "condition false");
 

@@ -226,6 +226,23 @@ test_github(void)
           WH_SIG_INVALID, "github: bad hex");
     is_rc(verify(&o, secret, hdrs(&h, H, cat(sig, "00"), NULL), body, 0),
           WH_SIG_INVALID, "github: too long");
+
+    /* the bytes around the digit ranges, in place of a '0' and of an 'a' */
+    {
+        int          j, k;
+        char         bad[128];
+        const char  *near = ":/@G`g\x80\xb0";
+        const int    at[] = { 11, 14 };      /* the "0" and "a" of "07ea" */
+
+        for (j = 0; near[j]; j++) {
+            for (k = 0; k < 2; k++) {
+                snprintf(bad, sizeof(bad), "%s", sig);
+                bad[at[k]] = near[j];
+                is_rc(verify(&o, secret, hdrs(&h, H, bad, NULL), body, 0),
+                      WH_SIG_INVALID, "github: a non-hex byte in the hex");
+            }
+        }
+    }
     is_rc(verify(&o, "It's a Secret to Everybodz", hdrs(&h, H, sig, NULL),
                  body, 0), WH_SIG_INVALID, "github: other secret");
     is_rc(verify(&o, "", hdrs(&h, H, sig, NULL), body, 0),
