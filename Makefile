@@ -30,16 +30,28 @@ all: setup module unit worker
 setup:
 	@tools/setup
 
-# The nginx build directory is configured again when the addon or the
-# list of sources changes (config globs the source files).
-$(BUILD)/nginx/Makefile: config $(MODULE_SRC)
+# The module is compiled as Debian compiles its own nginx module packages
+# (dh-nginx's nginx_mod build system): with dpkg-buildflags, that is -O2
+# and hardening.  nginx's configure alone would use -O.
+NGX_CC_OPT := $(shell dpkg-buildflags --get CFLAGS 2>/dev/null) \
+              $(shell dpkg-buildflags --get CPPFLAGS 2>/dev/null) -fPIC
+NGX_LD_OPT := $(shell dpkg-buildflags --get LDFLAGS 2>/dev/null) -fPIC
+ifeq ($(findstring -O,$(NGX_CC_OPT)),)
+NGX_CC_OPT += -O2 -g
+endif
+
+# The nginx build directory is configured again when the addon, this
+# file or the list of sources changes (config globs the source files).
+$(BUILD)/nginx/Makefile: config Makefile $(MODULE_SRC)
 	@mkdir -p $(BUILD)
 	@ls $(MODULE_SRC) > $(BUILD)/.srcs.new
 	@if ! cmp -s $(BUILD)/.srcs.new $(BUILD)/.srcs \
-	      || [ ! -f $@ ] || [ config -nt $@ ]; then \
+	      || [ ! -f $@ ] || [ config -nt $@ ] || [ Makefile -nt $@ ]; then \
 	    echo "configuring nginx in $(BUILD)/nginx"; \
 	    cd $(NGX_SRC) && . ./conf_flags && \
 	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --with-cc-opt='$(strip $(NGX_CC_OPT))' \
+	        --with-ld-opt='$(strip $(NGX_LD_OPT))' \
 	        --add-dynamic-module=$(CURDIR) \
 	        --builddir=$(CURDIR)/$(BUILD)/nginx >$(CURDIR)/$(BUILD)/configure.log \
 	    || { tail -20 $(CURDIR)/$(BUILD)/configure.log; exit 1; }; \

@@ -70,7 +70,10 @@ typedef struct {
 
 
 typedef struct {
-    wh_mem_t                     mem;
+    wh_mem_t                     mem;         /* ngx_http_webhook_mem() */
+    ngx_pool_t                  *pool;
+    u_char                      *mem_pos;
+    u_char                      *mem_end;
     char                         id[37];      /* UUIDv7 */
     ngx_str_t                    status;      /* $webhook_status */
     wh_buf_t                     context;     /* the $context JSON text */

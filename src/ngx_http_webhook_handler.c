@@ -11,10 +11,45 @@ static ngx_int_t ngx_http_webhook_process(ngx_http_request_t *r);
 static int64_t ngx_http_webhook_now(void);
 
 
+/*
+ * The core library's allocator for a request: bump allocation from
+ * chunks sized by the body.  A request makes dozens of allocations, some
+ * a few times the body's size; from nginx's 4 KB request pool blocks
+ * they would cost a malloc for every few.  The chunks are the pool's, and
+ * go with it.
+ */
+
 static void *
 ngx_http_webhook_palloc(void *data, size_t size)
 {
-    return ngx_palloc(data, size);
+    u_char                  *p;
+    size_t                   chunk;
+    ngx_http_webhook_ctx_t  *ctx;
+
+    ctx = data;
+    size = ngx_align(size, NGX_ALIGNMENT);
+
+    if (size > (size_t) (ctx->mem_end - ctx->mem_pos)) {
+        chunk = (ctx->body_len < 64 * 1024) ? 8192 + 4 * ctx->body_len
+                                              : 256 * 1024;
+
+        if (size > chunk / 2) {
+            return ngx_palloc(ctx->pool, size);
+        }
+
+        p = ngx_palloc(ctx->pool, chunk);
+        if (p == NULL) {
+            return NULL;
+        }
+
+        ctx->mem_pos = p;
+        ctx->mem_end = p + chunk;
+    }
+
+    p = ctx->mem_pos;
+    ctx->mem_pos += size;
+
+    return p;
 }
 
 
@@ -22,7 +57,10 @@ void
 ngx_http_webhook_mem(ngx_http_webhook_ctx_t *ctx, ngx_pool_t *pool)
 {
     ctx->mem.alloc = ngx_http_webhook_palloc;
-    ctx->mem.data = pool;
+    ctx->mem.data = ctx;
+    ctx->pool = pool;
+    ctx->mem_pos = NULL;
+    ctx->mem_end = NULL;
 }
 
 

@@ -723,10 +723,13 @@ wh_sig_hmac(wh_sig_alg_t alg, const void *key, size_t klen,
     wh_sig_sha_update(alg, &c, inner, len);
     wh_sig_sha_final(alg, &c, out);
 
-    OPENSSL_cleanse(k, sizeof(k));
-    OPENSSL_cleanse(pad, sizeof(pad));
-    OPENSSL_cleanse(inner, sizeof(inner));
-    OPENSSL_cleanse(&c, sizeof(c));
+    /* only what this algorithm used: cleansing is a byte loop */
+    OPENSSL_cleanse(k, bs);
+    OPENSSL_cleanse(pad, bs);
+    OPENSSL_cleanse(inner, len);
+    OPENSSL_cleanse(&c, alg == WH_SIG_SHA512 ? sizeof(c.sha512)
+                        : alg == WH_SIG_SHA1 ? sizeof(c.sha1)
+                        : sizeof(c.sha256));
 
     return len;
 }
