@@ -129,7 +129,9 @@ static ngx_int_t ngx_http_webhook_redis_wake(
 static void ngx_http_webhook_redis_connect(
     ngx_http_webhook_redis_peer_t *peer);
 static char *ngx_http_webhook_redis_format(int argc, const char **argv,
-    const size_t *argvlen, int *len, ngx_log_t *log);
+    const size_t *argvlen, int *len, ngx_uint_t *own, ngx_log_t *log);
+static ngx_int_t ngx_http_webhook_redis_flush(
+    ngx_http_webhook_redis_peer_t *peer);
 static u_char *ngx_http_webhook_redis_num(u_char *p, size_t n);
 static void ngx_http_webhook_redis_setup(ngx_http_webhook_redis_peer_t *peer);
 static void ngx_http_webhook_redis_setup_reply(redisAsyncContext *ac,
@@ -990,12 +992,59 @@ ngx_http_webhook_redis_write_handler(ngx_event_t *wev)
     ngx_connection_t               *c = wev->data;
     ngx_http_webhook_redis_peer_t  *peer = c->data;
 
-    if (peer->ac) {
-        /* the hooks called inside see it; peers live as long as the cycle */
-        peer->writing = 1;
-        redisAsyncHandleWrite(peer->ac);
-        peer->writing = 0;
+    if (peer->ac == NULL
+        || ((peer->ac->c.flags & REDIS_CONNECTED)
+            && ngx_http_webhook_redis_flush(peer) == NGX_OK))
+    {
+        return;
     }
+
+    /* the hooks called inside see it; peers live as long as the cycle */
+    peer->writing = 1;
+    redisAsyncHandleWrite(peer->ac);
+    peer->writing = 0;
+}
+
+
+/*
+ * Writes hiredis' output buffer when the socket takes all of it, and keeps
+ * the buffer: hiredis would free it after each write and grow a new one,
+ * by doubling, for the next batch of commands, copying it each time.
+ * Anything else (nothing to write, a partial write, EAGAIN, an error) is
+ * left to hiredis: NGX_DECLINED.
+ */
+
+static ngx_int_t
+ngx_http_webhook_redis_flush(ngx_http_webhook_redis_peer_t *peer)
+{
+    size_t         len;
+    ssize_t        n;
+    redisContext  *c;
+
+    c = &peer->ac->c;
+    len = sdslen(c->obuf);
+
+    if (len == 0 || c->err) {
+        return NGX_DECLINED;
+    }
+
+    n = write(c->fd, c->obuf, len);
+
+    if (n != (ssize_t) len) {
+        if (n > 0) {
+            sdsrange(c->obuf, (int) n, -1);
+        }
+
+        return NGX_DECLINED;
+    }
+
+    sdsclear(c->obuf);
+
+    /* as hiredis does when its buffer is written */
+    ngx_http_webhook_redis_del_write(peer);
+    ngx_http_webhook_redis_add_read(peer);
+
+    return NGX_OK;
 }
 
 
@@ -1170,19 +1219,27 @@ ngx_http_webhook_redis_wake(ngx_http_webhook_redis_peer_t *peer)
 /* commands */
 
 /*
- * The RESP text of a command in one allocation.  hiredis 0.14 formats
- * each argument's length with sprintf(), a fifth of an async request's
- * instructions.
+ * The RESP text of a command.  hiredis 0.14 formats each argument's
+ * length with sprintf(), a fifth of an async request's instructions.
+ * hiredis copies the text into its output buffer at once, so it is
+ * written into one buffer kept for the next command, unless larger than
+ * NGX_HTTP_WEBHOOK_REDIS_SCRATCH: then *own is set and the caller frees
+ * it.
  */
+
+#define NGX_HTTP_WEBHOOK_REDIS_SCRATCH  (64 * 1024)
 
 static char *
 ngx_http_webhook_redis_format(int argc, const char **argv,
-    const size_t *argvlen, int *len, ngx_log_t *log)
+    const size_t *argvlen, int *len, ngx_uint_t *own, ngx_log_t *log)
 {
-    int      i;
-    char    *buf;
-    u_char  *p;
-    size_t   size;
+    int            i;
+    char          *buf;
+    u_char        *p;
+    size_t         size;
+
+    static char   *scratch;
+    static size_t  scratch_size;
 
     size = sizeof("*\r\n") - 1 + NGX_INT_T_LEN;
 
@@ -1194,9 +1251,28 @@ ngx_http_webhook_redis_format(int argc, const char **argv,
         return NULL;
     }
 
-    buf = ngx_alloc(size, log);
-    if (buf == NULL) {
-        return NULL;
+    if (size <= scratch_size) {
+        buf = scratch;
+        *own = 0;
+
+    } else if (size <= NGX_HTTP_WEBHOOK_REDIS_SCRATCH) {
+        buf = ngx_alloc(NGX_HTTP_WEBHOOK_REDIS_SCRATCH, log);
+        if (buf == NULL) {
+            return NULL;
+        }
+
+        ngx_free(scratch);
+        scratch = buf;
+        scratch_size = NGX_HTTP_WEBHOOK_REDIS_SCRATCH;
+        *own = 0;
+
+    } else {
+        buf = ngx_alloc(size, log);
+        if (buf == NULL) {
+            return NULL;
+        }
+
+        *own = 1;
     }
 
     p = (u_char *) buf;
@@ -1243,6 +1319,7 @@ ngx_http_webhook_redis_send(ngx_http_webhook_loc_conf_t *wlcf, int argc,
 {
     int                             len;
     char                           *buf;
+    ngx_uint_t                      own;
     ngx_http_webhook_redis_cmd_t   *cmd;
     ngx_http_webhook_redis_peer_t  *peer;
 
@@ -1252,7 +1329,7 @@ ngx_http_webhook_redis_send(ngx_http_webhook_loc_conf_t *wlcf, int argc,
         return NULL;
     }
 
-    buf = ngx_http_webhook_redis_format(argc, argv, argvlen, &len,
+    buf = ngx_http_webhook_redis_format(argc, argv, argvlen, &len, &own,
                                         peer->log);
     if (buf == NULL) {
         return NULL;
@@ -1260,8 +1337,7 @@ ngx_http_webhook_redis_send(ngx_http_webhook_loc_conf_t *wlcf, int argc,
 
     cmd = ngx_calloc(sizeof(ngx_http_webhook_redis_cmd_t), peer->log);
     if (cmd == NULL) {
-        ngx_free(buf);
-        return NULL;
+        goto failed;
     }
 
     cmd->peer = peer;
@@ -1277,16 +1353,31 @@ ngx_http_webhook_redis_send(ngx_http_webhook_loc_conf_t *wlcf, int argc,
                                        buf, len)
             != REDIS_OK)
         {
-            ngx_free(buf);
             ngx_free(cmd);
-            return NULL;
+            goto failed;
         }
 
-        ngx_free(buf);
+        if (own) {
+            ngx_free(buf);
+        }
+
         ngx_queue_insert_tail(&peer->sent, &cmd->queue);
 
     } else {
-        cmd->buf = buf;
+        /* kept until the connection is ready: a copy of its own */
+        if (!own) {
+            cmd->buf = ngx_alloc(len, peer->log);
+            if (cmd->buf == NULL) {
+                ngx_free(cmd);
+                return NULL;
+            }
+
+            ngx_memcpy(cmd->buf, buf, len);
+
+        } else {
+            cmd->buf = buf;
+        }
+
         cmd->len = len;
         ngx_queue_insert_tail(&peer->waiting, &cmd->queue);
     }
@@ -1294,6 +1385,14 @@ ngx_http_webhook_redis_send(ngx_http_webhook_loc_conf_t *wlcf, int argc,
     ngx_add_timer(&cmd->timer, NGX_HTTP_WEBHOOK_REDIS_COMMAND_TIMEOUT);
 
     return cmd;
+
+failed:
+
+    if (own) {
+        ngx_free(buf);
+    }
+
+    return NULL;
 }
 
 
