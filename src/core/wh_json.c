@@ -76,7 +76,7 @@ static const uint8_t  wh_utf8_hi[] = {
  * a time within a 64-bit word on little-endian machines.
  */
 
-#if (defined __SSE2__)
+#if (defined __SSE2__ && !defined WH_JSON_NO_SSE2)
 #include <emmintrin.h>
 #define WH_JSON_RUN  16
 
@@ -90,10 +90,26 @@ static const uint8_t  wh_utf8_hi[] = {
 #endif
 
 
+#if (WH_JSON_RUN == 16)
+
+/* a bit per special byte of x; a signed compare: >= 0x80 is below 0x20 */
+
+static inline __attribute__((always_inline)) int
+wh_json_special16(__m128i x)
+{
+    return _mm_movemask_epi8(
+               _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                   _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')))));
+}
+
+#endif
+
+
 /*
- * The first special byte at or after p, or the first byte of the last
- * WH_JSON_RUN - 1 or fewer (for a byte-wise loop to finish): only whole
- * blocks are read.
+ * The first special byte at or after p, or end.  Without SSE2 it may also
+ * stop at the first of the last 7 or fewer bytes, for a byte-wise loop to
+ * finish: only whole words are read.
  */
 
 static inline __attribute__((always_inline)) const u_char *
@@ -101,16 +117,10 @@ wh_json_run(const u_char *p, const u_char *end)
 {
 #if (WH_JSON_RUN == 16)
     int       m;
-    __m128i   x;
+    u_char    tail[16];
 
     while (end - p >= 16) {
-        x = _mm_loadu_si128((const __m128i *) p);
-
-        /* a signed compare: bytes >= 0x80 are below 0x20 too */
-        m = _mm_movemask_epi8(
-                _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
-                    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
-                                 _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')))));
+        m = wh_json_special16(_mm_loadu_si128((const __m128i *) p));
 
         if (m) {
             return p + __builtin_ctz(m);
@@ -118,6 +128,19 @@ wh_json_run(const u_char *p, const u_char *end)
 
         p += 16;
     }
+
+    if (p == end) {
+        return end;
+    }
+
+    /* the last bytes, padded with plain spaces: short strings such as
+     * header names would otherwise go byte by byte */
+
+    memset(tail, ' ', 16);
+    memcpy(tail, p, end - p);
+    m = wh_json_special16(_mm_loadu_si128((const __m128i *) tail));
+
+    return m ? p + __builtin_ctz(m) : end;
 
 #elif (WH_JSON_RUN == 8)
     uint64_t  w, m;

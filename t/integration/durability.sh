@@ -73,9 +73,14 @@ check() {   # RESULT-JSON WHAT
 
 # 1. Redis restarted under load (SHUTDOWN writes the AOF; it comes back
 # from it): answers in between are 503, never a 2xx without its job.
-$py t/integration/load.py 127.0.0.1 "$port" /hook 6000 8 >"$dir/load1.json" &
+# (enough requests that the load outlasts the outage on a fast machine;
+# Redis goes down once a thousand jobs are in)
+$py t/integration/load.py 127.0.0.1 "$port" /hook 20000 8 >"$dir/load1.json" &
 load=$!
-sleep 0.7
+for _ in $(seq 1 100); do
+    [ "$(R XLEN test:durable 2>/dev/null || echo 0)" -ge 1000 ] && break
+    sleep 0.1
+done
 R shutdown >/dev/null 2>&1
 sleep 1
 start_redis

@@ -881,12 +881,12 @@ test_escape(void)
     s = unescape(escape("\xe2\x82\xac\xff", 4), &len);
     is_str(s, "\xe2\x82\xac\xef\xbf\xbd", "invalid byte round trips as FFFD");
 
-    /* every position of a special byte in a long plain run (the scan takes
-       eight bytes at a time) */
+    /* every position of a special byte in plain runs of every length up
+       to 40 (the scan takes 16 or 8 bytes at a time, then the tail) */
     {
         int          bad;
-        size_t       pos, k, n;
-        char         in[40], want[80];
+        size_t       pos, k, n, len;
+        char         in[48], want[96];
 
         static const struct {
             const char  *in;
@@ -901,27 +901,30 @@ test_escape(void)
         bad = 0;
 
         for (k = 0; k < sizeof(sp) / sizeof(sp[0]); k++) {
-            for (pos = 0; pos < 24; pos++) {
-                memset(in, 'a', sizeof(in));
-                n = strlen(sp[k].in);
-                memcpy(in + pos, sp[k].in, n);
+            n = strlen(sp[k].in);
 
-                memset(want, 0, sizeof(want));
-                want[0] = '"';
-                memset(want + 1, 'a', pos);
-                strcat(want, sp[k].out);
-                memset(want + strlen(want), 'a', 25 - pos - n);
-                strcat(want, "\"");
+            for (len = n; len <= 40; len++) {
+                for (pos = 0; pos + n <= len; pos++) {
+                    memset(in, 'a', sizeof(in));
+                    memcpy(in + pos, sp[k].in, n);
 
-                if (strcmp(escape(in, 25), want) != 0) {
-                    printf("# special %zu at %zu: %s\n", k, pos,
-                           escape(in, 25));
-                    bad++;
+                    memset(want, 0, sizeof(want));
+                    want[0] = '"';
+                    memset(want + 1, 'a', pos);
+                    strcat(want, sp[k].out);
+                    memset(want + strlen(want), 'a', len - pos - n);
+                    strcat(want, "\"");
+
+                    if (strcmp(escape(in, len), want) != 0) {
+                        printf("# special %zu at %zu of %zu: %s\n", k, pos,
+                               len, escape(in, len));
+                        bad++;
+                    }
                 }
             }
         }
 
-        is_int(bad, 0, "a special byte at any of 24 positions in 25 bytes");
+        is_int(bad, 0, "a special byte at every position of 1 to 40 bytes");
     }
 }
 
