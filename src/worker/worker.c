@@ -36,7 +36,7 @@
 #define WK_RECONNECT      1000
 #define WK_CMD_TIMEOUT    10000
 #define WK_TRIM_EVERY     60000
-#define WK_STREAM_TRIM_EVERY  100   /* ms between trims of a busy stream */
+#define WK_STREAM_TRIM_EVERY  50    /* ms between trims of a busy stream */
 
 
 typedef struct {

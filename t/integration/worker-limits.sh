@@ -201,7 +201,7 @@ like "$(cat "$TMP/worker1.log")" \
 # ---- 2. the stream keeps only what is not final
 
 # final entries leave the stream at once when the worker is idle, within
-# 100 ms when it is busy (one trim for many, not an XDEL each)
+# 50 ms when it is busy (one trim for many, not an XDEL each)
 wait_for 2 eval '[ "$(R XLEN $Q)" == 0 ]'
 ok $? "every final job's entry is gone from the stream"
 
@@ -227,7 +227,7 @@ enqueue $Q "$J" t-mix "$REV_mix" '{"data":null}'
 wait_for 5 eval '[ "$(status_of "$H")" == -6 ] && final "$G" && final "$I"'
 ok $? "running: F in its request, G failed, H awaits its retry, I dead"
 wait_for 2 eval '[ "$(R XLEN $Q)" == 2 ]'
-ok $? "the running job and the one awaiting its retry keep their entries (100 ms later)"
+ok $? "the running job and the one awaiting its retry keep their entries (50 ms and more later)"
 is "$(R XRANGE $Q - + | grep -Ec "^($F|$H)\$")" 2 "... they are F and H"
 is "$(pending $Q)" 2 "... both pending"
 
