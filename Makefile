@@ -32,13 +32,13 @@ setup:
 
 # The module is compiled as Debian compiles its own nginx module packages
 # (dh-nginx's nginx_mod build system): with dpkg-buildflags, that is -O2
-# and hardening.  nginx's configure alone would use -O.
-NGX_CC_OPT := $(shell dpkg-buildflags --get CFLAGS 2>/dev/null) \
-              $(shell dpkg-buildflags --get CPPFLAGS 2>/dev/null) -fPIC
-NGX_LD_OPT := $(shell dpkg-buildflags --get LDFLAGS 2>/dev/null) -fPIC
-ifeq ($(findstring -O,$(NGX_CC_OPT)),)
-NGX_CC_OPT += -O2 -g
-endif
+# and hardening (-O2 -g without dpkg-dev).  nginx's configure alone would
+# use -O.  Read when configuring, after tools/setup has installed dpkg-dev.
+NGX_FLAGS  := dpkg-buildflags --get
+NGX_CC_OPT := cc_opt="$$($(NGX_FLAGS) CFLAGS 2>/dev/null) \
+                      $$($(NGX_FLAGS) CPPFLAGS 2>/dev/null)"; \
+              case "$$cc_opt" in *-O*) ;; *) cc_opt="$$cc_opt -O2 -g" ;; esac; \
+              ld_opt="$$($(NGX_FLAGS) LDFLAGS 2>/dev/null)"
 
 # The nginx build directory is configured again when the addon, this
 # file or the list of sources changes (config globs the source files).
@@ -48,10 +48,11 @@ $(BUILD)/nginx/Makefile: config Makefile $(MODULE_SRC)
 	@if ! cmp -s $(BUILD)/.srcs.new $(BUILD)/.srcs \
 	      || [ ! -f $@ ] || [ config -nt $@ ] || [ Makefile -nt $@ ]; then \
 	    echo "configuring nginx in $(BUILD)/nginx"; \
+	    $(NGX_CC_OPT); \
 	    cd $(NGX_SRC) && . ./conf_flags && \
 	    ./configure "$${NGX_CONF_FLAGS[@]}" \
-	        --with-cc-opt='$(strip $(NGX_CC_OPT))' \
-	        --with-ld-opt='$(strip $(NGX_LD_OPT))' \
+	        --with-cc-opt="$$(echo $$cc_opt) -fPIC" \
+	        --with-ld-opt="$$(echo $$ld_opt) -fPIC" \
 	        --add-dynamic-module=$(CURDIR) \
 	        --builddir=$(CURDIR)/$(BUILD)/nginx >$(CURDIR)/$(BUILD)/configure.log \
 	    || { tail -20 $(CURDIR)/$(BUILD)/configure.log; exit 1; }; \
