@@ -103,13 +103,32 @@ wh_json_special16(__m128i x)
                                 _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')))));
 }
 
+#elif (WH_JSON_RUN == 8)
+
+/*
+ * The high bit of a byte of the result is set where the byte of w is
+ * special; borrows only spill above a hit, so the lowest marked byte is
+ * the first special one.
+ */
+
+static inline __attribute__((always_inline)) uint64_t
+wh_json_special8(uint64_t w)
+{
+    return ((w - WH_ONES * 0x20)
+            | ((w ^ (WH_ONES * '"')) - WH_ONES)
+            | ((w ^ (WH_ONES * '\\')) - WH_ONES)
+            | w)
+           & (WH_ONES * 0x80);
+}
+
 #endif
 
 
 /*
- * The first special byte at or after p, or end.  Without SSE2 it may also
- * stop at the first of the last 7 or fewer bytes, for a byte-wise loop to
- * finish: only whole words are read.
+ * The first special byte at or after p, or end.  Only whole blocks are
+ * read from the text: its last bytes are scanned as a block padded with
+ * plain spaces, or short strings such as header names would go byte by
+ * byte.
  */
 
 static inline __attribute__((always_inline)) const u_char *
@@ -133,9 +152,6 @@ wh_json_run(const u_char *p, const u_char *end)
         return end;
     }
 
-    /* the last bytes, padded with plain spaces: short strings such as
-     * header names would otherwise go byte by byte */
-
     memset(tail, ' ', 16);
     memcpy(tail, p, end - p);
     m = wh_json_special16(_mm_loadu_si128((const __m128i *) tail));
@@ -147,18 +163,7 @@ wh_json_run(const u_char *p, const u_char *end)
 
     while (end - p >= 8) {
         memcpy(&w, p, 8);
-
-        /*
-         * The high bit of a byte of m is set where the byte is special;
-         * borrows only spill above a hit, so the lowest marked byte is
-         * the first special one.
-         */
-
-        m = ((w - WH_ONES * 0x20)
-             | ((w ^ (WH_ONES * '"')) - WH_ONES)
-             | ((w ^ (WH_ONES * '\\')) - WH_ONES)
-             | w)
-            & (WH_ONES * 0x80);
+        m = wh_json_special8(w);
 
         if (m) {
             return p + (__builtin_ctzll(m) >> 3);
@@ -166,9 +171,24 @@ wh_json_run(const u_char *p, const u_char *end)
 
         p += 8;
     }
-#endif
+
+    if (p == end) {
+        return end;
+    }
+
+    w = WH_ONES * ' ';
+    memcpy(&w, p, end - p);
+    m = wh_json_special8(w);
+
+    return m ? p + (__builtin_ctzll(m) >> 3) : end;
+
+#else
+    while (p < end && wh_json_class[*p] == WH_C_PLAIN) {
+        p++;
+    }
 
     return p;
+#endif
 }
 
 
@@ -501,10 +521,6 @@ string:
     for ( ;; ) {
 
         p = wh_json_run(p, end);
-
-        while (p < end && wh_json_class[*p] == WH_C_PLAIN) {
-            p++;
-        }
 
         if (p == end) {
             goto eof;
@@ -871,11 +887,6 @@ wh_json_escape(wh_buf_t *b, const char *s, size_t len)
         }
 
         cls = wh_json_class[*p];
-
-        if (cls == WH_C_PLAIN) {
-            p++;
-            continue;
-        }
 
         if (cls >= WH_C_U2) {
             k = wh_utf8_seq(p, end, cls);
