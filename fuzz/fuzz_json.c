@@ -112,7 +112,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wh_mem_t        mem;
     wh_val_t        v;
     wh_arena_t     *a;
-    wh_json_doc_t   doc;
     wh_json_err_t   err, verr;
 
     a = wh_arena_create(4096);
@@ -122,13 +121,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     wh_arena_mem(a, &mem);
 
+    rc = wh_val_parse(&mem, (const char *) data, size, 0, &v, &err);
+
     /* the validator and the tokenizer agree, to the error's offset */
-    rc = wh_json_parse(&mem, (const char *) data, size, &doc, &err);
     wh_fuzz_check(wh_json_validate((const char *) data, size, &verr) == rc);
     wh_fuzz_check(rc == 0 || (verr.offset == err.offset
                               && strcmp(verr.msg, err.msg) == 0));
 
-    if (wh_val_parse(&mem, (const char *) data, size, 0, &v, &err) == 0) {
+    if (rc == 0) {
         wh_fuzz_check(v.doc->ntoks > 0);
         wh_fuzz_check(v.doc->toks[0].next == v.doc->ntoks);
         wh_fuzz_walk(&mem, v, 0);
