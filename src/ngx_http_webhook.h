@@ -92,6 +92,8 @@ size_t ngx_http_webhook_allow(ngx_uint_t methods, u_char *buf, size_t size);
 /* ngx_http_webhook_handler.c */
 ngx_int_t ngx_http_webhook_handler(ngx_http_request_t *r);
 void ngx_http_webhook_mem(ngx_http_webhook_ctx_t *ctx, ngx_pool_t *pool);
+/* nginx's cached time in ms since 1970, as its own logs use */
+int64_t ngx_http_webhook_now(void);
 ngx_table_elt_t *ngx_http_webhook_header_in(ngx_http_request_t *r,
     const char *name, size_t len);
 

@@ -470,7 +470,6 @@ ngx_http_webhook_async_answer(ngx_http_webhook_async_t *st,
 static ngx_int_t
 ngx_http_webhook_async_ack(ngx_http_webhook_async_t *st)
 {
-    ngx_time_t              *tp;
     wh_scope_t               scope;
     wh_workflow_t           *wf;
     wh_response_t            resp;
@@ -484,12 +483,10 @@ ngx_http_webhook_async_ack(ngx_http_webhook_async_t *st)
     ngx_str_set(&ctx->status, "queued");
 
     if (wf->has_response) {
-        tp = ngx_timeofday();
-
         ngx_memzero(&scope, sizeof(wh_scope_t));
         scope.mem = &ctx->mem;
         scope.context = ctx->context_val;
-        scope.now_ms = (int64_t) tp->sec * 1000 + tp->msec;
+        scope.now_ms = ngx_http_webhook_now();
 
         if (wh_response_render(&wf->response, &scope, &resp) == 0) {
             return ngx_http_webhook_send(r, &resp);

@@ -84,14 +84,12 @@ ngx_http_webhook_uuid7(char *out)
     u_char           b[16];
     uint64_t         ms, r;
     ngx_uint_t       i;
-    ngx_time_t      *tp;
     static uint64_t  last_ms;
     static uint32_t  seq;
 
     static const char  hex[] = "0123456789abcdef";
 
-    tp = ngx_timeofday();
-    ms = (uint64_t) tp->sec * 1000 + tp->msec;
+    ms = (uint64_t) ngx_http_webhook_now();
 
     if (ms <= last_ms) {
         ms = last_ms;

@@ -8,7 +8,6 @@
 
 static void ngx_http_webhook_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhook_process(ngx_http_request_t *r);
-static int64_t ngx_http_webhook_now(void);
 
 
 /*
@@ -219,9 +218,7 @@ ngx_http_webhook_process(ngx_http_request_t *r)
 }
 
 
-/* the jobs' clock: nginx's cached time, as its own logs use */
-
-static int64_t
+int64_t
 ngx_http_webhook_now(void)
 {
     ngx_time_t  *tp;
@@ -237,10 +234,8 @@ ngx_http_webhook_run_sync(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx)
 {
     int                   status;
-    int64_t               now;
     wh_exec_t            *ex;
     wh_exec_rc_t          erc;
-    ngx_time_t           *tp;
     const char           *err;
     const wh_response_t  *resp;
 
@@ -251,14 +246,13 @@ ngx_http_webhook_run_sync(ngx_http_request_t *r,
                                       wlcf->workflow->key);
     }
 
-    tp = ngx_timeofday();
-    now = (int64_t) tp->sec * 1000 + tp->msec;
-
-    ex = wh_exec_create(wlcf->workflow, &ctx->mem, ctx->context_val, now);
+    ex = wh_exec_create(wlcf->workflow, &ctx->mem, ctx->context_val,
+                        ngx_http_webhook_now());
     if (ex == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* inline nodes take microseconds: the cached time times them */
     wh_exec_clock(ex, ngx_http_webhook_now);
 
     erc = wh_exec_run(ex);
