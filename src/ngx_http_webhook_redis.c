@@ -129,7 +129,7 @@ static ngx_int_t ngx_http_webhook_redis_wake(
 static void ngx_http_webhook_redis_connect(
     ngx_http_webhook_redis_peer_t *peer);
 static char *ngx_http_webhook_redis_format(int argc, const char **argv,
-    const size_t *argvlen, int *len, ngx_uint_t *own, ngx_log_t *log);
+    const size_t *argvlen, int *len, ngx_log_t *log);
 static ngx_int_t ngx_http_webhook_redis_flush(
     ngx_http_webhook_redis_peer_t *peer);
 static u_char *ngx_http_webhook_redis_num(u_char *p, size_t n);
@@ -1009,14 +1009,18 @@ ngx_http_webhook_redis_write_handler(ngx_event_t *wev)
 /*
  * Writes hiredis' output buffer when the socket takes all of it, and keeps
  * the buffer: hiredis would free it after each write and grow a new one,
- * by doubling, for the next batch of commands, copying it each time.
- * Anything else (nothing to write, a partial write, EAGAIN, an error) is
- * left to hiredis: NGX_DECLINED.
+ * by doubling, for the next batch of commands, copying it each time.  One
+ * that a burst of large jobs grew beyond NGX_HTTP_WEBHOOK_REDIS_KEEP is
+ * given back, as hiredis does.  Anything else (nothing to write, a partial
+ * write, EAGAIN, an error) is left to hiredis: NGX_DECLINED.
  */
+
+#define NGX_HTTP_WEBHOOK_REDIS_KEEP  (1024 * 1024)
 
 static ngx_int_t
 ngx_http_webhook_redis_flush(ngx_http_webhook_redis_peer_t *peer)
 {
+    sds            fresh;
     size_t         len;
     ssize_t        n;
     redisContext  *c;
@@ -1038,7 +1042,15 @@ ngx_http_webhook_redis_flush(ngx_http_webhook_redis_peer_t *peer)
         return NGX_DECLINED;
     }
 
-    sdsclear(c->obuf);
+    if (sdsalloc(c->obuf) > NGX_HTTP_WEBHOOK_REDIS_KEEP
+        && (fresh = sdsempty()) != NULL)
+    {
+        sdsfree(c->obuf);
+        c->obuf = fresh;
+
+    } else {
+        sdsclear(c->obuf);
+    }
 
     /* as hiredis does when its buffer is written */
     ngx_http_webhook_redis_del_write(peer);
@@ -1222,16 +1234,16 @@ ngx_http_webhook_redis_wake(ngx_http_webhook_redis_peer_t *peer)
  * The RESP text of a command.  hiredis 0.14 formats each argument's
  * length with sprintf(), a fifth of an async request's instructions.
  * hiredis copies the text into its output buffer at once, so it is
- * written into one buffer kept for the next command, unless larger than
- * NGX_HTTP_WEBHOOK_REDIS_SCRATCH: then *own is set and the caller frees
- * it.
+ * written into one buffer kept for the next command; a command larger
+ * than NGX_HTTP_WEBHOOK_REDIS_SCRATCH gets a buffer of its size, kept
+ * only until a usual one comes.
  */
 
 #define NGX_HTTP_WEBHOOK_REDIS_SCRATCH  (64 * 1024)
 
 static char *
 ngx_http_webhook_redis_format(int argc, const char **argv,
-    const size_t *argvlen, int *len, ngx_uint_t *own, ngx_log_t *log)
+    const size_t *argvlen, int *len, ngx_log_t *log)
 {
     int            i;
     char          *buf;
@@ -1251,29 +1263,23 @@ ngx_http_webhook_redis_format(int argc, const char **argv,
         return NULL;
     }
 
-    if (size <= scratch_size) {
-        buf = scratch;
-        *own = 0;
+    if (size > scratch_size
+        || (scratch_size > NGX_HTTP_WEBHOOK_REDIS_SCRATCH
+            && size <= NGX_HTTP_WEBHOOK_REDIS_SCRATCH))
+    {
+        size = ngx_max(size, NGX_HTTP_WEBHOOK_REDIS_SCRATCH);
 
-    } else if (size <= NGX_HTTP_WEBHOOK_REDIS_SCRATCH) {
-        buf = ngx_alloc(NGX_HTTP_WEBHOOK_REDIS_SCRATCH, log);
+        buf = ngx_alloc(size, log);
         if (buf == NULL) {
             return NULL;
         }
 
         ngx_free(scratch);
         scratch = buf;
-        scratch_size = NGX_HTTP_WEBHOOK_REDIS_SCRATCH;
-        *own = 0;
-
-    } else {
-        buf = ngx_alloc(size, log);
-        if (buf == NULL) {
-            return NULL;
-        }
-
-        *own = 1;
+        scratch_size = size;
     }
+
+    buf = scratch;
 
     p = (u_char *) buf;
     *p++ = '*';
@@ -1319,7 +1325,6 @@ ngx_http_webhook_redis_send(ngx_http_webhook_loc_conf_t *wlcf, int argc,
 {
     int                             len;
     char                           *buf;
-    ngx_uint_t                      own;
     ngx_http_webhook_redis_cmd_t   *cmd;
     ngx_http_webhook_redis_peer_t  *peer;
 
@@ -1329,7 +1334,7 @@ ngx_http_webhook_redis_send(ngx_http_webhook_loc_conf_t *wlcf, int argc,
         return NULL;
     }
 
-    buf = ngx_http_webhook_redis_format(argc, argv, argvlen, &len, &own,
+    buf = ngx_http_webhook_redis_format(argc, argv, argvlen, &len,
                                         peer->log);
     if (buf == NULL) {
         return NULL;
@@ -1337,7 +1342,7 @@ ngx_http_webhook_redis_send(ngx_http_webhook_loc_conf_t *wlcf, int argc,
 
     cmd = ngx_calloc(sizeof(ngx_http_webhook_redis_cmd_t), peer->log);
     if (cmd == NULL) {
-        goto failed;
+        return NULL;
     }
 
     cmd->peer = peer;
@@ -1354,30 +1359,20 @@ ngx_http_webhook_redis_send(ngx_http_webhook_loc_conf_t *wlcf, int argc,
             != REDIS_OK)
         {
             ngx_free(cmd);
-            goto failed;
-        }
-
-        if (own) {
-            ngx_free(buf);
+            return NULL;
         }
 
         ngx_queue_insert_tail(&peer->sent, &cmd->queue);
 
     } else {
         /* kept until the connection is ready: a copy of its own */
-        if (!own) {
-            cmd->buf = ngx_alloc(len, peer->log);
-            if (cmd->buf == NULL) {
-                ngx_free(cmd);
-                return NULL;
-            }
-
-            ngx_memcpy(cmd->buf, buf, len);
-
-        } else {
-            cmd->buf = buf;
+        cmd->buf = ngx_alloc(len, peer->log);
+        if (cmd->buf == NULL) {
+            ngx_free(cmd);
+            return NULL;
         }
 
+        ngx_memcpy(cmd->buf, buf, len);
         cmd->len = len;
         ngx_queue_insert_tail(&peer->waiting, &cmd->queue);
     }
@@ -1385,14 +1380,6 @@ ngx_http_webhook_redis_send(ngx_http_webhook_loc_conf_t *wlcf, int argc,
     ngx_add_timer(&cmd->timer, NGX_HTTP_WEBHOOK_REDIS_COMMAND_TIMEOUT);
 
     return cmd;
-
-failed:
-
-    if (own) {
-        ngx_free(buf);
-    }
-
-    return NULL;
 }
 
 
