@@ -99,11 +99,6 @@ wh_media_type(const char *ct, size_t len, const char **boundary,
         return WH_MEDIA_NONE;
     }
 
-    /* what nearly every sender says, in the case nearly every one uses */
-    if (len == 16 && memcmp(ct, "application/json", 16) == 0) {
-        return WH_MEDIA_JSON;
-    }
-
     p = ct;
     end = ct + len;
 
