@@ -9,7 +9,7 @@
 set -u
 
 cd "$(dirname "$0")/../.." || exit 2
-ROOT=$PWD
+. t/integration/lib.bash
 
 if [ "${WEBHOOK_TEST_DEB:-}" != 1 ]; then
     echo "1..0 # SKIP set WEBHOOK_TEST_DEB=1"
@@ -41,31 +41,6 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-n=0
-fails=0
-
-ok() {      # STATUS NAME: passes when STATUS is 0
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        fails=$((fails + 1))
-    fi
-}
-
-is() {      # GOT EXPECTED NAME
-    n=$((n + 1))
-    if [ "$1" == "$2" ]; then
-        echo "ok $n - $3"
-    else
-        echo "not ok $n - $3"
-        echo "#   got:      '$1'"
-        echo "#   expected: '$2'"
-        fails=$((fails + 1))
-    fi
-}
 
 comment() { sed 's/^/# /'; }
 
@@ -141,16 +116,6 @@ ok $rc "nginx -t with Debian's /etc/nginx/nginx.conf and the module enabled"
 
 # ---- nginx with the installed module answers a sync webhook
 
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return
-        fi
-    done
-}
 PORT=$(free_port)
 
 mkdir -p "$TMP/conf/workflows" "$TMP/tmp"
@@ -290,5 +255,4 @@ if [ -z "$INSTALLED_BEFORE" ] && [ "${WEBHOOK_TEST_DEB_KEEP:-}" != 1 ]; then
         "the module and the unit are gone"
 fi
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+done_testing

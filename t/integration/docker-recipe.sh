@@ -9,7 +9,7 @@
 set -u
 
 cd "$(dirname "$0")/../.." || exit 2
-ROOT=$PWD
+. t/integration/lib.bash
 
 skip() { echo "1..0 # SKIP $1"; exit 0; }
 
@@ -37,44 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-fails=0
-
-ok() {      # STATUS NAME: passes when STATUS is 0
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        fails=$((fails + 1))
-    fi
-}
-
-is() {      # GOT EXPECTED NAME
-    n=$((n + 1))
-    if [ "$1" == "$2" ]; then
-        echo "ok $n - $3"
-    else
-        echo "not ok $n - $3"
-        echo "#   got:      '$1'"
-        echo "#   expected: '$2'"
-        fails=$((fails + 1))
-    fi
-}
-
 comment() { sed 's/^/# /'; }
-
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return
-        fi
-    done
-}
-
 
 # ---- the recipe, in a scratch copy
 
@@ -240,5 +203,4 @@ wait "$NGINX_PID" 2>/dev/null
 is $? 0 "nginx exits with status 0 on SIGTERM"
 NGINX_PID=
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+done_testing
