@@ -4,15 +4,11 @@
 # 2xx must be in the stream; a reload must fail no request.  TAP.
 set -u
 cd "$(dirname "$0")/../.."
+. t/integration/lib.bash
 top=$PWD
 nginx=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
 module=$top/build/nginx/ngx_http_webhook_module.so
 py=/usr/bin/python3
-n=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-free_port() {
-    $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 dir=$(mktemp -d)
 rport=$(free_port)
@@ -106,4 +102,4 @@ ok $? "... and every request was answered 202"
 
 ! grep -qE '\[(alert|crit|emerg)\]' "$dir/logs/error.log"
 ok $? "no alert in nginx's error log"
-echo "1..$n"
+done_testing

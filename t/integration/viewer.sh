@@ -4,12 +4,11 @@
 # result.  Real redis-server, webhook-worker and nginx on loopback.  TAP.
 set -u
 cd "$(dirname "$0")/../.."
+. t/integration/lib.bash
 top=$PWD
 nginx=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
 module=$top/build/nginx/ngx_http_webhook_module.so
 chromium=$(command -v chromium || true)
-n=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 
 if [ -z "$chromium" ]; then
     echo "1..0 # SKIP chromium is not installed"
@@ -17,9 +16,6 @@ if [ -z "$chromium" ]; then
 fi
 
 dir=$(mktemp -d)
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 rport=$(free_port)
 port=$(free_port)
 wpid=
@@ -105,4 +101,4 @@ browse --screenshot="$top/build/viewer.png" --window-size=1280,800 \
 
 ! grep -qE '\[(alert|crit|emerg)\]' "$dir/logs/error.log"
 ok $? "no alert in nginx's error log"
-echo "1..$n"
+done_testing
