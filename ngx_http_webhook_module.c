@@ -567,10 +567,13 @@ ngx_http_webhook_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_webhook_loc_conf_t *wlcf = conf;
 
-    u_char                         *colon;
+    u_char                         *colon, *last;
     ngx_str_t                      *value;
     ngx_uint_t                      i;
     ngx_http_webhook_redis_conf_t  *rc;
+#if (NGX_HAVE_INET6)
+    u_char                          addr6[16];
+#endif
 
     if (wlcf->redis != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -592,18 +595,43 @@ ngx_http_webhook_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     } else {
         /* hiredis resolves names with a blocking call: only addresses. */
-        colon = ngx_strlchr(value[1].data, value[1].data + value[1].len, ':');
-        if (colon == NULL) {
+        last = value[1].data + value[1].len;
+
+        if (value[1].data[0] == '[') {
+            /* "[::1]:6379"; hiredis takes the address without brackets */
+            colon = ngx_strlchr(value[1].data, last, ']');
+            if (colon == NULL || colon + 1 == last || colon[1] != ':') {
+                goto invalid;
+            }
+
+            rc->host.data = value[1].data + 1;
+            rc->host.len = colon - rc->host.data;
+            colon++;
+
+#if (NGX_HAVE_INET6)
+            if (ngx_inet6_addr(rc->host.data, rc->host.len, addr6) != NGX_OK) {
+                goto invalid;
+            }
+#else
             goto invalid;
+#endif
+
+        } else {
+            colon = ngx_strlchr(value[1].data, last, ':');
+            if (colon == NULL) {
+                goto invalid;
+            }
+
+            rc->host.data = value[1].data;
+            rc->host.len = colon - value[1].data;
+
+            if (ngx_inet_addr(rc->host.data, rc->host.len) == INADDR_NONE) {
+                goto invalid;
+            }
         }
 
-        rc->host.data = value[1].data;
-        rc->host.len = colon - value[1].data;
-        rc->port = ngx_atoi(colon + 1, value[1].data + value[1].len - colon - 1);
-
-        if (rc->port < 1 || rc->port > 65535
-            || ngx_inet_addr(rc->host.data, rc->host.len) == INADDR_NONE)
-        {
+        rc->port = ngx_atoi(colon + 1, last - colon - 1);
+        if (rc->port < 1 || rc->port > 65535) {
             goto invalid;
         }
     }
@@ -649,7 +677,7 @@ invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid Redis address \"%V\": expected "
-                       "IP:PORT or unix:PATH", &value[1]);
+                       "IP:PORT, [IPv6]:PORT or unix:PATH", &value[1]);
     return NGX_CONF_ERROR;
 }
 

@@ -191,3 +191,71 @@ GET /
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*invalid value "later"/
+
+
+
+=== TEST 12: an IPv6 address without its port is refused
+--- config
+    location = /hook {
+        webhook_redis [::1];
+        webhook ../html/ok.json;
+    }
+--- user_files
+>>> ok.json
+{"key": "ok", "nodes": []}
+--- request
+GET /
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid Redis address "\[::1\]": expected IP:PORT, \[IPv6\]:PORT or unix:PATH/
+
+
+
+=== TEST 13: an IPv6 address with port 0 is refused
+--- config
+    location = /hook {
+        webhook_redis [::1]:0;
+        webhook ../html/ok.json;
+    }
+--- user_files
+>>> ok.json
+{"key": "ok", "nodes": []}
+--- request
+GET /
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid Redis address "\[::1\]:0": expected IP:PORT, \[IPv6\]:PORT or unix:PATH/
+
+
+
+=== TEST 14: a malformed IPv6 address is refused
+--- config
+    location = /hook {
+        webhook_redis [::g1]:6379;
+        webhook ../html/ok.json;
+    }
+--- user_files
+>>> ok.json
+{"key": "ok", "nodes": []}
+--- request
+GET /
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid Redis address "\[::g1\]:6379": expected IP:PORT, \[IPv6\]:PORT or unix:PATH/
+
+
+
+=== TEST 15: an IPv6 address without brackets is refused
+--- config
+    location = /hook {
+        webhook_redis ::1:6379;
+        webhook ../html/ok.json;
+    }
+--- user_files
+>>> ok.json
+{"key": "ok", "nodes": []}
+--- request
+GET /
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid Redis address "::1:6379": expected IP:PORT, \[IPv6\]:PORT or unix:PATH/

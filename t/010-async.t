@@ -6,6 +6,7 @@ use Test::Nginx::Socket 'no_plan';
 
 use Digest::SHA qw(sha256_hex);
 use FindBin;
+use IO::Socket::IP ();
 use JSON::PP ();
 use lib "$FindBin::Bin/common";
 use WebhookRedis;
@@ -18,6 +19,10 @@ $ENV{TEST_NGINX_REDIS_LOST_PORT} = redis_new('lost');
 $ENV{TEST_NGINX_REDIS_AUTH_PORT} = redis_new('auth', '--requirepass',
                                              's3cret');
 redis_start(qw(main down lost auth));
+
+# TEST 16 needs an IPv6 loopback, which some containers lack.
+$ENV{TEST_NGINX_HAVE_IPV6} = IO::Socket::IP->new(LocalHost => '::1',
+                                                 Listen => 1) ? 1 : 0;
 
 add_response_body_check(sub {
     my ($block, $body, $idx) = @_;
@@ -141,6 +146,12 @@ is(redis_cli('-n', '3', 'XLEN', 'test:db'), '1', 'db=3: the job is in db 3');
     ok($f{revision} && redis_cli('-n', '3', 'EXISTS',
                                  "webhook:workflow:$f{revision}") eq '1',
        'db=3: the definition is in db 3');
+}
+
+# TEST 16: [::1]:port.
+SKIP: {
+    skip 'no IPv6 loopback', 1 unless $ENV{TEST_NGINX_HAVE_IPV6};
+    is(redis_cli('XLEN', 'test:ipv6'), '1', 'IPv6: the job is queued');
 }
 
 # TEST 12: password=.
@@ -517,3 +528,25 @@ Content-Type: application/json
  '"code":"invalid_body"']
 --- no_error_log
 [alert]
+
+
+
+=== TEST 16: an IPv6 address in brackets
+--- skip_eval: 3: !$ENV{TEST_NGINX_HAVE_IPV6}
+--- config
+    location = /hook {
+        webhook_redis [::1]:$TEST_NGINX_REDIS_PORT;
+        webhook_queue test:ipv6;
+        webhook ../html/wf.json;
+    }
+--- user_files
+>>> wf.json
+{"key": "ipv6", "nodes": []}
+--- request
+POST /hook
+{"a": 1}
+--- error_code: 202
+--- response_body_like chomp
+"status":"queued"
+--- no_error_log
+[error]

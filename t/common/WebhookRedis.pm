@@ -92,7 +92,9 @@ sub redis_up {
 sub redis_start {
     for my $name (@_ ? @_ : 'main') {
         my $r = $Redis{$name};
-        system('redis-server', '--port', $r->{port}, '--bind', '127.0.0.1',
+        # "-::1": also IPv6 loopback where the machine has it
+        system('redis-server', '--port', $r->{port},
+               '--bind', '127.0.0.1', '-::1',
                '--save', '', '--appendonly', 'no', '--daemonize', 'yes',
                '--dir', $r->{dir}, '--pidfile', "$r->{dir}/redis.pid",
                '--logfile', "$r->{dir}/redis.log", @{ $r->{args} }) == 0
