@@ -2,8 +2,41 @@
 # start and says which file, where and why.
 use Test::Nginx::Socket 'no_plan';
 
+use File::Temp ();
+
 no_shuffle();
 run_tests();
+
+# webhook_redis forms, each through "nginx -t" with the module loaded: the
+# IPv6 ones as hiredis takes them, the malformed ones refused by name.
+my $bin = $ENV{TEST_NGINX_BINARY} || 'nginx';
+my $modules = join '', map { "load_module $_;\n" }
+    split ' ', $ENV{TEST_NGINX_LOAD_MODULES} // '';
+my %redis = ('127.0.0.1:6379' => 1, '[::1]:6379' => 1,
+             'unix:/run/redis.sock' => 1, '[::1]' => 0, '[::1]:0' => 0,
+             '[::1]6379' => 0, '[::g1]:6379' => 0, '::1:6379' => 0,
+             '[]:6379' => 0, '[127.0.0.1]:6379' => 0);
+for my $addr (sort keys %redis) {
+    my $dir = File::Temp->newdir;
+    open my $wf, '>', "$dir/wf.json" or die;
+    print $wf '{"key": "ok", "nodes": []}';
+    close $wf;
+    open my $cf, '>', "$dir/nginx.conf" or die;
+    print $cf "${modules}error_log $dir/error.log;\npid $dir/nginx.pid;\n",
+        "events {}\nhttp { server { location = /hook {\n",
+        "    webhook_redis $addr;\n    webhook $dir/wf.json;\n} } }\n";
+    close $cf;
+    my $out = `'$bin' -t -q -p '$dir' -c '$dir/nginx.conf' -e '$dir/e' 2>&1`;
+    my $ok = $? == 0;
+    if ($redis{$addr}) {
+        ok($ok, "webhook_redis $addr is taken") or diag($out);
+    } else {
+        my $re = qr/invalid Redis address "\Q$addr\E": expected IP:PORT,/
+            . qr/ \[IPv6\]:PORT or unix:PATH/;
+        ok(!$ok && $out =~ $re, "webhook_redis $addr is refused")
+            or diag($out);
+    }
+}
 
 __DATA__
 
@@ -191,71 +224,3 @@ GET /
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*invalid value "later"/
-
-
-
-=== TEST 12: an IPv6 address without its port is refused
---- config
-    location = /hook {
-        webhook_redis [::1];
-        webhook ../html/ok.json;
-    }
---- user_files
->>> ok.json
-{"key": "ok", "nodes": []}
---- request
-GET /
---- must_die
---- error_log eval
-qr/\[emerg\] .*invalid Redis address "\[::1\]": expected IP:PORT, \[IPv6\]:PORT or unix:PATH/
-
-
-
-=== TEST 13: an IPv6 address with port 0 is refused
---- config
-    location = /hook {
-        webhook_redis [::1]:0;
-        webhook ../html/ok.json;
-    }
---- user_files
->>> ok.json
-{"key": "ok", "nodes": []}
---- request
-GET /
---- must_die
---- error_log eval
-qr/\[emerg\] .*invalid Redis address "\[::1\]:0": expected IP:PORT, \[IPv6\]:PORT or unix:PATH/
-
-
-
-=== TEST 14: a malformed IPv6 address is refused
---- config
-    location = /hook {
-        webhook_redis [::g1]:6379;
-        webhook ../html/ok.json;
-    }
---- user_files
->>> ok.json
-{"key": "ok", "nodes": []}
---- request
-GET /
---- must_die
---- error_log eval
-qr/\[emerg\] .*invalid Redis address "\[::g1\]:6379": expected IP:PORT, \[IPv6\]:PORT or unix:PATH/
-
-
-
-=== TEST 15: an IPv6 address without brackets is refused
---- config
-    location = /hook {
-        webhook_redis ::1:6379;
-        webhook ../html/ok.json;
-    }
---- user_files
->>> ok.json
-{"key": "ok", "nodes": []}
---- request
-GET /
---- must_die
---- error_log eval
-qr/\[emerg\] .*invalid Redis address "::1:6379": expected IP:PORT, \[IPv6\]:PORT or unix:PATH/
