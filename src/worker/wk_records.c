@@ -664,74 +664,112 @@ wk_rec_merge(wh_buf_t *b, wh_val_t rec, wh_val_t values, const char *now)
 }
 
 
-static int
-wk_rec_update(wk_rec_t *r)
-{
-    int          rc, tries;
-    char         now[WH_ISO_LEN];
-    size_t       i;
-    wh_buf_t     out, rec;
-    wk_args_t    cmd;
+/*
+ * A write that depends on what it read: the matching records are loaded
+ * under WATCH, build() turns them into one command, and MULTI/EXEC runs
+ * it; when another client changed the collection meanwhile, again from
+ * the load.  0 done (r->nitems may be 0: nothing written), -1 failed.
+ */
 
-    if (wk_rec_values(r, 1) != 0 || wk_rec_need_where(r) != 0) {
-        return -1;
-    }
+typedef int (*wk_rec_write_pt)(wk_rec_t *r, wk_args_t *cmd, wh_buf_t *out);
+
+static int
+wk_rec_watched(wk_rec_t *r, wk_rec_write_pt build, wh_buf_t *out,
+    const char *what)
+{
+    int        rc, tries;
+    wk_args_t  cmd;
 
     wk_args_init(&cmd);
 
     for (tries = 0; tries < WK_REC_WATCH_TRIES; tries++) {
         if (wk_rec_load(r, 1) != 0) {
-            wk_args_free(&cmd);
-            return -1;
+            rc = -1;
+            goto done;
         }
-
-        wh_iso_time(wk_now_ms(), now);
-        wh_buf_init(&out, &r->tmp, 256);
-        wh_buf_printf(&out, "{\"count\":%zu,\"records\":[", r->nitems);
 
         if (r->nitems == 0) {
             wk_rec_unwatch(r);
-            break;
+            rc = 0;
+            goto done;
         }
 
-        wk_args_adds(&cmd, "HSET");
-        wk_args_adds(&cmd, r->key);
-
-        for (i = 0; i < r->nitems; i++) {
-            wh_buf_init(&rec, &r->tmp, 256);
-            wk_rec_merge(&rec, r->items[i].rec, r->values, now);
-
-            if (rec.failed) {
-                wk_args_free(&cmd);
-                return wk_rec_fail(r, WH_STATUS_ERROR, "out of memory");
-            }
-
-            wk_args_addll(&cmd, r->items[i].id);
-            wk_args_add(&cmd, rec.data, rec.len);
-
-            if (i < WK_REC_UPDATED_MAX) {
-                wh_buf_add(&out, ",", i ? 1 : 0);
-                wh_buf_add(&out, rec.data, rec.len);
-            }
+        if (build(r, &cmd, out) != 0) {
+            rc = -1;
+            goto done;
         }
 
-        rc = wk_rec_exec(r, &cmd, "update");
+        rc = wk_rec_exec(r, &cmd, what);
 
-        if (rc < 0) {
-            wk_args_free(&cmd);
-            return -1;
-        }
-
-        if (rc > 0) {
-            break;
+        if (rc != 0) {
+            rc = rc > 0 ? 0 : -1;
+            goto done;
         }
     }
 
+    rc = wk_rec_fail(r, WH_STATUS_ERROR, "the collection changed during %d "
+                     "attempts to %s records", tries, what);
+
+done:
+
     wk_args_free(&cmd);
 
-    if (tries == WK_REC_WATCH_TRIES) {
-        return wk_rec_fail(r, WH_STATUS_ERROR, "the collection changed "
-                           "during %d attempts to update it", tries);
+    return rc;
+}
+
+
+/* HSET of the merged records; out gets the answer's first records */
+
+static int
+wk_rec_update_cmd(wk_rec_t *r, wk_args_t *cmd, wh_buf_t *out)
+{
+    char      now[WH_ISO_LEN];
+    size_t    i;
+    wh_buf_t  rec;
+
+    wh_iso_time(wk_now_ms(), now);
+    wh_buf_init(out, &r->tmp, 256);
+    wh_buf_printf(out, "{\"count\":%zu,\"records\":[", r->nitems);
+
+    wk_args_adds(cmd, "HSET");
+    wk_args_adds(cmd, r->key);
+
+    for (i = 0; i < r->nitems; i++) {
+        wh_buf_init(&rec, &r->tmp, 256);
+        wk_rec_merge(&rec, r->items[i].rec, r->values, now);
+
+        if (rec.failed) {
+            wk_args_reset(cmd);
+            return wk_rec_fail(r, WH_STATUS_ERROR, "out of memory");
+        }
+
+        wk_args_addll(cmd, r->items[i].id);
+        wk_args_add(cmd, rec.data, rec.len);
+
+        if (i < WK_REC_UPDATED_MAX) {
+            wh_buf_add(out, ",", i ? 1 : 0);
+            wh_buf_add(out, rec.data, rec.len);
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+wk_rec_update(wk_rec_t *r)
+{
+    wh_buf_t  out;
+
+    if (wk_rec_values(r, 1) != 0 || wk_rec_need_where(r) != 0
+        || wk_rec_watched(r, wk_rec_update_cmd, &out, "update") != 0)
+    {
+        return -1;
+    }
+
+    if (r->nitems == 0) {
+        wh_buf_init(&out, &r->tmp, 32);
+        wh_buf_adds(&out, "{\"count\":0,\"records\":[");
     }
 
     wh_buf_adds(&out, "]}");
@@ -741,54 +779,32 @@ wk_rec_update(wk_rec_t *r)
 
 
 static int
+wk_rec_destroy_cmd(wk_rec_t *r, wk_args_t *cmd, wh_buf_t *out)
+{
+    size_t  i;
+
+    (void) out;
+
+    wk_args_adds(cmd, "HDEL");
+    wk_args_adds(cmd, r->key);
+
+    for (i = 0; i < r->nitems; i++) {
+        wk_args_addll(cmd, r->items[i].id);
+    }
+
+    return 0;
+}
+
+
+static int
 wk_rec_destroy(wk_rec_t *r)
 {
-    int          rc, tries;
-    size_t       i;
-    wh_buf_t     out;
-    wk_args_t    cmd;
+    wh_buf_t  out;
 
-    if (wk_rec_need_where(r) != 0) {
+    if (wk_rec_need_where(r) != 0
+        || wk_rec_watched(r, wk_rec_destroy_cmd, NULL, "destroy") != 0)
+    {
         return -1;
-    }
-
-    wk_args_init(&cmd);
-
-    for (tries = 0; tries < WK_REC_WATCH_TRIES; tries++) {
-        if (wk_rec_load(r, 1) != 0) {
-            wk_args_free(&cmd);
-            return -1;
-        }
-
-        if (r->nitems == 0) {
-            wk_rec_unwatch(r);
-            break;
-        }
-
-        wk_args_adds(&cmd, "HDEL");
-        wk_args_adds(&cmd, r->key);
-
-        for (i = 0; i < r->nitems; i++) {
-            wk_args_addll(&cmd, r->items[i].id);
-        }
-
-        rc = wk_rec_exec(r, &cmd, "destroy");
-
-        if (rc < 0) {
-            wk_args_free(&cmd);
-            return -1;
-        }
-
-        if (rc > 0) {
-            break;
-        }
-    }
-
-    wk_args_free(&cmd);
-
-    if (tries == WK_REC_WATCH_TRIES) {
-        return wk_rec_fail(r, WH_STATUS_ERROR, "the collection changed "
-                           "during %d attempts to destroy in it", tries);
     }
 
     wh_buf_init(&out, &r->tmp, 32);
