@@ -212,7 +212,6 @@ ngx_http_webhook_log_handler(ngx_http_request_t *r)
 {
     ngx_msec_int_t                 ms;
     ngx_uint_t                     i, o;
-    ngx_time_t                    *tp;
     ngx_http_webhook_ctx_t        *ctx;
     ngx_http_webhook_slot_t       *slot;
     ngx_http_webhook_loc_conf_t   *wlcf;
@@ -243,9 +242,8 @@ ngx_http_webhook_log_handler(ngx_http_request_t *r)
         }
     }
 
-    tp = ngx_timeofday();
-    ms = (ngx_msec_int_t) ((tp->sec - r->start_sec) * 1000
-                           + (tp->msec - r->start_msec));
+    ms = (ngx_msec_int_t) (ngx_http_webhook_now()
+                           - ((int64_t) r->start_sec * 1000 + r->start_msec));
     ms = ngx_max(ms, 0);
 
     for (i = 0; i < NGX_HTTP_WEBHOOK_NBUCKETS; i++) {
