@@ -340,8 +340,9 @@ test_sandbox(void)
     ok(r.log == NULL, "has no log");
     is_str(run("for (var i = 0; i < 10000; i++) console.log('0123456789');",
                NULL), "null", "a flood of console output");
-    ok(r.log != NULL && strlen(r.log) == WK_SCRIPT_LOG_MAX - 1,
-       "is capped at %d bytes", WK_SCRIPT_LOG_MAX);
+    ok(r.nlogs == WK_SCRIPT_LOG_LINES && r.log != NULL
+       && strlen(r.log) == WK_SCRIPT_LOG_LINES * 11 - 1,
+       "is capped at %d lines", WK_SCRIPT_LOG_LINES);
 
     run("return Math.random()", NULL);
     snprintf(text + 2048, 64, "%s", r.result_json ? r.result_json : "");
