@@ -652,9 +652,14 @@ wk_run(v8::Isolate *isolate, const wk_v8_in_t *in, char **json,
 
     if (!v8::JSON::Stringify(ctx, result).ToLocal(&text)) {
         WK_CHECK_STOP();
+
+        /* the first line: V8 draws the cycle of a cyclic one below */
+        out = wk_error_text(isolate, ctx, tc.Exception(),
+                            v8::Local<v8::Message>());
+        out = out.substr(0, out.find('\n'));
+
         return wk_fail(error, "script result cannot be converted to JSON: "
-                       + wk_error_text(isolate, ctx, tc.Exception(),
-                                       v8::Local<v8::Message>()));
+                              + out);
     }
 
     WK_CHECK_STOP();
@@ -675,7 +680,6 @@ wk_run(v8::Isolate *isolate, const wk_v8_in_t *in, char **json,
         }
     }
 
-    /* only the first line of a multi-line message (cyclic structures) */
     *json = wk_strdup(out);
     *json_len = out.size();
 
