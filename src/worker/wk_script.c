@@ -99,6 +99,7 @@ struct wk_script_s {
 
 
 static pid_t             wk_helper_pid = -1;
+static pid_t             wk_helper_owner;    /* the process that forked it */
 static int               wk_helper_fd = -1;
 static int               wk_helper_final;
 
@@ -719,6 +720,19 @@ wk_helper(int ctl, pid_t worker, char **argv)
 }
 
 
+/* A forked copy of the caller has no helper of its own (yet). */
+
+static void
+wk_helper_forget(void)
+{
+    if (wk_helper_pid > 0 && wk_helper_owner != getpid()) {
+        close(wk_helper_fd);
+        wk_helper_fd = -1;
+        wk_helper_pid = -1;
+    }
+}
+
+
 int
 wk_script_helper_start(int final, char **argv)
 {
@@ -728,6 +742,8 @@ wk_script_helper_start(int final, char **argv)
     if (final) {
         wk_helper_final = 1;
     }
+
+    wk_helper_forget();
 
     if (wk_helper_pid > 0) {
         return 0;
@@ -755,6 +771,7 @@ wk_script_helper_start(int final, char **argv)
     }
 
     wk_helper_fd = sv[0];
+    wk_helper_owner = worker;
 
     return 0;
 }
@@ -763,6 +780,8 @@ wk_script_helper_start(int final, char **argv)
 void
 wk_script_helper_stop(void)
 {
+    wk_helper_forget();
+
     if (wk_helper_pid <= 0) {
         return;
     }
@@ -790,6 +809,8 @@ wk_helper_send(int sock, int in_fd)
     struct iovec     iov;
     struct msghdr    msg;
     struct cmsghdr  *cm;
+
+    wk_helper_forget();
 
     if (wk_helper_pid <= 0) {
         if (wk_helper_final || wk_script_helper_start(0, NULL) != 0) {

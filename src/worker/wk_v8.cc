@@ -42,6 +42,8 @@ namespace {
 
 /* Counts array buffer memory against the heap cap. */
 
+void wk_allocator_refused(void);
+
 class wk_allocator_t : public v8::ArrayBuffer::Allocator {
 public:
     size_t  used = 0;
@@ -52,6 +54,7 @@ public:
         void  *p;
 
         if (n > cap - used) {
+            wk_allocator_refused();
             return nullptr;
         }
 
@@ -68,6 +71,7 @@ public:
         void  *p;
 
         if (n > cap - used) {
+            wk_allocator_refused();
             return nullptr;
         }
 
@@ -103,6 +107,19 @@ unsigned                        wk_watch_timeout;
 unsigned                        wk_watch_grace;
 void                          (*wk_watch_expire)(int);
 std::atomic<int>                wk_watch_running;
+
+
+/* array buffers past the cap end the run as the heap's limit does */
+
+void
+wk_allocator_refused(void)
+{
+    wk_oom = 1;
+
+    if (wk_isolate != nullptr) {
+        wk_isolate->TerminateExecution();
+    }
+}
 
 
 void
