@@ -3,7 +3,8 @@
  * N runs of a small script through wk_script_start/collect (the worker's
  * path), C in flight at once.  Built against either engine's wk_script.c
  * by bench/script/run.sh.  Prints one line: runs/s, the process's peak RSS
- * and the RSS of its children (the V8 build's helper) at the end.
+ * and the RSS of its descendants (the V8 build's helper and idle script
+ * processes) at the end.
  */
 
 #define _GNU_SOURCE
@@ -30,24 +31,25 @@ now_s(void)
 }
 
 
+/* VmRSS of pid's descendants, the V8 build's helper and script processes */
+
 static long
-children_rss_kb(void)
+children_rss_kb(long pid)
 {
-    long   pid, total, kb;
+    long   child, total, kb;
     char   path[64], line[256];
     FILE  *f, *s;
 
-    snprintf(path, sizeof(path), "/proc/self/task/%d/children",
-             (int) getpid());
+    snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", pid, pid);
     f = fopen(path, "r");
     if (f == NULL) {
-        return -1;
+        return 0;
     }
 
     total = 0;
 
-    while (fscanf(f, "%ld", &pid) == 1) {
-        snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+    while (fscanf(f, "%ld", &child) == 1) {
+        snprintf(path, sizeof(path), "/proc/%ld/status", child);
         s = fopen(path, "r");
         if (s == NULL) {
             continue;
@@ -60,6 +62,7 @@ children_rss_kb(void)
         }
 
         fclose(s);
+        total += children_rss_kb(child);
     }
 
     fclose(f);
@@ -130,7 +133,7 @@ main(int argc, char **argv)
 
     printf("%d runs, %d in flight: %.0f runs/s, %d failed; worker peak RSS "
            "%ld kB, its children's RSS %ld kB\n", n, c, n / t, failed,
-           ru.ru_maxrss, children_rss_kb());
+           ru.ru_maxrss, children_rss_kb((long) getpid()));
 
     return failed != 0;
 }

@@ -11,23 +11,31 @@
  *   script process: reads the input, closes every descriptor but the
  *       socket (fd 3; fds 0, 1 and 2 too: errors go back as frames),
  *       rlimits, watchdog thread, system-call filter (or the run fails:
- *       never unsandboxed), fresh context, run, frames, _exit.
+ *       never unsandboxed), then runs: each in a fresh context of the
+ *       process's one isolate, its frames ending with a final one that
+ *       says whether the process takes another run.
  *   worker: reads the socket (non-blocking, for its event loop) until the
- *       end of file, decodes the frames.
+ *       final frame, decodes the frames, and keeps up to WK_SCRIPT_IDLE
+ *       processes for later runs, passing them the next memfd itself.
  *
- * So a script process holds no secret and no other job's data: its
- * parent never had any.  The helper reaps its children (SIGCHLD ignored)
- * and dies with the worker (PR_SET_PDEATHSIG), its children with it; a
- * script process also ends as soon as the worker closes its socket
- * (cancel, or the worker's death).
+ * So a script process is created from a process that holds no secret and
+ * no job's data.  A process serves at most WK_SCRIPT_RUNS runs (of any
+ * jobs, each in a fresh context: no global or built-in of one run is seen
+ * by the next) and ends after a run that timed out or hit the memory cap.
+ * Making an isolate costs 2 to 3 ms, a context 0.5 ms: the pool is what
+ * makes V8 as fast as Duktape was.  The helper reaps its children
+ * (SIGCHLD ignored) and dies with the worker (PR_SET_PDEATHSIG), its
+ * children with it; a script process also ends as soon as the worker
+ * closes its socket (cancel, or the worker's death).
  *
  * Time: the watchdog stops V8 at the timeout and ends the process
- * WK_SCRIPT_GRACE later if V8 did not stop; RLIMIT_CPU and the worker's
- * own deadline are the backstops.  Memory: V8's heap cap (wk_v8.cc).
+ * WK_SCRIPT_GRACE later if V8 did not stop; the worker's own deadline
+ * (it closes the socket, which the watchdog sees) is the backstop.  Memory: V8's heap cap (wk_v8.cc).
  * Sandbox: the script sees ECMAScript built-ins and the globals of §12
  * only; the kernel backs that up with a seccomp filter that allows what
  * V8 without JIT needs (memory without PROT_EXEC, time, futex, the
- * socket's read and write, exit) and fails everything else with EPERM.
+ * socket's read, write and recvmsg, close, exit) and fails everything
+ * else with EPERM.
  */
 
 #define _GNU_SOURCE
@@ -65,9 +73,14 @@
 
 /* Frames on the socket: kind, 8-byte length in host order, payload. */
 #define WK_FRAME_LOG      'L'
-#define WK_FRAME_RESULT   'R'
+#define WK_FRAME_RESULT   'R'       /* the last run of the process */
 #define WK_FRAME_ERROR    'E'
+#define WK_FRAME_RESULT_NEXT  'r'   /* and the process takes another */
+#define WK_FRAME_ERROR_NEXT   'e'
 #define WK_FRAME_HDR      9
+
+#define WK_SCRIPT_RUNS    1000      /* runs of one script process */
+#define WK_SCRIPT_IDLE    2         /* idle script processes kept */
 
 #define WK_MSG_TIMEOUT    "script timed out after %u ms"
 #define WK_MSG_MEMORY     "script exceeded the memory limit"
@@ -89,6 +102,8 @@ typedef struct {
 
 struct wk_script_s {
     int                  fd;
+    size_t               mem_limit;
+    size_t               scan;         /* the next frame's offset */
     unsigned             timeout_ms;
     int64_t              deadline;
     size_t               max;          /* bytes the process may send */
@@ -97,6 +112,11 @@ struct wk_script_s {
     size_t               cap;
 };
 
+
+/* Script processes between runs: their sockets and heap caps. */
+static int               wk_idle_fd[WK_SCRIPT_IDLE];
+static size_t            wk_idle_mem[WK_SCRIPT_IDLE];
+static int               wk_nidle;
 
 static pid_t             wk_helper_pid = -1;
 static pid_t             wk_helper_owner;    /* the process that forked it */
@@ -113,7 +133,6 @@ static int               wk_helper_final;
 static int               wk_child_test_seccomp;     /* forced failure */
 static int               wk_child_test_probe;
 static int               wk_child_v8_failed;
-static int               wk_child_ending;
 static unsigned          wk_child_timeout_ms;
 static char             *wk_child_lines[WK_SCRIPT_LOG_LINES];
 static size_t            wk_child_line_len[WK_SCRIPT_LOG_LINES];
@@ -182,28 +201,12 @@ wk_child_frame(int kind, const char *p1, size_t l1, const char *p2,
 }
 
 
-/*
- * Sends the log lines and the final frame, then exits.  The main thread,
- * the watchdog and V8's fatal handler may all get here: the first one
- * wins, the others wait for the exit.
- */
+/* Sends the run's log lines and its final frame. */
 
 static void
-wk_child_end(int kind, const char *p1, size_t l1, const char *p2, size_t l2)
-    __attribute__((noreturn));
-
-static void
-wk_child_end(int kind, const char *p1, size_t l1, const char *p2, size_t l2)
+wk_child_send(int kind, const char *p1, size_t l1, const char *p2, size_t l2)
 {
     unsigned  i, n;
-
-    if (__atomic_exchange_n(&wk_child_ending, 1, __ATOMIC_ACQ_REL)) {
-        for ( ;; ) {
-            /* the filter allows futex, not pause */
-            (void) syscall(__NR_futex, &wk_child_ending, FUTEX_WAIT, 1,
-                           NULL, NULL, 0);
-        }
-    }
 
     n = __atomic_load_n(&wk_child_nlines, __ATOMIC_ACQUIRE);
 
@@ -213,8 +216,37 @@ wk_child_end(int kind, const char *p1, size_t l1, const char *p2, size_t l2)
     }
 
     (void) wk_child_frame(kind, p1, l1, p2, l2);
+}
+
+
+/*
+ * The same, and the process ends.  The main thread, the watchdog and V8's
+ * fatal handler may all end a run: wk_v8.cc lets one of them at a time.
+ */
+
+static void
+wk_child_end(int kind, const char *p1, size_t l1, const char *p2, size_t l2)
+    __attribute__((noreturn));
+
+static void
+wk_child_end(int kind, const char *p1, size_t l1, const char *p2, size_t l2)
+{
+    wk_child_send(kind, p1, l1, p2, l2);
 
     _exit(0);
+}
+
+
+static void
+wk_child_logs_reset(void)
+{
+    unsigned  i;
+
+    for (i = 0; i < wk_child_nlines; i++) {
+        free(wk_child_lines[i]);
+    }
+
+    __atomic_store_n(&wk_child_nlines, 0, __ATOMIC_RELEASE);
 }
 
 
@@ -343,7 +375,10 @@ wk_child_seccomp(void)
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
                  offsetof(struct seccomp_data, nr)),
         WK_ALLOW(__NR_read),
+        WK_ALLOW(__NR_pread64),
         WK_ALLOW(__NR_write),
+        WK_ALLOW(__NR_recvmsg),     /* the next run's memfd */
+        WK_ALLOW(__NR_close),
         WK_ALLOW(__NR_munmap),
         WK_ALLOW(__NR_mremap),
         WK_ALLOW(__NR_madvise),
@@ -449,22 +484,60 @@ wk_child_read_input(int fd, wk_script_hdr_t *h)
 }
 
 
+/* Waits for the next run's memfd on the socket; -1 when the worker is
+ * gone or sent something else. */
+
+static int
+wk_child_next(void)
+{
+    int              fd;
+    char             byte, cbuf[CMSG_SPACE(sizeof(int))];
+    ssize_t          n;
+    struct iovec     iov;
+    struct msghdr    msg;
+    struct cmsghdr  *cm;
+
+    iov.iov_base = &byte;
+    iov.iov_len = 1;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf;
+    msg.msg_controllen = sizeof(cbuf);
+
+    do {
+        n = recvmsg(WK_SCRIPT_FD, &msg, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+
+    cm = CMSG_FIRSTHDR(&msg);
+
+    if (n != 1 || cm == NULL || cm->cmsg_level != SOL_SOCKET
+        || cm->cmsg_type != SCM_RIGHTS
+        || cm->cmsg_len != CMSG_LEN(sizeof(int)))
+    {
+        return -1;
+    }
+
+    memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+
+    return fd;
+}
+
+
 static void
 wk_child(int sock, int in_fd, pid_t helper) __attribute__((noreturn));
 
 static void
 wk_child(int sock, int in_fd, pid_t helper)
 {
-    int               rc, err;
+    int               rc, err, i, runs, last;
     char             *data, *json, *error, msg[128];
-    size_t            json_len, off;
-    rlim_t            cpu;
+    size_t            json_len, off, mem_limit;
     sigset_t          set;
     wk_v8_in_t        in;
     struct rlimit     rl;
     wk_script_hdr_t   h;
     const char       *s[4];
-    int               i;
 
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0
         || getppid() != helper)
@@ -508,35 +581,20 @@ wk_child(int sock, int in_fd, pid_t helper)
     rl.rlim_cur = 0;
     rl.rlim_max = 0;
     setrlimit(RLIMIT_CORE, &rl);
-    rl.rlim_cur = WK_SCRIPT_FD + 1;      /* poll() needs its fd below */
-    rl.rlim_max = WK_SCRIPT_FD + 1;
+
+    /* poll() needs the socket below the limit; one more for a memfd */
+    rl.rlim_cur = WK_SCRIPT_FD + 2;
+    rl.rlim_max = WK_SCRIPT_FD + 2;
     setrlimit(RLIMIT_NOFILE, &rl);
-
-    cpu = h.timeout_ms / 1000 + 3;
-    rl.rlim_cur = cpu;
-    rl.rlim_max = cpu + 1;
-    setrlimit(RLIMIT_CPU, &rl);
-
-    memset(&in, 0, sizeof(in));
-
-    if (getrandom(in.seed, sizeof(in.seed), GRND_NONBLOCK)
-        != (ssize_t) sizeof(in.seed))
-    {
-        in.seed[0] = (uint64_t) wk_mono_ms() ^ ((uint64_t) getpid() << 32);
-        in.seed[1] = (uint64_t) (uintptr_t) &in * 0x9e3779b97f4a7c15ULL;
-    }
 
     /* Date needs the time zone before /etc/localtime is out of reach */
     tzset();
 
-    if (wk_v8_watch(h.timeout_ms, WK_SCRIPT_GRACE, WK_SCRIPT_FD,
-                    wk_child_expire)
-        != 0)
-    {
+    if (wk_v8_watch(WK_SCRIPT_FD, wk_child_expire) != 0) {
         wk_child_fail("script error: the watchdog cannot start");
     }
 
-    /* last: nothing but the run may follow; never run unfiltered */
+    /* last: nothing but runs may follow; never run unfiltered */
 
     if (wk_child_seccomp() != 0) {
         err = errno;
@@ -549,37 +607,92 @@ wk_child(int sock, int in_fd, pid_t helper)
         wk_child_probe();
     }
 
-    off = 0;
+    /* the isolate is made for the first run's cap: later runs share it */
+    mem_limit = h.mem_limit;
 
-    for (i = 0; i < 4; i++) {
-        s[i] = h.have[i] ? data + off : NULL;
-        off += h.len[i] + 1;
-    }
+    for (runs = 1; /* void */; runs++) {
+        wk_child_timeout_ms = h.timeout_ms;
 
-    in.content = s[0];
-    in.len = h.len[0];
-    in.args_json = s[1];
-    in.context_json = s[2];
-    in.nodes_json = s[3];
-    in.heap_limit = h.mem_limit;
-    in.allow_eval = (int) h.allow_eval;
-    in.log = wk_child_log;
+        if (h.mem_limit != mem_limit) {
+            wk_child_fail("script error: a run with another memory limit");
+        }
 
-    rc = wk_v8_run(&in, &json, &json_len, &error);
+        memset(&in, 0, sizeof(in));
 
-    switch (rc) {
+        if (getrandom(in.seed, sizeof(in.seed), GRND_NONBLOCK)
+            != (ssize_t) sizeof(in.seed))
+        {
+            in.seed[0] = (uint64_t) wk_mono_ms() ^ ((uint64_t) runs << 32);
+            in.seed[1] = (uint64_t) (uintptr_t) &in * 0x9e3779b97f4a7c15ULL;
+        }
 
-    case WK_V8_OK:
-        wk_child_end(WK_FRAME_RESULT, json, json_len, NULL, 0);
+        off = 0;
 
-    case WK_V8_TIMEOUT:
-        wk_child_timed_out();
+        for (i = 0; i < 4; i++) {
+            s[i] = h.have[i] ? data + off : NULL;
+            off += h.len[i] + 1;
+        }
 
-    case WK_V8_MEMORY:
-        wk_child_fail(WK_MSG_MEMORY);
+        in.content = s[0];
+        in.len = h.len[0];
+        in.args_json = s[1];
+        in.context_json = s[2];
+        in.nodes_json = s[3];
+        in.heap_limit = h.mem_limit;
+        in.timeout_ms = h.timeout_ms;
+        in.grace_ms = WK_SCRIPT_GRACE;
+        in.allow_eval = (int) h.allow_eval;
+        in.log = wk_child_log;
 
-    default:
-        wk_child_fail(error ? error : "script error: out of memory");
+        rc = wk_v8_run(&in, &json, &json_len, &error);
+
+        /* a stopped or exhausted isolate is not used again */
+        last = (runs >= WK_SCRIPT_RUNS || rc == WK_V8_TIMEOUT
+                || rc == WK_V8_MEMORY);
+
+        switch (rc) {
+
+        case WK_V8_OK:
+            wk_child_send(last ? WK_FRAME_RESULT : WK_FRAME_RESULT_NEXT,
+                          json, json_len, NULL, 0);
+            break;
+
+        case WK_V8_TIMEOUT:
+            wk_child_timed_out();
+
+        case WK_V8_MEMORY:
+            wk_child_fail(WK_MSG_MEMORY);
+
+        default:
+            if (error == NULL) {
+                wk_child_fail("script error: out of memory");
+            }
+
+            wk_child_send(last ? WK_FRAME_ERROR : WK_FRAME_ERROR_NEXT,
+                          error, strlen(error), NULL, 0);
+        }
+
+        if (last) {
+            _exit(0);
+        }
+
+        free(json);
+        free(error);
+        free(data);
+        wk_child_logs_reset();
+
+        /* the next run, or the end when the worker closes the socket */
+        in_fd = wk_child_next();
+        if (in_fd < 0) {
+            _exit(0);
+        }
+
+        data = wk_child_read_input(in_fd, &h);
+        close(in_fd);
+
+        if (data == NULL) {
+            wk_child_fail("script error: the input cannot be read");
+        }
     }
 }
 
@@ -723,10 +836,20 @@ wk_helper(int ctl, pid_t worker, char **argv)
 /* A forked copy of the caller has no helper of its own (yet). */
 
 static void
+wk_idle_close(void)
+{
+    while (wk_nidle) {
+        close(wk_idle_fd[--wk_nidle]);
+    }
+}
+
+
+static void
 wk_helper_forget(void)
 {
     if (wk_helper_pid > 0 && wk_helper_owner != getpid()) {
         close(wk_helper_fd);
+        wk_idle_close();
         wk_helper_fd = -1;
         wk_helper_pid = -1;
     }
@@ -787,6 +910,7 @@ wk_script_helper_stop(void)
     }
 
     close(wk_helper_fd);
+    wk_idle_close();
     kill(wk_helper_pid, SIGKILL);
 
     while (waitpid(wk_helper_pid, NULL, 0) == -1 && errno == EINTR) {
@@ -962,10 +1086,43 @@ wk_memdup(const char *p, size_t len)
 }
 
 
+/*
+ * The kind of the run's final frame when the whole of it has come (the
+ * process sends nothing after it), else 0.  Frames already seen are not
+ * looked at again.
+ */
+
+static int
+wk_script_final(wk_script_t *s)
+{
+    uint64_t  n;
+
+    while (s->len - s->scan >= WK_FRAME_HDR) {
+        memcpy(&n, s->buf + s->scan + 1, 8);
+
+        if (n > s->len - s->scan - WK_FRAME_HDR) {
+            return 0;
+        }
+
+        if (s->buf[s->scan] != WK_FRAME_LOG) {
+            return (s->scan + WK_FRAME_HDR + n == s->len)
+                   ? s->buf[s->scan] : 0;
+        }
+
+        s->scan += WK_FRAME_HDR + n;
+    }
+
+    return 0;
+}
+
+
 static void
 wk_script_free(wk_script_t *s)
 {
-    close(s->fd);
+    if (s->fd >= 0) {
+        close(s->fd);
+    }
+
     free(s->buf);
     free(s);
 }
@@ -1013,6 +1170,7 @@ wk_script_decode(wk_script_t *s, wk_script_result_t *out)
             break;
 
         case WK_FRAME_RESULT:
+        case WK_FRAME_RESULT_NEXT:
             out->result_json = wk_memdup(p + WK_FRAME_HDR, n);
             out->ok = (out->result_json != NULL);
             if (!out->ok) {
@@ -1021,6 +1179,7 @@ wk_script_decode(wk_script_t *s, wk_script_result_t *out)
             goto logs;
 
         case WK_FRAME_ERROR:
+        case WK_FRAME_ERROR_NEXT:
             out->error = wk_memdup(p + WK_FRAME_HDR, n);
             goto logs;
         }
@@ -1069,6 +1228,91 @@ wk_script_fail(wk_script_t *s, wk_script_result_t *out, char *error)
 }
 
 
+/*
+ * An idle script process with this heap cap, given the run's memfd; its
+ * socket, or -1.  One that hung up (it ended) or says anything is closed.
+ */
+
+static int
+wk_idle_take(size_t mem_limit, int in_fd)
+{
+    int              i, fd;
+    char             byte, cbuf[CMSG_SPACE(sizeof(int))];
+    ssize_t          n;
+    struct iovec     iov;
+    struct msghdr    msg;
+    struct pollfd    pfd;
+    struct cmsghdr  *cm;
+
+    wk_helper_forget();
+
+    for (i = wk_nidle - 1; i >= 0; i--) {
+        if (wk_idle_mem[i] != mem_limit) {
+            continue;
+        }
+
+        fd = wk_idle_fd[i];
+        wk_idle_fd[i] = wk_idle_fd[--wk_nidle];
+        wk_idle_mem[i] = wk_idle_mem[wk_nidle];
+
+        pfd.fd = fd;
+        pfd.events = POLLIN | POLLRDHUP;
+        pfd.revents = 0;
+
+        if (poll(&pfd, 1, 0) != 0) {
+            close(fd);
+            continue;
+        }
+
+        byte = 'r';
+        iov.iov_base = &byte;
+        iov.iov_len = 1;
+        memset(&msg, 0, sizeof(msg));
+        memset(cbuf, 0, sizeof(cbuf));
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf;
+        msg.msg_controllen = sizeof(cbuf);
+
+        cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &in_fd, sizeof(int));
+
+        do {
+            n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+
+        if (n == 1) {
+            return fd;
+        }
+
+        close(fd);
+    }
+
+    return -1;
+}
+
+
+/* After a run: its process waits for the next one, or goes. */
+
+static void
+wk_idle_put(int fd, size_t mem_limit)
+{
+    if (wk_nidle == WK_SCRIPT_IDLE || wk_helper_pid <= 0
+        || wk_helper_owner != getpid())
+    {
+        close(fd);
+        return;
+    }
+
+    wk_idle_fd[wk_nidle] = fd;
+    wk_idle_mem[wk_nidle] = mem_limit;
+    wk_nidle++;
+}
+
+
 wk_script_t *
 wk_script_start_eval(const char *content, size_t len, const char *args_json,
     const char *context_json, const char *nodes_json, unsigned timeout_ms,
@@ -1099,6 +1343,13 @@ wk_script_start_eval(const char *content, size_t len, const char *args_json,
         return NULL;
     }
 
+    s->fd = wk_idle_take(mem_limit, in_fd);
+
+    if (s->fd >= 0) {
+        close(in_fd);
+        goto started;
+    }
+
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
         err = errno;
         close(in_fd);
@@ -1121,6 +1372,10 @@ wk_script_start_eval(const char *content, size_t len, const char *args_json,
     close(in_fd);
 
     s->fd = sv[0];
+
+started:
+
+    s->mem_limit = mem_limit;
     s->timeout_ms = timeout_ms;
     s->deadline = wk_mono_ms() + timeout_ms + WK_SCRIPT_GRACE
                   + WK_SCRIPT_WAIT;
@@ -1163,6 +1418,7 @@ wk_script_deadline(const wk_script_t *s)
 int
 wk_script_collect(wk_script_t *s, wk_script_result_t *out)
 {
+    int       kind;
     char     *p;
     size_t    cap;
     ssize_t   n;
@@ -1207,6 +1463,18 @@ wk_script_collect(wk_script_t *s, wk_script_result_t *out)
         }
 
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            kind = wk_script_final(s);
+
+            if (kind == WK_FRAME_RESULT_NEXT || kind == WK_FRAME_ERROR_NEXT)
+            {
+                /* the run is over, its process stays for the next */
+                wk_script_decode(s, out);
+                wk_idle_put(s->fd, s->mem_limit);
+                s->fd = -1;
+                wk_script_free(s);
+                return 0;
+            }
+
             if (wk_mono_ms() < s->deadline) {
                 return WK_SCRIPT_AGAIN;
             }

@@ -5,13 +5,14 @@
  * V8 runs without JIT (--jitless: no writable-executable memory, so the
  * system-call filter can refuse PROT_EXEC) and single-threaded (no
  * platform workers, no concurrent GC), so that a process that has
- * initialized it and created an isolate can fork, and the child can use
- * that isolate at once.  Each run gets a fresh context of the isolate: a
- * global set by one run does not exist in the next, and the script
- * process ends after one run anyway.
+ * initialized it can fork.  Isolates cannot cross a fork (V8 maps its
+ * heap MADV_DONTFORK): a script process makes one at its first run and
+ * keeps it.  Each run gets a fresh context of that isolate: a global set
+ * or a built-in changed by one run does not exist in the next.
  *
- * Limits.  Time: a watchdog thread calls TerminateExecution() at the
- * deadline, which also ends a chain of microtasks that never finishes.
+ * Limits.  Time: a watchdog thread, armed for each run, calls
+ * TerminateExecution() at the deadline, which also ends a chain of
+ * microtasks that never finishes.
  * Memory: the isolate's heap is capped; near the cap a callback marks
  * the run and terminates it (granting the room to unwind), array buffers
  * are counted against the same cap, and V8's own out-of-memory handler
@@ -27,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
 
 #include <atomic>
 #include <memory>
@@ -103,10 +106,20 @@ std::atomic<int>                wk_oom;
 const wk_v8_in_t               *wk_in;
 uint64_t                        wk_rnd[2];
 int                             wk_watch_fd;
-unsigned                        wk_watch_timeout;
-unsigned                        wk_watch_grace;
 void                          (*wk_watch_expire)(int);
 std::atomic<int>                wk_watch_running;
+
+/*
+ * The run the watchdog guards, under wk_watch_lock: a new generation per
+ * arming and per disarming, so that a late decision about one run never
+ * touches the next.  The watchdog sleeps on wk_watch_gen (a futex) while
+ * nothing is armed.
+ */
+pthread_mutex_t                 wk_watch_lock = PTHREAD_MUTEX_INITIALIZER;
+uint32_t                        wk_watch_gen;
+int                             wk_watch_armed;
+int64_t                         wk_watch_deadline;
+int64_t                         wk_watch_end;
 
 
 /* array buffers past the cap end the run as the heap's limit does */
@@ -122,9 +135,12 @@ wk_allocator_refused(void)
 }
 
 
+/* the watchdog may be ending the run too: one of them does, under the lock */
+
 void
 wk_on_oom(const char *location, bool is_heap)
 {
+    pthread_mutex_lock(&wk_watch_lock);
     wk_fatal(1, "out of memory");
 }
 
@@ -132,6 +148,7 @@ wk_on_oom(const char *location, bool is_heap)
 void
 wk_on_fatal(const char *location, const char *message)
 {
+    pthread_mutex_lock(&wk_watch_lock);
     wk_fatal(wk_oom.load() ? 1 : 0, message ? message : "V8 fatal error");
 }
 
@@ -199,45 +216,100 @@ wk_mono_ms(void)
 void *
 wk_watchdog(void *arg)
 {
-    int            hup, stopped;
-    int64_t        now, deadline, end;
+    int            armed, stopped;
+    int64_t        now, deadline, end, wait;
+    uint32_t       gen, done;
     struct pollfd  pfd;
-
-    deadline = wk_mono_ms() + wk_watch_timeout;
-    end = deadline + wk_watch_grace;
-    stopped = 0;
 
     /* running: glibc's thread start (rseq, robust list) is behind us */
     wk_watch_running = 1;
+    done = 0;
 
     for ( ;; ) {
+        pthread_mutex_lock(&wk_watch_lock);
+        gen = wk_watch_gen;
+        armed = wk_watch_armed;
+        deadline = wk_watch_deadline;
+        end = wk_watch_end;
+        pthread_mutex_unlock(&wk_watch_lock);
+
+        if (!armed) {
+            /* between runs: the main thread sees a hang-up itself */
+            syscall(SYS_futex, &wk_watch_gen, FUTEX_WAIT_PRIVATE, gen,
+                    nullptr, nullptr, 0);
+            continue;
+        }
+
         now = wk_mono_ms();
+        stopped = (done == gen);
 
-        if (!stopped && now >= deadline) {
-            stopped = 1;
-            wk_timed_out = 1;
+        if (now >= end || (!stopped && now >= deadline)) {
+            pthread_mutex_lock(&wk_watch_lock);
 
-            if (wk_isolate != nullptr) {
+            if (wk_watch_gen == gen && wk_watch_armed) {
+                if (now >= end) {
+                    /* V8 did not stop: the process ends (lock kept) */
+                    wk_watch_expire(0);
+                }
+
+                wk_timed_out = 1;
                 wk_isolate->TerminateExecution();
             }
+
+            pthread_mutex_unlock(&wk_watch_lock);
+            done = gen;
+            stopped = 1;
         }
 
-        if (now >= end) {
-            wk_watch_expire(0);
-        }
+        /* short naps: a new run may come with an earlier deadline */
+        wait = (stopped ? end : deadline) - now;
+        wait = wait < 0 ? 0 : (wait > 50 ? 50 : wait);
 
         pfd.fd = wk_watch_fd;
         pfd.events = POLLRDHUP;
         pfd.revents = 0;
 
-        hup = poll(&pfd, 1, (int) ((stopped ? end : deadline) - now));
-
-        if (hup > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+        if (poll(&pfd, 1, (int) wait) > 0
+            && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+        {
+            /* the worker cancelled the run or is gone */
             wk_watch_expire(1);
         }
     }
 
     return nullptr;
+}
+
+
+void
+wk_watch_arm(unsigned timeout_ms, unsigned grace_ms)
+{
+    pthread_mutex_lock(&wk_watch_lock);
+
+    /* a stop meant for the previous run must not reach this one */
+    wk_isolate->CancelTerminateExecution();
+    wk_timed_out = 0;
+    wk_oom = 0;
+
+    wk_watch_deadline = wk_mono_ms() + timeout_ms;
+    wk_watch_end = wk_watch_deadline + grace_ms;
+    wk_watch_armed = 1;
+    wk_watch_gen++;
+
+    pthread_mutex_unlock(&wk_watch_lock);
+
+    syscall(SYS_futex, &wk_watch_gen, FUTEX_WAKE_PRIVATE, 1, nullptr,
+            nullptr, 0);
+}
+
+
+void
+wk_watch_disarm(void)
+{
+    pthread_mutex_lock(&wk_watch_lock);
+    wk_watch_armed = 0;
+    wk_watch_gen++;
+    pthread_mutex_unlock(&wk_watch_lock);
 }
 
 
@@ -732,15 +804,12 @@ wk_v8_init(size_t heap_limit, wk_v8_fatal_pt fatal)
 
 
 extern "C" int
-wk_v8_watch(unsigned timeout_ms, unsigned grace_ms, int fd,
-    void (*expire)(int hung_up))
+wk_v8_watch(int fd, void (*expire)(int hung_up))
 {
     pthread_t       t;
     pthread_attr_t  attr;
 
     wk_watch_fd = fd;
-    wk_watch_timeout = timeout_ms;
-    wk_watch_grace = grace_ms;
     wk_watch_expire = expire;
 
     if (pthread_attr_init(&attr) != 0) {
@@ -769,6 +838,7 @@ wk_v8_watch(unsigned timeout_ms, unsigned grace_ms, int fd,
 extern "C" int
 wk_v8_run(const wk_v8_in_t *in, char **json, size_t *json_len, char **error)
 {
+    int           rc;
     v8::Isolate  *isolate;
 
     *json = nullptr;
@@ -779,8 +849,13 @@ wk_v8_run(const wk_v8_in_t *in, char **json, size_t *json_len, char **error)
     wk_rnd[0] = in->seed[0] | 1;
     wk_rnd[1] = in->seed[1];
 
-    /* a run with another cap than the process's gets an isolate of its own */
+    /* the isolate of the process's first run serves the next ones */
     if (wk_isolate == nullptr || in->heap_limit != wk_isolate_limit) {
+        if (wk_isolate != nullptr) {
+            wk_isolate->Dispose();
+            wk_isolate = nullptr;
+        }
+
         isolate = wk_isolate_new(in->heap_limit);
         if (isolate == nullptr) {
             return WK_V8_MEMORY;
@@ -793,7 +868,26 @@ wk_v8_run(const wk_v8_in_t *in, char **json, size_t *json_len, char **error)
     isolate = wk_isolate;
 
     v8::Isolate::Scope  iscope(isolate);
-    v8::HandleScope     hscope(isolate);
 
-    return wk_run(isolate, in, json, json_len, error);
+    wk_watch_arm(in->timeout_ms, in->grace_ms);
+
+    {
+        v8::HandleScope  hscope(isolate);
+
+        rc = wk_run(isolate, in, json, json_len, error);
+    }
+
+    wk_watch_disarm();
+
+    if (rc == WK_V8_OK || rc == WK_V8_ERROR) {
+        /* the context is garbage now; array buffers are counted until
+         * a collection frees them, so collect before the next run */
+        isolate->ContextDisposedNotification();
+
+        if (wk_allocator.used) {
+            isolate->LowMemoryNotification();
+        }
+    }
+
+    return rc;
 }

@@ -3,8 +3,9 @@
  * only C++ of the project (wk_v8.cc).  wk_v8_init() readies V8 once, with
  * --jitless and no background threads, so that the process may fork
  * afterwards; each wk_v8_run() then runs one script in a fresh context of
- * the process's isolate and either gives its result as JSON text or says
- * why not.  Nothing here touches files, sockets or the environment.
+ * the process's isolate (made by its first run) and either gives its
+ * result as JSON text or says why not.  Nothing here touches files,
+ * sockets or the environment.
  */
 
 #ifndef WK_V8_H
@@ -37,7 +38,9 @@ typedef struct {
     const char          *args_json;     /* object by name, or NULL */
     const char          *context_json;  /* NULL: null */
     const char          *nodes_json;    /* NULL: {} */
-    size_t               heap_limit;
+    size_t               heap_limit;    /* the same for every run */
+    unsigned             timeout_ms;
+    unsigned             grace_ms;      /* then expire(0) */
     int                  allow_eval;
     uint64_t             seed[2];       /* Math.random, never both 0 */
     wk_v8_log_pt         log;
@@ -46,21 +49,20 @@ typedef struct {
 
 
 /*
- * Once per process, before any fork: V8's flags and platform, and an
- * isolate capped at heap_limit bytes that runs use when theirs is the
- * same.  Returns 0, or -1 when V8 cannot start.
+ * Once per process, before any fork: V8's flags and platform (V8 marks
+ * its heap MADV_DONTFORK, so isolates are made after the fork).  Returns
+ * 0, or -1 when V8 cannot start.  heap_limit is unused.
  */
 int wk_v8_init(size_t heap_limit, wk_v8_fatal_pt fatal);
 
 /*
- * Starts the watchdog thread of a run: at timeout_ms it stops the script
- * (wk_v8_run() returns WK_V8_TIMEOUT); grace_ms later, or at once when
- * fd is hung up (the caller went away), it calls expire(hung_up), which
- * must not return.  Call before the system-call filter: it makes a
- * thread.  Returns 0 or -1.
+ * Starts the watchdog thread of the process's runs: timeout_ms into a run
+ * it stops the script (wk_v8_run() returns WK_V8_TIMEOUT); grace_ms
+ * later, or at once when fd is hung up during a run (the caller went
+ * away), it calls expire(hung_up), which must not return.  Call before
+ * the system-call filter: it makes a thread.  Returns 0 or -1.
  */
-int wk_v8_watch(unsigned timeout_ms, unsigned grace_ms, int fd,
-    void (*expire)(int hung_up));
+int wk_v8_watch(int fd, void (*expire)(int hung_up));
 
 /*
  * Runs the script, a function body, and awaits a returned promise.  On

@@ -654,7 +654,8 @@ test_process(void)
           "return 'done'";
     nb = children(before, 16);
     t = now_ms();
-    s = wk_script_start(src, strlen(src), NULL, NULL, NULL, 2000, 0);
+    /* another heap cap than the idle processes': a new process */
+    s = wk_script_start(src, strlen(src), NULL, NULL, NULL, 2000, 32 << 20);
     ok(s != NULL, "a script started");
     if (s == NULL) {
         return;
