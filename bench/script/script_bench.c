@@ -3,8 +3,8 @@
  * N runs of a small script through wk_script_start/collect (the worker's
  * path), C in flight at once.  Built against either engine's wk_script.c
  * by bench/script/run.sh.  Prints one line: runs/s, the process's peak RSS
- * and the RSS of its descendants (the V8 build's helper and idle script
- * processes) at the end.
+ * and private dirty memory, and those of its descendants (the V8 build's
+ * helper and idle script processes) at the end.
  */
 
 #define _GNU_SOURCE
@@ -31,43 +31,71 @@ now_s(void)
 }
 
 
-/* VmRSS of pid's descendants, the V8 build's helper and script processes */
+/*
+ * RSS and private dirty memory (what is the process's alone) of pid's
+ * descendants: the V8 build's helper and idle script processes.
+ */
 
-static long
-children_rss_kb(long pid)
+static void
+children_mem_kb(long pid, long *rss, long *dirty)
 {
-    long   child, total, kb;
+    long   child, kb;
     char   path[64], line[256];
     FILE  *f, *s;
 
     snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", pid, pid);
     f = fopen(path, "r");
     if (f == NULL) {
-        return 0;
+        return;
     }
 
-    total = 0;
-
     while (fscanf(f, "%ld", &child) == 1) {
-        snprintf(path, sizeof(path), "/proc/%ld/status", child);
+        snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", child);
         s = fopen(path, "r");
         if (s == NULL) {
             continue;
         }
 
         while (fgets(line, sizeof(line), s) != NULL) {
-            if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) {
-                total += kb;
+            if (sscanf(line, "Rss: %ld kB", &kb) == 1) {
+                *rss += kb;
+            }
+
+            if (sscanf(line, "Private_Dirty: %ld kB", &kb) == 1) {
+                *dirty += kb;
             }
         }
 
         fclose(s);
-        total += children_rss_kb(child);
+        children_mem_kb(child, rss, dirty);
     }
 
     fclose(f);
+}
 
-    return total;
+
+static long
+self_dirty_kb(void)
+{
+    long   kb, dirty;
+    char   line[256];
+    FILE  *s;
+
+    dirty = 0;
+    s = fopen("/proc/self/smaps_rollup", "r");
+    if (s == NULL) {
+        return -1;
+    }
+
+    while (fgets(line, sizeof(line), s) != NULL) {
+        if (sscanf(line, "Private_Dirty: %ld kB", &kb) == 1) {
+            dirty += kb;
+        }
+    }
+
+    fclose(s);
+
+    return dirty;
 }
 
 
@@ -75,6 +103,7 @@ int
 main(int argc, char **argv)
 {
     int                  n, c, started, done, failed, i, k;
+    long                 rss, dirty;
     double               t;
     wk_script_t        **fl;
     struct pollfd       *pfd;
@@ -131,9 +160,14 @@ main(int argc, char **argv)
     t = now_s() - t;
     getrusage(RUSAGE_SELF, &ru);
 
-    printf("%d runs, %d in flight: %.0f runs/s, %d failed; worker peak RSS "
-           "%ld kB, its children's RSS %ld kB\n", n, c, n / t, failed,
-           ru.ru_maxrss, children_rss_kb((long) getpid()));
+    rss = 0;
+    dirty = 0;
+    children_mem_kb((long) getpid(), &rss, &dirty);
+
+    printf("%d runs, %d in flight: %.0f runs/s, %d failed; worker: peak RSS "
+           "%ld kB, private dirty %ld kB; its descendants: RSS %ld kB, "
+           "private dirty %ld kB\n", n, c, n / t, failed, ru.ru_maxrss,
+           self_dirty_kb(), rss, dirty);
 
     return failed != 0;
 }
