@@ -418,9 +418,12 @@ wk_child_seccomp(void)
         return -1;
     }
 
-    /* every thread: the watchdog runs already */
-    return (int) syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
-                         SECCOMP_FILTER_FLAG_TSYNC, &prog);
+    /*
+     * prctl() and not seccomp(SECCOMP_FILTER_FLAG_TSYNC): systemd's
+     * @system-service filter (the Debian unit's) refuses seccomp(2).  So
+     * each thread installs it for itself: the watchdog at its start.
+     */
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
 }
 
 #else
@@ -590,14 +593,25 @@ wk_child(int sock, int in_fd, pid_t helper)
     /* Date needs the time zone before /etc/localtime is out of reach */
     tzset();
 
-    if (wk_v8_watch(WK_SCRIPT_FD, wk_child_expire) != 0) {
-        wk_child_fail("script error: the watchdog cannot start");
+    /* the watchdog thread installs the filter for itself first */
+    err = 0;
+
+    if (wk_v8_watch(WK_SCRIPT_FD, wk_child_expire, wk_child_seccomp, &err)
+        != 0)
+    {
+        if (err == 0) {
+            wk_child_fail("script error: the watchdog cannot start");
+        }
+
+        errno = err;
+
+    } else if (wk_child_seccomp() != 0) {
+        err = errno;
     }
 
     /* last: nothing but runs may follow; never run unfiltered */
 
-    if (wk_child_seccomp() != 0) {
-        err = errno;
+    if (err != 0) {
         snprintf(msg, sizeof(msg), "script sandbox cannot be installed: "
                  "system-call filter: %s", strerror(err));
         wk_child_fail(msg);

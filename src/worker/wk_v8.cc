@@ -107,7 +107,9 @@ const wk_v8_in_t               *wk_in;
 uint64_t                        wk_rnd[2];
 int                             wk_watch_fd;
 void                          (*wk_watch_expire)(int);
-std::atomic<int>                wk_watch_running;
+std::atomic<int>                wk_watch_running;   /* 1 ok, -1 failed */
+int                           (*wk_watch_sandbox)(void);
+int                             wk_watch_errno;
 
 /*
  * The run the watchdog guards, under wk_watch_lock: a new generation per
@@ -221,7 +223,13 @@ wk_watchdog(void *arg)
     uint32_t       gen, done;
     struct pollfd  pfd;
 
-    /* running: glibc's thread start (rseq, robust list) is behind us */
+    /* glibc's thread start (rseq, robust list) is behind us */
+    if (wk_watch_sandbox() != 0) {
+        wk_watch_errno = errno;
+        wk_watch_running = -1;
+        return nullptr;
+    }
+
     wk_watch_running = 1;
     done = 0;
 
@@ -804,13 +812,15 @@ wk_v8_init(size_t heap_limit, wk_v8_fatal_pt fatal)
 
 
 extern "C" int
-wk_v8_watch(int fd, void (*expire)(int hung_up))
+wk_v8_watch(int fd, void (*expire)(int hung_up), int (*sandbox)(void),
+    int *err)
 {
     pthread_t       t;
     pthread_attr_t  attr;
 
     wk_watch_fd = fd;
     wk_watch_expire = expire;
+    wk_watch_sandbox = sandbox;
 
     if (pthread_attr_init(&attr) != 0) {
         return -1;
@@ -826,9 +836,14 @@ wk_v8_watch(int fd, void (*expire)(int hung_up))
 
     pthread_attr_destroy(&attr);
 
-    /* the caller installs the system-call filter next */
-    while (!wk_watch_running) {
+    /* the caller installs its own system-call filter next */
+    while (wk_watch_running == 0) {
         sched_yield();
+    }
+
+    if (wk_watch_running < 0) {
+        *err = wk_watch_errno ? wk_watch_errno : EPERM;
+        return -1;
     }
 
     return 0;

@@ -187,8 +187,9 @@ for _ in $(seq 1 100); do
 done
 is "$(ls "/proc/$P/fd" 2>/dev/null | tr '\n' ' ')" "3 " \
    "a script process holds its socket (fd 3) and nothing else"
-is "$(grep -E '^(Seccomp|NoNewPrivs):' "/proc/$P/status" | tr -s '\t\n' '  ')" \
-   "NoNewPrivs: 1 Seccomp: 2 " "... under a seccomp filter"
+is "$(grep -hE '^(Seccomp|NoNewPrivs):' /proc/"$P"/task/*/status | sort -u \
+     | tr -s '\t\n' '  ')" \
+   "NoNewPrivs: 1 Seccomp: 2 " "... under a seccomp filter, every thread of it"
 is "$(has "/proc/$P/environ" s3cr3t),$(has "/proc/$P/cmdline" s3cr3t)" "0,0" \
    "... and none of the secrets either"
 wait_for 10 final "$SPIN"

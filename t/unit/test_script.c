@@ -14,8 +14,12 @@
 #include <time.h>
 #include <signal.h>
 #include <unistd.h>
+#include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include "wh_test.h"
 #include "wk_script.h"
@@ -805,6 +809,9 @@ test_isolation(void)
  * WEBHOOK_SCRIPT_TEST is read by a helper when it starts.
  */
 
+static int under_system_service(void);
+
+
 static void
 test_fail_closed(void)
 {
@@ -824,6 +831,54 @@ test_fail_closed(void)
     wk_script_helper_stop();
     unsetenv("WEBHOOK_SCRIPT_TEST");
     is_str(run("return 2", NULL), "2", "a fresh helper runs scripts again");
+
+    is_int(under_system_service(), 0, "scripts run where seccomp(2) is "
+           "refused, as systemd's @system-service filter does (the unit's)");
+}
+
+
+/*
+ * A worker whose own seccomp(2) is refused (prctl() is not): the filter
+ * of systemd's @system-service.  0 when a script runs there.
+ */
+
+static int
+under_system_service(void)
+{
+    int                 status;
+    pid_t               pid;
+    struct sock_fprog   prog;
+    struct sock_filter  filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_seccomp, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+
+    pid = fork();
+
+    if (pid == 0) {
+        prog.len = sizeof(filter) / sizeof(filter[0]);
+        prog.filter = filter;
+
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0)
+        {
+            _exit(2);
+        }
+
+        run("return 3", NULL);
+        printf("# under a filter refusing seccomp(2): %s\n", show());
+        fflush(stdout);
+        wk_script_helper_stop();
+        _exit(strcmp(text, "3") != 0);
+    }
+
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+        return -1;
+    }
+
+    return WEXITSTATUS(status);
 }
 
 
