@@ -855,6 +855,7 @@ under_system_service(void)
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
 
+    fflush(stdout);     /* the child must not print the parent's lines */
     pid = fork();
 
     if (pid == 0) {
