@@ -23,19 +23,19 @@
  * jobs, each in a fresh context: no global or built-in of one run is seen
  * by the next) and ends after a run that timed out or hit the memory cap.
  * Making an isolate costs 2 to 3 ms, a context 0.5 ms: the pool is what
- * makes V8 as fast as Duktape was.  The helper reaps its children
+ * makes V8 faster than Duktape was.  The helper reaps its children
  * (SIGCHLD ignored) and dies with the worker (PR_SET_PDEATHSIG), its
  * children with it; a script process also ends as soon as the worker
  * closes its socket (cancel, or the worker's death).
  *
  * Time: the watchdog stops V8 at the timeout and ends the process
  * WK_SCRIPT_GRACE later if V8 did not stop; the worker's own deadline
- * (it closes the socket, which the watchdog sees) is the backstop.  Memory: V8's heap cap (wk_v8.cc).
- * Sandbox: the script sees ECMAScript built-ins and the globals of §12
- * only; the kernel backs that up with a seccomp filter that allows what
- * V8 without JIT needs (memory without PROT_EXEC, time, futex, the
- * socket's read, write and recvmsg, close, exit) and fails everything
- * else with EPERM.
+ * (it closes the socket, which the watchdog sees) is the backstop.
+ * Memory: V8's heap cap (wk_v8.cc).  Sandbox: the script sees ECMAScript
+ * built-ins and the globals of §12 only; the kernel backs that up with a
+ * seccomp filter, in every thread, that allows what V8 without JIT needs
+ * (memory without PROT_EXEC, time, futex, the socket's read, write and
+ * recvmsg, close, exit) and fails everything else with EPERM.
  */
 
 #define _GNU_SOURCE
