@@ -118,9 +118,18 @@ $(BUILD)/webhookctl: $(WKCTL_SRC) $(wildcard src/worker/*.h) $(CORE_LIB)
 
 worker: $(BUILD)/webhook-worker $(BUILD)/webhookctl
 
+# The build matrix (tools/nginx-matrix): the module against nginx.org's
+# stable and mainline trees, dynamic and static, beside Debian's 1.22
+# above; skipped, saying so, when the trees are not in NGX_SHARED.
+NGX_SHARED ?= $(CURDIR)/../shared/nginx
+.PHONY: matrix
+matrix:
+	@NGX_SHARED=$(NGX_SHARED) tools/nginx-matrix
+
 # t/run-tests runs every part, the fuzz smoke (t/integration/fuzz-smoke.sh)
-# among them, and ends with the "N passed, N failed" line.
-test: all
+# among them, t/*.t once more against the static mainline build of the
+# matrix, and ends with the "N passed, N failed" line.
+test: all matrix
 	@tools/embed-viewer --check || { echo "src/ngx_http_webhook_viewer.c" \
 	    "is older than src/viewer.html: run tools/embed-viewer"; exit 1; }
 	@t/run-tests
