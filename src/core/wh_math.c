@@ -5,6 +5,10 @@
  * text.  Evaluation follows JavaScript where the SPEC does not say more.
  */
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE                /* memmem */
+#endif
+
 #include <ctype.h>
 #include <float.h>
 #include <math.h>
@@ -1734,8 +1738,7 @@ wh_mv_equal(wh_meval_t *e, const wh_mv_t *a, const wh_mv_t *b, int *eq)
     if ((a->type == WH_JSON_ARRAY || a->type == WH_JSON_OBJECT)
         && (b->type == WH_JSON_ARRAY || b->type == WH_JSON_OBJECT))
     {
-        *eq = wh_val_equal_json(a->v, b->v);
-        return 0;
+        return wh_val_equal(e->mem, a->v, b->v, eq);
     }
 
     if (wh_mv_text(e, a, &as, &al) != 0 || wh_mv_text(e, b, &bs, &bl) != 0) {
@@ -2025,13 +2028,13 @@ wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
     int            upper;
     char          *out;
     double         x, y;
-    size_t         i, j, len, flen, rlen, slen, k, cnt, off;
+    size_t         i, j, len, flen, rlen, slen, k, off;
     unsigned       cp;
     wh_buf_t       b;
     wh_mv_t        args[3];
     wh_val_t       v, item;
     long long      start, count, total;
-    const char    *s, *f, *rp, *sep;
+    const char    *s, *f, *rp, *sep, *f2;
     wh_path_t      now;
     wh_json_err_t  jerr;
 
@@ -2119,15 +2122,18 @@ wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
 
         wh_buf_init(&b, e->mem, len + 1);
 
-        for (i = 0; i < len; /* void */ ) {
-            if (i + flen <= len && memcmp(s + i, f, flen) == 0) {
-                wh_buf_add(&b, rp, rlen);
-                i += flen;
+        /* memmem (two-way) keeps this linear in len + flen */
+        for (i = 0; i < len; i = j + flen) {
+            f2 = memmem(s + i, len - i, f, flen);
+            j = f2 ? (size_t) (f2 - s) : len;
 
-            } else {
-                wh_buf_addc(&b, s[i]);
-                i++;
+            wh_buf_add(&b, s + i, j - i);
+
+            if (f2 == NULL) {
+                break;
             }
+
+            wh_buf_add(&b, rp, rlen);
         }
 
         if (b.failed) {
@@ -2210,21 +2216,17 @@ wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
             }
 
         } else {
-            for (i = 0, j = 0; ; /* void */ ) {
-                if (i + flen <= len && memcmp(s + i, sep, flen) == 0) {
-                    wh_json_escape(&b, s + j, i - j);
-                    wh_buf_addc(&b, ',');
-                    i += flen;
-                    j = i;
-                    continue;
-                }
+            for (j = 0; /* void */; j = i + flen) {
+                f2 = memmem(s + j, len - j, sep, flen);
 
-                if (i >= len) {
+                if (f2 == NULL) {
                     wh_json_escape(&b, s + j, len - j);
                     break;
                 }
 
-                i++;
+                i = f2 - s;
+                wh_json_escape(&b, s + j, i - j);
+                wh_buf_addc(&b, ',');
             }
         }
 
@@ -2254,14 +2256,14 @@ wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
         }
 
         wh_buf_init(&b, e->mem, 64);
-        cnt = wh_val_size(args[0].v);
 
-        for (i = 0; i < cnt; i++) {
+        for (item = wh_val_first(args[0].v), i = 0;
+             item.doc != NULL;
+             item = wh_val_next(args[0].v, item), i++)
+        {
             if (i > 0) {
                 wh_buf_add(&b, sep, flen);
             }
-
-            item = wh_val_index(args[0].v, (uint32_t) i);
 
             /* as JavaScript: null items are empty */
             if (wh_val_type(item) != WH_JSON_NULL) {
