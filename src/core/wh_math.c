@@ -146,7 +146,6 @@ static int wh_mparse_escape(wh_mparse_t *p, char **buf, size_t *n,
 static int wh_mparse_add_part(wh_mparse_t *p, wh_mn_t ***parts,
     size_t *nparts, wh_mn_t *part);
 static int wh_math_grow(char **buf, size_t *cap, size_t need);
-static void wh_utf8_put(char *buf, size_t *n, unsigned cp);
 static wh_mn_t *wh_mparse_cond(wh_mparse_t *p);
 static wh_mn_t *wh_mparse_binary(wh_mparse_t *p, int min);
 static wh_mn_t *wh_mparse_unary(wh_mparse_t *p);
@@ -170,8 +169,6 @@ static int wh_mv_string(wh_meval_t *e, const char *s, size_t len,
     wh_mv_t *r);
 static int wh_math_strtonum(wh_mem_t *mem, const char *s, size_t len,
     double *d);
-static size_t wh_math_fmt(double d, char *buf);
-static int wh_math_digits(double d, char *digits, int *n);
 static double wh_math_round(double x, int digits);
 static size_t wh_utf8_next(const char *s, size_t len, unsigned *cp);
 static unsigned wh_case_map(unsigned cp, int upper);
@@ -689,30 +686,6 @@ wh_math_grow(char **buf, size_t *cap, size_t need)
 }
 
 
-static void
-wh_utf8_put(char *buf, size_t *n, unsigned cp)
-{
-    if (cp < 0x80) {
-        buf[(*n)++] = (char) cp;
-
-    } else if (cp < 0x800) {
-        buf[(*n)++] = (char) (0xc0 | (cp >> 6));
-        buf[(*n)++] = (char) (0x80 | (cp & 0x3f));
-
-    } else if (cp < 0x10000) {
-        buf[(*n)++] = (char) (0xe0 | (cp >> 12));
-        buf[(*n)++] = (char) (0x80 | ((cp >> 6) & 0x3f));
-        buf[(*n)++] = (char) (0x80 | (cp & 0x3f));
-
-    } else {
-        buf[(*n)++] = (char) (0xf0 | (cp >> 18));
-        buf[(*n)++] = (char) (0x80 | ((cp >> 12) & 0x3f));
-        buf[(*n)++] = (char) (0x80 | ((cp >> 6) & 0x3f));
-        buf[(*n)++] = (char) (0x80 | (cp & 0x3f));
-    }
-}
-
-
 static int
 wh_mparse_hex4(const char *s, unsigned *v)
 {
@@ -810,7 +783,7 @@ wh_mparse_escape(wh_mparse_t *p, char **buf, size_t *n, size_t *cap)
         cp = 0xfffd;
     }
 
-    wh_utf8_put(*buf, n, cp);
+    *n += wh_utf8_encode(cp, *buf + *n);
     return 0;
 
 bad:
@@ -1611,7 +1584,7 @@ wh_mv_text(wh_meval_t *e, const wh_mv_t *a, const char **s, size_t *len)
         return 0;
 
     case WH_JSON_NUMBER:
-        *len = wh_math_fmt(a->d, buf);
+        *len = wh_num_format(a->d, buf);
         *s = wh_memdup(e->mem, buf, *len);
         break;
 
@@ -2070,7 +2043,7 @@ wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
             }
 
             cp = wh_case_map(cp, upper);
-            wh_utf8_put(out, &j, cp);
+            j += wh_utf8_encode(cp, out + j);
         }
 
         out[j] = '\0';
@@ -2426,126 +2399,6 @@ wh_math_strtonum(wh_mem_t *mem, const char *s, size_t len, double *d)
 
 
 /*
- * Shortest decimal digits that read back as |d| (d finite, not 0), and the
- * position of the decimal point: |d| = 0.DIGITS * 10^n.
- */
-
-static int
-wh_math_digits(double d, char *digits, int *n)
-{
-    int    prec, k;
-    char   tmp[40], *q;
-
-    /*
-     * The shortest digits of a normal double, padded with zeros, are its
-     * rounding to 15 digits; only subnormals need the search from 1.
-     */
-    for (prec = fabs(d) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
-        snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, fabs(d));
-        if (strtod(tmp, NULL) == fabs(d)) {
-            break;
-        }
-    }
-
-    k = 0;
-
-    for (q = tmp; *q != 'e' && *q != '\0'; q++) {
-        if (*q != '.') {
-            digits[k++] = *q;
-        }
-    }
-
-    *n = (*q == 'e' ? atoi(q + 1) : 0) + 1;
-
-    while (k > 1 && digits[k - 1] == '0') {
-        k--;
-    }
-
-    digits[k] = '\0';
-
-    return k;
-}
-
-
-/* Number::toString of JavaScript. */
-
-static size_t
-wh_math_fmt(double d, char *buf)
-{
-    int      k, n, i, e;
-    char     digits[24];
-    size_t   len;
-
-    if (isnan(d)) {
-        memcpy(buf, "NaN", 4);
-        return 3;
-    }
-
-    if (isinf(d)) {
-        len = d > 0 ? 8 : 9;
-        memcpy(buf, d > 0 ? "Infinity" : "-Infinity", len + 1);
-        return len;
-    }
-
-    if (d == 0) {
-        memcpy(buf, "0", 2);
-        return 1;
-    }
-
-    k = wh_math_digits(d, digits, &n);
-    len = 0;
-
-    if (d < 0) {
-        buf[len++] = '-';
-    }
-
-    if (k <= n && n <= 21) {
-        memcpy(buf + len, digits, k);
-        len += k;
-
-        for (i = k; i < n; i++) {
-            buf[len++] = '0';
-        }
-
-    } else if (0 < n && n <= 21) {
-        memcpy(buf + len, digits, n);
-        len += n;
-        buf[len++] = '.';
-        memcpy(buf + len, digits + n, k - n);
-        len += k - n;
-
-    } else if (-6 < n && n <= 0) {
-        buf[len++] = '0';
-        buf[len++] = '.';
-
-        for (i = n; i < 0; i++) {
-            buf[len++] = '0';
-        }
-
-        memcpy(buf + len, digits, k);
-        len += k;
-
-    } else {
-        buf[len++] = digits[0];
-
-        if (k > 1) {
-            buf[len++] = '.';
-            memcpy(buf + len, digits + 1, k - 1);
-            len += k - 1;
-        }
-
-        e = n - 1;
-        len += sprintf(buf + len, "e%c%d", e < 0 ? '-' : '+',
-                       e < 0 ? -e : e);
-    }
-
-    buf[len] = '\0';
-
-    return len;
-}
-
-
-/*
  * Rounds half away from zero on the shortest decimal form, so that
  * round(1.005, 2) is 1.01 as people (and math.js) expect.
  */
@@ -2560,7 +2413,7 @@ wh_math_round(double x, int digits)
         return x;
     }
 
-    k = wh_math_digits(x, d, &n);
+    k = wh_num_digits(x, d, &n);
     keep = n + digits;
 
     if (keep >= k) {

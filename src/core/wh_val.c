@@ -133,16 +133,67 @@ wh_val_doc_alloc(wh_mem_t *mem, size_t text_len, char **text)
 
 
 /*
- * Formats d as JavaScript's Number.prototype.toString does: the shortest
- * digits that read back as d, in plain notation for exponents -7 < e < 21.
+ * The shortest decimal digits that read back as |d| (d finite, not 0),
+ * for every number the library prints (wh_val_number, the math engine's
+ * text and its round()).
  */
 
-static size_t
-wh_val_format_number(double d, char *out)
+int
+wh_num_digits(double d, char *digits, int *n)
 {
-    int    prec, e, k, n, i;
-    char  *o, *q;
-    char   buf[40], digits[24];
+    int    prec, k;
+    char   tmp[40], *q;
+
+    /*
+     * With 53 significant bits, the shortest digits of a double (padded
+     * with zeros) are also its rounding to 15 digits, so the search starts
+     * there; subnormals have fewer bits and are searched from 1 digit.
+     */
+    for (prec = fabs(d) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, fabs(d));
+        if (strtod(tmp, NULL) == fabs(d)) {
+            break;
+        }
+    }
+
+    /* tmp is "D.DDDDe[+-]XX" */
+
+    k = 0;
+
+    for (q = tmp; *q != 'e' && *q != '\0'; q++) {
+        if (*q != '.') {
+            digits[k++] = *q;
+        }
+    }
+
+    *n = (*q == 'e' ? atoi(q + 1) : 0) + 1;
+
+    while (k > 1 && digits[k - 1] == '0') {
+        k--;
+    }
+
+    digits[k] = '\0';
+
+    return k;
+}
+
+
+size_t
+wh_num_format(double d, char *out)
+{
+    int    e, k, n, i;
+    char  *o;
+    char   digits[24];
+
+    if (isnan(d)) {
+        memcpy(out, "NaN", 4);
+        return 3;
+    }
+
+    if (isinf(d)) {
+        memcpy(out, d > 0 ? "Infinity" : "-Infinity", d > 0 ? 9 : 10);
+        return d > 0 ? 8 : 9;
+    }
 
     if (d == 0) {
         out[0] = '0';
@@ -154,47 +205,14 @@ wh_val_format_number(double d, char *out)
         return sprintf(out, "%lld", (long long) d);
     }
 
-    /*
-     * With 53 significant bits, the shortest digits of a double (padded
-     * with zeros) are also its rounding to 15 digits, so the search starts
-     * there; subnormals have fewer bits and are searched from 1 digit.
-     */
-
-    for (prec = fabs(d) < DBL_MIN ? 1 : 15; prec < 17; prec++) {
-        snprintf(buf, sizeof(buf), "%.*e", prec - 1, d);
-        if (strtod(buf, NULL) == d) {
-            break;
-        }
-    }
-
-    if (prec == 17) {
-        snprintf(buf, sizeof(buf), "%.16e", d);
-    }
-
-    /* buf is "[-]D.DDDDe[+-]XX" */
-
-    q = buf;
     o = out;
 
-    if (*q == '-') {
+    if (d < 0) {
         *o++ = '-';
-        q++;
     }
 
-    k = 0;
-
-    for ( ; *q != 'e'; q++) {
-        if (*q != '.') {
-            digits[k++] = *q;
-        }
-    }
-
-    while (k > 1 && digits[k - 1] == '0') {
-        k--;
-    }
-
-    e = atoi(q + 1);
-    n = e + 1;
+    k = wh_num_digits(d, digits, &n);
+    e = n - 1;
 
     if (k <= n && n <= 21) {
         memcpy(o, digits, k);
@@ -252,7 +270,7 @@ wh_val_number(wh_mem_t *mem, double d)
         return wh_val_missing();
     }
 
-    len = wh_val_format_number(d, buf);
+    len = wh_num_format(d, buf);
 
     doc = wh_val_doc_alloc(mem, len, &text);
     if (doc == NULL) {
@@ -837,7 +855,7 @@ wh_val_canon_tok(wh_buf_t *b, const wh_json_doc_t *doc, uint32_t tok)
         }
 
         /* -0 == 0 */
-        len = wh_val_format_number(d == 0 ? 0.0 : d, num);
+        len = wh_num_format(d == 0 ? 0.0 : d, num);
         wh_buf_add(b, num, len);
         wh_buf_addc(b, ';');
         break;

@@ -21,6 +21,15 @@ typedef struct {
 
 wh_json_type_t wh_val_type(wh_val_t v);         /* WH_JSON_MISSING if none */
 
+/*
+ * Numbers as JavaScript prints them (Number.prototype.toString: the
+ * shortest digits that read back, NaN, Infinity) into out (32 bytes):
+ * the length.  wh_num_digits gives those digits of |d| (finite, not 0)
+ * and the decimal point's place n: |d| = 0.DIGITS * 10^n.
+ */
+size_t wh_num_format(double d, char *out);
+int wh_num_digits(double d, char *digits, int *n);
+
 /* Static singletons, no allocation. */
 wh_val_t wh_val_null(void);
 wh_val_t wh_val_bool(int b);
