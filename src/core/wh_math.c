@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wh_codec.h"
 #include "wh_math.h"
+#include "wh_time.h"
 
 
 #define WH_MATH_MAX_DEPTH  64     /* nesting of the parser */
@@ -34,7 +36,10 @@ typedef enum {
 typedef enum {
     WH_MF_LOWER, WH_MF_UPPER, WH_MF_TRIM, WH_MF_LEN, WH_MF_REPLACE,
     WH_MF_SUBSTR, WH_MF_SPLIT, WH_MF_JOIN, WH_MF_ROUND, WH_MF_FLOOR,
-    WH_MF_CEIL, WH_MF_NOW
+    WH_MF_CEIL, WH_MF_NOW, WH_MF_HMAC, WH_MF_SHA256, WH_MF_SHA1, WH_MF_MD5,
+    WH_MF_BASE64, WH_MF_UNBASE64, WH_MF_HEX, WH_MF_URLENCODE,
+    WH_MF_URLDECODE, WH_MF_JSON, WH_MF_PARSE, WH_MF_DATE, WH_MF_FORMAT,
+    WH_MF_ADD, WH_MF_DIFF
 } wh_mf_t;
 
 typedef struct {
@@ -55,7 +60,22 @@ static const wh_mf_def_t  wh_math_fns[] = {
     { "round", 1, 2 },
     { "floor", 1, 1 },
     { "ceil", 1, 1 },
-    { "now", 0, 0 }
+    { "now", 0, 0 },
+    { "hmac", 3, 4 },
+    { "sha256", 1, 1 },
+    { "sha1", 1, 1 },
+    { "md5", 1, 1 },
+    { "base64", 1, 1 },
+    { "unbase64", 1, 1 },
+    { "hex", 1, 1 },
+    { "urlencode", 1, 1 },
+    { "urldecode", 1, 1 },
+    { "json", 1, 1 },
+    { "parse", 1, 1 },
+    { "date", 1, 1 },
+    { "format", 2, 2 },
+    { "add", 3, 3 },
+    { "diff", 3, 3 }
 };
 
 #define WH_MATH_NFNS  (sizeof(wh_math_fns) / sizeof(wh_math_fns[0]))
@@ -1995,6 +2015,267 @@ wh_math_int(double d)
 }
 
 
+/* The byte functions of SPEC §10: one pass over their input each. */
+
+static int
+wh_math_bytes(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *args, wh_mv_t *r)
+{
+    int            alg, b64;
+    size_t         len, klen, mlen, elen;
+    wh_buf_t       b;
+    wh_val_t       v;
+    const char    *s, *key, *msg, *enc, *name;
+    wh_json_err_t  jerr;
+    char           num[32];
+
+    name = wh_math_fns[n->fn].name;
+
+    if (n->fn == WH_MF_JSON) {
+        wh_buf_init(&b, e->mem, 64);
+
+        if (args[0].v.doc != NULL) {
+            wh_val_write_json(&b, args[0].v);
+
+        } else {
+            switch (args[0].type) {
+            case WH_JSON_NUMBER:
+                wh_buf_add(&b, num, wh_num_format(args[0].d, num));
+                break;
+            case WH_JSON_STRING:
+                wh_json_escape(&b, args[0].s, args[0].len);
+                break;
+            case WH_JSON_TRUE:
+                wh_buf_adds(&b, "true");
+                break;
+            case WH_JSON_FALSE:
+                wh_buf_adds(&b, "false");
+                break;
+            default:
+                wh_buf_adds(&b, "null");
+                break;
+            }
+        }
+
+        if (b.failed) {
+            goto oom;
+        }
+
+        return wh_mv_string(e, b.data, b.len, r);
+    }
+
+    if (n->fn == WH_MF_HMAC) {
+        if (wh_mv_text(e, &args[0], &s, &len) != 0
+            || wh_mv_text(e, &args[1], &key, &klen) != 0
+            || wh_mv_text(e, &args[2], &msg, &mlen) != 0)
+        {
+            return -1;
+        }
+
+        alg = wh_codec_digest_alg(s, len);
+
+        if (alg <= 0) {
+            wh_err(e->err, e->errlen,
+                        "hmac(): algorithm must be sha1, sha256 or sha512");
+            return -1;
+        }
+
+        b64 = 0;
+
+        if (n->nkids == 4) {
+            if (wh_mv_text(e, &args[3], &enc, &elen) != 0) {
+                return -1;
+            }
+
+            if (elen == 6 && memcmp(enc, "base64", 6) == 0) {
+                b64 = 1;
+
+            } else if (!(elen == 3 && memcmp(enc, "hex", 3) == 0)) {
+                wh_err(e->err, e->errlen,
+                            "hmac(): encoding must be hex or base64");
+                return -1;
+            }
+        }
+
+        wh_buf_init(&b, e->mem, 96);
+
+        if (wh_codec_hmac(&b, alg, key, klen, msg, mlen, b64) != 0) {
+            goto oom;
+        }
+
+        return wh_mv_string(e, b.data, b.len, r);
+    }
+
+    if (wh_mv_text(e, &args[0], &s, &len) != 0) {
+        return -1;
+    }
+
+    wh_buf_init(&b, e->mem, len + 16);
+
+    switch ((wh_mf_t) n->fn) {
+
+    case WH_MF_SHA256:
+    case WH_MF_SHA1:
+    case WH_MF_MD5:
+        if (wh_codec_digest(&b, wh_codec_digest_alg(name, strlen(name)), s,
+                            len)
+            != 0)
+        {
+            goto oom;
+        }
+
+        break;
+
+    case WH_MF_BASE64:
+        wh_codec_base64(&b, s, len);
+        break;
+
+    case WH_MF_UNBASE64:
+        if (wh_codec_unbase64(&b, s, len) != 0 && !b.failed) {
+            wh_err(e->err, e->errlen, "unbase64(): not base64");
+            return -1;
+        }
+
+        break;
+
+    case WH_MF_HEX:
+        wh_codec_hex(&b, s, len);
+        break;
+
+    case WH_MF_URLENCODE:
+        wh_codec_urlencode(&b, s, len);
+        break;
+
+    case WH_MF_URLDECODE:
+        wh_codec_urldecode(&b, s, len);
+        break;
+
+    default: /* WH_MF_PARSE */
+        if (wh_val_parse(e->mem, s, len, 1, &v, &jerr) != 0) {
+            if (strcmp(jerr.msg, "out of memory") == 0) {
+                goto oom;
+            }
+
+            wh_err(e->err, e->errlen, "parse(): %s at offset %zu", jerr.msg,
+                        jerr.offset);
+            return -1;
+        }
+
+        return wh_mv_from_val(e, v, r);
+    }
+
+    if (b.failed) {
+        goto oom;
+    }
+
+    return wh_mv_string(e, b.data, b.len, r);
+
+oom:
+
+    wh_err(e->err, e->errlen, "out of memory");
+    return -1;
+}
+
+
+/*
+ * A date argument: epoch ms as a number or a numeric string, or ISO 8601
+ * text.  -1 (no message) for anything else or a date out of range.
+ */
+
+static int
+wh_math_date_arg(wh_meval_t *e, const wh_mv_t *a, double *ms)
+{
+    if (a->type == WH_JSON_NUMBER) {
+        *ms = a->d;
+
+    } else if (a->type != WH_JSON_STRING
+               || (wh_math_strtonum(e->mem, a->s, a->len, ms) != 0
+                   && wh_time_parse(a->s, a->len, ms) != 0))
+    {
+        return -1;
+    }
+
+    return wh_time_valid(*ms) ? 0 : -1;
+}
+
+
+static int
+wh_math_dates(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *args, wh_mv_t *r)
+{
+    int          unit;
+    double       a, b, x, out;
+    size_t       len;
+    wh_buf_t     buf;
+    const char  *s, *name;
+
+    name = wh_math_fns[n->fn].name;
+
+    if (wh_math_date_arg(e, &args[0], &a) != 0) {
+        wh_err(e->err, e->errlen, "%s(): not a date", name);
+        return -1;
+    }
+
+    switch ((wh_mf_t) n->fn) {
+
+    case WH_MF_DATE:
+        return wh_mv_number(e, a, r);
+
+    case WH_MF_FORMAT:
+        if (wh_mv_text(e, &args[1], &s, &len) != 0) {
+            return -1;
+        }
+
+        wh_buf_init(&buf, e->mem, len + 16);
+
+        if (wh_time_format(&buf, a, s, len) != 0) {
+            wh_err(e->err, e->errlen, "out of memory");
+            return -1;
+        }
+
+        return wh_mv_string(e, buf.data, buf.len, r);
+
+    default:
+        break;
+    }
+
+    if (wh_mv_text(e, &args[2], &s, &len) != 0) {
+        return -1;
+    }
+
+    unit = wh_time_unit(s, len);
+
+    if (unit < 0) {
+        wh_err(e->err, e->errlen, "%s(): unknown unit", name);
+        return -1;
+    }
+
+    if (n->fn == WH_MF_ADD) {
+        if (wh_mv_num(e, &args[1], &x) != 0 || !isfinite(x)) {
+            wh_err(e->err, e->errlen, "add(): amount is not a number");
+            return -1;
+        }
+
+        if (wh_time_add(a, x, unit, &out) != 0) {
+            wh_err(e->err, e->errlen, "add(): date out of range");
+            return -1;
+        }
+
+        return wh_mv_number(e, out, r);
+    }
+
+    if (wh_math_date_arg(e, &args[1], &b) != 0) {
+        wh_err(e->err, e->errlen, "diff(): not a date");
+        return -1;
+    }
+
+    if (wh_time_diff(a, b, unit, &out) != 0) {
+        wh_err(e->err, e->errlen, "diff(): date out of range");
+        return -1;
+    }
+
+    return wh_mv_number(e, out == 0 ? 0.0 : out, r);
+}
+
+
 static int
 wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
 {
@@ -2004,7 +2285,7 @@ wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
     size_t         i, j, len, flen, rlen, slen, k, off;
     unsigned       cp;
     wh_buf_t       b;
-    wh_mv_t        args[3];
+    wh_mv_t        args[4];
     wh_val_t       v, item;
     long long      start, count, total;
     const char    *s, *f, *rp, *sep, *f2;
@@ -2279,6 +2560,25 @@ wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
         }
 
         return wh_mv_number(e, wh_math_round(x, (int) y), r);
+
+    case WH_MF_HMAC:
+    case WH_MF_SHA256:
+    case WH_MF_SHA1:
+    case WH_MF_MD5:
+    case WH_MF_BASE64:
+    case WH_MF_UNBASE64:
+    case WH_MF_HEX:
+    case WH_MF_URLENCODE:
+    case WH_MF_URLDECODE:
+    case WH_MF_JSON:
+    case WH_MF_PARSE:
+        return wh_math_bytes(e, n, args, r);
+
+    case WH_MF_DATE:
+    case WH_MF_FORMAT:
+    case WH_MF_ADD:
+    case WH_MF_DIFF:
+        return wh_math_dates(e, n, args, r);
 
     case WH_MF_NOW:
         now.root = WH_ROOT_SYSTEM;
