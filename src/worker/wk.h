@@ -13,6 +13,7 @@
 #include "wh_exec.h"
 #include "wh_redis_keys.h"
 #include "wh_time.h"
+#include "wk_net.h"
 
 
 #define WK_STATUS_RETRY_NEEDED  -6
@@ -125,6 +126,7 @@ typedef struct {
     const char         *smtp;
     char              **env;            /* names $env may read */
     size_t              nenv;
+    wk_net_t            net;            /* --allow-net */
 } wk_conf_t;
 
 typedef struct wk_run_s  wk_run_t;

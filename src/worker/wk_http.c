@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,7 @@ typedef struct {
     size_t              msg_len;
     size_t              msg_pos;
     const char         *accepted;       /* mail: the result, JSON */
+    char                refused[56];    /* an address --allow-net lacks */
     char                errbuf[CURL_ERROR_SIZE];
 } wk_xfer_t;
 
@@ -359,6 +361,30 @@ wk_xfer_go(wk_xfer_t *x)
 }
 
 
+/*
+ * Every socket of a request node is opened here, after name resolution
+ * and for each redirect, so the SSRF policy sees the very address that is
+ * connected: DNS answers, rebinding and Location headers change nothing.
+ */
+static curl_socket_t
+wk_http_open_socket(void *data, curlsocktype purpose,
+    struct curl_sockaddr *a)
+{
+    wk_xfer_t  *x;
+
+    x = data;
+
+    if (purpose != CURLSOCKTYPE_IPCXN
+        || !wk_net_allowed(&x->w->conf->net, &a->addr, a->addrlen))
+    {
+        wk_net_ntop(&a->addr, x->refused, sizeof(x->refused));
+        return CURL_SOCKET_BAD;
+    }
+
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+
 /* The request's response */
 
 static size_t
@@ -639,7 +665,15 @@ wk_http_request_done(wk_xfer_t *x, CURLcode code)
     status = WH_STATUS_RESOLVED;
     permanent = 0;
 
-    if (code != CURLE_OK) {
+    if (code != CURLE_OK && x->refused[0]) {
+        /* a policy refusal: final, and not hidden by ignoreFail */
+        status = WH_STATUS_ERROR;
+        permanent = 1;
+        x->ignore_fail = 0;
+        error = wk_fmt(mem, "request failed: the address %s is not allowed "
+                       "(webhook-worker --allow-net)", x->refused);
+
+    } else if (code != CURLE_OK) {
         status = WH_STATUS_ERROR;
 
         if (x->too_big || code == CURLE_FILESIZE_EXCEEDED) {
@@ -1280,6 +1314,12 @@ wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, wk_http_on_header);
     curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETFUNCTION,
+                     wk_http_open_socket);
+    curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETDATA, x);
+
+    /* a proxy from the environment would be the only address checked */
+    curl_easy_setopt(x->easy, CURLOPT_PROXY, "");
 
     if (wk_xfer_go(x) != 0) {
         err = "request failed: cannot start the transfer";

@@ -49,7 +49,7 @@ except Exception:
 start_worker() {    # LOG ARGS...
     local log=$1
     shift
-    "$WORKER" --redis "$ADDR" --claim-after 5s "$@" 2>>"$log" &
+    "$WORKER" --redis "$ADDR" "${ALLOW_NET[@]}" --claim-after 5s "$@" 2>>"$log" &
     WORKER_PID=$!
 }
 
@@ -335,7 +335,7 @@ EOF
 
     # the soft limit a shell often has, far below what 1000 sockets need
     T0=$(date +%s%3N)
-    (ulimit -Sn 256 && exec "$WORKER" --redis "$ADDR" --queue $QM \
+    (ulimit -Sn 256 && exec "$WORKER" --redis "$ADDR" "${ALLOW_NET[@]}" --queue $QM \
         --concurrency $N 2>>"$TMP/worker3.log") &
     WORKER_PID=$!
     wait_for 30 eval '[ "$(R XLEN $QM)" == 0 ]'
