@@ -205,6 +205,17 @@ void wk_run_entries(wk_worker_t *w, redisReply *entries, int fresh,
  */
 void wk_run_permanent(wk_run_t *run);
 
+/*
+ * An asynchronous worker node ended with an error that neither a retry
+ * nor "ignoreFail" may pass over (a destination the SSRF policy
+ * refuses): the run ends with it.
+ */
+void wk_run_node_final(wk_worker_t *w, wk_run_t *run, wh_val_t result,
+    const char *error);
+
+/* The node keys of the run's workflow, to compile a template path. */
+const wh_keys_t *wk_run_keys(wk_run_t *run);
+
 /* An asynchronous worker node ended: records its job, the run goes on. */
 void wk_run_node_done(wk_worker_t *w, wk_run_t *run, int status,
     wh_val_t result, const char *error);
