@@ -128,6 +128,8 @@ ngx_int_t ngx_http_webhook_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *fmt, ...);
 ngx_int_t ngx_http_webhook_send(ngx_http_request_t *r,
     const wh_response_t *resp);
+ngx_int_t ngx_http_webhook_failed(ngx_http_request_t *r, const char *err,
+    size_t len);
 ngx_int_t ngx_http_webhook_send_json(ngx_http_request_t *r,
     ngx_uint_t status, const char *json, size_t len);
 ngx_int_t ngx_http_webhook_send_state(ngx_http_request_t *r,

@@ -1143,19 +1143,18 @@ ngx_http_webhook_sync_answer(ngx_http_webhook_async_t *st, const char *msg,
     }
 
     if (wh_val_str(&ctx->mem, wh_val_get(v, "error", 5), &e, &elen) != 0) {
-        e = "the workflow ended with status failed";
-        elen = ngx_strlen(e);
+        e = NULL;
+        elen = 0;
     }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "webhook: execution %s of \"%s\" ended with status %d: "
                   "%*s", ctx->id, st->wlcf->workflow->key, (int) d,
-                  elen, e);
+                  elen, e ? e : "");
 
     ngx_str_set(&ctx->status, "failed");
 
-    return ngx_http_webhook_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "workflow_failed", "%*s", elen, e);
+    return ngx_http_webhook_failed(r, e, elen);
 }
 
 
