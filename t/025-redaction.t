@@ -3,7 +3,7 @@
 # that carry a gitlab, basic or token secret are "[redacted]" in
 # $context.headers, from the workflow on; after sync and async requests
 # (with the worker's records) no key or value anywhere in Redis holds a
-# secret.  Against a real redis-server and build/webhook-worker.
+# secret, and no key is named by a raw dedup value.  Against a real redis-server and build/webhook-worker.
 use Test::Nginx::Socket 'no_plan';
 
 use FindBin;
@@ -110,6 +110,12 @@ for my $s (@Secrets) {
     unlike($all, qr/\Q$s\E/, "no key or value in Redis holds $s");
 }
 
+# dedup keys are hashed: the value never names a key (§7)
+my $keys = redis_cli('--raw', '--scan');
+unlike($keys, qr/delivery-d1/, 'no key name holds the dedup value');
+like($keys, qr/^webhook:dedup:queued:[0-9a-f]{64}$/m,
+     '... its key is the hex SHA-256 of it');
+
 __DATA__
 
 === TEST 1: the default list
@@ -173,7 +179,7 @@ Cookie: sid=s3cr3t-cookie
 ["POST /async\n{}", "POST /async\n{}"]
 --- more_headers
 X-Token: s3cr3t-token
-X-Delivery: s3cr3t-custom
+X-Delivery: delivery-d1
 Authorization: Bearer s3cr3t-bearer
 X-Api-Key: s3cr3t-apikey
 --- error_code eval
