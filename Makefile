@@ -85,6 +85,12 @@ $(BUILD)/unit/test_wk: t/unit/test_wk.c src/worker/wk_util.c \
 	$(CC) $(CFLAGS) $(WFLAGS) $(CPPFLAGS) -It/unit -o $@ $< $(CORE_LIB) \
 	    -lhiredis $(LIBS)
 
+# The address policy's test includes the worker's wk_net.c.
+$(BUILD)/unit/test_net: t/unit/test_net.c src/worker/wk_net.c \
+                        src/worker/wk_net.h t/unit/wh_test.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WFLAGS) $(CPPFLAGS) -It/unit -o $@ $<
+
 # The JSON tests again over the 8-byte string scan that machines without
 # SSE2 use (wh_json.c compiled first, so the library's copy is not linked).
 UNIT_BIN += $(BUILD)/unit/test_json_swar
