@@ -109,6 +109,12 @@ $(BUILD)/unit/test_wk: t/unit/test_wk.c src/worker/wk_util.c \
 	$(CC) $(CFLAGS) $(WFLAGS) $(CPPFLAGS) -It/unit -o $@ $< $(CORE_LIB) \
 	    -lhiredis $(LIBS)
 
+# The address policy's test includes the worker's wk_net.c.
+$(BUILD)/unit/test_net: t/unit/test_net.c src/worker/wk_net.c \
+                        src/worker/wk_net.h t/unit/wh_test.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WFLAGS) $(CPPFLAGS) -It/unit -o $@ $<
+
 # The JSON tests again over the 8-byte string scan that machines without
 # SSE2 use (wh_json.c compiled first, so the library's copy is not linked).
 UNIT_BIN += $(BUILD)/unit/test_json_swar
@@ -143,9 +149,18 @@ $(BUILD)/webhookctl: $(WKCTL_SRC) $(wildcard src/worker/*.h) $(CORE_LIB)
 
 worker: $(BUILD)/webhook-worker $(BUILD)/webhookctl
 
+# The build matrix (tools/nginx-matrix): the module against nginx.org's
+# stable and mainline trees, dynamic and static, beside Debian's 1.22
+# above; skipped, saying so, when the trees are not in NGX_SHARED.
+NGX_SHARED ?= $(CURDIR)/../shared/nginx
+.PHONY: matrix
+matrix:
+	@NGX_SHARED=$(NGX_SHARED) tools/nginx-matrix
+
 # t/run-tests runs every part, the fuzz smoke (t/integration/fuzz-smoke.sh)
-# among them, and ends with the "N passed, N failed" line.
-test: all
+# among them, t/*.t once more against the static mainline build of the
+# matrix, and ends with the "N passed, N failed" line.
+test: all matrix
 	@tools/embed-viewer --check || { echo "src/ngx_http_webhook_viewer.c" \
 	    "is older than src/viewer.html: run tools/embed-viewer"; exit 1; }
 	@t/run-tests
