@@ -155,6 +155,10 @@ REV=$(wf mem '{"content":"const a = []; while (true) a.push(new Array(1e6).fill(
 ID=$(run mem "$REV" "$CTX")
 is "$(show "$ID" | json "[$JS[\"status\"], $JS[\"error\"]]")" \
    '[-2,"script exceeded the memory limit"]' "memory: 16 MB cuts a runaway allocation"
+REV=$(wf membytes '{"content":"const a = []; while (true) a.push(new Array(1e6).fill(1))","memory":16777216,"timeout":20000}')
+ID=$(run membytes "$REV" "$CTX")
+is "$(show "$ID" | json "[$JS[\"status\"], $JS[\"error\"]]")" \
+   '[-2,"script exceeded the memory limit"]' "... and so does memory: 16777216 (bytes)"
 REV=$(wf never '{"content":"return new Promise(() => {})"}')
 ID=$(run never "$REV" "$CTX")
 is "$(show "$ID" | json "$JS[\"error\"]")" \
