@@ -450,6 +450,11 @@ test_sandbox(void)
            "error: script error: Error: x (line 1)", "a failing script");
     ok(r.nlogs == 1 && strcmp(r.logs[0], "before") == 0,
        "keeps its lines too");
+    is_str(run_full("console.log('spinning'); while (true) {}", NULL,
+                    CONTEXT, NODES, 300, 0),
+           "error: script timed out after 300 ms", "a script that times out");
+    ok(r.nlogs == 1 && strcmp(r.logs[0], "spinning") == 0,
+       "keeps its lines as well");
 
     run("return Math.random()", NULL);
     snprintf(text + 2048, 64, "%s", r.result_json ? r.result_json : "");
