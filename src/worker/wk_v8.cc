@@ -389,6 +389,47 @@ wk_console(const v8::FunctionCallbackInfo<v8::Value> &info)
 }
 
 
+/*
+ * structuredClone(value): Node's and browsers', not V8's; V8's value
+ * serializer does the work (functions and symbols throw, as there).
+ */
+
+void
+wk_structured_clone(const v8::FunctionCallbackInfo<v8::Value> &info)
+{
+    bool                    ok;
+    v8::Isolate            *isolate;
+    v8::Local<v8::Value>    v;
+    v8::Local<v8::Context>  ctx;
+
+    isolate = info.GetIsolate();
+    ctx = isolate->GetCurrentContext();
+
+    v8::ValueSerializer  ser(isolate);
+
+    ser.WriteHeader();
+
+    if (!ser.WriteValue(ctx, info[0]).FromMaybe(false)) {
+        return;     /* the exception is pending */
+    }
+
+    std::pair<uint8_t *, size_t>  buf = ser.Release();
+
+    {
+        v8::ValueDeserializer  des(isolate, buf.first, buf.second);
+
+        ok = des.ReadHeader(ctx).FromMaybe(false)
+             && des.ReadValue(ctx).ToLocal(&v);
+    }
+
+    free(buf.first);
+
+    if (ok) {
+        info.GetReturnValue().Set(v);
+    }
+}
+
+
 /* Math.random: xorshift128+, seeded by the caller for each process. */
 
 void
@@ -569,6 +610,12 @@ wk_globals(v8::Isolate *isolate, v8::Local<v8::Context> ctx,
         if (wk_set(ctx, console, levels[i], f) != 0) {
             return -1;
         }
+    }
+
+    if (!v8::Function::New(ctx, wk_structured_clone).ToLocal(&f)
+        || wk_set(ctx, global, "structuredClone", f) != 0)
+    {
+        return -1;
     }
 
     if (wk_set(ctx, global, "console", console) != 0

@@ -767,6 +767,13 @@ test_es2022(void)
     is_str(run("return [[1, 2].at(-1), 'abc'.replaceAll('b', 'x'),\n"
                "        Object.hasOwn({a: 1}, 'a')]", NULL),
            "[2,\"axc\",true]", "at, replaceAll, Object.hasOwn");
+    is_str(run("const a = {d: new Date(0), m: new Map([[1, [2]]])};\n"
+               "const b = structuredClone(a); b.m.get(1).push(3);\n"
+               "return [b.d instanceof Date, a.m.get(1), b.m.get(1)]", NULL),
+           "[true,[2],[2,3]]", "structuredClone (a deep copy)");
+    is_str(run("return structuredClone({f() {}})", NULL),
+           "error: script error: Error: f() {} could not be "
+           "cloned. (line 1)", "which refuses functions");
     is_str(run("return $jobsMapByNodeKey.branch", NULL), "\"main\"",
            "$jobsMapByNodeKey is an alias of nodes");
     is_str(run("return new Intl.NumberFormat('en-US').format(1234.5)",
