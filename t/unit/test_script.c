@@ -487,7 +487,7 @@ test_limits(void)
 
     t = now_ms();
     is_str(run_full("var a = []; while (true) a.push(new Array(1e6))",
-                    NULL, CONTEXT, NODES, 5000, 0),
+                    NULL, CONTEXT, NODES, 20000, 0),
            "error: script exceeded the memory limit",
            "a memory bomb is stopped at the default cap");
     t = now_ms() - t;
@@ -506,7 +506,7 @@ test_limits(void)
     printf("# string bomb stopped in %lld ms\n", (long long) (now_ms() - t));
     is_str(run_full("const a = []; while (true)\n"
                     "    a.push(new ArrayBuffer(1 << 20))", NULL, CONTEXT,
-                    NODES, 5000, 0),
+                    NODES, 20000, 0),
            "error: script exceeded the memory limit",
            "array buffers count against the cap too");
     is_str(run_full("return new Promise(() => {})", NULL, CONTEXT, NODES,
@@ -521,7 +521,7 @@ test_limits(void)
 
     is_str(run_full("var a = []; for (var i = 0; i < 200000; i++)\n"
                     "    a.push({i: i});\n"
-                    "return a.length", NULL, CONTEXT, NODES, 5000, 0),
+                    "return a.length", NULL, CONTEXT, NODES, 20000, 0),
            "200000", "200000 objects fit in the default 64 MB");
     is_str(run_full("var a = []; for (var i = 0; i < 200000; i++)\n"
                     "    a.push({i: i});\n"
