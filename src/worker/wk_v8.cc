@@ -767,9 +767,9 @@ wk_run(v8::Isolate *isolate, const wk_v8_in_t *in, char **json,
     WK_CHECK_STOP();
 
     if (promise->State() == v8::Promise::kPending) {
-        return wk_fail(error, "script error: the returned promise never "
-                              "settles (nothing is left that could settle "
-                              "it)");
+        return wk_fail(error, "script timed out: the returned promise "
+                              "never settles (nothing is left that could "
+                              "settle it)");
     }
 
     result = promise->Result();

@@ -162,7 +162,7 @@ is "$(show "$ID" | json "[$JS[\"status\"], $JS[\"error\"]]")" \
 REV=$(wf never '{"content":"return new Promise(() => {})"}')
 ID=$(run never "$REV" "$CTX")
 is "$(show "$ID" | json "$JS[\"error\"]")" \
-   "script error: the returned promise never settles (nothing is left that could settle it)" \
+   "script timed out: the returned promise never settles (nothing is left that could settle it)" \
    "a promise that never settles fails the node"
 REV=$(wf noeval '{"content":"return eval(\"1 + 1\")"}')
 ID=$(run noeval "$REV" "$CTX")

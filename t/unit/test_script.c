@@ -511,7 +511,7 @@ test_limits(void)
            "array buffers count against the cap too");
     is_str(run_full("return new Promise(() => {})", NULL, CONTEXT, NODES,
                     5000, 0),
-           "error: script error: the returned promise never settles "
+           "error: script timed out: the returned promise never settles "
            "(nothing is left that could settle it)",
            "a promise that never settles fails the node, saying so");
     is_str(run_full("const spin = async () => { for (;;) await null; };\n"
