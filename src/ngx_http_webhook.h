@@ -29,6 +29,7 @@ typedef struct {
     ngx_str_t                    host;      /* NUL-terminated */
     ngx_int_t                    port;      /* 0: unix socket */
     ngx_int_t                    db;
+    ngx_str_t                    user;      /* ACL user, with password */
     ngx_str_t                    password;
     void                        *peer;      /* its connection, redis.c */
 } ngx_http_webhook_redis_conf_t;

@@ -173,6 +173,148 @@ static void ngx_http_webhook_redis_dispatch(
 
 /* configuration */
 
+/*
+ * webhook_redis ADDRESS [db=N] [user=U password=P]: ADDRESS is an IP and
+ * port or a unix socket, never a name (hiredis would resolve it with a
+ * blocking call).
+ */
+
+char *
+ngx_http_webhook_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_webhook_loc_conf_t *wlcf = conf;
+
+    u_char                         *colon, *last;
+    ngx_str_t                      *value;
+    ngx_uint_t                      i;
+    ngx_http_webhook_redis_conf_t  *rc;
+#if (NGX_HAVE_INET6)
+    u_char                          addr6[16];
+#endif
+
+    if (wlcf->redis != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    rc = ngx_pcalloc(cf->pool, sizeof(ngx_http_webhook_redis_conf_t));
+    if (rc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rc->name = value[1];
+
+    if (value[1].len > 5 && ngx_strncmp(value[1].data, "unix:", 5) == 0) {
+        rc->host.data = value[1].data + 5;
+        rc->host.len = value[1].len - 5;
+        rc->port = 0;
+
+    } else {
+        /* hiredis resolves names with a blocking call: only addresses. */
+        last = value[1].data + value[1].len;
+
+        if (value[1].data[0] == '[') {
+            /* "[::1]:6379"; hiredis takes the address without brackets */
+            colon = ngx_strlchr(value[1].data, last, ']');
+            if (colon == NULL || colon + 1 == last || colon[1] != ':') {
+                goto invalid;
+            }
+
+            rc->host.data = value[1].data + 1;
+            rc->host.len = colon - rc->host.data;
+            colon++;
+
+#if (NGX_HAVE_INET6)
+            if (ngx_inet6_addr(rc->host.data, rc->host.len, addr6) != NGX_OK) {
+                goto invalid;
+            }
+#else
+            goto invalid;
+#endif
+
+        } else {
+            colon = ngx_strlchr(value[1].data, last, ':');
+            if (colon == NULL) {
+                goto invalid;
+            }
+
+            rc->host.data = value[1].data;
+            rc->host.len = colon - value[1].data;
+
+            if (ngx_inet_addr(rc->host.data, rc->host.len) == INADDR_NONE) {
+                goto invalid;
+            }
+        }
+
+        rc->port = ngx_atoi(colon + 1, last - colon - 1);
+        if (rc->port < 1 || rc->port > 65535) {
+            goto invalid;
+        }
+    }
+
+    /* hiredis wants a C string */
+    colon = rc->host.data;
+    rc->host.data = ngx_pnalloc(cf->pool, rc->host.len + 1);
+    if (rc->host.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_cpystrn(rc->host.data, colon, rc->host.len + 1);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
+            rc->db = ngx_atoi(value[i].data + 3, value[i].len - 3);
+            if (rc->db == NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid parameter \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "password=", 9) == 0
+            && value[i].len > 9)
+        {
+            rc->password.data = value[i].data + 9;
+            rc->password.len = value[i].len - 9;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "user=", 5) == 0 && value[i].len > 5) {
+            rc->user.data = value[i].data + 5;
+            rc->user.len = value[i].len - 5;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (rc->user.len && rc->password.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"user=\" needs \"password=\"");
+        return NGX_CONF_ERROR;
+    }
+
+    wlcf->redis = rc;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid Redis address \"%V\": expected "
+                       "IP:PORT, [IPv6]:PORT or unix:PATH", &value[1]);
+    return NGX_CONF_ERROR;
+}
+
+
+
 /* Records that the location's workflow is used with its Redis. */
 
 ngx_int_t
@@ -244,6 +386,8 @@ ngx_http_webhook_redis_peer(ngx_conf_t *cf, ngx_http_webhook_redis_conf_t *rc)
         if (prc->name.len == rc->name.len
             && ngx_strncmp(prc->name.data, rc->name.data, rc->name.len) == 0
             && prc->db == rc->db
+            && prc->user.len == rc->user.len
+            && ngx_strncmp(prc->user.data, rc->user.data, rc->user.len) == 0
             && prc->password.len == rc->password.len
             && (rc->password.len == 0
                 || ngx_strncmp(prc->password.data, rc->password.data,
@@ -605,6 +749,7 @@ ngx_http_webhook_redis_setup(ngx_http_webhook_redis_peer_t *peer)
 {
     u_char                          db[NGX_INT_T_LEN];
     u_char                          key[sizeof(WH_REDIS_WORKFLOW) - 1 + 64];
+    int                             n;
     size_t                          len[3];
     ngx_uint_t                      i;
     const char                     *argv[3];
@@ -615,32 +760,31 @@ ngx_http_webhook_redis_setup(ngx_http_webhook_redis_peer_t *peer)
     peer->setup = 0;
 
     if (rc->password.len) {
-        argv[0] = "AUTH";
-        len[0] = 4;
-        argv[1] = (char *) rc->password.data;
-        len[1] = rc->password.len;
+        n = 0;
+        argv[n] = "AUTH";
+        len[n++] = 4;
+
+        if (rc->user.len) {
+            argv[n] = (char *) rc->user.data;
+            len[n++] = rc->user.len;
+        }
+
+        argv[n] = (char *) rc->password.data;
+        len[n++] = rc->password.len;
 
         if (redisAsyncCommandArgv(peer->ac,
                                   ngx_http_webhook_redis_setup_reply, peer,
-                                  2, argv, len)
+                                  n, argv, len)
             == REDIS_OK)
         {
             peer->setup++;
         }
     }
 
-    if (peer->subscriber) {
-        /* channels are not per database: no SELECT */
-        argv[0] = "SUBSCRIBE";
-        len[0] = 9;
-        argv[1] = (char *) peer->channel.data;
-        len[1] = peer->channel.len;
-
-        (void) redisAsyncCommandArgv(peer->ac,
-                                     ngx_http_webhook_redis_sub_reply, peer,
-                                     2, argv, len);
-        return;
-    }
+    /*
+     * Channels are not per database, but an ACL that refuses SELECT
+     * should fail both connections alike, and at setup.
+     */
 
     if (rc->db) {
         argv[0] = "SELECT";
@@ -655,6 +799,18 @@ ngx_http_webhook_redis_setup(ngx_http_webhook_redis_peer_t *peer)
         {
             peer->setup++;
         }
+    }
+
+    if (peer->subscriber) {
+        argv[0] = "SUBSCRIBE";
+        len[0] = 9;
+        argv[1] = (char *) peer->channel.data;
+        len[1] = peer->channel.len;
+
+        (void) redisAsyncCommandArgv(peer->ac,
+                                     ngx_http_webhook_redis_sub_reply, peer,
+                                     2, argv, len);
+        return;
     }
 
     wfp = peer->workflows.elts;

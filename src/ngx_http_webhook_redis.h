@@ -35,7 +35,9 @@ typedef void (*ngx_http_webhook_redis_handler_pt)(void *data,
     redisReply *reply, const char *err);
 
 
-/* ngx_http_webhook_module.c: merge, init_process, exit_process */
+/* ngx_http_webhook_module.c: the directive, merge, init_process, exit */
+char *ngx_http_webhook_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 ngx_int_t ngx_http_webhook_redis_register(ngx_conf_t *cf,
     ngx_http_webhook_loc_conf_t *wlcf);
 ngx_int_t ngx_http_webhook_redis_init_process(ngx_cycle_t *cycle);

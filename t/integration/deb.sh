@@ -240,7 +240,8 @@ fi
 
 # The worker's options come from the EnvironmentFile, as systemd reads it.
 opts=$(set -a; . /etc/default/webhook-worker; echo "$WEBHOOK_WORKER_OPTS")
-is "$opts" "--redis 127.0.0.1:6379" "the default options point at local Redis"
+is "$opts" "--redis 127.0.0.1:6379 --redis-password-file /etc/webhook-worker/redis-password" \
+    "the default options point at local Redis, the password from its file"
 
 
 # ---- purge what this test installed
