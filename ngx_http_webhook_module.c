@@ -84,10 +84,10 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
       NULL },
 
     { ngx_string("webhook_queue"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_webhook_queue_directive,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_webhook_loc_conf_t, queue),
+      0,
       NULL },
 
     { ngx_string("webhook_sync_timeout"),
@@ -304,6 +304,7 @@ ngx_http_webhook_create_loc_conf(ngx_conf_t *cf)
     conf->dedup_ttl = NGX_CONF_UNSET;
     conf->redis = NGX_CONF_UNSET_PTR;
     conf->sync_timeout = NGX_CONF_UNSET_MSEC;
+    conf->queue_max = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -329,6 +330,8 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->dedup_ttl, prev->dedup_ttl, 86400);
     ngx_conf_merge_ptr_value(conf->redis, prev->redis, NULL);
     ngx_conf_merge_str_value(conf->queue, prev->queue, "webhook:jobs");
+    ngx_conf_merge_uint_value(conf->queue_max, prev->queue_max,
+                              NGX_HTTP_WEBHOOK_QUEUE_MAX);
     ngx_conf_merge_msec_value(conf->sync_timeout, prev->sync_timeout, 10000);
 
     if (conf->workflow == NULL) {

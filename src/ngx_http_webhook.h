@@ -66,6 +66,7 @@ typedef struct {
     time_t                       dedup_ttl;
     ngx_http_webhook_redis_conf_t *redis;
     ngx_str_t                    queue;
+    ngx_uint_t                   queue_max;  /* webhook_queue max= */
     ngx_msec_t                   sync_timeout;
 } ngx_http_webhook_loc_conf_t;
 

@@ -48,6 +48,7 @@
 #define NGX_HTTP_WEBHOOK_SYNC_UNAVAILABLE  1
 #define NGX_HTTP_WEBHOOK_SYNC_TIMEOUT      2
 #define NGX_HTTP_WEBHOOK_SYNC_GONE         3
+#define NGX_HTTP_WEBHOOK_SYNC_FULL         4
 
 /* Seconds: the longest reconnection backoff. */
 #define NGX_HTTP_WEBHOOK_RETRY_AFTER    "5"
@@ -69,10 +70,16 @@ typedef struct {
 } ngx_http_webhook_async_t;
 
 
-/* KEYS: dedup key, queue; ARGV: id, workflow, revision, context, TTL */
+/*
+ * KEYS: dedup key, queue; ARGV: id, workflow, revision, context, TTL,
+ * webhook_queue max=.  {2}: the queue is full (a duplicate is answered
+ * as one even then).
+ */
 static char  ngx_http_webhook_enqueue_script[] =
     "local first = redis.call('GET', KEYS[1]) "
     "if first then return {0, first} end "
+    "if redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[6]) then "
+    "return {2} end "
     "redis.call('XADD', KEYS[2], '*', 'execution', ARGV[1], "
     "'workflow', ARGV[2], 'revision', ARGV[3], 'context', ARGV[4]) "
     "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[5]) "
@@ -100,6 +107,8 @@ static ngx_int_t ngx_http_webhook_async_run(ngx_http_webhook_async_t *st);
 static void ngx_http_webhook_async_store(ngx_http_webhook_async_t *st);
 static ngx_int_t ngx_http_webhook_async_disabled(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf);
+static ngx_int_t ngx_http_webhook_async_full(ngx_http_webhook_async_t *st);
+static ngx_int_t ngx_http_webhook_retry_after(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhook_async_unavailable(ngx_http_request_t *r,
     const char *err);
 static void ngx_http_webhook_async_cleanup(void *data);
@@ -147,9 +156,10 @@ ngx_http_webhook_redis_path(ngx_http_request_t *r,
 {
     int                        argc;
     u_char                     ttl[NGX_TIME_T_LEN];
-    size_t                     len[12];
+    u_char                     max[NGX_INT_T_LEN];
+    size_t                     len[13];
     ngx_str_t                  value;
-    const char                *argv[12];
+    const char                *argv[13];
     wh_workflow_t             *wf;
     ngx_pool_cleanup_t        *cln;
     ngx_http_webhook_async_t  *st;
@@ -214,7 +224,7 @@ ngx_http_webhook_redis_path(ngx_http_request_t *r,
         }
     }
 
-    /* at most 11: XADD, the queue, "*" and 4 fields */
+    /* at most 13: EVALSHA, its SHA, 1, the queue, max and 4 fields */
     argc = 0;
 
 #define ngx_http_webhook_arg(s, n)                                            \
@@ -223,9 +233,12 @@ ngx_http_webhook_redis_path(ngx_http_request_t *r,
     switch (st->op) {
 
     case NGX_HTTP_WEBHOOK_ENQUEUE:
-        ngx_http_webhook_arg("XADD", 4);
+        ngx_http_webhook_arg("EVALSHA", 7);
+        ngx_http_webhook_arg(ngx_http_webhook_redis_enqueue_sha, 40);
+        ngx_http_webhook_arg("1", 1);
         ngx_http_webhook_arg(wlcf->queue.data, wlcf->queue.len);
-        ngx_http_webhook_arg("*", 1);
+        ngx_http_webhook_arg(max, ngx_sprintf(max, "%ui", wlcf->queue_max)
+                                  - max);
         break;
 
     case NGX_HTTP_WEBHOOK_ENQUEUE_DEDUP:
@@ -273,6 +286,8 @@ ngx_http_webhook_redis_path(ngx_http_request_t *r,
         ngx_http_webhook_arg(ctx->context.data, ctx->context.len);
         ngx_http_webhook_arg(ttl, ngx_sprintf(ttl, "%T", wlcf->dedup_ttl)
                                   - ttl);
+        ngx_http_webhook_arg(max, ngx_sprintf(max, "%ui", wlcf->queue_max)
+                                  - max);
     }
 
 #undef ngx_http_webhook_arg
@@ -342,6 +357,13 @@ ngx_http_webhook_async_reply(void *data, redisReply *reply, const char *err)
             return;                         /* queued: wait for the worker */
         }
 
+        if (reply != NULL && reply->type == REDIS_REPLY_NIL) {
+            st->sent = 0;                   /* nothing was queued */
+            ngx_http_webhook_sync_end(st, NULL, 0, NULL,
+                                      NGX_HTTP_WEBHOOK_SYNC_FULL);
+            return;
+        }
+
         if (reply != NULL) {
             if (reply->type == REDIS_REPLY_ERROR) {
                 ngx_log_error(NGX_LOG_ERR, c->log, 0,
@@ -398,6 +420,10 @@ ngx_http_webhook_async_answer(ngx_http_webhook_async_t *st,
     switch (st->op) {
 
     case NGX_HTTP_WEBHOOK_ENQUEUE:
+        if (reply->type == REDIS_REPLY_NIL) {
+            return ngx_http_webhook_async_full(st);
+        }
+
         if (reply->type != REDIS_REPLY_STRING) {
             break;
         }
@@ -405,14 +431,19 @@ ngx_http_webhook_async_answer(ngx_http_webhook_async_t *st,
         return ngx_http_webhook_async_ack(st);
 
     case NGX_HTTP_WEBHOOK_ENQUEUE_DEDUP:
-        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
-            || e[0]->type != REDIS_REPLY_INTEGER)
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
+            || e[0]->type != REDIS_REPLY_INTEGER
+            || (e[0]->integer != 2 && reply->elements != 2))
         {
             break;
         }
 
         if (e[0]->integer == 1) {
             return ngx_http_webhook_async_ack(st);
+        }
+
+        if (e[0]->integer == 2) {
+            return ngx_http_webhook_async_full(st);
         }
 
         return ngx_http_webhook_async_duplicate(st, e[1]);
@@ -722,18 +753,48 @@ ngx_http_webhook_async_disabled(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_webhook_async_unavailable(ngx_http_request_t *r, const char *err)
+ngx_http_webhook_retry_after(ngx_http_request_t *r)
 {
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     h->hash = 1;
     ngx_str_set(&h->key, "Retry-After");
     ngx_str_set(&h->value, NGX_HTTP_WEBHOOK_RETRY_AFTER);
+
+    return NGX_OK;
+}
+
+
+/* webhook_queue max=: nothing was added. */
+
+static ngx_int_t
+ngx_http_webhook_async_full(ngx_http_webhook_async_t *st)
+{
+    ngx_http_request_t  *r;
+
+    r = st->request;
+
+    if (ngx_http_webhook_retry_after(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhook_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "queue_full",
+                                  "the job queue is full, retry later");
+}
+
+
+static ngx_int_t
+ngx_http_webhook_async_unavailable(ngx_http_request_t *r, const char *err)
+{
+    if (ngx_http_webhook_retry_after(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     return ngx_http_webhook_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                   "queue_unavailable",
@@ -834,9 +895,11 @@ ngx_http_webhook_sync_start(ngx_http_webhook_async_t *st)
 static ngx_int_t
 ngx_http_webhook_sync_enqueue(ngx_http_webhook_async_t *st)
 {
-    size_t                        len[13];
+    int                           argc;
+    u_char                        max[NGX_INT_T_LEN];
+    size_t                        len[15];
     ngx_str_t                    *channel;
-    const char                   *argv[13];
+    const char                   *argv[15];
     wh_workflow_t                *wf;
     ngx_http_webhook_ctx_t       *ctx;
     ngx_http_webhook_loc_conf_t  *wlcf;
@@ -846,36 +909,32 @@ ngx_http_webhook_sync_enqueue(ngx_http_webhook_async_t *st)
     ctx = st->ctx;
     channel = ngx_http_webhook_redis_channel(st->wait);
 
-    argv[0] = "XADD";
-    len[0] = 4;
-    argv[1] = (char *) wlcf->queue.data;
-    len[1] = wlcf->queue.len;
-    argv[2] = "*";
-    len[2] = 1;
-    argv[3] = "execution";
-    len[3] = 9;
-    argv[4] = ctx->id;
-    len[4] = 36;
-    argv[5] = "workflow";
-    len[5] = 8;
-    argv[6] = wf->key;
-    len[6] = ngx_strlen(wf->key);
-    argv[7] = "revision";
-    len[7] = 8;
-    argv[8] = wf->revision;
-    len[8] = 64;
-    argv[9] = "context";
-    len[9] = 7;
-    argv[10] = ctx->context.data;
-    len[10] = ctx->context.len;
-    argv[11] = "reply";
-    len[11] = 5;
-    argv[12] = (char *) channel->data;
-    len[12] = channel->len;
+    argc = 0;
+
+#define ngx_http_webhook_arg(s, n)                                            \
+    argv[argc] = (const char *) (s); len[argc++] = (n)
+
+    ngx_http_webhook_arg("EVALSHA", 7);
+    ngx_http_webhook_arg(ngx_http_webhook_redis_enqueue_sha, 40);
+    ngx_http_webhook_arg("1", 1);
+    ngx_http_webhook_arg(wlcf->queue.data, wlcf->queue.len);
+    ngx_http_webhook_arg(max, ngx_sprintf(max, "%ui", wlcf->queue_max) - max);
+    ngx_http_webhook_arg("execution", 9);
+    ngx_http_webhook_arg(ctx->id, 36);
+    ngx_http_webhook_arg("workflow", 8);
+    ngx_http_webhook_arg(wf->key, ngx_strlen(wf->key));
+    ngx_http_webhook_arg("revision", 8);
+    ngx_http_webhook_arg(wf->revision, 64);
+    ngx_http_webhook_arg("context", 7);
+    ngx_http_webhook_arg(ctx->context.data, ctx->context.len);
+    ngx_http_webhook_arg("reply", 5);
+    ngx_http_webhook_arg(channel->data, channel->len);
+
+#undef ngx_http_webhook_arg
 
     st->op = NGX_HTTP_WEBHOOK_SYNC_ENQUEUE;
 
-    st->cmd = ngx_http_webhook_redis_send(wlcf, 13, argv, len,
+    st->cmd = ngx_http_webhook_redis_send(wlcf, argc, argv, len,
                                           ngx_http_webhook_async_reply, st);
     if (st->cmd == NULL) {
         return ngx_http_webhook_sync_finish(st, NULL, 0,
@@ -1081,6 +1140,11 @@ ngx_http_webhook_sync_finish(ngx_http_webhook_async_t *st, const char *msg,
     case NGX_HTTP_WEBHOOK_SYNC_UNAVAILABLE:
         st->forget = 1;
         rc = ngx_http_webhook_async_unavailable(r, err);
+        break;
+
+    case NGX_HTTP_WEBHOOK_SYNC_FULL:
+        st->forget = 1;
+        rc = ngx_http_webhook_async_full(st);
         break;
 
     default: /* NGX_HTTP_WEBHOOK_SYNC_GONE */

@@ -38,6 +38,7 @@
 #include "wh_redis_keys.h"
 #include "wh_val.h"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 
@@ -114,6 +115,20 @@ struct ngx_http_webhook_redis_wait_s {
 };
 
 
+/*
+ * XLEN counts what is not yet acknowledged: the worker trims entries
+ * from the stream once their execution is final (every 50 ms when busy),
+ * while those waiting for a retry or a delay stay.  Both are O(1).
+ */
+static char  ngx_http_webhook_redis_enqueue_script[] =
+    "if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then "
+    "return false end "
+    "return redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))";
+
+char  ngx_http_webhook_redis_enqueue_sha[41];
+
+
+static ngx_int_t ngx_http_webhook_redis_sha(ngx_conf_t *cf);
 static ngx_http_webhook_redis_peer_t *ngx_http_webhook_redis_peer(
     ngx_conf_t *cf, ngx_http_webhook_redis_conf_t *rc);
 static ngx_int_t ngx_http_webhook_redis_subscriber(ngx_conf_t *cf,
@@ -295,6 +310,10 @@ ngx_http_webhook_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_webhook_redis_sha(cf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     if (rc->user.len && rc->password.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"user=\" needs \"password=\"");
@@ -313,6 +332,76 @@ invalid:
     return NGX_CONF_ERROR;
 }
 
+
+
+static ngx_int_t
+ngx_http_webhook_redis_sha(ngx_conf_t *cf)
+{
+    u_char        md[EVP_MAX_MD_SIZE];
+    unsigned int  n;
+
+    if (ngx_http_webhook_redis_enqueue_sha[0]) {
+        return NGX_OK;
+    }
+
+    if (EVP_Digest(ngx_http_webhook_redis_enqueue_script,
+                   sizeof(ngx_http_webhook_redis_enqueue_script) - 1, md, &n,
+                   EVP_sha1(), NULL)
+        != 1 || n != 20)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "EVP_Digest() failed");
+        return NGX_ERROR;
+    }
+
+    *ngx_hex_dump((u_char *) ngx_http_webhook_redis_enqueue_sha, md, n) = '\0';
+
+    return NGX_OK;
+}
+
+
+/* webhook_queue NAME [max=N] */
+
+char *
+ngx_http_webhook_queue_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_webhook_loc_conf_t *wlcf = conf;
+
+    ngx_int_t   max;
+    ngx_str_t  *value;
+
+    if (wlcf->queue.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        return "takes a non-empty stream name";
+    }
+
+    wlcf->queue = value[1];
+    wlcf->queue_max = NGX_HTTP_WEBHOOK_QUEUE_MAX;
+
+    if (cf->args->nelts == 3) {
+        max = -1;
+
+        if (value[2].len > 4 && ngx_strncmp(value[2].data, "max=", 4) == 0) {
+            max = ngx_atoi(value[2].data + 4, value[2].len - 4);
+        }
+
+        if (max < 1) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\": expected max=N, "
+                               "N at least 1", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        wlcf->queue_max = max;
+    }
+
+    return NGX_CONF_OK;
+}
 
 
 /* Records that the location's workflow is used with its Redis. */
@@ -739,7 +828,8 @@ ngx_http_webhook_redis_connect(ngx_http_webhook_redis_peer_t *peer)
 
 
 /*
- * AUTH, SELECT, the workflow definitions, and a PING when there is
+ * AUTH, SELECT, the enqueue script, the workflow definitions (a PING
+ * when there is
  * nothing else to wait for: the connection is ready with the last reply.
  * All are buffered by hiredis until the connect completes.
  */
@@ -811,6 +901,21 @@ ngx_http_webhook_redis_setup(ngx_http_webhook_redis_peer_t *peer)
                                      ngx_http_webhook_redis_sub_reply, peer,
                                      2, argv, len);
         return;
+    }
+
+    /* a new primary, or a restarted Redis, has an empty script cache */
+    argv[0] = "SCRIPT";
+    len[0] = 6;
+    argv[1] = "LOAD";
+    len[1] = 4;
+    argv[2] = ngx_http_webhook_redis_enqueue_script;
+    len[2] = sizeof(ngx_http_webhook_redis_enqueue_script) - 1;
+
+    if (redisAsyncCommandArgv(peer->ac, ngx_http_webhook_redis_setup_reply,
+                              peer, 3, argv, len)
+        == REDIS_OK)
+    {
+        peer->setup++;
     }
 
     wfp = peer->workflows.elts;
@@ -1579,6 +1684,25 @@ ngx_http_webhook_redis_cmd_reply(redisAsyncContext *ac, void *r,
         } else {
             err = "connection closed";
         }
+    }
+
+    /*
+     * A server that lost the enqueue script (SCRIPT FLUSH), that is no
+     * longer the primary (READONLY) or is loading its data (LOADING): the
+     * command fails, and a new connection loads the script again (and asks
+     * the Sentinels again).  hiredis defers the free until we return.
+     */
+
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR
+        && (ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0
+            || ngx_strncmp(reply->str, "READONLY", 8) == 0
+            || ngx_strncmp(reply->str, "LOADING", 7) == 0))
+    {
+        ngx_log_error(NGX_LOG_WARN, peer->log, 0,
+                      "webhook: Redis %V: %*s, reconnecting", &peer->name,
+                      (size_t) reply->len, reply->str);
+
+        ngx_http_webhook_redis_close(peer, "the server must be asked again");
     }
 
     if (handler) {

@@ -20,6 +20,17 @@
 #define NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN      100     /* ms */
 #define NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MAX      5000    /* ms */
 
+#define NGX_HTTP_WEBHOOK_QUEUE_MAX              100000  /* SPEC §2 */
+
+
+/*
+ * The enqueue script, loaded on every connection (SCRIPT LOAD) and run by
+ * its SHA-1 (EVALSHA): KEYS[1] the stream, ARGV[1] webhook_queue max=,
+ * then the entry's field-value pairs.  The entry id, or nil when the
+ * stream holds max entries or more (queue_full).
+ */
+extern char  ngx_http_webhook_redis_enqueue_sha[41];
+
 
 typedef struct ngx_http_webhook_redis_peer_s  ngx_http_webhook_redis_peer_t;
 typedef struct ngx_http_webhook_redis_cmd_s   ngx_http_webhook_redis_cmd_t;
@@ -37,6 +48,8 @@ typedef void (*ngx_http_webhook_redis_handler_pt)(void *data,
 
 /* ngx_http_webhook_module.c: the directive, merge, init_process, exit */
 char *ngx_http_webhook_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_webhook_queue_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_webhook_redis_register(ngx_conf_t *cf,
     ngx_http_webhook_loc_conf_t *wlcf);

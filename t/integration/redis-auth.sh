@@ -187,6 +187,12 @@ ok $? "the worker reconnected, logged in and ran it"
 out=$(post /sync '{}')
 like "$out" '^200 ' "sync after the reconnect: 200"
 
+# the enqueue script flushed from Redis' cache: a reconnect loads it again
+R SCRIPT FLUSH >/dev/null
+post /acl '{"n":7}' >/dev/null
+out=$(post /acl '{"n":8}')
+like "$out" '^202 ' "after SCRIPT FLUSH the next request is queued again"
+
 # a password changed under a running worker: it keeps retrying, never
 # runs as anyone else, and picks up again when the password is back
 R ACL SETUSER hook resetpass '>changed' >/dev/null
