@@ -25,12 +25,22 @@ typedef struct {
 
 
 typedef struct {
+    ngx_str_t                    host;      /* NUL-terminated IP */
+    ngx_int_t                    port;
+} ngx_http_webhook_redis_addr_t;
+
+
+typedef struct {
     ngx_str_t                    name;      /* "127.0.0.1:6379", "unix:…" */
     ngx_str_t                    host;      /* NUL-terminated */
     ngx_int_t                    port;      /* 0: unix socket */
     ngx_int_t                    db;
     ngx_str_t                    user;      /* ACL user, with password */
     ngx_str_t                    password;
+    ngx_uint_t                   replicas;  /* WAIT for that many */
+    ngx_msec_t                   wait;      /* WAIT's timeout */
+    ngx_array_t                 *sentinels; /* redis_addr_t, or NULL */
+    ngx_str_t                    master;    /* the Sentinels' name */
     void                        *peer;      /* its connection, redis.c */
 } ngx_http_webhook_redis_conf_t;
 

@@ -64,6 +64,7 @@ typedef struct {
     ngx_str_t                      answer;     /* the key + ":response" */
     wh_buf_t                       body;       /* a sync run's answer */
     ngx_http_webhook_redis_wait_t *wait;       /* for the worker */
+    ngx_str_t                      early;      /* its message, before WAIT */
     ngx_event_t                    timer;      /* webhook_sync_timeout */
     unsigned                       forget:1;   /* no answer to replay */
     unsigned                       sent:1;     /* the job went to Redis */
@@ -292,8 +293,9 @@ ngx_http_webhook_redis_path(ngx_http_request_t *r,
 
 #undef ngx_http_webhook_arg
 
-    st->cmd = ngx_http_webhook_redis_send(wlcf, argc, argv, len,
-                                          ngx_http_webhook_async_reply, st);
+    /* with replicas=, answered once WAIT confirmed it */
+    st->cmd = ngx_http_webhook_redis_write(wlcf, argc, argv, len,
+                                           ngx_http_webhook_async_reply, st);
     if (st->cmd == NULL) {
         return ngx_http_webhook_async_unavailable(r, "Redis is not "
                                                   "reachable");
@@ -354,6 +356,12 @@ ngx_http_webhook_async_reply(void *data, redisReply *reply, const char *err)
 
     if (st->op == NGX_HTTP_WEBHOOK_SYNC_ENQUEUE) {
         if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
+            if (st->early.data) {
+                ngx_http_webhook_sync_end(st, (char *) st->early.data,
+                                          st->early.len, NULL,
+                                          NGX_HTTP_WEBHOOK_SYNC_MESSAGE);
+            }
+
             return;                         /* queued: wait for the worker */
         }
 
@@ -934,8 +942,9 @@ ngx_http_webhook_sync_enqueue(ngx_http_webhook_async_t *st)
 
     st->op = NGX_HTTP_WEBHOOK_SYNC_ENQUEUE;
 
-    st->cmd = ngx_http_webhook_redis_send(wlcf, argc, argv, len,
-                                          ngx_http_webhook_async_reply, st);
+    /* with replicas=, answered once WAIT confirmed it */
+    st->cmd = ngx_http_webhook_redis_write(wlcf, argc, argv, len,
+                                           ngx_http_webhook_async_reply, st);
     if (st->cmd == NULL) {
         return ngx_http_webhook_sync_finish(st, NULL, 0,
                                             "Redis is not reachable",
@@ -974,6 +983,19 @@ ngx_http_webhook_sync_reply(void *data, const char *msg, size_t len,
     }
 
     st->wait = NULL;                        /* the adapter is done with it */
+
+    if (msg != NULL && st->cmd != NULL && st->wlcf->redis->replicas) {
+        /* the worker was faster than WAIT: no answer before it confirms */
+        st->early.data = ngx_pnalloc(st->request->pool, len);
+        if (st->early.data != NULL) {
+            ngx_memcpy(st->early.data, msg, len);
+            st->early.len = len;
+            return;
+        }
+
+        msg = NULL;
+        err = "out of memory";
+    }
 
     ngx_http_webhook_sync_end(st, msg, len, err,
                               msg ? NGX_HTTP_WEBHOOK_SYNC_MESSAGE

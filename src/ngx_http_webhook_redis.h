@@ -20,6 +20,7 @@
 #define NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN      100     /* ms */
 #define NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MAX      5000    /* ms */
 
+#define NGX_HTTP_WEBHOOK_REDIS_WAIT             1000    /* ms, SPEC §8 */
 #define NGX_HTTP_WEBHOOK_QUEUE_MAX              100000  /* SPEC §2 */
 
 
@@ -66,6 +67,16 @@ void ngx_http_webhook_redis_exit_process(ngx_cycle_t *cycle);
  */
 
 ngx_http_webhook_redis_cmd_t *ngx_http_webhook_redis_send(
+    ngx_http_webhook_loc_conf_t *wlcf, int argc, const char **argv,
+    const size_t *argvlen, ngx_http_webhook_redis_handler_pt handler,
+    void *data);
+
+/*
+ * The same for a command whose effect must be durable: with replicas=N
+ * its handler is called only once WAIT confirmed it on N replicas, or
+ * with NULL and the reason when that did not happen within wait=.
+ */
+ngx_http_webhook_redis_cmd_t *ngx_http_webhook_redis_write(
     ngx_http_webhook_loc_conf_t *wlcf, int argc, const char **argv,
     const size_t *argvlen, ngx_http_webhook_redis_handler_pt handler,
     void *data);

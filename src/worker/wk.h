@@ -20,6 +20,7 @@
 
 #define WK_LOG_BUF              65536   /* log lines written at once */
 #define WK_BACKOFF_MAX          (5 * 60 * 1000)
+#define WK_WAIT_MS              1000    /* --replicas: WAIT's timeout */
 
 
 typedef struct {
@@ -152,6 +153,7 @@ typedef struct {
     int                 max_attempts;
     int64_t             claim_after_ms;
     int64_t             retention_ms;
+    int                 replicas;       /* WAIT after each worker node */
     const char         *smtp;
     char              **env;            /* names $env may read */
     size_t              nenv;

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,18 +305,132 @@ wk_login(wk_redis_t *r, redisContext *c, char *err, size_t errlen)
 }
 
 
+/*
+ * The primary's address from the Sentinels, each asked in turn from the
+ * one after the last that answered.  Only an IP address is taken: a name
+ * would need the resolver.
+ */
+
+static int
+wk_sentinel_ask(wk_redis_t *r, int timeout_ms, char *err, size_t errlen)
+{
+    int                  i, k, port;
+    char                *end;
+    redisReply          *rep;
+    redisContext        *sc;
+    const char          *argv[3];
+    struct in6_addr      a6;
+    struct in_addr       a4;
+    static int           next;
+
+    snprintf(err, errlen, "no Sentinel answered");
+
+    for (i = 0; i < r->nsentinels; i++) {
+        k = (next + i) % r->nsentinels;
+
+        sc = wk_connect_addr(&r->sentinels[k], timeout_ms, err, errlen);
+        if (sc == NULL) {
+            continue;
+        }
+
+        argv[0] = "SENTINEL";
+        argv[1] = "get-master-addr-by-name";
+        argv[2] = r->master;
+        rep = redisCommandArgv(sc, 3, argv, NULL);
+
+        if (rep == NULL) {
+            snprintf(err, errlen, "Sentinel %s:%d: %s", r->sentinels[k].path,
+                     r->sentinels[k].port, sc->errstr);
+            redisFree(sc);
+            continue;
+        }
+
+        redisFree(sc);
+
+        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2
+            || rep->element[0]->type != REDIS_REPLY_STRING
+            || rep->element[1]->type != REDIS_REPLY_STRING
+            || rep->element[0]->len >= sizeof(r->addr.path)
+            || (inet_pton(AF_INET, rep->element[0]->str, &a4) != 1
+                && inet_pton(AF_INET6, rep->element[0]->str, &a6) != 1))
+        {
+            snprintf(err, errlen, "Sentinel %s:%d knows no primary \"%s\"",
+                     r->sentinels[k].path, r->sentinels[k].port, r->master);
+            freeReplyObject(rep);
+            continue;
+        }
+
+        port = (int) strtol(rep->element[1]->str, &end, 10);
+
+        if (*end != '\0' || port < 1 || port > 65535) {
+            freeReplyObject(rep);
+            continue;
+        }
+
+        strcpy(r->addr.path, rep->element[0]->str);
+        r->addr.port = port;
+        freeReplyObject(rep);
+        next = k;
+
+        return 0;
+    }
+
+    next++;
+
+    return -1;
+}
+
+
+/* ROLE: a Sentinel's answer may be stale during a failover. */
+
+static int
+wk_role_master(redisContext *c, char *err, size_t errlen)
+{
+    int          rc;
+    redisReply  *r;
+
+    r = redisCommand(c, "ROLE");
+
+    if (r == NULL) {
+        snprintf(err, errlen, "ROLE: %s", c->errstr);
+        return -1;
+    }
+
+    rc = (r->type == REDIS_REPLY_ARRAY && r->elements > 0
+          && r->element[0]->type == REDIS_REPLY_STRING
+          && strcmp(r->element[0]->str, "master") == 0) ? 0 : -1;
+
+    if (rc != 0) {
+        snprintf(err, errlen, "%s:%d is not the primary (yet)",
+                 c->tcp.host ? c->tcp.host : "?", c->tcp.port);
+    }
+
+    freeReplyObject(r);
+
+    return rc;
+}
+
+
 redisContext *
 wk_connect(wk_redis_t *r, int timeout_ms, char *err, size_t errlen)
 {
     redisContext    *c;
     struct timeval   tv;
 
+    if (r->nsentinels
+        && wk_sentinel_ask(r, timeout_ms, err, errlen) != 0)
+    {
+        return NULL;
+    }
+
     c = wk_connect_addr(&r->addr, timeout_ms, err, errlen);
     if (c == NULL) {
         return NULL;
     }
 
-    if (wk_login(r, c, err, errlen) != 0) {
+    if (wk_login(r, c, err, errlen) != 0
+        || (r->nsentinels && wk_role_master(c, err, errlen) != 0))
+    {
         redisFree(c);
         return NULL;
     }
@@ -591,6 +706,26 @@ wk_redis_sync(redisContext *c)
 }
 
 
+/*
+ * A server that is no longer the primary (READONLY, a failover), or is
+ * loading its data: the connection is marked failed like a lost one, so
+ * that the caller reconnects, asking the Sentinels again.
+ */
+
+static void
+wk_redis_check(redisContext *c, redisReply *r)
+{
+    if (r != NULL && r->type == REDIS_REPLY_ERROR && c->err == 0
+        && (strncmp(r->str, "READONLY", 8) == 0
+            || strncmp(r->str, "LOADING", 7) == 0
+            || strncmp(r->str, "MASTERDOWN", 10) == 0))
+    {
+        c->err = REDIS_ERR_OTHER;
+        snprintf(c->errstr, sizeof(c->errstr), "%s", r->str);
+    }
+}
+
+
 redisReply *
 wk_command(redisContext *c, wk_args_t *a)
 {
@@ -605,6 +740,7 @@ wk_command(redisContext *c, wk_args_t *a)
 
     r = redisCommandArgv(c, a->n, a->argv, a->lens);
     wk_args_reset(a);
+    wk_redis_check(c, r);
 
     return r;
 }
@@ -637,6 +773,7 @@ wk_replies_now(redisContext *c, int n, const char *what)
         }
 
         r = p;
+        wk_redis_check(c, r);
 
         if (r->type == REDIS_REPLY_ERROR && i < n - 1 && !bad) {
             wk_log("redis: %s: %s", what, r->str);

@@ -66,6 +66,8 @@ wk_usage(FILE *f)
         "                        the Redis password, first line of FILE;\n"
         "                        or WEBHOOK_REDIS_PASSWORD in the "
         "environment\n"
+        "  --replicas N          each worker node's result confirmed on N\n"
+        "                        replicas (WAIT) before the next node\n"
         "  --queue NAME          the stream of jobs (" WH_REDIS_QUEUE_DEFAULT
         ")\n"
         "  --group NAME          consumer group (" WH_REDIS_GROUP_DEFAULT ")\n"
@@ -244,6 +246,7 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
         { "redis-user", required_argument, NULL, 'r' },
         { "redis-password-file", required_argument, NULL, 'r' },
         { "redis-password", required_argument, NULL, 'r' },
+        { "replicas", required_argument, NULL, 'W' },
         { "queue", required_argument, NULL, 'q' },
         { "group", required_argument, NULL, 'g' },
         { "consumer", required_argument, NULL, 'c' },
@@ -333,6 +336,13 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
             {
                 fprintf(stderr, "webhook-worker: invalid retention \"%s\"\n",
                         optarg);
+                return -1;
+            }
+
+            break;
+
+        case 'W':
+            if (wk_int_arg("replicas", optarg, 0, &conf->replicas)) {
                 return -1;
             }
 
