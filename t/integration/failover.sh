@@ -64,6 +64,7 @@ nginx_at() {
     mkdir -p "$dir/logs"
     NGINX_DIRS+=("$dir")
     printf '%s' "$WF" >"$dir/wf.json"
+    printf '%s' "$SYNCWF" >"$dir/sync.json"
     for _ in 1 2 3 4 5; do
         NGINX_PORT=$(free_port)
         cat >"$dir/nginx.conf" <<EOC
@@ -86,6 +87,12 @@ http {
             $line wait=300ms;
             webhook_queue webhook:paused;
             webhook wf.json;
+        }
+        location = /sync {
+            $line;
+            webhook_mode sync;
+            webhook_sync_timeout 10s;
+            webhook sync.json;
         }
         location = /a {
             webhook_redis 127.0.0.1:${QA_PORT:-1};
@@ -111,6 +118,7 @@ nginx_workers() {   # DIR: the pids of its worker processes, sorted
     pgrep -P "$(cat "$1/logs/nginx.pid")" | sort | tr '\n' ' '
 }
 
+SYNCWF='{"key":"hasync","nodes":[{"key":"s","type":"script","config":{"content":"return 6 * 7;"}},{"key":"r","type":"response","config":{"body":{"v":"{{ $nodes.s }}"}}}]}'
 WF='{"key":"ha","nodes":[{"key":"v","type":"set","config":{"values":{"n":"{{ $context.data.n }}"}}}]}'
 
 
@@ -227,6 +235,10 @@ out=$(curl -s -w ' %{http_code}' -d '{"n":0}' -H 'X-Delivery: d0' \
     -H 'Content-Type: application/json' "http://127.0.0.1:$N1/hook")
 like "$out" ' 202$' "a job through the primary the Sentinels named: 202"
 
+out=$(curl -s -w ' %{http_code}' -d '{}' -H 'Content-Type: application/json' \
+    "http://127.0.0.1:$N2/sync")
+like "$out" '^\{"v":42\} 200$' "sync through a worker, Sentinel and replicas=1: 200"
+
 # -- the replicas paused: replicas=1 cannot be met, so no 202
 kill -STOP "$REPLICA_PID" "$REPLICA2_PID"
 codes=
@@ -333,7 +345,10 @@ import json, sys
 lines = open(sys.argv[1]).read().split("\n")
 seen, notfinal = {}, 0
 for status, ctx in zip(lines[0::2], lines[1::2]):
-    n = json.loads(ctx)["data"]["n"]
+    c = json.loads(ctx)
+    if c["workflow"] != "ha":
+        continue
+    n = c["data"]["n"]
     seen[n] = seen.get(n, 0) + 1
     if status not in ("1", "-1", "-2"):
         notfinal += 1
@@ -343,6 +358,9 @@ ok "$([ "$DISTINCT" -ge "$DELIVERIES" ]; echo $?)" \
     "records for all $DELIVERIES deliveries ($DISTINCT distinct)"
 is "$DUPS" 0 "no delivery has two executions"
 is "$NOTFINAL" 0 "every record is final"
+
+out=$("$CTL" --sentinel "$SENTINELS" --master ha show "$(tail -1 "$TMP/acked")" 2>&1)
+like "$out" '"status": ?1' "webhookctl --sentinel --master reads the new primary"
 
 alive=0
 for p in "${WPIDS[@]}" "$REPLICA_PID" "$REPLICA2_PID" "${SENTINEL_PIDS[@]}"; do
