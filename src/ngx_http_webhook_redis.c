@@ -926,6 +926,11 @@ ngx_http_webhook_redis_peer_exit(ngx_http_webhook_redis_peer_t *peer)
     while (!ngx_queue_empty(&peer->held)) {
         q = ngx_queue_head(&peer->held);
         cmd = ngx_queue_data(q, ngx_http_webhook_redis_cmd_t, queue);
+
+        if (cmd->reply) {
+            freeReplyObject(cmd->reply);
+        }
+
         ngx_http_webhook_redis_cmd_free(cmd);
     }
 
