@@ -19,15 +19,31 @@
  * peer->down; the follow-up (failing waiting commands, scheduling the
  * reconnection) runs from that event, outside hiredis.
  *
- * On (re)connecting, AUTH, SELECT and a SET of every workflow definition
- * that uses the connection are sent first; commands issued meanwhile wait
- * in peer->waiting until the last of those replies, so a job never
- * reaches Redis before its definition.  hiredis 0.14 has no timeouts:
- * the setup has a connect timer and every command its own timer.
+ * On (re)connecting, AUTH [user] password, ROLE (with Sentinels),
+ * SELECT, SCRIPT LOAD of the enqueue script and a SET of every workflow
+ * definition that uses the connection are sent first; commands issued
+ * meanwhile wait in peer->waiting until the last of those replies, so a
+ * job never reaches Redis before its definition.  hiredis 0.14 has no
+ * timeouts: the setup has a connect timer and every command its own
+ * timer.
+ *
+ * With sentinel=, every connect first asks the Sentinels in turn for the
+ * primary's address, on a query peer of its own (the same machinery, a
+ * SENTINEL command as its setup); the server must then say ROLE master.
+ * READONLY, LOADING or NOSCRIPT replies close the connection, so that the
+ * next connect asks again (and loads the script again).
+ *
+ * With replicas=N, a command sent with ngx_http_webhook_redis_write() is
+ * answered only after a WAIT N written behind it confirmed it: its reply
+ * is copied and held in peer->held; one WAIT, from an event posted by the
+ * first such command of an event-loop turn, covers every command written
+ * before it on the connection (Redis answers in order, so the held ones
+ * are exactly those).  A WAIT short of N, a lost connection or a timeout
+ * fails them all: never a 2xx before the replicas have the job.
  *
  * A Redis used by a sync location with worker nodes has a second peer,
- * peer->sub, the subscriber: the same connection machinery, with AUTH and
- * SUBSCRIBE as its setup.  It is ready once Redis confirmed the
+ * peer->sub, the subscriber: the same connection machinery, with AUTH,
+ * SELECT and SUBSCRIBE as its setup.  It is ready once Redis confirmed the
  * subscription, so a job queued after that cannot have its reply missed.
  * Requests wait in sub->waits, a tree by execution id; the messages name
  * their execution.  Pub/sub delivers a message to whoever listens at the

@@ -1,8 +1,10 @@
 /*
  * The Redis connections of a worker process: hiredis's asynchronous API
  * driven by nginx's event loop.  One connection per process and Redis
- * (address, db, password), opened in init_process, reopened with backoff;
- * a second one in SUBSCRIBE mode where sync runs wait for workers.
+ * (address or Sentinels, db, user, password, replicas), opened in
+ * init_process, reopened with backoff, logged in and selected each time;
+ * a second one in SUBSCRIBE mode where sync runs wait for workers.  The
+ * webhook_redis and webhook_queue directives are parsed here.
  */
 
 #ifndef NGX_HTTP_WEBHOOK_REDIS_H
