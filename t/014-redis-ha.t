@@ -50,6 +50,10 @@ if ($sentinel_pid == 0) {
                     my $p = $ENV{TEST_NGINX_REDIS_PORT};
                     print $c "*2\r\n\$9\r\n127.0.0.1\r\n\$" . length($p)
                              . "\r\n$p\r\n";
+                } elsif (lc($a[0] // '') eq 'sentinel' && @a == 3
+                         && $a[2] eq 'named')
+                {
+                    print $c "*2\r\n\$12\r\nevil.example\r\n\$4\r\n6379\r\n";
                 } elsif (lc($a[0] // '') eq 'sentinel') {
                     print $c "*-1\r\n";
                 } else {
@@ -249,3 +253,27 @@ invalid Sentinel address "localhost:26379"
 --- must_die
 --- error_log
 invalid parameter "wait=soon"
+
+
+
+=== TEST 10: a Sentinel naming a host name is not followed (no DNS): 503
+--- config
+    location = /hook {
+        webhook_redis sentinel=127.0.0.1:$TEST_NGINX_SENTINEL_PORT master=named;
+        webhook ../html/wf.json;
+    }
+--- user_files
+>>> wf.json
+{"key": "named", "nodes": []}
+--- request
+POST /hook
+{"n": 1}
+--- timeout: 3
+--- error_code: 503
+--- response_body_like chomp
+"code":"queue_unavailable"
+--- error_log
+names the primary "evil.example:6379", not an IP address and port
+--- no_error_log
+[alert]
+[crit]
