@@ -84,6 +84,15 @@ typedef struct {
     ngx_http_webhook_redis_conf_t *redis;
     ngx_str_t                    queue;
     ngx_uint_t                   queue_max;  /* webhook_queue max= */
+    /* this process's view of the queue's length (async.c), not config */
+    struct {
+        ngx_uint_t               len;       /* XLEN's last answer */
+        ngx_msec_t               at;        /* when it came */
+        ngx_uint_t               added;     /* jobs sent by this process */
+        ngx_uint_t               base;      /* added when XLEN was sent */
+        unsigned                 known:1;
+        unsigned                 asking:1;
+    }                            queue_len;
     ngx_msec_t                   sync_timeout;
 } ngx_http_webhook_loc_conf_t;
 

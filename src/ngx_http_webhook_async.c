@@ -5,7 +5,8 @@
  * The contract's order is dedup, enabled?, run.  Each request makes one
  * round trip, sync runs with worker nodes two with a dedup key:
  *
- *   async                 EVALSHA: XLEN below max, then XADD
+ *   async                 XADD far below webhook_queue max=; near it
+ *                         EVALSHA: XLEN below max, then XADD
  *   async + dedup key     EVAL: the first id, or XADD then SET NX EX
  *   sync + dedup key      EVAL: SET NX EX, or the first id and answer
  *   disabled + dedup key  MGET of the first id and answer
@@ -46,6 +47,17 @@
 #define NGX_HTTP_WEBHOOK_CLAIM          2
 #define NGX_HTTP_WEBHOOK_PEEK           3
 
+/*
+ * webhook_queue max=: far below it a job is a plain XADD, near it the
+ * enqueue script checks the length and adds atomically.  "Far below" is
+ * under half of max by this process's view: the last XLEN (asked at most
+ * every SAMPLE ms, in order with the XADDs on the same connection) plus
+ * the jobs this process sent since it asked, not older than FRESH ms.
+ * Only other senders adding half of max within that time could overshoot.
+ */
+#define NGX_HTTP_WEBHOOK_QUEUE_SAMPLE   100
+#define NGX_HTTP_WEBHOOK_QUEUE_FRESH    1000
+
 
 /*
  * KEYS: dedup key, queue; ARGV: id, workflow, revision, context, TTL,
@@ -83,6 +95,10 @@ static ngx_int_t ngx_http_webhook_async_replay(ngx_http_webhook_async_t *st,
 static ngx_int_t ngx_http_webhook_async_run(ngx_http_webhook_async_t *st);
 static void ngx_http_webhook_async_store(ngx_http_webhook_async_t *st);
 static void ngx_http_webhook_async_cleanup(void *data);
+static ngx_uint_t ngx_http_webhook_queue_roomy(
+    ngx_http_webhook_loc_conf_t *wlcf);
+static void ngx_http_webhook_queue_sampled(void *data, redisReply *reply,
+    const char *err);
 
 
 ngx_int_t
@@ -173,6 +189,15 @@ ngx_http_webhook_redis_path(ngx_http_request_t *r,
     switch (st->op) {
 
     case NGX_HTTP_WEBHOOK_ENQUEUE:
+        wlcf->queue_len.added++;
+
+        if (ngx_http_webhook_queue_roomy(wlcf)) {
+            ngx_http_webhook_arg("XADD", 4);
+            ngx_http_webhook_arg(wlcf->queue.data, wlcf->queue.len);
+            ngx_http_webhook_arg("*", 1);
+            break;
+        }
+
         ngx_http_webhook_arg("EVALSHA", 7);
         ngx_http_webhook_arg(ngx_http_webhook_redis_enqueue_sha, 40);
         ngx_http_webhook_arg("1", 1);
@@ -245,6 +270,62 @@ ngx_http_webhook_redis_path(ngx_http_request_t *r,
     }
 
     return NGX_DONE;
+}
+
+
+static ngx_uint_t
+ngx_http_webhook_queue_roomy(ngx_http_webhook_loc_conf_t *wlcf)
+{
+    size_t       len[2];
+    ngx_msec_t   age;
+    const char  *argv[2];
+
+    age = ngx_current_msec - wlcf->queue_len.at;
+
+    if (!wlcf->queue_len.asking
+        && (!wlcf->queue_len.known
+            || age >= NGX_HTTP_WEBHOOK_QUEUE_SAMPLE))
+    {
+        argv[0] = "XLEN";
+        len[0] = 4;
+        argv[1] = (char *) wlcf->queue.data;
+        len[1] = wlcf->queue.len;
+
+        if (ngx_http_webhook_redis_send(wlcf, 2, argv, len,
+                                        ngx_http_webhook_queue_sampled, wlcf)
+            != NULL)
+        {
+            wlcf->queue_len.asking = 1;
+            /* XLEN counts what was sent before it, this job excluded */
+            wlcf->queue_len.base = wlcf->queue_len.added - 1;
+        }
+    }
+
+    return wlcf->queue_len.known && age < NGX_HTTP_WEBHOOK_QUEUE_FRESH
+           && wlcf->queue_len.len + (wlcf->queue_len.added
+                                     - wlcf->queue_len.base)
+              < wlcf->queue_max / 2;
+}
+
+
+static void
+ngx_http_webhook_queue_sampled(void *data, redisReply *reply,
+    const char *err)
+{
+    ngx_http_webhook_loc_conf_t *wlcf = data;
+
+    wlcf->queue_len.asking = 0;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
+        || reply->integer < 0)
+    {
+        wlcf->queue_len.known = 0;
+        return;
+    }
+
+    wlcf->queue_len.len = (ngx_uint_t) reply->integer;
+    wlcf->queue_len.at = ngx_current_msec;
+    wlcf->queue_len.known = 1;
 }
 
 

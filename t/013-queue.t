@@ -21,6 +21,7 @@ is(redis_cli('EXISTS', 'webhook:dedup:fulldedup:k3'), 0,
    'dedup: no key claimed for the refused job');
 is(redis_cli('XLEN', 'test:sync'), 1, 'sync: the one entry put there');
 is(redis_cli('XLEN', 'test:default'), 1, 'default max: the job was added');
+is(redis_cli('XLEN', 'test:mixed'), 20, 'mixed: exactly max jobs');
 
 __DATA__
 
@@ -142,3 +143,25 @@ POST /hook
 --- must_die
 --- error_log
 invalid parameter "max=0"
+
+
+
+=== TEST 6: max=20 and 30 jobs: the plain XADD far below max, the script near it, exactly 20 in
+--- config
+    location = /hook {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook_queue test:mixed max=20;
+        webhook ../html/wf.json;
+    }
+--- user_files
+>>> wf.json
+{"key": "mixed", "nodes": []}
+--- pipelined_requests eval
+[map { "POST /hook\n{\"n\": $_}" } 1 .. 30]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[(202) x 20, (503) x 10]
+--- no_error_log
+[alert]
+[crit]
