@@ -102,25 +102,51 @@ ngx_http_webhook_disabled(ngx_http_request_t *r,
 }
 
 
-/* Redis is needed and not there: 503 with Retry-After. */
-
-ngx_int_t
-ngx_http_webhook_unavailable(ngx_http_request_t *r, const char *err)
+static ngx_int_t
+ngx_http_webhook_retry_after(ngx_http_request_t *r)
 {
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     h->hash = 1;
     ngx_str_set(&h->key, "Retry-After");
     ngx_str_set(&h->value, NGX_HTTP_WEBHOOK_RETRY_AFTER);
 
+    return NGX_OK;
+}
+
+
+/* Redis is needed and not there: 503 with Retry-After. */
+
+ngx_int_t
+ngx_http_webhook_unavailable(ngx_http_request_t *r, const char *err)
+{
+    if (ngx_http_webhook_retry_after(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     return ngx_http_webhook_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                   "queue_unavailable",
                                   "the job queue is unavailable: %s", err);
+}
+
+
+/* webhook_queue max=: nothing was added; 503 with Retry-After. */
+
+ngx_int_t
+ngx_http_webhook_queue_full(ngx_http_request_t *r)
+{
+    if (ngx_http_webhook_retry_after(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhook_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "queue_full",
+                                  "the job queue is full, retry later");
 }
 
 

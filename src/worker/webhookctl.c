@@ -19,7 +19,7 @@
 
 
 typedef struct {
-    wk_addr_t           addr;
+    wk_redis_t          addr;
     const char         *queue;
     redisContext       *c;
 } wk_ctl_t;
@@ -29,7 +29,11 @@ static void
 wk_ctl_usage(FILE *f)
 {
     fprintf(f,
-        "usage: webhookctl [--redis ADDR] [--queue NAME] COMMAND\n"
+        "usage: webhookctl [--redis ADDR | --sentinel ADDR,... --master NAME]"
+        "\n"
+        "                  [--redis-db N] [--redis-user NAME]\n"
+        "                  [--redis-password-file FILE] [--queue NAME] "
+        "COMMAND\n"
         "\n"
         "  executions [--workflow KEY] [--status S] [--limit N]\n"
         "                    executions, newest first (S: a name such as\n"
@@ -41,7 +45,8 @@ wk_ctl_usage(FILE *f)
         "  publish FILE      stores a workflow file's revision in Redis\n"
         "\n"
         "ADDR: host:port or unix:/path (127.0.0.1:6379); NAME: the job\n"
-        "stream (" WH_REDIS_QUEUE_DEFAULT ").\n");
+        "stream (" WH_REDIS_QUEUE_DEFAULT "). The password may also come\n"
+        "from the environment: WEBHOOK_REDIS_PASSWORD.\n");
 }
 
 
@@ -554,15 +559,28 @@ main(int argc, char **argv)
 {
     int          i, rc;
     wk_ctl_t     ctl;
-    const char  *cmd, *redis;
+    const char  *cmd, *opt;
 
     memset(&ctl, 0, sizeof(ctl));
     ctl.queue = WH_REDIS_QUEUE_DEFAULT;
-    redis = "127.0.0.1:6379";
 
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "--redis") == 0 && i + 1 < argc) {
-            redis = argv[++i];
+        opt = argv[i] + 2;
+
+        if (strncmp(argv[i], "--", 2) == 0
+            && (strcmp(opt, "redis") == 0 || strcmp(opt, "sentinel") == 0
+                || strcmp(opt, "master") == 0
+                || strncmp(opt, "redis-", 6) == 0))
+        {
+            if (i + 1 == argc) {
+                return wk_ctl_fail("--%s needs a value", opt);
+            }
+
+            if (wk_redis_option(&ctl.addr, "webhookctl", opt, argv[++i])
+                != 0)
+            {
+                return 2;
+            }
 
         } else if (strcmp(argv[i], "--queue") == 0 && i + 1 < argc) {
             ctl.queue = argv[++i];
@@ -584,8 +602,8 @@ main(int argc, char **argv)
         return 2;
     }
 
-    if (wk_addr_parse(redis, &ctl.addr) != 0) {
-        return wk_ctl_fail("invalid redis address \"%s\"", redis);
+    if (wk_redis_options_done(&ctl.addr, "webhookctl") != 0) {
+        return 2;
     }
 
     cmd = argv[i++];

@@ -1039,8 +1039,36 @@ wk_run_save(wk_worker_t *w, wk_run_t *run)
     wk_args_adds(&a, key);
     wk_args_adds(&a, "jobs");
     wk_args_add(&a, b.data, b.len);
-    r = wk_command(w->cmd, &a);
-    wk_args_free(&a);
+
+    if (w->conf->replicas == 0) {
+        r = wk_command(w->cmd, &a);
+        wk_args_free(&a);
+
+    } else {
+        /*
+         * --replicas: the node's result (and every write before it on
+         * this connection: collection writes) on N replicas before the
+         * next node starts, so a failover never makes a run repeat it.
+         * Not confirmed: the run is given up, its entry stays pending.
+         */
+        wk_append(w->cmd, &a);
+        wk_args_adds(&a, "WAIT");
+        wk_args_addll(&a, w->conf->replicas);
+        wk_args_addll(&a, WK_WAIT_MS);
+        wk_append(w->cmd, &a);
+        wk_args_free(&a);
+
+        r = wk_replies(w->cmd, 2, "saving a run");
+
+        if (r != NULL && r->type == REDIS_REPLY_INTEGER
+            && r->integer < w->conf->replicas)
+        {
+            wk_log("redis: saving %s: %lld of %d replicas confirmed",
+                   run->execution, r->integer, w->conf->replicas);
+            freeReplyObject(r);
+            return -1;
+        }
+    }
 
     rc = (r != NULL && r->type != REDIS_REPLY_ERROR) ? 0 : -1;
 

@@ -59,6 +59,16 @@ wk_usage(FILE *f)
         "executions.\n"
         "\n"
         "  --redis ADDR          host:port or unix:/path (127.0.0.1:6379)\n"
+        "  --sentinel ADDR,...   ask these Sentinels for the primary\n"
+        "  --master NAME         ... of this name (with --sentinel)\n"
+        "  --redis-db N          SELECT this database (0)\n"
+        "  --redis-user NAME     ACL user (with a password)\n"
+        "  --redis-password-file FILE\n"
+        "                        the Redis password, first line of FILE;\n"
+        "                        or WEBHOOK_REDIS_PASSWORD in the "
+        "environment\n"
+        "  --replicas N          each worker node's result confirmed on N\n"
+        "                        replicas (WAIT) before the next node\n"
         "  --queue NAME          the stream of jobs (" WH_REDIS_QUEUE_DEFAULT
         ")\n"
         "  --group NAME          consumer group (" WH_REDIS_GROUP_DEFAULT ")\n"
@@ -228,13 +238,20 @@ wk_env_arg(wk_conf_t *conf, const char *s)
 static int
 wk_options(int argc, char **argv, wk_conf_t *conf)
 {
-    int          c, rc;
+    int          c, idx, rc;
     char         host[64];
     size_t       len;
-    const char  *redis, *bad;
+    const char  *bad;
 
     static const struct option  opts[] = {
         { "redis", required_argument, NULL, 'r' },
+        { "sentinel", required_argument, NULL, 'r' },
+        { "master", required_argument, NULL, 'r' },
+        { "redis-db", required_argument, NULL, 'r' },
+        { "redis-user", required_argument, NULL, 'r' },
+        { "redis-password-file", required_argument, NULL, 'r' },
+        { "redis-password", required_argument, NULL, 'r' },
+        { "replicas", required_argument, NULL, 'W' },
         { "queue", required_argument, NULL, 'q' },
         { "group", required_argument, NULL, 'g' },
         { "consumer", required_argument, NULL, 'c' },
@@ -249,7 +266,6 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
         { NULL, 0, NULL, 0 }
     };
 
-    redis = "127.0.0.1:6379";
     conf->queue = WH_REDIS_QUEUE_DEFAULT;
     conf->group = WH_REDIS_GROUP_DEFAULT;
     conf->concurrency = 128;
@@ -265,11 +281,17 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
     snprintf(conf->consumer, sizeof(conf->consumer), "%s-%d", host,
              (int) getpid());
 
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
         switch (c) {
 
         case 'r':
-            redis = optarg;
+            if (wk_redis_option(&conf->redis, "webhook-worker",
+                                opts[idx].name, optarg)
+                != 0)
+            {
+                return -1;
+            }
+
             break;
 
         case 'q':
@@ -325,6 +347,13 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
 
             break;
 
+        case 'W':
+            if (wk_int_arg("replicas", optarg, 0, &conf->replicas)) {
+                return -1;
+            }
+
+            break;
+
         case 's':
             conf->smtp = optarg;
             break;
@@ -371,9 +400,7 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
         return -1;
     }
 
-    if (wk_addr_parse(redis, &conf->redis) != 0) {
-        fprintf(stderr, "webhook-worker: invalid redis address \"%s\"\n",
-                redis);
+    if (wk_redis_options_done(&conf->redis, "webhook-worker") != 0) {
         return -1;
     }
 
