@@ -13,6 +13,8 @@
 static void ngx_http_webhook_free_sigs(void *data);
 static int ngx_http_webhook_sig_header(void *data, const char *name,
     const char **v, size_t *vlen);
+static ngx_int_t ngx_http_webhook_sig_url(ngx_http_request_t *r,
+    ngx_str_t *url);
 
 
 char *
@@ -58,7 +60,8 @@ ngx_http_webhook_signature(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "unknown signature scheme \"%V\" (github, gitlab, "
                            "stripe, slack, shopify, standard, dingtalk, "
-                           "basic, token, hmac)", &value[1]);
+                           "basic, token, hmac, zoom, twitter, dropbox, "
+                           "meta, paddle, linear, twilio)", &value[1]);
         return NGX_CONF_ERROR;
     }
 
@@ -292,7 +295,7 @@ ngx_int_t
 ngx_http_webhook_verify(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx)
 {
-    ngx_str_t                secret;
+    ngx_str_t                secret, url;
     ngx_uint_t               i;
     wh_sig_rc_t              rc, best;
     wh_sig_input_t           in;
@@ -303,9 +306,23 @@ ngx_http_webhook_verify(ngx_http_request_t *r,
     in.body = ctx->body ? ctx->body : "";
     in.body_len = ctx->body_len;
     in.now = ngx_time();
+    in.url = NULL;
+    in.url_len = 0;
 
     best = WH_SIG_MISSING;
     sig = wlcf->signatures->elts;
+
+    for (i = 0; i < wlcf->signatures->nelts; i++) {
+        if (sig[i].opts.scheme == WH_SIG_TWILIO) {
+            if (ngx_http_webhook_sig_url(r, &url) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            in.url = (char *) url.data;
+            in.url_len = url.len;
+            break;
+        }
+    }
 
     for (i = 0; i < wlcf->signatures->nelts; i++) {
 
@@ -367,4 +384,66 @@ ngx_http_webhook_sig_header(void *data, const char *name, const char **v,
     *vlen = h->value.len;
 
     return 1;
+}
+
+
+/*
+ * The URL a sender requested, for twilio: scheme://host[:port]/uri?args,
+ * the port when the Host header has none and the server's is not the
+ * scheme's default.
+ */
+
+static ngx_int_t
+ngx_http_webhook_sig_url(ngx_http_request_t *r, ngx_str_t *url)
+{
+    u_char            *p;
+    ngx_str_t          host, scheme;
+    ngx_uint_t         port, dflt;
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    ngx_str_set(&scheme, "http");
+    dflt = 80;
+
+#if (NGX_HTTP_SSL)
+    if (c->ssl) {
+        ngx_str_set(&scheme, "https");
+        dflt = 443;
+    }
+#endif
+
+    host = r->headers_in.host ? r->headers_in.host->value
+                              : r->headers_in.server;
+    port = 0;
+
+    if (ngx_strlchr(host.data, host.data + host.len, ':') == NULL
+        && ngx_connection_local_sockaddr(c, NULL, 0) == NGX_OK)
+    {
+        port = ngx_inet_get_port(c->local_sockaddr);
+
+        if (port == dflt) {
+            port = 0;
+        }
+    }
+
+    url->data = ngx_pnalloc(r->pool, scheme.len + 3 + host.len
+                                     + sizeof(":65535") - 1
+                                     + r->unparsed_uri.len);
+    if (url->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(url->data, scheme.data, scheme.len);
+    p = ngx_cpymem(p, "://", 3);
+    p = ngx_cpymem(p, host.data, host.len);
+
+    if (port) {
+        p = ngx_sprintf(p, ":%ui", port);
+    }
+
+    p = ngx_cpymem(p, r->unparsed_uri.data, r->unparsed_uri.len);
+    url->len = p - url->data;
+
+    return NGX_OK;
 }

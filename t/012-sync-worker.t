@@ -283,7 +283,7 @@ EOF2
 
 
 
-=== TEST 3: a script node (Duktape) between the request and the response
+=== TEST 3: a script node between the request and the response
 --- config
     location = /upstream {
         default_type application/json;

@@ -63,6 +63,7 @@ struct wh_exec_s {
 
     const wh_node_t      *pending;
     int64_t               pending_started;
+    wh_val_t              pending_logs;     /* wh_exec_resume_logs() */
 
     int                   done;
     int                   status;
@@ -194,6 +195,7 @@ wh_exec_job_add(wh_exec_t *ex, const wh_node_t *node, int status,
     job->error = error;
     job->started_ms = started;
     job->finished_ms = wh_exec_now(ex);
+    job->logs = wh_val_missing();
 
     ex->scope->nodes[node->index] = result;
 
@@ -880,9 +882,18 @@ wh_exec_pending(const wh_exec_t *ex)
 
 
 void
+wh_exec_resume_logs(wh_exec_t *ex, wh_val_t logs)
+{
+    ex->pending_logs = logs;
+}
+
+
+void
 wh_exec_resume(wh_exec_t *ex, int status, wh_val_t result,
     const char *error)
 {
+    ssize_t           i;
+    wh_val_t          logs;
     const char       *job_err, *err;
     const wh_node_t  *node;
 
@@ -892,6 +903,8 @@ wh_exec_resume(wh_exec_t *ex, int status, wh_val_t result,
     }
 
     ex->pending = NULL;
+    logs = ex->pending_logs;
+    ex->pending_logs = wh_val_missing();
     job_err = NULL;
     err = NULL;
 
@@ -900,13 +913,14 @@ wh_exec_resume(wh_exec_t *ex, int status, wh_val_t result,
         err = wh_exec_node_msg(ex, node, error);
     }
 
-    if (wh_exec_job_add(ex, node, status, result, job_err,
-                        ex->pending_started)
-        < 0)
-    {
+    i = wh_exec_job_add(ex, node, status, result, job_err,
+                        ex->pending_started);
+    if (i < 0) {
         wh_exec_nomem(ex);
         return;
     }
+
+    ex->root->jobs[i].logs = logs;
 
     if (status < 0 && !ex->done
         && !json_is_true(json_object_get(node->config, "ignoreFail")))

@@ -38,6 +38,7 @@ typedef struct {
     const char        *error;         /* NULL or a message */
     int64_t            started_ms;
     int64_t            finished_ms;
+    wh_val_t           logs;          /* a script's console lines or missing */
 } wh_job_t;
 
 typedef struct {
@@ -92,6 +93,10 @@ wh_exec_rc_t wh_exec_run(wh_exec_t *ex);
 const wh_node_t *wh_exec_pending(const wh_exec_t *ex);
 void wh_exec_resume(wh_exec_t *ex, int status, wh_val_t result,
     const char *error);
+
+/* Lines a node logged (an array value), kept on the job of the next
+ * wh_exec_resume() as "logs". */
+void wh_exec_resume_logs(wh_exec_t *ex, wh_val_t logs);
 
 /*
  * For a "parallel" node: an execution of one of its lists, sharing the

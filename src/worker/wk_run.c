@@ -733,6 +733,11 @@ wk_run_jobs(wk_run_t *run, wh_buf_t *b)
             wh_json_escape(b, job->error, strlen(job->error));
         }
 
+        if (wh_val_type(job->logs) == WH_JSON_ARRAY) {
+            wh_buf_adds(b, ",\"logs\":");
+            wh_val_write_json(b, job->logs);
+        }
+
         wh_buf_addc(b, '}');
     }
 

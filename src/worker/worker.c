@@ -29,6 +29,7 @@
 #include <sys/resource.h>
 
 #include "wk.h"
+#include "wk_script.h"
 #include "wk_flow.h"
 
 
@@ -731,6 +732,17 @@ main(int argc, char **argv)
     pfds = NULL;
     serials = NULL;
     pfds_cap = 0;
+
+    /*
+     * The script nodes' helper first, before any option, password file,
+     * credential or job is read (wk_script.h); it wipes its copy of the
+     * environment and the arguments.
+     */
+    if (wk_script_helper_start(1, argv) != 0) {
+        fprintf(stderr, "webhook-worker: the script helper cannot start: "
+                "%s\n", strerror(errno));
+        return 1;
+    }
 
     if (wk_options(argc, argv, &conf) != 0) {
         return 2;

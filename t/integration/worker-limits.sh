@@ -163,7 +163,10 @@ ok $(( T >= 480 && T < 2000 ? 0 : 1 )) "... after about 500 ms ($T ms)"
 is "$(field "$B" jobs | json '[(j["nodeKey"], j["status"]) for j in d]')" \
    '[["spin",-3]]' "... its job aborted"
 sleep 0.2
-is "$(pgrep -P "$WORKER_PID" | wc -l)" 0 "... and its process is gone"
+# script processes are children of the worker's one child, the helper
+HELPER=$(pgrep -P "$WORKER_PID")
+is "$(for p in $HELPER; do pgrep -P "$p"; done | wc -l)" 0 \
+   "... and its process is gone"
 
 PERR='the execution exceeded options.timeout (700 ms)'
 is "$(status_of "$C"),$(field "$C" error)" "-3,$PERR" \
