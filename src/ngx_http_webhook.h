@@ -139,7 +139,7 @@ ngx_int_t ngx_http_webhook_read_body(ngx_http_request_t *r,
     ngx_http_webhook_ctx_t *ctx);
 ngx_int_t ngx_http_webhook_build_context(ngx_http_request_t *r,
     ngx_http_webhook_ctx_t *ctx, ngx_http_webhook_loc_conf_t *wlcf);
-void ngx_http_webhook_uuid7(char *out);
+ngx_int_t ngx_http_webhook_uuid7(char *out);
 ngx_int_t ngx_http_webhook_init_random(void);
 
 /*

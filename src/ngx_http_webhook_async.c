@@ -542,7 +542,8 @@ ngx_http_webhook_async_ack(ngx_http_webhook_async_t *st)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "webhook: \"%s\": the \"response\" acknowledgement "
                       "could not be rendered (a \"statusCode\" out of "
-                      "200-599?), answering 202", wf->key);
+                      "200-599 or a \"Content-Type\" that is no media "
+                      "type?), answering 202", wf->key);
     }
 
     return ngx_http_webhook_send_state(r, NGX_HTTP_ACCEPTED, ctx->id, "queued");

@@ -18,6 +18,24 @@
 #define NGX_HTTP_WEBHOOK_RETRY_AFTER    "5"
 
 
+static ngx_int_t
+ngx_http_webhook_nosniff(ngx_http_request_t *r)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "X-Content-Type-Options");
+    ngx_str_set(&h->value, "nosniff");
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_webhook_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *fmt, ...)
@@ -43,6 +61,8 @@ ngx_http_webhook_error(ngx_http_request_t *r, ngx_uint_t status,
                   "webhook: %ui %s: %*s", status, code, last - msg, msg);
 
     if (ctx == NULL) {
+        /* nginx's own page answers: nosniff all the same */
+        (void) ngx_http_webhook_nosniff(r);
         return status;
     }
 
@@ -264,20 +284,14 @@ ngx_http_webhook_output(ngx_http_request_t *r, ngx_uint_t status,
     ngx_int_t                rc;
     ngx_buf_t               *b;
     ngx_chain_t              out;
-    ngx_table_elt_t         *h;
     ngx_http_webhook_ctx_t  *ctx;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "webhook output: %ui, %uz bytes", status, len);
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_webhook_nosniff(r) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "X-Content-Type-Options");
-    ngx_str_set(&h->value, "nosniff");
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;

@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <openssl/evp.h>
+#include "wh_body.h"
 #include "wh_cond.h"
 
 
@@ -677,6 +679,18 @@ wh_wf_response(wh_wf_ctx_t *ctx, const wh_node_t *node, const json_t *obj,
         if (value == NULL) {
             return wh_wf_fail(ctx, node, "%s%s\"headers\" item %zu: "
                               "\"value\" is required", p, sep, i + 1);
+        }
+
+        /* a constant type is checked now; a templated one when rendered */
+        if (strcasecmp(json_string_value(name), "Content-Type") == 0
+            && json_is_string(value)
+            && strstr(json_string_value(value), "{{") == NULL
+            && !wh_media_type_valid(json_string_value(value),
+                                    json_string_length(value)))
+        {
+            return wh_wf_fail(ctx, node, "%s%s\"headers\" item %zu: "
+                              "\"Content-Type\" is not a media type", p,
+                              sep, i + 1);
         }
 
         rt->headers[i].name = wh_wf_strdup(ctx, json_string_value(name));

@@ -148,6 +148,9 @@ static const struct {
     { "bad_header.json",
       "\"bad_header.json\": node \"r\": \"headers\" item 1: \"name\" must "
       "be an HTTP header name (a token)" },
+    { "bad_content_type.json",
+      "\"bad_content_type.json\": node \"r\": \"headers\" item 2: "
+      "\"Content-Type\" is not a media type" },
     { "ack_bad_status.json",
       "\"ack_bad_status.json\": \"response\": \"statusCode\" must be an "
       "integer from 200 to 599" },
