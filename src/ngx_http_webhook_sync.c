@@ -527,7 +527,7 @@ static ngx_int_t
 ngx_http_webhook_sync_response(ngx_http_webhook_async_t *st, wh_val_t v)
 {
     double                   d;
-    size_t                   i, n;
+    size_t                   n;
     wh_val_t                 headers, h, body;
     wh_header_t             *hd;
     wh_response_t            resp;
@@ -560,8 +560,10 @@ ngx_http_webhook_sync_response(ngx_http_webhook_async_t *st, wh_val_t v)
         }
     }
 
-    for (i = 0; i < n; i++) {
-        h = wh_val_index(headers, i);
+    /* item by item: wh_val_index would walk from the first each time */
+    for (h = wh_val_first(headers); h.doc != NULL;
+         h = wh_val_next(headers, h))
+    {
         hd = &resp.headers[resp.nheaders];
 
         if (wh_val_str(&ctx->mem, wh_val_get(h, "name", 4), &hd->name,
