@@ -27,6 +27,12 @@
  *                                        plus error and attempts
  * webhook:delayed (zset)                 delay nodes: execution ids by
  *                                        due time (ms)
+ * webhook:paused (set)                  keys of paused workflows (§11)
+ * webhook:parked:<workflow> (list)       execution ids parked while paused
+ * webhook:running:<workflow> (zset)      concurrency leases: id by expiry
+ * webhook:order:<workflow>:<hash> (zset) one orderKey's executions in
+ *                                        queue order (wk_gate.c)
+ * webhook:ordered:<workflow> (set)       the ids registered in those
  * webhook:collection:<name> (hash)       records of create/update/…: id →
  *                                        JSON; webhook:collection:<name>:seq
  *                                        the id counter
@@ -43,6 +49,8 @@
 #define WH_REDIS_DEDUP            "webhook:dedup:"
 #define WH_REDIS_DEAD             "webhook:dead"
 #define WH_REDIS_DELAYED          "webhook:delayed"
+#define WH_REDIS_PAUSED           "webhook:paused"
+#define WH_REDIS_PARKED           "webhook:parked:"
 #define WH_REDIS_COLLECTION       "webhook:collection:"
 
 #endif /* WH_REDIS_KEYS_H */

@@ -909,11 +909,12 @@ wh_wf_top(wh_wf_ctx_t *ctx, json_t *root)
 {
     int             enabled;
     char            msg[256];
-    json_t         *v, *options, *timeout, *body;
+    json_t         *v, *options, *timeout, *body, *order;
     wh_workflow_t  *wf;
 
     wf = ctx->wf;
     enabled = 1;
+    order = NULL;
 
     if (!json_is_object(root)) {
         return wh_wf_fail(ctx, NULL, "a workflow must be a JSON object");
@@ -968,6 +969,24 @@ wh_wf_top(wh_wf_ctx_t *ctx, json_t *root)
 
             wf->timeout_ms = json_integer_value(timeout);
         }
+
+        v = wh_wf_get(options, "concurrency");
+        if (v != NULL) {
+            if (!json_is_integer(v) || json_integer_value(v) < 1
+                || json_integer_value(v) > 1000000)
+            {
+                return wh_wf_fail(ctx, NULL, "\"options.concurrency\" must "
+                                  "be an integer from 1 to 1000000");
+            }
+
+            wf->concurrency = (int) json_integer_value(v);
+        }
+
+        order = wh_wf_get(options, "orderKey");
+        if (order != NULL && !json_is_string(order)) {
+            return wh_wf_fail(ctx, NULL, "\"options.orderKey\" must be a "
+                              "string (a template)");
+        }
     }
 
     v = json_object_get(root, "nodes");
@@ -984,6 +1003,14 @@ wh_wf_top(wh_wf_ctx_t *ctx, json_t *root)
         || wh_wf_keys(ctx) != 0)
     {
         return -1;
+    }
+
+    /* $nodes cannot be known before the start: $context only, in effect */
+    if (order != NULL) {
+        wf->order_key = wh_tpl_compile(order, &wf->keys, msg, sizeof(msg));
+        if (wf->order_key == NULL) {
+            return wh_wf_fail(ctx, NULL, "\"options.orderKey\": %s", msg);
+        }
     }
 
     v = wh_wf_get(root, "response");
@@ -1259,6 +1286,7 @@ wh_workflow_free(wh_workflow_t *wf)
     }
 
     wh_wf_free_resp(&wf->response);
+    wh_tpl_free(wf->order_key);
     free(wf->nodes.items);
     free(wf->all);
     free(wf->keys.keys);

@@ -86,6 +86,8 @@ typedef struct {
     char              *title;
     int                enabled;
     int64_t            timeout_ms;     /* options.timeout, 0: none */
+    int                concurrency;    /* options.concurrency, 0: none */
+    wh_tpl_t          *order_key;      /* options.orderKey, NULL: none */
     wh_resp_tpl_t      response;       /* async acknowledgement */
     int                has_response;   /* "response" given in the file */
 

@@ -39,6 +39,9 @@ wk_ctl_usage(FILE *f)
         "  dead [--limit N]  the dead letters, oldest first\n"
         "  revision FILE     the revision of a workflow file\n"
         "  publish FILE      stores a workflow file's revision in Redis\n"
+        "  pause KEY         no execution of workflow KEY starts; its jobs\n"
+        "                    are still accepted and parked\n"
+        "  resume KEY        queues the parked jobs again, in order\n"
         "\n"
         "ADDR: host:port or unix:/path (127.0.0.1:6379); NAME: the job\n"
         "stream (" WH_REDIS_QUEUE_DEFAULT ").\n");
@@ -131,7 +134,7 @@ wk_ctl_executions(wk_ctl_t *ctl, int argc, char **argv)
     int64_t       s, f;
     wk_args_t     a;
     redisReply   *ids, *r;
-    const char   *workflow, *st;
+    const char   *workflow, *st, *name;
 
     workflow = NULL;
     limit = 20;
@@ -198,6 +201,8 @@ wk_ctl_executions(wk_ctl_t *ctl, int argc, char **argv)
             wk_args_adds(&a, "createdAt");
             wk_args_adds(&a, "startedAt");
             wk_args_adds(&a, "finishedAt");
+            wk_args_adds(&a, "parked");
+            wk_args_adds(&a, "waiting");
             wk_append(ctl->c, &a);
         }
 
@@ -212,7 +217,7 @@ wk_ctl_executions(wk_ctl_t *ctl, int argc, char **argv)
 
             r = p;
 
-            if (r->type != REDIS_REPLY_ARRAY || r->elements != 5
+            if (r->type != REDIS_REPLY_ARRAY || r->elements != 7
                 || (wk_str(r->element[0]) == NULL
                     && wk_str(r->element[2]) == NULL)
                 || shown >= limit)
@@ -242,9 +247,23 @@ wk_ctl_executions(wk_ctl_t *ctl, int argc, char **argv)
                 strcpy(dur, "-");
             }
 
+            /* not a status of their own (SPEC §6): what holds them */
+            name = wk_status_name(status);
+
+            if (wk_str(r->element[6]) != NULL
+                && (status == WH_STATUS_STARTED || st == NULL))
+            {
+                name = "waiting";
+
+            } else if (st == NULL && wk_str(r->element[5]) != NULL
+                       && strcmp(r->element[5]->str, "paused") == 0)
+            {
+                name = "paused";
+            }
+
             printf("%-36s  %-20s  %-12s  %-24s  %s\n", ids->element[j]->str,
                    wk_str(r->element[0]) ? r->element[0]->str : "-",
-                   wk_status_name(status),
+                   name,
                    wk_str(r->element[2]) ? r->element[2]->str : "-", dur);
             shown++;
 
@@ -260,6 +279,104 @@ wk_ctl_executions(wk_ctl_t *ctl, int argc, char **argv)
     }
 
     wk_args_free(&a);
+
+    return 0;
+}
+
+
+/*
+ * pause: later entries of the workflow are parked by the workers
+ * (wk_gate.c).  resume: the parked executions go back to their queue in
+ * the order they were parked, a batch per script so that Redis is never
+ * held long; the workflow leaves webhook:paused only with the last
+ * batch, so jobs arriving meanwhile are parked behind and keep the order.
+ */
+
+static int
+wk_ctl_pause(wk_ctl_t *ctl, const char *key, int pause)
+{
+    long long    total;
+    wk_args_t    a;
+    redisReply  *r;
+
+    static const char  lua[] =
+        "local n = 0 "
+        "while n < tonumber(ARGV[2]) do "
+        "  local id = redis.call('LPOP', KEYS[2]) "
+        "  if not id then "
+        "    redis.call('SREM', KEYS[1], ARGV[1]) "
+        "    return {n, 0} "
+        "  end "
+        "  local rec = 'webhook:execution:' .. id "
+        "  local f = redis.call('HMGET', rec, 'workflow', 'revision', "
+        "    'context', 'queue') "
+        "  if f[1] and f[2] and f[3] then "
+        "    redis.call('XADD', f[4] or ARGV[3], '*', 'execution', id, "
+        "      'workflow', f[1], 'revision', f[2], 'context', f[3]) "
+        "    redis.call('HSET', rec, 'parked', 'resumed') "
+        "    n = n + 1 "
+        "  end "
+        "end "
+        "return {n, 1}";
+
+    if (wk_ctl_connect(ctl) != 0) {
+        return 1;
+    }
+
+    wk_args_init(&a);
+
+    if (pause) {
+        wk_args_adds(&a, "SADD");
+        wk_args_adds(&a, WH_REDIS_PAUSED);
+        wk_args_adds(&a, key);
+        r = wk_ctl_command(ctl, &a);
+        wk_args_free(&a);
+
+        if (r == NULL) {
+            return 1;
+        }
+
+        freeReplyObject(r);
+        printf("paused %s\n", key);
+        return 0;
+    }
+
+    total = 0;
+
+    for ( ;; ) {
+        wk_args_adds(&a, "EVAL");
+        wk_args_adds(&a, lua);
+        wk_args_adds(&a, "2");
+        wk_args_adds(&a, WH_REDIS_PAUSED);
+        wk_args_addf(&a, WH_REDIS_PARKED "%s", key);
+        wk_args_adds(&a, key);
+        wk_args_adds(&a, "1000");
+        wk_args_adds(&a, ctl->queue);
+        r = wk_ctl_command(ctl, &a);
+
+        if (r == NULL) {
+            wk_args_free(&a);
+            return 1;
+        }
+
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            freeReplyObject(r);
+            wk_args_free(&a);
+            return wk_ctl_fail("redis: unexpected reply");
+        }
+
+        total += r->element[0]->integer;
+
+        if (r->element[1]->integer == 0) {
+            freeReplyObject(r);
+            break;
+        }
+
+        freeReplyObject(r);
+    }
+
+    wk_args_free(&a);
+    printf("resumed %s: %lld queued again\n", key, total);
 
     return 0;
 }
@@ -595,10 +712,14 @@ main(int argc, char **argv)
 
     } else if ((strcmp(cmd, "show") == 0 || strcmp(cmd, "retry") == 0
                 || strcmp(cmd, "revision") == 0
-                || strcmp(cmd, "publish") == 0)
+                || strcmp(cmd, "publish") == 0
+                || strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0)
                && argc - i == 1)
     {
-        if (strcmp(cmd, "show") == 0) {
+        if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0) {
+            rc = wk_ctl_pause(&ctl, argv[i], cmd[0] == 'p');
+
+        } else if (strcmp(cmd, "show") == 0) {
             rc = wk_ctl_show(&ctl, argv[i]);
 
         } else if (strcmp(cmd, "retry") == 0) {

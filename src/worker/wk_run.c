@@ -39,6 +39,7 @@
 
 #include "wk.h"
 #include "wk_flow.h"
+#include "wk_gate.h"
 #include "wk_records.h"
 #include "wk_http.h"
 #include "wk_node_script.h"
@@ -100,6 +101,10 @@ struct wk_run_s {
     int                 fresh;          /* no record of it exists */
     int                 may_skip_start; /* a first delivery */
     int                 asked;          /* its record's HMGET was sent */
+    int                 paused;         /* its workflow seemed paused */
+    int                 gated;          /* holds what gate says */
+    wk_gate_t           gate;           /* options.concurrency, orderKey */
+    char                order[33];
 
     /* a final transaction sent, its reply not read yet (wk_run_step) */
     wk_run_t           *fin_next;
@@ -794,6 +799,7 @@ wk_run_append_start(wk_worker_t *w, wk_run_t *run, const char *key,
     wk_args_adds(&a, key);
     wk_args_adds(&a, "finishedAt");
     wk_args_adds(&a, "nextAttemptAt");
+    wk_args_adds(&a, "parked");
     wk_append(w->cmd, &a);
     (*ncmds)++;
 
@@ -1673,6 +1679,10 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
 
     wk_append_expire(w, key, &ncmds);
 
+    if (run->gated) {
+        wk_gate_append_release(w, &run->gate, !retry, &ncmds);
+    }
+
     if (!retry) {
         if (status == WH_STATUS_ERROR) {
             wk_args_adds(&a, "XADD");
@@ -1874,6 +1884,26 @@ wk_run_previous_send(redisContext *c, const char *key)
     wk_args_adds(&a, "attempts");
     wk_args_adds(&a, "jobs");
     wk_args_adds(&a, "nextAttemptAt");
+    wk_args_adds(&a, "parked");
+    rc = wk_append(c, &a);
+    wk_args_free(&a);
+
+    return rc;
+}
+
+
+/* Is the entry's workflow paused?  Asked with the record's HMGET. */
+
+static int
+wk_run_paused_send(redisContext *c, wk_run_t *run)
+{
+    int        rc;
+    wk_args_t  a;
+
+    wk_args_init(&a);
+    wk_args_adds(&a, "SISMEMBER");
+    wk_args_adds(&a, WH_REDIS_PAUSED);
+    wk_args_adds(&a, run->workflow != NULL ? run->workflow : "");
     rc = wk_append(c, &a);
     wk_args_free(&a);
 
@@ -1896,7 +1926,7 @@ wk_run_previous(wk_worker_t *w, wk_run_t *run, const char *key,
     redisReply     *e;
     wh_json_err_t   jerr;
 
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 5) {
         wk_log("redis: HMGET %s: %s", key,
                r == NULL ? w->cmd->errstr
                : r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
@@ -1911,7 +1941,9 @@ wk_run_previous(wk_worker_t *w, wk_run_t *run, const char *key,
 
     e = r->element[0];
     if (e->type != REDIS_REPLY_STRING) {
-        run->fresh = (run->attempts == 0);
+        /* a record parked by a pause is not fresh: its start clears that */
+        run->fresh = (run->attempts == 0
+                      && r->element[4]->type != REDIS_REPLY_STRING);
         freeReplyObject(r);
         return 0;
     }
@@ -1948,6 +1980,78 @@ wk_run_previous(wk_worker_t *w, wk_run_t *run, const char *key,
     freeReplyObject(r);
 
     return 0;
+}
+
+
+/*
+ * Pause, orderKey and concurrency (wk_gate.c): WK_GATE_GO to start now;
+ * otherwise the run is to be freed, its entry parked in Redis (paused)
+ * or kept pending here to ask again (the run holds no slot meanwhile),
+ * or left for a reclaim when Redis failed.
+ */
+
+static int
+wk_run_gate(wk_worker_t *w, wk_run_t *run, wh_val_t context)
+{
+    int          rc;
+    int64_t      due;
+    wh_buf_t     b;
+    wk_gate_t   *g;
+    wh_exec_t   *ex;
+    wh_scope_t  *scope;
+
+    g = &run->gate;
+    g->workflow = run->workflow;
+    g->execution = run->execution;
+    g->entry = run->id;
+    g->revision = run->revision;
+    g->context = run->context;
+    g->context_len = run->context_len;
+    g->created_ms = run->created_ms;
+    g->concurrency = run->wf->wf->concurrency;
+
+    if (run->wf->wf->order_key != NULL) {
+        /* $context only: no node has run yet */
+        ex = wh_exec_create(run->wf->wf, &run->mem, context,
+                            run->started_ms);
+        if (ex == NULL) {
+            return -1;
+        }
+
+        scope = wh_exec_scope(ex);
+        scope->env = wk_env;
+        scope->env_data = w->conf;
+
+        wh_buf_init(&b, &run->mem, 64);
+        if (wh_tpl_render_text(run->wf->wf->order_key, scope, &b) != 0
+            || b.failed
+            || wk_gate_hash(b.data ? b.data : "", b.len, run->order) != 0)
+        {
+            wk_log("out of memory: %s waits for a reclaim", run->execution);
+            return -1;
+        }
+
+        g->order = run->order;
+        g->order_text = b.data;
+        g->order_text_len = b.len;
+    }
+
+    wk_run_flush(w);
+
+    rc = wk_gate_enter(w, g, &due);
+
+    if (rc == WK_GATE_GO) {
+        run->gated = 1;
+
+    } else if (rc == WK_GATE_WAIT) {
+        wk_wait_add(w, run->id, due);
+
+    } else if (rc == WK_GATE_PAUSED) {
+        wk_log("%s parked: workflow %s is paused", run->execution,
+               run->workflow);
+    }
+
+    return rc;
 }
 
 
@@ -2034,6 +2138,16 @@ wk_run_begin(wk_worker_t *w, wk_run_t *run, redisReply *previous)
         run->error = wk_fmt(&run->mem, "invalid context: %s", jerr.msg);
         wk_run_finish(w, run);
         return;
+    }
+
+    if (run->paused || run->wf->wf->concurrency > 0
+        || run->wf->wf->order_key != NULL)
+    {
+        rc = wk_run_gate(w, run, context);
+        if (rc != WK_GATE_GO) {
+            wk_run_free(w, run);
+            return;
+        }
     }
 
     /*
@@ -2195,7 +2309,9 @@ wk_run_entries(wk_worker_t *w, redisReply *entries, int fresh,
         if (runs[n]->execution != NULL) {
             key = wk_run_key(runs[n]);
 
-            if (key == NULL || wk_run_previous_send(c, key) != 0) {
+            if (key == NULL || wk_run_previous_send(c, key) != 0
+                || wk_run_paused_send(c, runs[n]) != 0)
+            {
                 /* nothing was asked for it: it stays pending */
                 wk_run_free(w, runs[n]);
                 continue;
@@ -2215,6 +2331,18 @@ wk_run_entries(wk_worker_t *w, redisReply *entries, int fresh,
         }
 
         replies[i] = p;
+
+        if (runs[i]->asked && p != NULL) {
+            p = NULL;
+
+            if (redisGetReply(c, &p) == REDIS_OK && p != NULL
+                && ((redisReply *) p)->type == REDIS_REPLY_INTEGER)
+            {
+                runs[i]->paused = (((redisReply *) p)->integer == 1);
+            }
+
+            freeReplyObject(p);
+        }
     }
 
     for (i = 0; i < n; i++) {
@@ -2257,6 +2385,8 @@ wk_heartbeat_start(wk_worker_t *w, wk_args_t *a)
 void
 wk_run_heartbeat(wk_worker_t *w)
 {
+    int         nrenew;
+    int64_t     now;
     size_t      i, n;
     wk_run_t   *run;
     wk_args_t   a;
@@ -2292,6 +2422,21 @@ wk_run_heartbeat(wk_worker_t *w)
     }
 
     wk_args_free(&a);
+
+    /* the concurrency leases of the runs in flight */
+    wk_run_flush(w);
+    nrenew = 0;
+    now = wk_now_ms();
+
+    for (run = w->runs; run != NULL; run = run->next) {
+        if (run->gated) {
+            wk_gate_append_renew(w, &run->gate, now, &nrenew);
+        }
+    }
+
+    if (nrenew) {
+        freeReplyObject(wk_replies(w->cmd, nrenew, "renewing leases"));
+    }
 }
 
 

@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# Flow control of SPEC §11 across several webhook-worker processes
+# sharing one real redis-server, TAP: options.concurrency is never
+# exceeded, options.orderKey keeps each key's order with no overlap,
+# and a paused workflow's jobs are accepted and parked, untouched by the
+# workers, until webhookctl resume.  The peer of the request nodes
+# (upstream.py) logs when each request arrived and was answered; the
+# figures (executions, maximum overlap, order violations) are printed as
+# TAP comments.
+set -u
+
+cd "$(dirname "$0")/../.." || exit 2
+. t/integration/lib.bash
+
+require redis-server redis-cli
+require_build
+scratch flowctl
+UP_PID=
+PIDS=()
+
+cleanup_more() {
+    local p
+    for p in "${PIDS[@]}"; do
+        kill -9 "$p" 2>/dev/null
+    done
+    [ -n "$UP_PID" ] && kill "$UP_PID" 2>/dev/null
+}
+
+start_redis
+is "$(R ping)" PONG "redis-server runs on port $PORT"
+
+serve UP "$TMP/upstream.log" "$PY" t/integration/upstream.py || {
+    echo "Bail out! upstream.py did not start"
+    exit 1
+}
+UP_PID=$SERVE_PID
+
+# WORKERS: three processes, each free to run many executions at once
+workers() {     # N
+    local i
+    for i in $(seq 1 "$1"); do
+        "$WORKER" --redis "$ADDR" "${WORKER_OPTS[@]}" --consumer "w$i" \
+            --concurrency 16 --claim-after 3s \
+            2>>"$TMP/worker.log" &
+        PIDS+=($!)
+    done
+}
+
+declare -A REVS
+pub() {     # NAME: $TMP/NAME.json
+    REVS[$1]=$("$CTL" --redis "$ADDR" publish "$TMP/$1.json")
+}
+
+queue() {   # WORKFLOW DATA_JSON: the id
+    local id
+    id=$(uuid7)
+    R XADD webhook:jobs '*' execution "$id" workflow "$1" \
+        revision "${REVS[$1]}" context "{\"id\":\"$id\",\"data\":$2}" \
+        >/dev/null
+    echo "$id"
+}
+
+all_final() {   # ID...: every one has a final status
+    local id
+    for id in "$@"; do
+        final "$id" || return 1
+    done
+}
+
+# log_stat PATH_PREFIX EXPR: over the upstream's log entries under the
+# prefix (e), in arrival order; overlap(e) is the most in flight at once
+log_stat() {
+    curl -s "http://127.0.0.1:$UP/log" | "$PY" -c '
+import json, sys
+from urllib.parse import parse_qs
+e = [x for x in json.load(sys.stdin) if x["path"].startswith(sys.argv[1])]
+def overlap(e):
+    ev = sorted([(x["start"], 1) for x in e] + [(x.get("end", 1e99), -1) for x in e],
+                key=lambda t: (t[0], t[1]))
+    m = c = 0
+    for _, d in ev:
+        c += d
+        m = max(m, c)
+    return m
+def seq(x):
+    return int(parse_qs(x["query"])["seq"][0])
+def violations(e):
+    # per path (one order key each): later arrivals with a lower seq
+    v = 0
+    last = {}
+    for x in e:
+        s = seq(x)
+        if s < last.get(x["path"], -1):
+            v += 1
+        last[x["path"]] = max(s, last.get(x["path"], -1))
+    return v
+print(eval(sys.argv[2]))
+' "$1" "$2"
+}
+
+cat >"$TMP/conc.json" <<EOF
+{ "key": "conc", "options": { "concurrency": 2 }, "nodes": [
+  { "key": "call", "type": "request",
+    "config": { "method": "GET",
+                "url": "http://127.0.0.1:$UP/conc?ms=250&seq={{ \$context.data.seq }}" } } ] }
+EOF
+
+cat >"$TMP/ord.json" <<EOF
+{ "key": "ord", "options": { "orderKey": "{{ \$context.data.customer }}" },
+  "nodes": [
+  { "key": "call", "type": "request",
+    "config": { "method": "GET",
+                "url": "http://127.0.0.1:$UP/ord/{{ \$context.data.customer }}?ms=80&seq={{ \$context.data.seq }}" } } ] }
+EOF
+
+cat >"$TMP/pz.json" <<EOF
+{ "key": "pz", "nodes": [
+  { "key": "call", "type": "request",
+    "config": { "method": "GET",
+                "url": "http://127.0.0.1:$UP/pz?ms=10&seq={{ \$context.data.seq }}" } } ] }
+EOF
+
+cat >"$TMP/bad.json" <<'EOF'
+{ "key": "bad", "options": { "concurrency": 0 }, "nodes": [] }
+EOF
+
+for w in conc ord pz; do pub $w; done
+
+out=$("$CTL" --redis "$ADDR" publish "$TMP/bad.json" 2>&1)
+like "$out" 'options.concurrency' "concurrency 0 is refused when the workflow is loaded"
+
+workers 3
+
+# ---- concurrency: 12 jobs of 250 ms, at most 2 at once across 3 workers
+
+ids=()
+for i in $(seq 1 12); do
+    ids+=("$(queue conc "{\"seq\":$i}")")
+done
+
+wait_for 60 all_final "${ids[@]}"
+ok $? "the 12 executions of a concurrency-2 workflow end"
+
+resolved=0
+attempts=0
+for id in "${ids[@]}"; do
+    [ "$(status_of "$id")" == 1 ] && resolved=$((resolved + 1))
+    attempts=$((attempts + $(RAW HGET "webhook:execution:$id" attempts)))
+done
+is "$resolved" 12 "all resolved: none failed for waiting"
+is "$attempts" 12 "one attempt each: none was retried for waiting"
+
+max=$(log_stat /conc 'overlap(e)')
+n_conc=$(log_stat /conc 'len(e)')
+echo "# concurrency: $n_conc executions, maximum overlap seen $max (limit 2)"
+is "$n_conc" 12 "the upstream saw 12 requests"
+is "$max" 2 "never more than 2 in flight at once, and 2 were"
+is "$(R ZCARD webhook:running:conc)" 0 "every lease is given back"
+
+# ---- order: 3 keys × 8 jobs, queued interleaved, 3 workers
+
+ids=()
+for i in $(seq 1 8); do
+    for c in a b c; do
+        ids+=("$(queue ord "{\"customer\":\"$c\",\"seq\":$i}")")
+    done
+done
+
+wait_for 90 all_final "${ids[@]}"
+ok $? "the 24 executions of an orderKey workflow end"
+
+resolved=0
+for id in "${ids[@]}"; do
+    [ "$(status_of "$id")" == 1 ] && resolved=$((resolved + 1))
+done
+is "$resolved" 24 "all resolved"
+
+n_ord=$(log_stat /ord/ 'len(e)')
+viol=$(log_stat /ord/ 'violations(e)')
+per_key=$(log_stat /ord/ 'max(overlap([x for x in e if x["path"] == p]) for p in ("/ord/a", "/ord/b", "/ord/c"))')
+across=$(log_stat /ord/ 'overlap(e)')
+echo "# order: $n_ord executions, order violations $viol, maximum overlap within a key $per_key, across keys $across"
+is "$n_ord" 24 "the upstream saw 24 requests"
+is "$viol" 0 "no order violation within a key"
+is "$per_key" 1 "one at a time within a key"
+ok $(( across > 1 ? 0 : 1 )) "different keys ran at the same time ($across)"
+is "$(RAW KEYS 'webhook:order:ord:*' | wc -w)" 0 "the order queues are empty again"
+
+# ---- pause and resume
+
+"$CTL" --redis "$ADDR" pause pz >/dev/null
+is "$(RAW SMEMBERS webhook:paused)" pz "webhookctl pause KEY: webhook:paused holds KEY"
+
+ids=()
+for i in 1 2 3 4; do
+    ids+=("$(queue pz "{\"seq\":$i}")")
+done
+
+parked() { [ "$(R LLEN webhook:parked:pz)" -eq 4 ]; }
+wait_for 10 parked
+ok $? "the 4 jobs of the paused workflow are parked"
+sleep 1
+is "$(log_stat /pz 'len(e)')" 0 "no execution of a paused workflow started"
+is "$(R XPENDING webhook:jobs webhook-workers | head -1)" 0 \
+    "parked jobs are not pending: no reclaim spins on them"
+is "$(status_of "${ids[0]}")" "" "a parked execution has no status"
+is "$(RAW HGET "webhook:execution:${ids[0]}" parked)" paused \
+    "its record says parked: paused"
+list=$("$CTL" --redis "$ADDR" executions --workflow pz)
+is "$(grep -c ' paused ' <<<"$list")" 4 "webhookctl executions lists the 4 as paused"
+
+out=$("$CTL" --redis "$ADDR" resume pz)
+is "$out" "resumed pz: 4 queued again" "webhookctl resume KEY queues them again"
+is "$(R SCARD webhook:paused)" 0 "the workflow is no longer paused"
+
+wait_for 30 all_final "${ids[@]}"
+ok $? "the resumed executions end"
+resolved=0
+for id in "${ids[@]}"; do
+    [ "$(status_of "$id")" == 1 ] && resolved=$((resolved + 1))
+done
+is "$resolved" 4 "all resolved, once"
+is "$(log_stat /pz 'len(e)')" 4 "the upstream saw each once"
+is "$(RAW HGET "webhook:execution:${ids[0]}" parked)" "" \
+    "the record no longer says parked"
+
+done_testing
