@@ -66,6 +66,8 @@ struct wh_exec_s {
     int                   status;
     const char           *error;
     wh_response_t        *response;
+    wh_val_t              output;   /* root: the last "output" node's */
+    int                   has_output;
 };
 
 
@@ -707,6 +709,15 @@ wh_exec_node(wh_exec_t *ex, const wh_node_t *node)
 
         return WH_EXEC_DONE;
 
+    case WH_NODE_OUTPUT:
+        if (wh_tpl_eval(node->u.output_value, ex->scope, &v) != 0) {
+            return wh_exec_node_error(ex, node, WH_EXEC_TPL_ERR, started);
+        }
+
+        ex->root->output = v;
+        ex->root->has_output = 1;
+        break;
+
     case WH_NODE_LOOP:
         return wh_exec_loop(ex, node, started);
 
@@ -864,6 +875,19 @@ const wh_response_t *
 wh_exec_response(const wh_exec_t *ex)
 {
     return ex->root->response;
+}
+
+
+int
+wh_exec_output(const wh_exec_t *ex, wh_val_t *v)
+{
+    if (!ex->root->has_output) {
+        return 0;
+    }
+
+    *v = ex->root->output;
+
+    return 1;
 }
 
 

@@ -112,6 +112,9 @@ const char *wh_exec_error(const wh_exec_t *ex);    /* NULL or a message */
 /* The response node's answer, NULL when none was reached. */
 const wh_response_t *wh_exec_response(const wh_exec_t *ex);
 
+/* The workflow's output (its last "output" node's value): 1, or 0. */
+int wh_exec_output(const wh_exec_t *ex, wh_val_t *v);
+
 size_t wh_exec_njobs(const wh_exec_t *ex);
 const wh_job_t *wh_exec_job(const wh_exec_t *ex, size_t i);
 

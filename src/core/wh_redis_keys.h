@@ -15,6 +15,9 @@
  *                 "json":BOOL}} (body: the text, JSON when "json")
  * webhook:workflow:<revision> (string)   canonical workflow JSON; written
  *                                        before the revision's first job
+ * webhook:workflow:key:<key> (string)   the revision of the workflow nginx
+ *                                        loaded last under that key: what
+ *                                        a subflow node runs (§11)
  * webhook:execution:<id> (hash)          the execution record
  * webhook:executions:<workflow> (zset)   ids by createdAt (ms): the index
  *                                        webhookctl lists, newest first
@@ -44,6 +47,7 @@
 #define WH_REDIS_QUEUE_DEFAULT    "webhook:jobs"
 #define WH_REDIS_GROUP_DEFAULT    "webhook-workers"
 #define WH_REDIS_WORKFLOW         "webhook:workflow:"
+#define WH_REDIS_WORKFLOW_KEY     "webhook:workflow:key:"
 #define WH_REDIS_EXECUTION        "webhook:execution:"
 #define WH_REDIS_INDEX            "webhook:executions"
 #define WH_REDIS_DEDUP            "webhook:dedup:"

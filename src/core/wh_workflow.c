@@ -36,9 +36,9 @@ static const char  *wh_methods[] = {
 };
 
 static const char  *wh_node_type_names[] = {
-    "condition", "calculation", "set", "response", "end",
+    "condition", "calculation", "set", "response", "end", "output",
     "request", "script", "create", "update", "destroy", "query", "mail",
-    "loop", "parallel", "delay"
+    "loop", "parallel", "delay", "subflow", "wait"
 };
 
 #define WH_NODE_NTYPES \
@@ -821,6 +821,15 @@ wh_wf_compile_node(wh_wf_ctx_t *ctx, wh_node_t *node)
         node->u.end_status = (int) n;
         return 0;
 
+    case WH_NODE_OUTPUT:
+        v = wh_wf_get(config, "value");
+        if (v == NULL) {
+            v = json_null();
+        }
+
+        node->u.output_value = wh_wf_tpl(ctx, node, v, NULL);
+        return node->u.output_value ? 0 : -1;
+
     case WH_NODE_REQUEST:
         if (wh_wf_string(ctx, node, config, "url", 1, &s) != 0
             || wh_wf_string(ctx, node, config, "method", 0, &s) != 0)
@@ -891,6 +900,39 @@ wh_wf_compile_node(wh_wf_ctx_t *ctx, wh_node_t *node)
         if (wh_wf_get(config, "duration") == NULL) {
             return wh_wf_fail(ctx, node, "\"duration\" is required");
         }
+        break;
+
+    case WH_NODE_SUBFLOW:
+        v = wh_wf_get(config, "workflow");
+        if (v == NULL) {
+            return wh_wf_fail(ctx, node, "\"workflow\" is required");
+        }
+
+        if (!wh_wf_key_valid(v)) {
+            return wh_wf_fail(ctx, node, "\"workflow\" must be a workflow "
+                              "key, " WH_KEY_RULE);
+        }
+
+        /* the cycle that one file shows; others are bounded at run time */
+        if (strcmp(json_string_value(v), ctx->wf->key) == 0) {
+            return wh_wf_fail(ctx, node, "\"workflow\" is this workflow "
+                              "itself: a subflow cycle");
+        }
+
+        node->u.subflow.workflow = wh_wf_strdup(ctx, json_string_value(v));
+        if (node->u.subflow.workflow == NULL) {
+            return -1;
+        }
+
+        if (wh_wf_bool(ctx, node, config, "wait", 1, &node->u.subflow.wait)
+            != 0)
+        {
+            return -1;
+        }
+        break;
+
+    case WH_NODE_WAIT:
+        ctx->wf->has_wait = 1;
         break;
     }
 
@@ -1264,6 +1306,14 @@ wh_workflow_free(wh_workflow_t *wf)
 
         case WH_NODE_LOOP:
             wh_tpl_free(node->u.loop_target);
+            break;
+
+        case WH_NODE_OUTPUT:
+            wh_tpl_free(node->u.output_value);
+            break;
+
+        case WH_NODE_SUBFLOW:
+            free(node->u.subflow.workflow);
             break;
 
         default:

@@ -16,14 +16,14 @@
 typedef enum {
     /* inline: run by wh_exec in nginx (sync) or in the worker */
     WH_NODE_CONDITION, WH_NODE_CALCULATION, WH_NODE_SET, WH_NODE_RESPONSE,
-    WH_NODE_END,
+    WH_NODE_END, WH_NODE_OUTPUT,
     /* worker only */
     WH_NODE_REQUEST, WH_NODE_SCRIPT, WH_NODE_CREATE, WH_NODE_UPDATE,
     WH_NODE_DESTROY, WH_NODE_QUERY, WH_NODE_MAIL, WH_NODE_LOOP,
-    WH_NODE_PARALLEL, WH_NODE_DELAY
+    WH_NODE_PARALLEL, WH_NODE_DELAY, WH_NODE_SUBFLOW, WH_NODE_WAIT
 } wh_node_type_t;
 
-#define wh_node_is_inline(t)  ((t) <= WH_NODE_END)
+#define wh_node_is_inline(t)  ((t) <= WH_NODE_OUTPUT)
 
 const char *wh_node_type_name(wh_node_type_t t);
 
@@ -71,6 +71,11 @@ struct wh_node_s {
         wh_resp_tpl_t  response;
         int            end_status;     /* 1 or -1 */
         wh_tpl_t      *loop_target;
+        wh_tpl_t      *output_value;
+        struct {
+            char      *workflow;   /* the child's key */
+            int        wait;
+        } subflow;
     } u;
 
     /* condition: "true", "false"; loop: "body"; parallel: the lists */
@@ -98,6 +103,7 @@ typedef struct {
 
     int                needs_worker;   /* any worker node */
     int                has_response_node;
+    int                has_wait;       /* a "wait" node: async only */
 
     char               revision[65];   /* hex SHA-256 of canonical JSON */
     char              *canonical;      /* sorted keys, compact */

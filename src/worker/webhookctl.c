@@ -38,7 +38,8 @@ wk_ctl_usage(FILE *f)
         "  retry ID          runs an execution's job again, under a new id\n"
         "  dead [--limit N]  the dead letters, oldest first\n"
         "  revision FILE     the revision of a workflow file\n"
-        "  publish FILE      stores a workflow file's revision in Redis\n"
+        "  publish FILE      stores a workflow file's revision in Redis,\n"
+        "                    and its key's latest revision\n"
         "  pause KEY         no execution of workflow KEY starts; its jobs\n"
         "                    are still accepted and parked\n"
         "  resume KEY        queues the parked jobs again, in order\n"
@@ -395,8 +396,8 @@ wk_ctl_show(wk_ctl_t *ctl, const char *id)
 
     static const char  *order[] = {
         "workflow", "revision", "status", "attempts", "createdAt",
-        "startedAt", "finishedAt", "nextAttemptAt", "error", "context",
-        "jobs", NULL
+        "startedAt", "finishedAt", "nextAttemptAt", "error", "parent",
+        "waiting", "parked", "context", "jobs", "output", NULL
     };
 
     if (wk_ctl_connect(ctl) != 0) {
@@ -440,7 +441,8 @@ wk_ctl_show(wk_ctl_t *ctl, const char *id)
                 v = json_integer(atoll(f->str));
 
             } else if (strcmp(r->element[i]->str, "context") == 0
-                       || strcmp(r->element[i]->str, "jobs") == 0)
+                       || strcmp(r->element[i]->str, "jobs") == 0
+                       || strcmp(r->element[i]->str, "output") == 0)
             {
                 v = json_loadb(f->str, f->len,
                                JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
@@ -648,6 +650,21 @@ wk_ctl_revision(wk_ctl_t *ctl, const char *file, int publish)
         wk_args_adds(&a, "SET");
         wk_args_addf(&a, WH_REDIS_WORKFLOW "%s", wf->revision);
         wk_args_add(&a, wf->definition, wf->definition_len);
+        r = wk_ctl_command(ctl, &a);
+        wk_args_free(&a);
+
+        if (r == NULL) {
+            wh_workflow_free(wf);
+            return 1;
+        }
+
+        freeReplyObject(r);
+
+        /* as nginx does: subflow nodes find it by key (SPEC §11) */
+        wk_args_init(&a);
+        wk_args_adds(&a, "SET");
+        wk_args_addf(&a, WH_REDIS_WORKFLOW_KEY "%s", wf->key);
+        wk_args_adds(&a, wf->revision);
         r = wk_ctl_command(ctl, &a);
         wk_args_free(&a);
 

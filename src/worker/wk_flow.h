@@ -20,6 +20,13 @@ int wk_parallel_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     const wh_node_t *node);
 int wk_delay_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     const wh_node_t *node);
+int wk_subflow_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
+    const wh_node_t *node);
+int wk_wait_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
+    const wh_node_t *node);
+
+/* Shutdown: runs waiting for a child are given up (wk_subflow.c). */
+void wk_subflow_stop(wk_worker_t *w);
 
 /*
  * Shutdown: the runs waiting in delay nodes are given up rather than
@@ -57,6 +64,8 @@ int wk_run_over(wk_run_t *run);
 
 wh_exec_t *wk_run_exec(wk_run_t *run);
 const char *wk_run_execution(wk_run_t *run);     /* the execution id */
+int wk_run_depth(wk_run_t *run);                 /* subflows above it */
+const char *wk_run_entry_id(wk_run_t *run);      /* its stream entry */
 int wk_run_is_sync(wk_run_t *run);               /* a request awaits it */
 
 /*

@@ -84,6 +84,8 @@ struct wk_run_s {
     const char         *context;
     size_t              context_len;
     const char         *reply;
+    const char         *parent;         /* a subflow's parent execution */
+    int                 depth;          /* subflows above it */
 
     wk_wf_t            *wf;
     wh_exec_t          *ex;
@@ -247,6 +249,12 @@ wk_run_create(redisReply *entry)
 
         } else if (strcmp(kv->name, "reply") == 0) {
             run->reply = kv->value;
+
+        } else if (strcmp(kv->name, "parent") == 0) {
+            run->parent = kv->value;
+
+        } else if (strcmp(kv->name, "depth") == 0) {
+            run->depth = atoi(kv->value);
         }
     }
 
@@ -431,6 +439,20 @@ const char *
 wk_run_execution(wk_run_t *run)
 {
     return run->execution;
+}
+
+
+int
+wk_run_depth(wk_run_t *run)
+{
+    return run->top->depth;
+}
+
+
+const char *
+wk_run_entry_id(wk_run_t *run)
+{
+    return run->top->id;
 }
 
 
@@ -763,6 +785,11 @@ wk_run_add_job_fields(wk_args_t *a, wk_run_t *run)
     if (run->context != NULL) {
         wk_args_adds(a, "context");
         wk_args_add(a, run->context, run->context_len);
+    }
+
+    if (run->parent != NULL) {
+        wk_args_adds(a, "parent");
+        wk_args_adds(a, run->parent);
     }
 }
 
@@ -1250,6 +1277,12 @@ wk_node_start(wk_worker_t *w, wk_run_t *run, const wh_node_t *node)
     case WH_NODE_DELAY:
         return wk_delay_start(w, run, run->ex, node);
 
+    case WH_NODE_SUBFLOW:
+        return wk_subflow_start(w, run, run->ex, node);
+
+    case WH_NODE_WAIT:
+        return wk_wait_start(w, run, run->ex, node);
+
     default:
         break;
     }
@@ -1558,7 +1591,8 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
     char          created_iso[WH_ISO_LEN], started_iso[WH_ISO_LEN];
     size_t        i;
     int64_t       now, due;
-    wh_buf_t      jobs;
+    wh_buf_t      jobs, out;
+    wh_val_t      output;
     wk_args_t     a;
     redisReply   *r;
     const char   *key, *error;
@@ -1643,6 +1677,17 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
     if (error != NULL) {
         wk_args_adds(&a, "error");
         wk_args_adds(&a, error);
+    }
+
+    /* the workflow's "output" node: what a parent's subflow node gets */
+    if (run->ex != NULL && wh_exec_output(run->ex, &output)) {
+        wh_buf_init(&out, &run->mem, 256);
+        wh_val_write_json(&out, output);
+
+        if (!out.failed) {
+            wk_args_adds(&a, "output");
+            wk_args_add(&a, out.data, out.len);
+        }
     }
 
     due = 0;

@@ -60,6 +60,8 @@ queue() {   # WORKFLOW DATA_JSON: the id
     echo "$id"
 }
 
+job() { show "$1" | json "$2"; }     # ID EXPRESSION over the record (d)
+
 all_final() {   # ID...: every one has a final status
     local id
     for id in "$@"; do
@@ -223,5 +225,111 @@ is "$resolved" 4 "all resolved, once"
 is "$(log_stat /pz 'len(e)')" 4 "the upstream saw each once"
 is "$(RAW HGET "webhook:execution:${ids[0]}" parked)" "" \
     "the record no longer says parked"
+
+# ---- subflow and output
+
+cat >"$TMP/child.json" <<'EOF2'
+{ "key": "child", "nodes": [
+  { "key": "sum", "type": "calculation",
+    "config": { "engine": "math", "expression": "{{ $context.data.n }} * 2" } },
+  { "key": "out", "type": "output",
+    "config": { "value": { "doubled": "{{ $nodes.sum }}",
+                           "parent": "{{ $context.parent }}" } } } ] }
+EOF2
+
+cat >"$TMP/parent.json" <<'EOF2'
+{ "key": "parent", "nodes": [
+  { "key": "sub", "type": "subflow",
+    "config": { "workflow": "child", "context": { "n": "{{ $context.data.x }}" } } },
+  { "key": "after", "type": "set",
+    "config": { "values": { "d": "{{ $nodes.sub.output.doubled }}" } } },
+  { "key": "out", "type": "output", "config": { "value": "{{ $nodes.after.d }}" } } ] }
+EOF2
+
+cat >"$TMP/fire.json" <<'EOF2'
+{ "key": "fire", "nodes": [
+  { "key": "sub", "type": "subflow", "config": { "workflow": "child", "wait": false } } ] }
+EOF2
+
+cat >"$TMP/sad.json" <<'EOF2'
+{ "key": "sad", "nodes": [ { "key": "no", "type": "end", "config": { "endStatus": -1 } } ] }
+EOF2
+
+cat >"$TMP/callsad.json" <<'EOF2'
+{ "key": "callsad", "nodes": [
+  { "key": "sub", "type": "subflow", "config": { "workflow": "sad" } } ] }
+EOF2
+
+cat >"$TMP/nowhere.json" <<'EOF2'
+{ "key": "nowhere", "nodes": [
+  { "key": "sub", "type": "subflow", "config": { "workflow": "never-published" } } ] }
+EOF2
+
+cat >"$TMP/ping.json" <<'EOF2'
+{ "key": "ping", "nodes": [
+  { "key": "sub", "type": "subflow", "config": { "workflow": "pong" } } ] }
+EOF2
+
+cat >"$TMP/pong.json" <<'EOF2'
+{ "key": "pong", "nodes": [
+  { "key": "sub", "type": "subflow", "config": { "workflow": "ping" } } ] }
+EOF2
+
+cat >"$TMP/self.json" <<'EOF2'
+{ "key": "self", "nodes": [
+  { "key": "sub", "type": "subflow", "config": { "workflow": "self" } } ] }
+EOF2
+
+for w in child parent fire sad callsad nowhere ping pong; do pub $w; done
+is "$(RAW GET webhook:workflow:key:child)" "${REVS[child]}" \
+    "publish stores webhook:workflow:key:<key> -> revision"
+
+out=$("$CTL" --redis "$ADDR" publish "$TMP/self.json" 2>&1)
+like "$out" 'a subflow cycle' "a subflow calling its own workflow is refused at load"
+
+pid=$(queue parent '{"x":21}')
+wait_for 30 final "$pid"
+is "$(status_of "$pid")" 1 "the parent resolves"
+res=$(show "$pid")
+child=$(json 'd["jobs"][0]["result"]["executionId"]' <<<"$res")
+is "$(json 'd["jobs"][0]["result"]' <<<"$res")" \
+    "{\"executionId\":\"$child\",\"output\":{\"doubled\":42,\"parent\":\"$pid\"},\"status\":1}" \
+    "the subflow node's result: the child's executionId, status and output"
+is "$(json 'd["output"]' <<<"$res")" 42 "the parent's own output node is recorded"
+is "$(RAW HGET "webhook:execution:$pid" output)" 42 "as JSON, in the record's output field"
+is "$(RAW HGET "webhook:execution:$pid" "subflow:sub:0")" "$child" \
+    "the parent's record names its child"
+cres=$(show "$child")
+is "$(json 'd["parent"]' <<<"$cres")" "$pid" "the child's record has parent"
+is "$(json 'd["workflow"]' <<<"$cres")" child "and runs workflow child"
+is "$(json '[d["context"]["data"], d["context"]["parent"], d["context"]["id"]]' <<<"$cres")" \
+    "[{\"n\":21},\"$pid\",\"$child\"]" \
+    "its \$context: data from the node's context, parent, its own id"
+
+fid=$(queue fire '{"n":5}')
+wait_for 30 final "$fid"
+is "$(status_of "$fid")" 1 "wait false: the parent resolves"
+fchild=$(job "$fid" 'd["jobs"][0]["result"]["executionId"]')
+wait_for 30 final "$fchild"
+is "$(job "$fchild" 'd["output"]["doubled"]')" 10 \
+    "the fire-and-forget child ran with the caller's \$context.data"
+is "$(job "$fid" 'sorted(d["jobs"][0]["result"].keys())')" '["executionId"]' \
+    "its result is only the child's executionId"
+
+sid=$(queue callsad '{}')
+wait_for 30 final "$sid"
+is "$(status_of "$sid")" -1 "a child that fails fails the subflow node"
+like "$(job "$sid" 'd["error"]')" 'ended with status -1' "with a message"
+
+nid=$(queue nowhere '{}')
+wait_for 30 final "$nid"
+is "$(status_of "$nid")" -1 "a subflow of an unknown workflow fails"
+like "$(job "$nid" 'd["error"]')" 'no workflow "never-published"' "and says so"
+
+cid=$(queue ping '{}')
+wait_for 60 final "$cid"
+is "$(status_of "$cid")" -1 "a cycle across files (ping -> pong -> ping) ends, failed"
+like "$(job "$cid" 'd["error"]')" 'ended with status -1' "its innermost subflow hit the depth limit"
+is "$(R ZCARD webhook:executions:ping)" 5 "ping ran 5 times (depth 0, 2, 4, 6, 8), no more"
 
 done_testing
