@@ -113,6 +113,13 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
       0,
       NULL },
 
+    { ngx_string("webhook_resume"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhook_resume,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -334,6 +341,18 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->sync_timeout, prev->sync_timeout, 10000);
 
     if (conf->workflow == NULL) {
+        if (conf->resume_secret.data != NULL && conf->redis == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"webhook_resume\" needs \"webhook_redis\"");
+            return NGX_CONF_ERROR;
+        }
+
+        if (conf->resume_secret.data != NULL
+            && ngx_http_webhook_redis_register(cf, conf) != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
         /* the viewer of a status location reads the records */
         if (conf->status_page && conf->redis
             && ngx_http_webhook_redis_register(cf, conf) != NGX_OK)

@@ -66,6 +66,7 @@ typedef struct {
     ngx_http_webhook_redis_conf_t *redis;
     ngx_str_t                    queue;
     ngx_msec_t                   sync_timeout;
+    ngx_str_t                    resume_secret;  /* webhook_resume here */
 } ngx_http_webhook_loc_conf_t;
 
 
@@ -145,6 +146,10 @@ ngx_http_webhook_stat_t *ngx_http_webhook_stat_add(ngx_conf_t *cf,
     const char *key);
 ngx_int_t ngx_http_webhook_status_init(ngx_conf_t *cf);
 char *ngx_http_webhook_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* ngx_http_webhook_resume.c */
+char *ngx_http_webhook_resume(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 /* ngx_http_webhook_sig.c */

@@ -787,6 +787,9 @@ wh_exec_run(wh_exec_t *ex)
             return WH_EXEC_DONE;
         }
 
+        /* $execution.resumeUrl depends on the node that renders it */
+        ex->scope->node = node->index;
+
         if (!wh_node_is_inline(node->type) && node->type != WH_NODE_LOOP) {
             ex->pending = node;
             ex->pending_started = wh_exec_now(ex);

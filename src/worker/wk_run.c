@@ -442,6 +442,13 @@ wk_run_execution(wk_run_t *run)
 }
 
 
+const wh_workflow_t *
+wk_run_workflow(wk_run_t *run)
+{
+    return run->top->wf->wf;
+}
+
+
 int
 wk_run_depth(wk_run_t *run)
 {
@@ -2247,6 +2254,7 @@ run:
     scope = wh_exec_scope(run->ex);
     scope->env = wk_env;
     scope->env_data = w->conf;
+    wk_wait_scope(scope, run);
 
     run->ready = 1;
     run->next = w->runs;
