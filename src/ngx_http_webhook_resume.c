@@ -16,12 +16,16 @@
  * A second POST to the same URL gets 409: a wait resumes once.
  */
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
 
 #include "ngx_http_webhook.h"
 #include "ngx_http_webhook_redis.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 
 #define NGX_HTTP_WEBHOOK_RESUME_MAX  64        /* id and key, each */
