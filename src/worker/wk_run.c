@@ -1352,6 +1352,11 @@ wk_run_go(wk_worker_t *w, wk_run_t *run)
         }
 
         if (wk_node_start(w, run, node) != 0) {
+            if (top->lost) {
+                /* dropped by its node (a wait): forgotten above */
+                continue;
+            }
+
             run->ready = 0;
             run->inflight = 1;
             return;
