@@ -51,6 +51,7 @@ typedef struct {
 typedef struct {
     ngx_array_t                  peers;   /* ngx_http_webhook_redis_peer_t * */
     ngx_array_t                  stats;     /* ngx_http_webhook_stat_t * */
+    ngx_array_t                  workflows; /* wh_workflow_t *, all loaded */
     ngx_shm_zone_t              *zone;
     ngx_http_webhook_shm_t      *shm;
 } ngx_http_webhook_main_conf_t;

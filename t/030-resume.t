@@ -3,7 +3,7 @@
 # execution does not wait in that node (or no longer), else the body is
 # stored, "waiting" cleared and a job queued (200).  Also: nginx publishes
 # each workflow it loads by key.  Records are seeded before run_tests()
-# and checked after.
+# and checked after.  Subflow cycles across files fail nginx -t.
 use Test::Nginx::Socket 'no_plan';
 
 use Digest::SHA qw(hmac_sha256_hex);
@@ -281,3 +281,24 @@ Allow: POST
 --- no_error_log
 [alert]
 [error]
+
+
+
+=== TEST 13: a subflow cycle across two files is refused at nginx -t
+--- config
+    location = /ping {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook ../html/ping.json;
+    }
+    location = /pong {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook ../html/pong.json;
+    }
+--- user_files
+>>> ping.json
+{"key": "ping", "nodes": [{"key": "s", "type": "subflow", "config": {"workflow": "pong"}}]}
+>>> pong.json
+{"key": "pong", "nodes": [{"key": "s", "type": "subflow", "config": {"workflow": "ping"}}]}
+--- must_die
+--- error_log
+a subflow cycle

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <openssl/evp.h>
 #include "wh_cond.h"
 
@@ -1347,6 +1348,113 @@ wh_workflow_free(wh_workflow_t *wf)
     free(wf->definition);
     json_decref(wf->root);
     free(wf);
+}
+
+
+static ssize_t
+wh_wf_find_key(wh_workflow_t *const *wfs, size_t n, const char *key)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(wfs[i]->key, key) == 0) {
+            return (ssize_t) i;
+        }
+    }
+
+    return -1;
+}
+
+
+/*
+ * Depth-first, iterative: state 0 unseen, 1 on the path, 2 done.  A key
+ * loaded in two revisions is one vertex: the first one's subflows.
+ */
+
+int
+wh_workflow_check_cycles(wh_workflow_t *const *wfs, size_t n, char *err,
+    size_t errlen)
+{
+    int         rc;
+    size_t      i, top, *node, *stack;
+    ssize_t     to;
+    uint8_t    *state;
+    wh_node_t  *nd;
+
+    if (n == 0) {
+        return 0;
+    }
+
+    rc = 0;
+    state = calloc(n, 1);
+    stack = malloc(n * sizeof(size_t));
+    node = calloc(n, sizeof(size_t));
+
+    if (state == NULL || stack == NULL || node == NULL) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+        goto done;
+    }
+
+    for (i = 0; i < n && rc == 0; i++) {
+        if (state[i] != 0
+            || wh_wf_find_key(wfs, n, wfs[i]->key) != (ssize_t) i)
+        {
+            continue;
+        }
+
+        top = 0;
+        stack[top++] = i;
+        state[i] = 1;
+        node[i] = 0;
+
+        while (top > 0 && rc == 0) {
+            size_t  v = stack[top - 1];
+
+            /* the next subflow node of v, any revision of its key */
+            to = -1;
+
+            while (node[v] < wfs[v]->nnodes) {
+                nd = wfs[v]->all[node[v]++];
+
+                if (nd->type == WH_NODE_SUBFLOW) {
+                    to = wh_wf_find_key(wfs, n, nd->u.subflow.workflow);
+                    if (to >= 0) {
+                        break;
+                    }
+                }
+            }
+
+            if (to < 0) {
+                state[v] = 2;
+                top--;
+                continue;
+            }
+
+            if (state[to] == 1) {
+                snprintf(err, errlen, "\"%s\": node \"%s\": workflow "
+                         "\"%s\" is already on the calling path: a subflow "
+                         "cycle", wfs[v]->name, nd->key,
+                         nd->u.subflow.workflow);
+                rc = -1;
+                break;
+            }
+
+            if (state[to] == 0) {
+                state[to] = 1;
+                node[to] = 0;
+                stack[top++] = (size_t) to;
+            }
+        }
+    }
+
+done:
+
+    free(state);
+    free(stack);
+    free(node);
+
+    return rc;
 }
 
 

@@ -126,6 +126,14 @@ wh_workflow_t *wh_workflow_load(const char *text, size_t len,
     const char *name, char *err, size_t errlen);
 void wh_workflow_free(wh_workflow_t *wf);
 
+/*
+ * Subflow cycles among the workflows given (a -> b -> a): -1 with a
+ * message naming the cycle.  Keys not among them are not followed (the
+ * worker bounds those calls by depth).  O(workflows + subflow nodes).
+ */
+int wh_workflow_check_cycles(wh_workflow_t *const *wfs, size_t n, char *err,
+    size_t errlen);
+
 /* async mode: a "response" node is refused.  -1 with a message. */
 int wh_workflow_check_async(const wh_workflow_t *wf, char *err,
     size_t errlen);

@@ -414,6 +414,74 @@ loads(const char *text, char *err, size_t errlen)
 }
 
 
+static wh_workflow_t *
+caller(const char *key, const char *callee)
+{
+    char  text[256], err[256];
+
+    snprintf(text, sizeof(text), "{\"key\":\"%s\",\"nodes\":[{\"key\":"
+             "\"s\",\"type\":\"subflow\",\"config\":{\"workflow\":"
+             "\"%s\"}}]}", key, callee);
+
+    return wh_workflow_load(text, strlen(text), key, err, sizeof(err));
+}
+
+
+static void
+test_cycles(void)
+{
+    char            err[512];
+    size_t          i;
+    wh_workflow_t  *w[4];
+
+    /* a -> b -> c -> a, and d -> a */
+    w[0] = caller("a", "b");
+    w[1] = caller("b", "c");
+    w[2] = caller("c", "a");
+    w[3] = caller("d", "a");
+
+    err[0] = '\0';
+    ok(wh_workflow_check_cycles(w, 4, err, sizeof(err)) == -1,
+       "a -> b -> c -> a is a cycle");
+    is_str(err, "\"c\": node \"s\": workflow \"a\" is already on the "
+           "calling path: a subflow cycle", "the message names it");
+
+    ok(wh_workflow_check_cycles(w, 2, err, sizeof(err)) == 0,
+       "a -> b -> (unknown c): no cycle seen");
+    {
+        wh_workflow_t  *v[4] = { w[3], w[2], w[1], w[0] };
+
+        ok(wh_workflow_check_cycles(v, 4, err, sizeof(err)) == -1,
+           "found from d too, whatever the order");
+    }
+    ok(wh_workflow_check_cycles(&w[3], 1, err, sizeof(err)) == 0,
+       "d alone calls an unknown a");
+
+    for (i = 0; i < 4; i++) {
+        wh_workflow_free(w[i]);
+    }
+
+    /* a diamond is no cycle: a -> b, a -> c, b -> d, c -> d */
+    {
+        const char  *t = "{\"key\":\"a\",\"nodes\":[{\"key\":\"s1\","
+                         "\"type\":\"subflow\",\"config\":{\"workflow\":"
+                         "\"b\"}},{\"key\":\"s2\",\"type\":\"subflow\","
+                         "\"config\":{\"workflow\":\"c\"}}]}";
+
+        w[0] = wh_workflow_load(t, strlen(t), "a", err, sizeof(err));
+        w[1] = caller("b", "d");
+        w[2] = caller("c", "d");
+        w[3] = caller("d", "e");
+        ok(w[0] != NULL && wh_workflow_check_cycles(w, 4, err, sizeof(err))
+                           == 0, "a diamond is not a cycle");
+
+        for (i = 0; i < 4; i++) {
+            wh_workflow_free(w[i]);
+        }
+    }
+}
+
+
 /* SPEC §11: options.concurrency, options.orderKey, subflow, output, wait */
 
 static void
@@ -484,6 +552,8 @@ test_flow_control(void)
     is_str(wh_node_type_name(wf->all[2]->type), "wait", "wait type");
     is_int(wf->has_wait, 1, "has a wait node");
     wh_workflow_free(wf);
+
+    test_cycles();
 
     wf = loads("{\"key\":\"k\",\"nodes\":[{\"key\":\"o\","
                           "\"type\":\"output\",\"config\":{\"value\":1}}]}",
