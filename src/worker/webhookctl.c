@@ -34,7 +34,9 @@ wk_ctl_usage(FILE *f)
         "  executions [--workflow KEY] [--status S] [--limit N]\n"
         "                    executions, newest first (S: a name such as\n"
         "                    resolved, failed, error, or a number; N: 20)\n"
-        "  show ID           an execution record as JSON\n"
+        "  show ID           an execution record as JSON (with \"waiting\",\n"
+        "                    \"parked\", \"parent\" and \"children\" when\n"
+        "                    it has them)\n"
         "  retry ID          runs an execution's job again, under a new id\n"
         "  dead [--limit N]  the dead letters, oldest first\n"
         "  revision FILE     the revision of a workflow file\n"
@@ -460,6 +462,23 @@ wk_ctl_show(wk_ctl_t *ctl, const char *id)
         if (order[k] == NULL) {
             break;
         }
+    }
+
+    /* the child executions of subflow nodes, in one plain list */
+    v = json_array();
+
+    for (i = 0; i + 1 < r->elements; i += 2) {
+        if (strncmp(r->element[i]->str, "subflow:", 8) == 0) {
+            json_array_append_new(v, json_stringn(r->element[i + 1]->str,
+                                                  r->element[i + 1]->len));
+        }
+    }
+
+    if (json_array_size(v) > 0) {
+        json_object_set_new(o, "children", v);
+
+    } else {
+        json_decref(v);
     }
 
     freeReplyObject(r);

@@ -208,6 +208,7 @@ is "$(R XPENDING webhook:jobs webhook-workers | head -1)" 0 \
 is "$(status_of "${ids[0]}")" "" "a parked execution has no status"
 is "$(RAW HGET "webhook:execution:${ids[0]}" parked)" paused \
     "its record says parked: paused"
+is "$(job "${ids[0]}" 'd["parked"]')" paused "webhookctl show says parked: paused"
 list=$("$CTL" --redis "$ADDR" executions --workflow pz)
 is "$(grep -c ' paused ' <<<"$list")" 4 "webhookctl executions lists the 4 as paused"
 
@@ -299,6 +300,8 @@ is "$(json 'd["output"]' <<<"$res")" 42 "the parent's own output node is recorde
 is "$(RAW HGET "webhook:execution:$pid" output)" 42 "as JSON, in the record's output field"
 is "$(RAW HGET "webhook:execution:$pid" "subflow:sub:0")" "$child" \
     "the parent's record names its child"
+is "$(json 'd["children"]' <<<"$res")" "[\"$child\"]" \
+    "webhookctl show lists the children"
 cres=$(show "$child")
 is "$(json 'd["parent"]' <<<"$cres")" "$pid" "the child's record has parent"
 is "$(json 'd["workflow"]' <<<"$cres")" child "and runs workflow child"
