@@ -102,7 +102,8 @@ struct wk_run_s {
     int                 permanent;      /* no retry can cure the error */
     int                 fresh;          /* no record of it exists */
     int                 may_skip_start; /* a first delivery */
-    int                 asked;          /* its record's HMGET was sent */
+    int                 asked;          /* 1: its record's HMGET was sent,
+                                           2: and SISMEMBER webhook:paused */
     int                 paused;         /* its workflow seemed paused */
     int                 gated;          /* holds what gate says */
     wk_gate_t           gate;           /* options.concurrency, orderKey */
@@ -2367,15 +2368,15 @@ wk_run_entries(wk_worker_t *w, redisReply *entries, int fresh,
         if (runs[n]->execution != NULL) {
             key = wk_run_key(runs[n]);
 
-            if (key == NULL || wk_run_previous_send(c, key) != 0
-                || wk_run_paused_send(c, runs[n]) != 0)
-            {
+            if (key == NULL || wk_run_previous_send(c, key) != 0) {
                 /* nothing was asked for it: it stays pending */
                 wk_run_free(w, runs[n]);
                 continue;
             }
 
-            runs[n]->asked = 1;
+            /* 2: the pause was asked too (the gate asks again if not) */
+            runs[n]->asked = wk_run_paused_send(c, runs[n]) == 0 ? 2 : 1;
+            runs[n]->paused = (runs[n]->asked == 1);
         }
 
         n++;
@@ -2390,7 +2391,7 @@ wk_run_entries(wk_worker_t *w, redisReply *entries, int fresh,
 
         replies[i] = p;
 
-        if (runs[i]->asked && p != NULL) {
+        if (runs[i]->asked == 2 && p != NULL) {
             p = NULL;
 
             if (redisGetReply(c, &p) == REDIS_OK && p != NULL
