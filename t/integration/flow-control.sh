@@ -62,6 +62,13 @@ queue() {   # WORKFLOW DATA_JSON: the id
 
 job() { show "$1" | json "$2"; }     # ID EXPRESSION over the record (d)
 
+JSON_DEFS='
+from datetime import datetime, timezone
+def ms(s):
+    t = datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return round(t.timestamp() * 1000)'
+
+
 all_final() {   # ID...: every one has a final status
     local id
     for id in "$@"; do
@@ -187,6 +194,38 @@ is "$viol" 0 "no order violation within a key"
 is "$per_key" 1 "one at a time within a key"
 ok $(( across > 1 ? 0 : 1 )) "different keys ran at the same time ($across)"
 is "$(RAW KEYS 'webhook:order:ord:*' | wc -w)" 0 "the order queues are empty again"
+
+# ---- a worker killed -9 in the middle frees its slot (the lease expires)
+
+cat >"$TMP/one.json" <<'EOF2'
+{ "key": "one", "options": { "concurrency": 1, "orderKey": "k" }, "nodes": [
+  { "key": "d", "type": "delay", "config": { "duration": 1500 } } ] }
+EOF2
+pub one
+
+for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done 2>/dev/null
+PIDS=()
+workers 1
+a=$(queue one '{}')
+started() { [ "$(status_of "$1")" == 0 ]; }
+wait_for 15 started "$a"
+ok $? "the first execution of a concurrency-1 workflow starts"
+for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done 2>/dev/null
+PIDS=()
+b=$(queue one '{}')
+workers 2
+wait_for 60 all_final "$a" "$b"
+ok $? "after its worker was killed -9, both executions end"
+is "$(status_of "$a")$(status_of "$b")" 11 "both resolved"
+is "$(RAW HGET "webhook:execution:$a" attempts)" 2 \
+    "the killed one was reclaimed and ran again"
+ok $(( $(job "$b" 'ms(d["startedAt"])') >= $(job "$a" 'ms(d["finishedAt"])') ? 0 : 1 )) \
+    "the second started after the first ended: order and slot kept across the kill"
+is "$(R ZCARD webhook:running:one)" 0 "no lease is left"
+
+for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done 2>/dev/null
+PIDS=()
+workers 3
 
 # ---- pause and resume
 
