@@ -108,7 +108,7 @@ print(eval(sys.argv[2]))
 }
 
 cat >"$TMP/conc.json" <<EOF
-{ "key": "conc", "options": { "concurrency": 2 }, "nodes": [
+{ "key": "conc", "options": { "concurrency": 3 }, "nodes": [
   { "key": "call", "type": "request",
     "config": { "method": "GET",
                 "url": "http://127.0.0.1:$UP/conc?ms=250&seq={{ \$context.data.seq }}" } } ] }
@@ -140,15 +140,15 @@ like "$out" 'options.concurrency' "concurrency 0 is refused when the workflow is
 
 workers 3
 
-# ---- concurrency: 12 jobs of 250 ms, at most 2 at once across 3 workers
+# ---- concurrency: 30 jobs of 250 ms, at most 3 at once across 3 workers
 
 ids=()
-for i in $(seq 1 12); do
+for i in $(seq 1 30); do
     ids+=("$(queue conc "{\"seq\":$i}")")
 done
 
 wait_for 60 all_final "${ids[@]}"
-ok $? "the 12 executions of a concurrency-2 workflow end"
+ok $? "the 30 executions of a concurrency-3 workflow end"
 
 resolved=0
 attempts=0
@@ -156,40 +156,40 @@ for id in "${ids[@]}"; do
     [ "$(status_of "$id")" == 1 ] && resolved=$((resolved + 1))
     attempts=$((attempts + $(RAW HGET "webhook:execution:$id" attempts)))
 done
-is "$resolved" 12 "all resolved: none failed for waiting"
-is "$attempts" 12 "one attempt each: none was retried for waiting"
+is "$resolved" 30 "all resolved: none failed for waiting"
+is "$attempts" 30 "one attempt each: none was retried for waiting"
 
 max=$(log_stat /conc 'overlap(e)')
 n_conc=$(log_stat /conc 'len(e)')
-echo "# concurrency: $n_conc executions, maximum overlap seen $max (limit 2)"
-is "$n_conc" 12 "the upstream saw 12 requests"
-is "$max" 2 "never more than 2 in flight at once, and 2 were"
+echo "# concurrency: $n_conc executions, maximum overlap seen $max (limit 3)"
+is "$n_conc" 30 "the upstream saw 30 requests"
+is "$max" 3 "never more than 3 in flight at once, and 3 were"
 is "$(R ZCARD webhook:running:conc)" 0 "every lease is given back"
 
-# ---- order: 3 keys × 8 jobs, queued interleaved, 3 workers
+# ---- order: 4 keys × 10 jobs, queued interleaved, 3 workers
 
 ids=()
-for i in $(seq 1 8); do
-    for c in a b c; do
+for i in $(seq 1 10); do
+    for c in a b c d; do
         ids+=("$(queue ord "{\"customer\":\"$c\",\"seq\":$i}")")
     done
 done
 
 wait_for 90 all_final "${ids[@]}"
-ok $? "the 24 executions of an orderKey workflow end"
+ok $? "the 40 executions of an orderKey workflow end"
 
 resolved=0
 for id in "${ids[@]}"; do
     [ "$(status_of "$id")" == 1 ] && resolved=$((resolved + 1))
 done
-is "$resolved" 24 "all resolved"
+is "$resolved" 40 "all resolved"
 
 n_ord=$(log_stat /ord/ 'len(e)')
 viol=$(log_stat /ord/ 'violations(e)')
-per_key=$(log_stat /ord/ 'max(overlap([x for x in e if x["path"] == p]) for p in ("/ord/a", "/ord/b", "/ord/c"))')
+per_key=$(log_stat /ord/ 'max(overlap([x for x in e if x["path"] == p]) for p in ("/ord/a", "/ord/b", "/ord/c", "/ord/d"))')
 across=$(log_stat /ord/ 'overlap(e)')
 echo "# order: $n_ord executions, order violations $viol, maximum overlap within a key $per_key, across keys $across"
-is "$n_ord" 24 "the upstream saw 24 requests"
+is "$n_ord" 40 "the upstream saw 40 requests"
 is "$viol" 0 "no order violation within a key"
 is "$per_key" 1 "one at a time within a key"
 ok $(( across > 1 ? 0 : 1 )) "different keys ran at the same time ($across)"
