@@ -228,7 +228,9 @@ ngx_http_webhook_resume_body(ngx_http_request_t *r)
     ngx_http_webhook_loc_conf_t  *wlcf;
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
-    rs = (ngx_http_webhook_resume_t *) ngx_http_get_module_ctx(r, ngx_http_webhook_module);
+    /* the module's ctx is the first member of rs */
+    rs = (ngx_http_webhook_resume_t *)
+             ngx_http_get_module_ctx(r, ngx_http_webhook_module);
     body = &rs->ctx;
 
     rc = ngx_http_webhook_read_body(r, body);

@@ -1,8 +1,8 @@
 /*
  * Template paths: "$context.data.commits.0.id", "$nodes.branch",
  * "$jobsMapByNodeKey.branch", "$scopes.loop1.item", "$env.NAME",
- * "$system.now", "$execution.resumeUrl".  Compiled once at configuration time; node keys are
- * resolved to node indexes then.
+ * "$system.now", "$execution.resumeUrl".  Compiled once at configuration
+ * time; node keys are resolved to node indexes then.
  */
 
 #ifndef WH_PATH_H
