@@ -302,3 +302,27 @@ Allow: POST
 --- must_die
 --- error_log
 a subflow cycle
+
+
+
+=== TEST 14: an output node runs inline in a sync workflow
+--- config
+    location = /out {
+        webhook_mode sync;
+        webhook ../html/out.json;
+    }
+--- user_files
+>>> out.json
+{"key": "out", "nodes": [
+  {"key": "o", "type": "output", "config": {"value": {"n": "{{ $context.data.n }}"}}},
+  {"key": "r", "type": "response", "config": {"statusCode": 200, "body": "{{ $nodes.o }}"}}]}
+--- request eval
+"POST /out\n{\"n\": 5}"
+--- more_headers
+Content-Type: application/json
+--- error_code: 200
+--- response_body chomp
+{"n":5}
+--- no_error_log
+[alert]
+[error]
