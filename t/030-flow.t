@@ -1,9 +1,10 @@
-# webhook_resume (SPEC §11): the token is checked before Redis is asked
-# (403), then one script decides: 404 without a record, 409 when the
-# execution does not wait in that node (or no longer), else the body is
-# stored, "waiting" cleared and a job queued (200).  Also: nginx publishes
-# each workflow it loads by key.  Records are seeded before run_tests()
-# and checked after.  Subflow cycles across files fail nginx -t.
+# Flow control in nginx (SPEC §11).  webhook_resume: the token is checked
+# before Redis is asked (403), then one script decides: 404 without a
+# record, 409 when the execution does not wait in that node (or no
+# longer), else the body is stored, "waiting" cleared and a job queued
+# (200).  Also: nginx publishes each workflow it loads by key, subflow
+# cycles across files fail nginx -t, an output node runs inline.  Records
+# are seeded before run_tests() and checked after.
 use Test::Nginx::Socket 'no_plan';
 
 use Digest::SHA qw(hmac_sha256_hex);
