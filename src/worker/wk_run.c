@@ -2052,7 +2052,7 @@ static int
 wk_run_gate(wk_worker_t *w, wk_run_t *run, wh_val_t context)
 {
     int          rc;
-    int64_t      due;
+    int64_t      due, extra;
     wh_buf_t     b;
     wk_gate_t   *g;
     wh_exec_t   *ex;
@@ -2102,7 +2102,13 @@ wk_run_gate(wk_worker_t *w, wk_run_t *run, wh_val_t context)
         run->gated = 1;
 
     } else if (rc == WK_GATE_WAIT) {
-        wk_wait_add(w, run->id, due);
+        /*
+         * Each turned-away entry asks again on its own: with a long line
+         * of them, less often, so that a worker asks Redis a few hundred
+         * times a second at most, however long the line.
+         */
+        extra = (int64_t) (w->nwaits / 16) * 50;
+        wk_wait_add(w, run->id, due + (extra > 10000 ? 10000 : extra));
 
     } else if (rc == WK_GATE_PAUSED) {
         wk_log("%s parked: workflow %s is paused", run->execution,
