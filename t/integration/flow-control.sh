@@ -39,7 +39,7 @@ UP_PID=$SERVE_PID
 workers() {     # N
     local i
     for i in $(seq 1 "$1"); do
-        "$WORKER" --redis "$ADDR" "${WORKER_OPTS[@]}" --consumer "w$i" \
+        "$WORKER" --redis "$ADDR" "${ALLOW_NET[@]}" "${WORKER_OPTS[@]}" --consumer "w$i" \
             --concurrency 16 --claim-after 3s \
             2>>"$TMP/worker.log" &
         PIDS+=($!)

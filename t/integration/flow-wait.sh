@@ -86,7 +86,7 @@ wait_port "$HTTP"
 workers() {     # N: --concurrency 1 each, so a held slot would show
     local i
     for i in $(seq 1 "$1"); do
-        "$WORKER" --redis "$ADDR" "${WORKER_OPTS[@]}" --consumer "w$i-$RANDOM" \
+        "$WORKER" --redis "$ADDR" "${ALLOW_NET[@]}" "${WORKER_OPTS[@]}" --consumer "w$i-$RANDOM" \
             --concurrency 1 --claim-after 2s \
             --resume-url "$BASE" --resume-secret-file "$TMP/secret" \
             2>>"$TMP/worker.log" &
