@@ -33,7 +33,8 @@ wk_ctl_usage(FILE *f)
         "\n"
         "  executions [--workflow KEY] [--status S] [--limit N]\n"
         "                    executions, newest first (S: a name such as\n"
-        "                    resolved, failed, error, or a number; N: 20)\n"
+        "                    resolved, failed, error, waiting, paused, or\n"
+        "                    a number; N: 20)\n"
         "  show ID           an execution record as JSON (with \"waiting\",\n"
         "                    \"parked\", \"parent\" and \"children\" when\n"
         "                    it has them)\n"
@@ -137,9 +138,10 @@ wk_ctl_executions(wk_ctl_t *ctl, int argc, char **argv)
     int64_t       s, f;
     wk_args_t     a;
     redisReply   *ids, *r;
-    const char   *workflow, *st, *name;
+    const char   *workflow, *st, *name, *want_name;
 
     workflow = NULL;
+    want_name = NULL;
     limit = 20;
     filter = 0;
     want = 0;
@@ -147,6 +149,13 @@ wk_ctl_executions(wk_ctl_t *ctl, int argc, char **argv)
     for (i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--workflow") == 0 && i + 1 < argc) {
             workflow = argv[++i];
+
+        } else if (strcmp(argv[i], "--status") == 0 && i + 1 < argc
+                   && (strcmp(argv[i + 1], "waiting") == 0
+                       || strcmp(argv[i + 1], "paused") == 0))
+        {
+            /* not statuses: what the list shows for them (SPEC §11) */
+            want_name = argv[++i];
 
         } else if (strcmp(argv[i], "--status") == 0 && i + 1 < argc) {
             if (wk_status_parse(argv[++i], &want) != 0) {
@@ -262,6 +271,11 @@ wk_ctl_executions(wk_ctl_t *ctl, int argc, char **argv)
                        && strcmp(r->element[5]->str, "paused") == 0)
             {
                 name = "paused";
+            }
+
+            if (want_name != NULL && strcmp(name, want_name) != 0) {
+                freeReplyObject(r);
+                continue;
             }
 
             printf("%-36s  %-20s  %-12s  %-24s  %s\n", ids->element[j]->str,

@@ -250,6 +250,8 @@ is "$(RAW HGET "webhook:execution:${ids[0]}" parked)" paused \
 is "$(job "${ids[0]}" 'd["parked"]')" paused "webhookctl show says parked: paused"
 list=$("$CTL" --redis "$ADDR" executions --workflow pz)
 is "$(grep -c ' paused ' <<<"$list")" 4 "webhookctl executions lists the 4 as paused"
+list=$("$CTL" --redis "$ADDR" executions --status paused)
+is "$(wc -l <<<"$list")" 4 "executions --status paused lists those 4 only"
 
 out=$("$CTL" --redis "$ADDR" resume pz)
 is "$out" "resumed pz: 4 queued again" "webhookctl resume KEY queues them again"

@@ -145,6 +145,8 @@ is "$(R XPENDING webhook:jobs webhook-workers | head -1)" 0 \
     "no stream entry is pending for them"
 list=$("$CTL" --redis "$ADDR" executions --workflow approval)
 is "$(grep -c ' waiting ' <<<"$list")" 3 "webhookctl executions lists them as waiting"
+list=$("$CTL" --redis "$ADDR" executions --status waiting)
+is "$(wc -l <<<"$list")" 3 "executions --status waiting lists those 3 only"
 is "$(job "${ids[0]}" 'd["waiting"]')" approve "webhookctl show has waiting: approve"
 
 qid=$(queue_http /quick '{"n":7}')
