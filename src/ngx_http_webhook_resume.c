@@ -14,6 +14,12 @@
  * job for the execution is queued (the record's queue), where a worker
  * picks it up (wk_wait.c): 200 {"executionId":ID,"status":"resumed"}.
  * A second POST to the same URL gets 409: a wait resumes once.
+ *
+ * Early callbacks: a workflow usually sends its resume URL in a node
+ * before the wait, and a fast peer may POST before the worker reached
+ * the wait.  While the execution is queued or running and waits nowhere,
+ * the body is stored (200 as well, once) and the wait node finds it and
+ * goes on at once instead of waiting.
  */
 
 #include <ngx_config.h>
@@ -45,6 +51,15 @@ static const char  ngx_http_webhook_resume_script[] =
     "if redis.call('EXISTS', rec) == 0 then return 404 end\n"
     "local f = redis.call('HMGET', rec, 'waiting', 'workflow', 'revision',\n"
     "  'context', 'queue', 'parent', 'depth')\n"
+    "if not f[1] then\n"
+    "  local st = redis.call('HGET', rec, 'status')\n"
+    "  if (st and st ~= '0' and st ~= '-6')\n"
+    "     or redis.call('HEXISTS', rec, 'resume:' .. k) == 1 then\n"
+    "    return 409\n"
+    "  end\n"
+    "  redis.call('HSET', rec, 'resume:' .. k, ARGV[3])\n"
+    "  return 200\n"
+    "end\n"
     "if f[1] ~= k or not f[2] or not f[3] or not f[4] then return 409 end\n"
     "redis.call('HSET', rec, 'resume:' .. k, ARGV[3])\n"
     "redis.call('HDEL', rec, 'waiting', 'waitDue')\n"

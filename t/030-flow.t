@@ -24,18 +24,20 @@ my %id = (
     b => '01900000-0000-7000-8000-00000000000b',    # waits in "other"
     c => '01900000-0000-7000-8000-00000000000c',    # no record
     d => '01900000-0000-7000-8000-00000000000d',    # done
+    e => '01900000-0000-7000-8000-00000000000e',    # running, no wait yet
 );
 
-for my $x (qw(a b d)) {
+for my $x (qw(a b d e)) {
     redis_cli('HSET', "webhook:execution:$id{$x}", 'workflow', 'w',
               'revision', 'f' x 64, 'context', "{\"id\":\"$id{$x}\"}",
               'queue', 'test:resume', 'status', $x eq 'd' ? 1 : 0,
-              $x eq 'd' ? () : ('waiting', $x eq 'a' ? 'approve' : 'other'),
+              $x eq 'd' || $x eq 'e' ? ()
+              : ('waiting', $x eq 'a' ? 'approve' : 'other'),
               $x eq 'a' ? ('parent', 'p-1', 'depth', 1) : ());
 }
 redis_cli('ZADD', 'webhook:waiting', 1e15, $id{a});
 
-for my $x (qw(a b c d)) {
+for my $x (qw(a b c d e)) {
     $ENV{"TEST_NGINX_ID_\U$x"} = $id{$x};
     $ENV{"TEST_NGINX_TOKEN_\U$x"} = hmac_sha256_hex("$id{$x}/approve",
                                                     $secret);
@@ -76,6 +78,15 @@ my $json = JSON::PP->new;
        'the execution waiting elsewhere is untouched');
     is(redis_cli('EXISTS', "webhook:execution:$id{c}"), '0',
        'no record is made for an unknown id');
+}
+
+# TEST 15: an early callback is kept for the wait node, no job queued.
+{
+    my $rec = "webhook:execution:$id{e}";
+    is(redis_cli('HGET', $rec, 'resume:approve'), '{"early": 1}',
+       'early: the body waits for the wait node');
+    is(redis_cli('HEXISTS', $rec, 'waiting'), '0', 'early: nothing waits');
+    is(redis_cli('XLEN', 'test:early'), '0', 'early: no job is queued');
 }
 
 # TEST 12: nginx publishes the workflow by key.
@@ -324,6 +335,24 @@ Content-Type: application/json
 --- error_code: 200
 --- response_body chomp
 {"n":5}
+--- no_error_log
+[alert]
+[error]
+
+
+
+=== TEST 15: a callback before the wait is reached: kept (200), once
+--- config
+    location /resume/ {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook_queue test:early;
+        webhook_resume r3sume-s3cret;
+    }
+--- request eval
+["POST /resume/$ENV{TEST_NGINX_ID_E}/approve?token=$ENV{TEST_NGINX_TOKEN_E}\n{\"early\": 1}",
+ "POST /resume/$ENV{TEST_NGINX_ID_E}/approve?token=$ENV{TEST_NGINX_TOKEN_E}\n{\"early\": 2}"]
+--- error_code eval
+[200, 409]
 --- no_error_log
 [alert]
 [error]

@@ -53,6 +53,13 @@ cat >"$TMP/strict.json" <<'EOF'
   { "key": "w", "type": "wait", "config": { "timeout": 200 } } ] }
 EOF
 
+cat >"$TMP/early.json" <<'EOF'
+{ "key": "early", "nodes": [
+  { "key": "d", "type": "delay", "config": { "duration": 3000 } },
+  { "key": "w", "type": "wait", "config": {} },
+  { "key": "out", "type": "output", "config": { "value": "{{ $nodes.w }}" } } ] }
+EOF
+
 cat >"$TMP/quick.json" <<'EOF'
 { "key": "quick", "nodes": [
   { "key": "s", "type": "set", "config": { "values": { "n": "{{ $context.data.n }}" } } },
@@ -74,6 +81,7 @@ http {
         location = /approval { webhook approval.json; }
         location = /strict { webhook strict.json; }
         location = /quick { webhook quick.json; }
+        location = /early { webhook early.json; }
         location /resume/ { webhook_resume $SECRET; }
     }
 }
@@ -215,6 +223,19 @@ sid=$(queue_http /strict '{}')
 wait_for 20 final "$sid"
 is "$(status_of "$sid")" -1 "a wait that times out without default fails"
 like "$(job "$sid" 'd["error"]')" 'timed out' "saying it timed out"
+
+# ---- a callback that comes before the wait node is reached
+
+eid=$(queue_http /early '{}')
+started() { [ "$(status_of "$1")" == 0 ]; }
+wait_for 15 started "$eid"
+out=$(post "/resume/$eid/w?token=$(token "$eid" w)" '{"early":true}')
+is "$(tail -1 <<<"$out")" 200 "a callback during the delay before the wait: 200"
+wait_for 20 final "$eid"
+is "$(status_of "$eid")" 1 "the execution resolves"
+is "$(job "$eid" 'd["output"]')" '{"early":true}' "the wait took the early body"
+! grep -q "$eid: waits in" "$TMP/worker.log"
+ok $? "without waiting at all"
 
 # the third one still waits, untouched
 waits_in "${ids[2]}" approve
