@@ -376,4 +376,39 @@ is "$(status_of "$cid")" -1 "a cycle across files (ping -> pong -> ping) ends, f
 like "$(job "$cid" 'd["error"]')" 'ended with status -1' "its innermost subflow hit the depth limit"
 is "$(R ZCARD webhook:executions:ping)" 5 "ping ran 5 times (depth 0, 2, 4, 6, 8), no more"
 
+# ---- SIGTERM while a parent waits for its child: the worker stops, the
+# next one picks both up and the parent gets the same child
+
+cat >"$TMP/slowchild.json" <<'EOF2'
+{ "key": "slowchild", "nodes": [
+  { "key": "d", "type": "delay", "config": { "duration": 1500 } },
+  { "key": "o", "type": "output", "config": { "value": "slow" } } ] }
+EOF2
+cat >"$TMP/slowparent.json" <<'EOF2'
+{ "key": "slowparent", "nodes": [
+  { "key": "sub", "type": "subflow", "config": { "workflow": "slowchild" } } ] }
+EOF2
+pub slowchild
+pub slowparent
+
+spid=$(queue slowparent '{}')
+has_child() { [ -n "$(RAW HGET "webhook:execution:$1" subflow:sub:0)" ]; }
+wait_for 15 has_child "$spid"
+ok $? "the parent queued its child"
+schild=$(RAW HGET "webhook:execution:$spid" subflow:sub:0)
+for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+gone() { local p; for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
+wait_for 20 gone
+ok $? "SIGTERM: the workers stop though a parent waits for a child"
+rcs=0
+for p in "${PIDS[@]}"; do wait "$p" || rcs=$((rcs + 1)); done
+is "$rcs" 0 "and exit 0"
+PIDS=()
+workers 2
+wait_for 60 all_final "$spid" "$schild"
+is "$(status_of "$spid")$(status_of "$schild")" 11 "the next workers finish both"
+is "$(job "$spid" 'd["jobs"][-1]["result"]["executionId"]')" "$schild" \
+    "the parent waited for the same child"
+is "$(R ZCARD webhook:executions:slowchild)" 1 "and no second child was made"
+
 done_testing
