@@ -118,6 +118,13 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
       0,
       NULL },
 
+    { ngx_string("webhook_resume"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhook_resume,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -240,6 +247,20 @@ ngx_http_webhook_variable(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_webhook_postconfiguration(ngx_conf_t *cf)
 {
+    char                           err[1024];
+    ngx_http_webhook_main_conf_t  *wmcf;
+
+    /* the cycles nginx can see: among the workflows it loads (SPEC §11) */
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_webhook_module);
+
+    if (wh_workflow_check_cycles(wmcf->workflows.elts, wmcf->workflows.nelts,
+                                 err, sizeof(err))
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "webhook: %s", err);
+        return NGX_ERROR;
+    }
+
     return ngx_http_webhook_status_init(cf);
 }
 
@@ -258,6 +279,8 @@ ngx_http_webhook_create_main_conf(ngx_conf_t *cf)
                        sizeof(ngx_http_webhook_stat_t *))
         != NGX_OK
         || ngx_array_init(&wmcf->peers, cf->pool, 1, sizeof(void *))
+           != NGX_OK
+        || ngx_array_init(&wmcf->workflows, cf->pool, 4, sizeof(void *))
            != NGX_OK)
     {
         return NULL;
@@ -327,6 +350,18 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->sync_timeout, prev->sync_timeout, 10000);
 
     if (conf->workflow == NULL) {
+        if (conf->resume_secret.data != NULL && conf->redis == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"webhook_resume\" needs \"webhook_redis\"");
+            return NGX_CONF_ERROR;
+        }
+
+        if (conf->resume_secret.data != NULL
+            && ngx_http_webhook_redis_register(cf, conf) != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
         /* the viewer of a status location reads the records */
         if (conf->status_page && conf->redis
             && ngx_http_webhook_redis_register(cf, conf) != NGX_OK)
@@ -374,8 +409,11 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->needs_redis = (conf->mode == NGX_HTTP_WEBHOOK_ASYNC || conf->dedup
                          || conf->workflow->needs_worker);
 
-    /* the connection of each process sends the definitions it needs */
-    if (conf->needs_redis
+    /*
+     * The connection of each process sends the definitions it needs, and
+     * every workflow where Redis is configured: a subflow may call it.
+     */
+    if ((conf->needs_redis || conf->redis != NULL)
         && ngx_http_webhook_redis_register(cf, conf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
@@ -390,10 +428,12 @@ ngx_http_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_webhook_loc_conf_t *wlcf = conf;
 
-    char                      err[1024];
-    ngx_str_t                *value, name;
-    ngx_pool_cleanup_t       *cln;
-    ngx_http_core_loc_conf_t *clcf;
+    char                           err[1024];
+    ngx_str_t                     *value, name;
+    wh_workflow_t                **wfp;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_webhook_main_conf_t  *wmcf;
 
     if (wlcf->workflow) {
         return "is duplicate";
@@ -423,6 +463,15 @@ ngx_http_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cln->data = wlcf->workflow;
 
     wlcf->file = value[1];
+
+    /* for the subflow cycles of all of them (postconfiguration) */
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_webhook_module);
+    wfp = ngx_array_push(&wmcf->workflows);
+    if (wfp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *wfp = wlcf->workflow;
 
     wlcf->stat = ngx_http_webhook_stat_add(cf, wlcf->workflow->key);
     if (wlcf->stat == NULL) {

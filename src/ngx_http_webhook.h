@@ -62,6 +62,7 @@ typedef struct {
 typedef struct {
     ngx_array_t                  peers;   /* ngx_http_webhook_redis_peer_t * */
     ngx_array_t                  stats;     /* ngx_http_webhook_stat_t * */
+    ngx_array_t                  workflows; /* wh_workflow_t *, all loaded */
     ngx_shm_zone_t              *zone;
     ngx_http_webhook_shm_t      *shm;
 } ngx_http_webhook_main_conf_t;
@@ -94,6 +95,7 @@ typedef struct {
         unsigned                 asking:1;
     }                            queue_len;
     ngx_msec_t                   sync_timeout;
+    ngx_str_t                    resume_secret;  /* webhook_resume here */
 } ngx_http_webhook_loc_conf_t;
 
 
@@ -189,6 +191,10 @@ ngx_http_webhook_stat_t *ngx_http_webhook_stat_add(ngx_conf_t *cf,
     const char *key);
 ngx_int_t ngx_http_webhook_status_init(ngx_conf_t *cf);
 char *ngx_http_webhook_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* ngx_http_webhook_resume.c */
+char *ngx_http_webhook_resume(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 /* ngx_http_webhook_sig.c */

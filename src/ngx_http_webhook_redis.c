@@ -1089,6 +1089,7 @@ ngx_http_webhook_redis_setup(ngx_http_webhook_redis_peer_t *peer)
     u_char                          db[NGX_INT_T_LEN];
     u_char                          key[sizeof(WH_REDIS_WORKFLOW) - 1 + 64];
     int                             n;
+    u_char                          kkey[sizeof(WH_REDIS_WORKFLOW_KEY) + 64];
     size_t                          len[3];
     ngx_uint_t                      i;
     const char                     *argv[3];
@@ -1207,6 +1208,21 @@ ngx_http_webhook_redis_setup(ngx_http_webhook_redis_peer_t *peer)
         len[1] = sizeof(key);
         argv[2] = wfp[i]->definition;
         len[2] = wfp[i]->definition_len;
+
+        if (redisAsyncCommandArgv(peer->ac,
+                                  ngx_http_webhook_redis_setup_reply, peer,
+                                  3, argv, len)
+            == REDIS_OK)
+        {
+            peer->setup++;
+        }
+
+        /* by key too, for subflow nodes (SPEC §11): the last one loaded */
+        len[1] = ngx_sprintf(kkey, WH_REDIS_WORKFLOW_KEY "%s", wfp[i]->key)
+                 - kkey;
+        argv[1] = (char *) kkey;
+        argv[2] = wfp[i]->revision;
+        len[2] = 64;
 
         if (redisAsyncCommandArgv(peer->ac,
                                   ngx_http_webhook_redis_setup_reply, peer,

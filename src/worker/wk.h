@@ -158,6 +158,9 @@ typedef struct {
     const char         *smtp;
     char              **env;            /* names $env may read */
     size_t              nenv;
+    const char         *resume_url;     /* --resume-url: wait nodes' base */
+    char               *resume_secret;  /* --resume-secret-file's text */
+    size_t              resume_secret_len;
     wk_net_t            net;            /* --allow-net */
 } wk_conf_t;
 

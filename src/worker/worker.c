@@ -38,6 +38,7 @@
 #define WK_CMD_TIMEOUT    10000
 #define WK_TRIM_EVERY     60000
 #define WK_STREAM_TRIM_EVERY  50    /* ms between trims of a busy stream */
+#define WK_WAIT_SWEEP_MS  500       /* ms between looks for due waits */
 
 
 typedef struct {
@@ -79,6 +80,8 @@ wk_usage(FILE *f)
         "  --retention TIME      keep execution records that long (7d)\n"
         "  --smtp URL            the mail server of mail nodes\n"
         "  --env NAME,...        environment variables $env may read\n"
+        "  --resume-url BASE     the base of wait nodes' resume URLs\n"
+        "  --resume-secret-file FILE  the secret of their tokens\n"
         "  --allow-net CIDR,...  addresses request nodes may reach besides\n"
         "                        public ones, e.g. 127.0.0.0/8,::1/128\n"
         "  --help                this text\n"
@@ -235,6 +238,49 @@ wk_env_arg(wk_conf_t *conf, const char *s)
 }
 
 
+/* The resume secret: the file's text without a trailing newline. */
+
+static int
+wk_secret_file(wk_conf_t *conf, const char *path)
+{
+    FILE    *f;
+    char     buf[4096];
+    size_t   n;
+
+    f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "webhook-worker: --resume-secret-file %s: %s\n",
+                path, strerror(errno));
+        return -1;
+    }
+
+    n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+        n--;
+    }
+
+    if (n == 0 || n == sizeof(buf)) {
+        fprintf(stderr, "webhook-worker: --resume-secret-file %s: empty or "
+                "longer than 4 KB\n", path);
+        return -1;
+    }
+
+    conf->resume_secret = malloc(n + 1);
+    if (conf->resume_secret == NULL) {
+        return -1;
+    }
+
+    memcpy(conf->resume_secret, buf, n);
+    conf->resume_secret[n] = '\0';
+    conf->resume_secret_len = n;
+    explicit_bzero(buf, sizeof(buf));
+
+    return 0;
+}
+
+
 static int
 wk_options(int argc, char **argv, wk_conf_t *conf)
 {
@@ -261,6 +307,8 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
         { "retention", required_argument, NULL, 'R' },
         { "smtp", required_argument, NULL, 's' },
         { "env", required_argument, NULL, 'e' },
+        { "resume-url", required_argument, NULL, 'U' },
+        { "resume-secret-file", required_argument, NULL, 'S' },
         { "allow-net", required_argument, NULL, 'N' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
@@ -366,6 +414,17 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
 
             break;
 
+        case 'U':
+            conf->resume_url = optarg;
+            break;
+
+        case 'S':
+            if (wk_secret_file(conf, optarg) != 0) {
+                return -1;
+            }
+
+            break;
+
         case 'N':
             rc = wk_net_allow(&conf->net, optarg, &bad, &len);
 
@@ -401,6 +460,12 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
     }
 
     if (wk_redis_options_done(&conf->redis, "webhook-worker") != 0) {
+        return -1;
+    }
+
+    if ((conf->resume_url == NULL) != (conf->resume_secret == NULL)) {
+        fprintf(stderr, "webhook-worker: --resume-url and "
+                "--resume-secret-file go together\n");
         return -1;
     }
 
@@ -744,7 +809,7 @@ main(int argc, char **argv)
     uint64_t         *serials;
     char              cursor[64];
     int64_t           now, next_connect, next_claim, next_beat, next, block;
-    int64_t           beat_every, next_trim;
+    int64_t           beat_every, next_trim, next_sweep;
     sigset_t          block_set, wait_set;
     wk_conf_t         conf;
     wk_worker_t       w;
@@ -776,6 +841,7 @@ main(int argc, char **argv)
     }
 
     w.conf = &conf;
+    wk_wait_init(&conf);
 
     wk_nofile(&conf);
 
@@ -805,6 +871,7 @@ main(int argc, char **argv)
     next_claim = 0;
     next_beat = 0;
     next_trim = 0;
+    next_sweep = 0;
 
     /*
      * Freed memory stays in the heap between batches of runs instead of
@@ -849,6 +916,11 @@ main(int argc, char **argv)
             }
 
             wk_due(&w, now);
+
+            if (now >= next_sweep) {
+                wk_wait_sweep(&w);
+                next_sweep = now + WK_WAIT_SWEEP_MS;
+            }
 
             if (now >= next_trim) {
                 wk_run_trim(&w);
