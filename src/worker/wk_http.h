@@ -1,6 +1,6 @@
 /*
- * The "request" and "mail" nodes: libcurl's multi interface on the
- * worker's event loop.  One multi handle per process carries every
+ * The "request" node: libcurl's multi interface on the worker's event
+ * loop (the "mail" node, wk_mail.h, shares it).  One multi handle per process carries every
  * transfer, so a worker has as many requests and mails in flight as its
  * runs need, each watched through wk_io_add().
  *
@@ -16,15 +16,6 @@
  * over http and https only.  A status >= 400, a transport error or a body
  * larger than 10 MB fails the node with "request failed: ..."; its result
  * is the response (null when there was none).  GET and HEAD send no body.
- *
- * mail: from ("webhook-worker@localhost"), to, cc, bcc (a string with
- * comma-separated addresses or an array), subject, text and/or html
- * (multipart/alternative when both), timeout ms (30000), sent to the
- * worker's --smtp URL: smtp://[user:password@]host[:port] (STARTTLS when
- * the server offers it is not tried), smtps:// for TLS from the start,
- * smtp://...?starttls to require STARTTLS.  The result is
- * {"accepted": [the recipients' addresses]}; failures are "mail failed:
- * ...".
  *
  * Every connection of a request node is checked against the SSRF policy
  * (wk_net.h, --allow-net): a refused address fails the node for good,
@@ -46,14 +37,10 @@
 #define WK_HTTP_TIMEOUT     5000
 #define WK_HTTP_MAX_BODY    (10 * 1024 * 1024)
 #define WK_HTTP_MAX_REDIRS  5
-#define WK_MAIL_TIMEOUT     30000
-#define WK_MAIL_FROM        "webhook-worker@localhost"
 
 
-/* Start functions of wk_node_start(): 0 ended, 1 in flight. */
+/* The start function of wk_node_start(): 0 ended, 1 in flight. */
 int wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
-    const wh_node_t *node);
-int wk_http_mail_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     const wh_node_t *node);
 
 #endif /* WK_HTTP_H */

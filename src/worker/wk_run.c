@@ -42,6 +42,7 @@
 #include "wk_gate.h"
 #include "wk_records.h"
 #include "wk_http.h"
+#include "wk_mail.h"
 #include "wk_node_script.h"
 
 
@@ -1327,7 +1328,7 @@ wk_node_start(wk_worker_t *w, wk_run_t *run, const wh_node_t *node)
         return wk_http_request_start(w, run, run->ex, node);
 
     case WH_NODE_MAIL:
-        return wk_http_mail_start(w, run, run->ex, node);
+        return wk_mail_start(w, run, run->ex, node);
 
     case WH_NODE_SCRIPT:
         return wk_node_script_start(w, run, run->ex, node);
