@@ -1,8 +1,8 @@
 /*
  * The "request" node: libcurl's multi interface on the worker's event
- * loop (the "mail" node, wk_mail.h, shares it).  One multi handle per process carries every
- * transfer, so a worker has as many requests and mails in flight as its
- * runs need, each watched through wk_io_add().
+ * loop (the "mail" node, wk_mail.h, shares it).  One multi handle per
+ * process carries every transfer, so a worker has as many requests and
+ * mails in flight as its runs need, each watched through wk_io_add().
  *
  * request: method (POST), url, contentType ("json": the data as JSON, a
  * string that is JSON text as it is (as axios does); "form": an object
