@@ -13,6 +13,7 @@
 #include "wh_exec.h"
 #include "wh_redis_keys.h"
 #include "wh_time.h"
+#include "wk_loop.h"
 #include "wk_net.h"
 
 
@@ -172,23 +173,6 @@ typedef struct {
     int64_t             due_ms;
 } wk_wait_t;
 
-typedef struct wk_worker_s  wk_worker_t;
-
-/*
- * An asynchronous node's file descriptor in the event loop.  The handler
- * gets poll()'s revents, or 0 when the deadline passed first.
- */
-typedef void (*wk_io_handler_pt)(wk_worker_t *w, void *data, int revents);
-
-typedef struct {
-    int                 fd;
-    short               events;         /* POLLIN, POLLOUT */
-    int64_t             deadline;       /* ms, 0: none */
-    wk_io_handler_pt    handler;
-    void               *data;
-    uint64_t            serial;
-} wk_io_t;
-
 struct wk_worker_s {
     wk_conf_t          *conf;
     redisContext       *cmd;            /* records, acks, claims */
@@ -204,25 +188,13 @@ struct wk_worker_s {
     wk_wf_t            *wfs;            /* parsed workflows by revision */
     size_t              nwfs;
 
-    wk_io_t            *ios;
-    size_t              nios;
-    size_t              ios_cap;
-    uint64_t            io_serial;
+    wk_loop_t           loop;           /* watches and timers */
 
     char              **acked;          /* ids to drop from the stream */
     size_t              nacked;
     size_t              acked_cap;
     int64_t             stream_trimmed; /* ms */
 };
-
-
-/* worker.c: the event loop */
-
-/* Watches fd (or only a deadline, with fd -1); 0 or -1 on OOM. */
-int wk_io_add(wk_worker_t *w, int fd, short events, int64_t deadline,
-    wk_io_handler_pt handler, void *data);
-/* Stops watching what wk_io_add() watched for data. */
-void wk_io_del(wk_worker_t *w, void *data);
 
 
 /* wk_run.c */

@@ -663,7 +663,7 @@ wk_delay_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
         return 1;
     }
 
-    if (wk_io_add(w, -1, 0, d->due, wk_delay_handler, d) != 0) {
+    if (wk_timer_add(w, d->due, wk_delay_handler, d) != 0) {
         goto nomem;
     }
 

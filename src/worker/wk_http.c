@@ -5,7 +5,7 @@
  * One multi handle serves the process.  Its socket callback turns
  * libcurl's interest in a socket into a watch of the worker's poll()
  * loop (wk_io_add() keyed by a small per-socket record), its timer
- * callback into a deadline-only watch; both handlers feed
+ * callback into a timer (wk_timer_add()); both handlers feed
  * curl_multi_socket_action() and then collect finished transfers with
  * curl_multi_info_read().  Nothing here blocks: name resolution is
  * libcurl's threaded resolver, and a node's transfer ends through
@@ -211,8 +211,8 @@ wk_http_timer_cb(CURLM *multi, long timeout_ms, void *userp)
         return 0;
     }
 
-    return wk_io_add(wk_multi_w, -1, 0, wk_now_ms() + timeout_ms,
-                     wk_http_on_timer, &wk_timer);
+    return wk_timer_add(wk_multi_w, wk_now_ms() + timeout_ms,
+                        wk_http_on_timer, &wk_timer);
 }
 
 

@@ -2341,8 +2341,8 @@ run:
     if (run->wf->wf->timeout_ms > 0) {
         run->timer = run;
 
-        if (wk_io_add(w, -1, 0, run->started_ms + run->wf->wf->timeout_ms,
-                      wk_run_timeout, &run->timer)
+        if (wk_timer_add(w, run->started_ms + run->wf->wf->timeout_ms,
+                         wk_run_timeout, &run->timer)
             != 0)
         {
             wk_log("out of memory: %s runs without options.timeout",
@@ -2803,9 +2803,6 @@ wk_run_cleanup(wk_worker_t *w)
 
     free(w->wfs);
     free(w->waits);
-    free(w->ios);
-    w->ios = NULL;
-    w->nios = 0;
     w->wfs = NULL;
     w->nwfs = 0;
     w->waits = NULL;

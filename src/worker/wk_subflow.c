@@ -246,7 +246,7 @@ wk_sub_poll(wk_worker_t *w, void *data, int revents)
 
 again:
 
-    if (wk_io_add(w, -1, 0, wk_now_ms() + WK_SUBFLOW_POLL_MS, wk_sub_poll, s)
+    if (wk_timer_add(w, wk_now_ms() + WK_SUBFLOW_POLL_MS, wk_sub_poll, s)
         != 0)
     {
         wk_sub_unlink(s);
@@ -406,7 +406,7 @@ wk_subflow_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
         return 1;
     }
 
-    if (wk_io_add(w, -1, 0, wk_now_ms(), wk_sub_poll, s) != 0) {
+    if (wk_timer_add(w, wk_now_ms(), wk_sub_poll, s) != 0) {
         wk_run_node_done(w, run, WH_STATUS_ERROR, wh_val_missing(),
                          "out of memory");
         return 0;

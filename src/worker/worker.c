@@ -97,90 +97,6 @@ wk_signal(int signo)
 }
 
 
-int
-wk_io_add(wk_worker_t *w, int fd, short events, int64_t deadline,
-    wk_io_handler_pt handler, void *data)
-{
-    size_t    cap;
-    wk_io_t  *ios, *io;
-
-    if (w->nios == w->ios_cap) {
-        cap = w->ios_cap ? w->ios_cap * 2 : 16;
-        ios = realloc(w->ios, cap * sizeof(wk_io_t));
-        if (ios == NULL) {
-            return -1;
-        }
-
-        w->ios = ios;
-        w->ios_cap = cap;
-    }
-
-    io = &w->ios[w->nios++];
-    io->fd = fd;
-    io->events = events;
-    io->deadline = deadline;
-    io->handler = handler;
-    io->data = data;
-    io->serial = ++w->io_serial;
-
-    return 0;
-}
-
-
-void
-wk_io_del(wk_worker_t *w, void *data)
-{
-    size_t  i;
-
-    for (i = 0; i < w->nios; /* void */) {
-        if (w->ios[i].data == data) {
-            memmove(&w->ios[i], &w->ios[i + 1],
-                    (w->nios - i - 1) * sizeof(wk_io_t));
-            w->nios--;
-            continue;
-        }
-
-        i++;
-    }
-}
-
-
-/*
- * Calls the handlers of the watches that fired or expired.  A handler
- * may add and delete watches: each is looked up again by its serial.
- */
-
-static void
-wk_io_dispatch(wk_worker_t *w, struct pollfd *pfds, size_t npfds,
-    uint64_t *serials, int64_t now)
-{
-    int       revents;
-    size_t    i, j;
-    wk_io_t   io;
-
-    for (i = 0; i < npfds; i++) {
-        for (j = 0; j < w->nios && w->ios[j].serial != serials[i]; j++) {
-            /* void */
-        }
-
-        if (j == w->nios) {
-            continue;
-        }
-
-        revents = pfds[i].fd >= 0 ? pfds[i].revents : 0;
-
-        if (revents == 0
-            && (w->ios[j].deadline == 0 || w->ios[j].deadline > now))
-        {
-            continue;
-        }
-
-        io = w->ios[j];
-        io.handler(w, io.data, revents);
-    }
-}
-
-
 static int
 wk_int_arg(const char *name, const char *s, int min, int *out)
 {
@@ -805,8 +721,7 @@ int
 main(int argc, char **argv)
 {
     int               logged, stopping, rc;
-    size_t            i, npfds, pfds_cap, cmd_slot;
-    uint64_t         *serials;
+    size_t            i, nown;
     char              cursor[64];
     int64_t           now, next_connect, next_claim, next_beat, next, block;
     int64_t           beat_every, next_trim, next_sweep;
@@ -814,16 +729,12 @@ main(int argc, char **argv)
     wk_conf_t         conf;
     wk_worker_t       w;
     wk_reader_t       rd;
-    struct pollfd    *pfds;
-    struct timespec   ts;
+    struct pollfd     own[2];
     struct sigaction  sa;
 
     memset(&conf, 0, sizeof(conf));
     memset(&w, 0, sizeof(w));
     memset(&rd, 0, sizeof(rd));
-    pfds = NULL;
-    serials = NULL;
-    pfds_cap = 0;
 
     /*
      * The script nodes' helper first, before any option, password file,
@@ -1000,57 +911,29 @@ main(int argc, char **argv)
             block = WK_BLOCK_MAX + 1000;
         }
 
-        /* slot 0: the reader; then the nodes' watches */
-        if (w.nios + 2 > pfds_cap) {
-            pfds_cap = w.nios + 16;
-            pfds = realloc(pfds, pfds_cap * sizeof(struct pollfd));
-            serials = realloc(serials, pfds_cap * sizeof(uint64_t));
-
-            if (pfds == NULL || serials == NULL) {
-                wk_log("out of memory");
-                break;
-            }
-        }
-
-        pfds[0].fd = rd.outstanding ? rd.c->fd : -1;
-        pfds[0].events = POLLIN;
-        pfds[0].revents = 0;
-        serials[0] = 0;
-        npfds = 1;
-
-        for (i = 0; i < w.nios; i++) {
-            pfds[npfds].fd = w.ios[i].fd;
-            pfds[npfds].events = w.ios[i].events;
-            pfds[npfds].revents = 0;
-            serials[npfds++] = w.ios[i].serial;
-
-            if (w.ios[i].deadline && w.ios[i].deadline - now < block) {
-                block = w.ios[i].deadline - now;
-            }
-        }
-
-        /* last: the replies to final transactions, while they are due */
-        cmd_slot = 0;
+        /* the reader; the replies to final transactions, while due */
+        own[0].fd = rd.outstanding ? rd.c->fd : -1;
+        own[0].events = POLLIN;
+        nown = 1;
 
         if (w.cmd != NULL && w.nfinishing > 0) {
-            cmd_slot = npfds;
-            pfds[npfds].fd = w.cmd->fd;
-            pfds[npfds].events = POLLIN;
-            pfds[npfds].revents = 0;
-            serials[npfds++] = 0;
+            own[1].fd = w.cmd->fd;
+            own[1].events = POLLIN;
+            nown = 2;
         }
 
         if (wk_run_ready(&w)) {
             block = 0;
         }
 
-        block = block < 0 ? 0 : block;
-        ts.tv_sec = block / 1000;
-        ts.tv_nsec = (block % 1000) * 1000000;
-
         wk_log_flush();
 
-        rc = ppoll(pfds, npfds, &ts, &wait_set);
+        rc = wk_loop_poll(&w, own, nown, block, &wait_set);
+
+        if (rc < 0 && errno == ENOMEM) {
+            wk_log("out of memory");
+            break;
+        }
 
         if (rc < 0 && errno != EINTR) {
             wk_log("ppoll: %s", strerror(errno));
@@ -1061,26 +944,23 @@ main(int argc, char **argv)
             continue;
         }
 
-        if (cmd_slot && pfds[cmd_slot].revents && w.cmd != NULL
+        if (nown == 2 && own[1].revents && w.cmd != NULL
             && wk_run_fin_read(&w) != 0)
         {
             wk_disconnect(&w, &rd);
             next_connect = wk_now_ms() + WK_RECONNECT;
         }
 
-        if (pfds[0].revents && rd.outstanding
+        if (own[0].revents && rd.outstanding
             && wk_read_reply(&w, &rd) != 0)
         {
             wk_disconnect(&w, &rd);
             next_connect = wk_now_ms() + WK_RECONNECT;
         }
 
-        wk_io_dispatch(&w, pfds + 1, npfds - 1 - (cmd_slot ? 1 : 0),
-                       serials + 1, wk_now_ms());
+        wk_loop_dispatch(&w);
     }
 
-    free(pfds);
-    free(serials);
     wk_log_batch(0);
 
     /* what finished last leaves the stream before we go */
@@ -1091,6 +971,7 @@ main(int argc, char **argv)
     wk_log("webhook-worker: stopped");
 
     wk_run_cleanup(&w);
+    wk_loop_free(&w);
 
     if (w.cmd != NULL) {
         redisFree(w.cmd);
