@@ -206,43 +206,6 @@ struct wk_worker_s {
 void wk_run_entries(wk_worker_t *w, redisReply *entries, int fresh,
     redisContext *c);
 
-/*
- * The node's error is one that a retry cannot cure (a script that throws,
- * an HTTP 4xx answer): the run ends without retries.
- */
-void wk_run_permanent(wk_run_t *run);
-
-/*
- * An asynchronous worker node ended with an error that neither a retry
- * nor "ignoreFail" may pass over (a destination the SSRF policy
- * refuses): the run ends with it.
- */
-void wk_run_node_final(wk_worker_t *w, wk_run_t *run, wh_val_t result,
-    const char *error);
-
-/* The node keys of the run's workflow, to compile a template path. */
-const wh_keys_t *wk_run_keys(wk_run_t *run);
-
-/* An asynchronous worker node ended: records its job, the run goes on. */
-void wk_run_node_done(wk_worker_t *w, wk_run_t *run, int status,
-    wh_val_t result, const char *error);
-
-/*
- * What an asynchronous node has in flight for a run.  A run freed before
- * its node ended (Redis lost, shutdown) calls cancel, which must drop the
- * node's watches and memory and never call wk_run_node_done().  A node
- * releases its hold before it calls wk_run_node_done().
- */
-typedef struct wk_hold_s  wk_hold_t;
-
-struct wk_hold_s {
-    wk_hold_t          *next;
-    void              (*cancel)(wk_worker_t *w, wk_hold_t *h);
-};
-
-void wk_run_hold(wk_run_t *run, wk_hold_t *h);
-void wk_run_release(wk_run_t *run, wk_hold_t *h);
-
 /* Can a run go on without waiting? */
 int wk_run_ready(wk_worker_t *w);
 

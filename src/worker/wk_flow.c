@@ -133,8 +133,8 @@ wk_par_cancel_branches(wk_worker_t *w, wk_par_t *par)
 
 /* The run holding the node went away (or its own branch was cancelled). */
 
-static void
-wk_par_cancel(wk_worker_t *w, wk_hold_t *h)
+void
+wk_parallel_cancel(wk_worker_t *w, wk_hold_t *h)
 {
     wk_par_t  *par;
 
@@ -357,7 +357,6 @@ wk_parallel_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
         }
     }
 
-    par->hold.cancel = wk_par_cancel;
     wk_run_hold(run, &par->hold);
 
     return 1;
@@ -391,7 +390,7 @@ static void wk_delay_forget(wk_worker_t *w, wk_delay_t *d);
  * lost) the run is dropped and the due time stays for whoever resumes it.
  */
 
-static void
+void
 wk_delay_cancel(wk_worker_t *w, wk_hold_t *h)
 {
     wk_delay_t  *d;
@@ -667,7 +666,6 @@ wk_delay_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
         goto nomem;
     }
 
-    d->hold.cancel = wk_delay_cancel;
     wk_run_hold(run, &d->hold);
 
     d->next = wk_delays;

@@ -13,9 +13,10 @@
 #define WK_FLOW_H
 
 #include "wk.h"
+#include "wk_node.h"
 
 
-/* Start functions, with wk_node_start()'s contract (wk_run.c). */
+/* Start functions, with the contract of wk_node.h. */
 int wk_parallel_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     const wh_node_t *node);
 int wk_delay_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
@@ -24,6 +25,11 @@ int wk_subflow_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     const wh_node_t *node);
 int wk_wait_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     const wh_node_t *node);
+
+/* Their cancels (wk_node.h). */
+void wk_parallel_cancel(wk_worker_t *w, wk_hold_t *h);
+void wk_delay_cancel(wk_worker_t *w, wk_hold_t *h);
+void wk_subflow_cancel(wk_worker_t *w, wk_hold_t *h);
 
 /* wk_wait.c: the conf of resume URLs; $execution in a run's scope. */
 void wk_wait_init(const wk_conf_t *conf);

@@ -33,6 +33,7 @@
 
 #include "wk.h"
 #include "wk_http.h"
+#include "wk_node.h"
 #include "wk_xfer.h"
 
 
@@ -262,7 +263,7 @@ wk_xfer_free(wk_xfer_t *x)
 }
 
 
-static void
+void
 wk_xfer_cancel(wk_worker_t *w, wk_hold_t *h)
 {
     wk_xfer_t  *x;
@@ -297,7 +298,6 @@ wk_xfer_create(wk_worker_t *w, wk_run_t *run, wh_mem_t *mem)
     x->w = w;
     x->run = run;
     x->mem = mem;
-    x->hold.cancel = wk_xfer_cancel;
 
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
     curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);

@@ -32,6 +32,7 @@
 #define WK_HTTP_H
 
 #include "wk.h"
+#include "wk_node.h"
 
 
 #define WK_HTTP_TIMEOUT     5000
@@ -39,7 +40,7 @@
 #define WK_HTTP_MAX_REDIRS  5
 
 
-/* The start function of wk_node_start(): 0 ended, 1 in flight. */
+/* The start function of the type (wk_node.h). */
 int wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     const wh_node_t *node);
 

@@ -18,13 +18,14 @@
 #define WK_MAIL_H
 
 #include "wk.h"
+#include "wk_node.h"
 
 
 #define WK_MAIL_TIMEOUT     30000
 #define WK_MAIL_FROM        "webhook-worker@localhost"
 
 
-/* The start function of wk_node_start(): 0 ended, 1 in flight. */
+/* The start function of the type (wk_node.h). */
 int wk_mail_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     const wh_node_t *node);
 

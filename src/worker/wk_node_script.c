@@ -47,8 +47,8 @@ wk_sjob_end(wk_worker_t *w, wk_run_t *run, int ignore_fail, int status,
 }
 
 
-static void
-wk_sjob_cancel(wk_worker_t *w, wk_hold_t *h)
+void
+wk_node_script_cancel(wk_worker_t *w, wk_hold_t *h)
 {
     wk_sjob_t  *sj;
 
@@ -369,7 +369,6 @@ wk_node_script_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     sj->mem = mem;
     sj->ex = ex;
     sj->ignore_fail = ignore_fail;
-    sj->hold.cancel = wk_sjob_cancel;
 
     /* the child's deadline is on the monotonic clock, the loop's not */
     deadline = wk_now_ms()

@@ -12,10 +12,12 @@
 #define WK_NODE_SCRIPT_H
 
 #include "wk.h"
+#include "wk_node.h"
 
 
-/* The start function of wk_node_start(): 0 ended, 1 in flight. */
+/* The start and cancel of the type (wk_node.h). */
 int wk_node_script_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     const wh_node_t *node);
+void wk_node_script_cancel(wk_worker_t *w, wk_hold_t *h);
 
 #endif /* WK_NODE_SCRIPT_H */

@@ -9,9 +9,10 @@
 #define WK_RECORDS_H
 
 #include "wk.h"
+#include "wk_node.h"
 
 
-/* The start function of the four types, with wk_node_start()'s contract. */
+/* The start function of the four types (wk_node.h). */
 int wk_records_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     const wh_node_t *node);
 

@@ -40,10 +40,7 @@
 #include "wk.h"
 #include "wk_flow.h"
 #include "wk_gate.h"
-#include "wk_records.h"
-#include "wk_http.h"
-#include "wk_mail.h"
-#include "wk_node_script.h"
+#include "wk_node.h"
 
 
 #define WK_WF_CACHE      64
@@ -127,6 +124,7 @@ struct wk_run_s {
     int                 replaying;
 
     wk_hold_t          *holds;          /* asynchronous nodes in flight */
+    const wk_node_t    *starting;       /* the type whose start runs */
 
     /* options.timeout: the watch's key points back to the run */
     wk_run_t           *timer;
@@ -287,7 +285,7 @@ wk_run_cancel_holds(wk_worker_t *w, wk_run_t *run)
     while (run->holds != NULL) {
         h = run->holds;
         run->holds = h->next;
-        h->cancel(w, h);
+        h->node->cancel(w, h);
     }
 }
 
@@ -317,6 +315,7 @@ wk_run_free(wk_worker_t *w, wk_run_t *run)
 void
 wk_run_hold(wk_run_t *run, wk_hold_t *h)
 {
+    h->node = run->starting;
     h->next = run->holds;
     run->holds = h;
 }
@@ -1312,47 +1311,21 @@ wk_run_node_done(wk_worker_t *w, wk_run_t *run, int status, wh_val_t result,
 
 
 /*
- * Performs a worker node.  Returns 0 when the node ended (the run was
- * resumed or ended), 1 when it goes on asynchronously: the run waits for
- * wk_run_node_done().  One start function per type, with this contract.
+ * Performs a worker node through its type's start function (wk_node.h):
+ * 0 when the node ended, 1 when it goes on asynchronously.
  */
 
 static int
 wk_node_start(wk_worker_t *w, wk_run_t *run, const wh_node_t *node)
 {
-    const char  *msg;
+    const char       *msg;
+    const wk_node_t  *type;
 
-    switch (node->type) {
+    type = wk_node_find(node->type);
 
-    case WH_NODE_REQUEST:
-        return wk_http_request_start(w, run, run->ex, node);
-
-    case WH_NODE_MAIL:
-        return wk_mail_start(w, run, run->ex, node);
-
-    case WH_NODE_SCRIPT:
-        return wk_node_script_start(w, run, run->ex, node);
-
-    case WH_NODE_CREATE:
-    case WH_NODE_UPDATE:
-    case WH_NODE_DESTROY:
-    case WH_NODE_QUERY:
-        return wk_records_start(w, run, run->ex, node);
-
-    case WH_NODE_PARALLEL:
-        return wk_parallel_start(w, run, run->ex, node);
-
-    case WH_NODE_DELAY:
-        return wk_delay_start(w, run, run->ex, node);
-
-    case WH_NODE_SUBFLOW:
-        return wk_subflow_start(w, run, run->ex, node);
-
-    case WH_NODE_WAIT:
-        return wk_wait_start(w, run, run->ex, node);
-
-    default:
-        break;
+    if (type != NULL) {
+        run->starting = type;
+        return type->start(w, run, run->ex, node);
     }
 
     msg = wk_fmt(&run->mem, "node type %s is not supported yet",

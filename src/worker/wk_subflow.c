@@ -87,8 +87,8 @@ wk_sub_unlink(wk_sub_t *s)
 }
 
 
-static void
-wk_sub_cancel(wk_worker_t *w, wk_hold_t *h)
+void
+wk_subflow_cancel(wk_worker_t *w, wk_hold_t *h)
 {
     wk_sub_t  *s;
 
@@ -412,7 +412,6 @@ wk_subflow_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
         return 0;
     }
 
-    s->hold.cancel = wk_sub_cancel;
     wk_run_hold(run, &s->hold);
 
     s->next = wk_subs;

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "wk.h"
+#include "wk_node.h"
 
 
 typedef struct {
@@ -50,6 +51,8 @@ wk_xfer_t *wk_xfer_create(wk_worker_t *w, wk_run_t *run, wh_mem_t *mem);
 /* Adds it to the multi handle and holds the run: 0 or -1. */
 int wk_xfer_go(wk_xfer_t *x);
 void wk_xfer_free(wk_xfer_t *x);
+/* The cancel of the request and mail types (wk_node.h). */
+void wk_xfer_cancel(wk_worker_t *w, wk_hold_t *h);
 
 /* Ends a node; with ignore_fail a failure resolves it. */
 void wk_http_end(wk_worker_t *w, wk_run_t *run, int ignore_fail, int status,
