@@ -29,6 +29,7 @@
 #include <sys/resource.h>
 
 #include "wk.h"
+#include "wk_script.h"
 #include "wk_flow.h"
 
 
@@ -37,6 +38,7 @@
 #define WK_CMD_TIMEOUT    10000
 #define WK_TRIM_EVERY     60000
 #define WK_STREAM_TRIM_EVERY  50    /* ms between trims of a busy stream */
+#define WK_WAIT_SWEEP_MS  500       /* ms between looks for due waits */
 
 
 typedef struct {
@@ -58,6 +60,16 @@ wk_usage(FILE *f)
         "executions.\n"
         "\n"
         "  --redis ADDR          host:port or unix:/path (127.0.0.1:6379)\n"
+        "  --sentinel ADDR,...   ask these Sentinels for the primary\n"
+        "  --master NAME         ... of this name (with --sentinel)\n"
+        "  --redis-db N          SELECT this database (0)\n"
+        "  --redis-user NAME     ACL user (with a password)\n"
+        "  --redis-password-file FILE\n"
+        "                        the Redis password, first line of FILE;\n"
+        "                        or WEBHOOK_REDIS_PASSWORD in the "
+        "environment\n"
+        "  --replicas N          each worker node's result confirmed on N\n"
+        "                        replicas (WAIT) before the next node\n"
         "  --queue NAME          the stream of jobs (" WH_REDIS_QUEUE_DEFAULT
         ")\n"
         "  --group NAME          consumer group (" WH_REDIS_GROUP_DEFAULT ")\n"
@@ -68,6 +80,10 @@ wk_usage(FILE *f)
         "  --retention TIME      keep execution records that long (7d)\n"
         "  --smtp URL            the mail server of mail nodes\n"
         "  --env NAME,...        environment variables $env may read\n"
+        "  --resume-url BASE     the base of wait nodes' resume URLs\n"
+        "  --resume-secret-file FILE  the secret of their tokens\n"
+        "  --allow-net CIDR,...  addresses request nodes may reach besides\n"
+        "                        public ones, e.g. 127.0.0.0/8,::1/128\n"
         "  --help                this text\n"
         "\n"
         "TIME: a number and a unit: ms, s, m, h, d (30s, 500ms, 7d).\n");
@@ -222,15 +238,66 @@ wk_env_arg(wk_conf_t *conf, const char *s)
 }
 
 
+/* The resume secret: the file's text without a trailing newline. */
+
+static int
+wk_secret_file(wk_conf_t *conf, const char *path)
+{
+    FILE    *f;
+    char     buf[4096];
+    size_t   n;
+
+    f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "webhook-worker: --resume-secret-file %s: %s\n",
+                path, strerror(errno));
+        return -1;
+    }
+
+    n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+        n--;
+    }
+
+    if (n == 0 || n == sizeof(buf)) {
+        fprintf(stderr, "webhook-worker: --resume-secret-file %s: empty or "
+                "longer than 4 KB\n", path);
+        return -1;
+    }
+
+    conf->resume_secret = malloc(n + 1);
+    if (conf->resume_secret == NULL) {
+        return -1;
+    }
+
+    memcpy(conf->resume_secret, buf, n);
+    conf->resume_secret[n] = '\0';
+    conf->resume_secret_len = n;
+    explicit_bzero(buf, sizeof(buf));
+
+    return 0;
+}
+
+
 static int
 wk_options(int argc, char **argv, wk_conf_t *conf)
 {
-    int          c;
+    int          c, idx, rc;
     char         host[64];
-    const char  *redis;
+    size_t       len;
+    const char  *bad;
 
     static const struct option  opts[] = {
         { "redis", required_argument, NULL, 'r' },
+        { "sentinel", required_argument, NULL, 'r' },
+        { "master", required_argument, NULL, 'r' },
+        { "redis-db", required_argument, NULL, 'r' },
+        { "redis-user", required_argument, NULL, 'r' },
+        { "redis-password-file", required_argument, NULL, 'r' },
+        { "redis-password", required_argument, NULL, 'r' },
+        { "replicas", required_argument, NULL, 'W' },
         { "queue", required_argument, NULL, 'q' },
         { "group", required_argument, NULL, 'g' },
         { "consumer", required_argument, NULL, 'c' },
@@ -240,11 +307,13 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
         { "retention", required_argument, NULL, 'R' },
         { "smtp", required_argument, NULL, 's' },
         { "env", required_argument, NULL, 'e' },
+        { "resume-url", required_argument, NULL, 'U' },
+        { "resume-secret-file", required_argument, NULL, 'S' },
+        { "allow-net", required_argument, NULL, 'N' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
 
-    redis = "127.0.0.1:6379";
     conf->queue = WH_REDIS_QUEUE_DEFAULT;
     conf->group = WH_REDIS_GROUP_DEFAULT;
     conf->concurrency = 128;
@@ -260,11 +329,17 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
     snprintf(conf->consumer, sizeof(conf->consumer), "%s-%d", host,
              (int) getpid());
 
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
         switch (c) {
 
         case 'r':
-            redis = optarg;
+            if (wk_redis_option(&conf->redis, "webhook-worker",
+                                opts[idx].name, optarg)
+                != 0)
+            {
+                return -1;
+            }
+
             break;
 
         case 'q':
@@ -320,12 +395,47 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
 
             break;
 
+        case 'W':
+            if (wk_int_arg("replicas", optarg, 0, &conf->replicas)) {
+                return -1;
+            }
+
+            break;
+
         case 's':
             conf->smtp = optarg;
             break;
 
         case 'e':
             if (wk_env_arg(conf, optarg) != 0) {
+                fprintf(stderr, "webhook-worker: out of memory\n");
+                return -1;
+            }
+
+            break;
+
+        case 'U':
+            conf->resume_url = optarg;
+            break;
+
+        case 'S':
+            if (wk_secret_file(conf, optarg) != 0) {
+                return -1;
+            }
+
+            break;
+
+        case 'N':
+            rc = wk_net_allow(&conf->net, optarg, &bad, &len);
+
+            if (rc == -1) {
+                fprintf(stderr, "webhook-worker: invalid allow-net \"%.*s\""
+                        " (CIDR: 10.0.0.0/8, ::1/128, 127.0.0.1)\n",
+                        (int) len, bad);
+                return -1;
+            }
+
+            if (rc != 0) {
                 fprintf(stderr, "webhook-worker: out of memory\n");
                 return -1;
             }
@@ -349,9 +459,13 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
         return -1;
     }
 
-    if (wk_addr_parse(redis, &conf->redis) != 0) {
-        fprintf(stderr, "webhook-worker: invalid redis address \"%s\"\n",
-                redis);
+    if (wk_redis_options_done(&conf->redis, "webhook-worker") != 0) {
+        return -1;
+    }
+
+    if ((conf->resume_url == NULL) != (conf->resume_secret == NULL)) {
+        fprintf(stderr, "webhook-worker: --resume-url and "
+                "--resume-secret-file go together\n");
         return -1;
     }
 
@@ -695,7 +809,7 @@ main(int argc, char **argv)
     uint64_t         *serials;
     char              cursor[64];
     int64_t           now, next_connect, next_claim, next_beat, next, block;
-    int64_t           beat_every, next_trim;
+    int64_t           beat_every, next_trim, next_sweep;
     sigset_t          block_set, wait_set;
     wk_conf_t         conf;
     wk_worker_t       w;
@@ -711,11 +825,23 @@ main(int argc, char **argv)
     serials = NULL;
     pfds_cap = 0;
 
+    /*
+     * The script nodes' helper first, before any option, password file,
+     * credential or job is read (wk_script.h); it wipes its copy of the
+     * environment and the arguments.
+     */
+    if (wk_script_helper_start(1, argv) != 0) {
+        fprintf(stderr, "webhook-worker: the script helper cannot start: "
+                "%s\n", strerror(errno));
+        return 1;
+    }
+
     if (wk_options(argc, argv, &conf) != 0) {
         return 2;
     }
 
     w.conf = &conf;
+    wk_wait_init(&conf);
 
     wk_nofile(&conf);
 
@@ -745,6 +871,7 @@ main(int argc, char **argv)
     next_claim = 0;
     next_beat = 0;
     next_trim = 0;
+    next_sweep = 0;
 
     /*
      * Freed memory stays in the heap between batches of runs instead of
@@ -789,6 +916,11 @@ main(int argc, char **argv)
             }
 
             wk_due(&w, now);
+
+            if (now >= next_sweep) {
+                wk_wait_sweep(&w);
+                next_sweep = now + WK_WAIT_SWEEP_MS;
+            }
 
             if (now >= next_trim) {
                 wk_run_trim(&w);
@@ -973,6 +1105,7 @@ main(int argc, char **argv)
     }
 
     free(conf.env);
+    wk_net_free(&conf.net);
 
     return 0;
 }
