@@ -15,6 +15,8 @@
 
 #include "ngx_http_webhook.h"
 #include "ngx_http_webhook_redis.h"
+#include "wh_redis_fields.h"
+#include "wh_redis_keys.h"
 
 
 typedef struct {
@@ -32,7 +34,7 @@ extern const ngx_str_t  ngx_http_webhook_viewer;
  * status is queued; the filter compares the status as Redis holds it.
  */
 static char  ngx_http_webhook_list_script[] =
-    "local idx = 'webhook:executions'\n"
+    "local idx = '" WH_REDIS_INDEX "'\n"
     "if ARGV[1] ~= '' then idx = idx .. ':' .. ARGV[1] end\n"
     "local want, limit, out, pos = ARGV[2], tonumber(ARGV[3]), {}, 0\n"
     "while #out < limit and pos < 10000 do\n"
@@ -40,9 +42,11 @@ static char  ngx_http_webhook_list_script[] =
     "  if #ids == 0 then break end\n"
     "  pos = pos + #ids\n"
     "  for _, id in ipairs(ids) do\n"
-    "    local h = redis.call('HMGET', 'webhook:execution:' .. id,\n"
-    "      'workflow', 'status', 'createdAt', 'startedAt', 'finishedAt',\n"
-    "      'attempts', 'error')\n"
+    "    local h = redis.call('HMGET', '" WH_REDIS_EXECUTION "' .. id,\n"
+    "      '" WH_REC_WORKFLOW "', '" WH_REC_STATUS "', "
+    "        '" WH_REC_CREATED_AT "', '" WH_REC_STARTED_AT "', "
+    "        '" WH_REC_FINISHED_AT "',\n"
+    "      '" WH_REC_ATTEMPTS "', '" WH_REC_ERROR "')\n"
     "    if h[1] and (want == '' or want == (h[2] or 'queued')) then\n"
     "      out[#out + 1] = cjson.encode({id = id, workflow = h[1],\n"
     "        status = h[2] and tonumber(h[2]) or cjson.null,\n"
@@ -59,14 +63,15 @@ static char  ngx_http_webhook_list_script[] =
 
 /* context and jobs are JSON already (the worker wrote them) */
 static char  ngx_http_webhook_show_script[] =
-    "local h = redis.call('HGETALL', 'webhook:execution:' .. ARGV[1])\n"
+    "local h = redis.call('HGETALL', '" WH_REDIS_EXECUTION "' .. ARGV[1])\n"
     "if #h == 0 then return false end\n"
     "local p = {'\"id\":' .. cjson.encode(ARGV[1])}\n"
     "for i = 1, #h, 2 do\n"
     "  local k, v = h[i], h[i + 1]\n"
-    "  if (k == 'context' or k == 'jobs') and v ~= '' then\n"
+    "  if (k == '" WH_REC_CONTEXT "' or k == '" WH_REC_JOBS "') and v ~= '' "
+    "    then\n"
     "    p[#p + 1] = cjson.encode(k) .. ':' .. v\n"
-    "  elseif k == 'status' or k == 'attempts' then\n"
+    "  elseif k == '" WH_REC_STATUS "' or k == '" WH_REC_ATTEMPTS "' then\n"
     "    p[#p + 1] = cjson.encode(k) .. ':' .. (tonumber(v) or 'null')\n"
     "  else\n"
     "    p[#p + 1] = cjson.encode(k) .. ':' .. cjson.encode(v)\n"

@@ -33,6 +33,8 @@
  *                                        due time (ms)
  * webhook:paused (set)                  keys of paused workflows (§11)
  * webhook:parked:<workflow> (list)       execution ids parked while paused
+ * webhook:waiting (zset)                wait nodes with a timeout:
+ *                                        execution ids by due time (ms)
  * webhook:running:<workflow> (zset)      concurrency leases: id by expiry
  * webhook:order:<workflow>:<hash> (zset) one orderKey's executions in
  *                                        queue order (wk_gate.c)
@@ -40,6 +42,8 @@
  * webhook:collection:<name> (hash)       records of create/update/…: id →
  *                                        JSON; webhook:collection:<name>:seq
  *                                        the id counter
+ *
+ * The field names of entries and records are in wh_redis_fields.h.
  */
 
 #ifndef WH_REDIS_KEYS_H
@@ -57,5 +61,9 @@
 #define WH_REDIS_PAUSED           "webhook:paused"
 #define WH_REDIS_PARKED           "webhook:parked:"
 #define WH_REDIS_COLLECTION       "webhook:collection:"
+#define WH_REDIS_WAITING          "webhook:waiting"
+#define WH_REDIS_RUNNING          "webhook:running:"
+#define WH_REDIS_ORDER            "webhook:order:"
+#define WH_REDIS_ORDERED          "webhook:ordered:"
 
 #endif /* WH_REDIS_KEYS_H */

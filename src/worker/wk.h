@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 
 #include "wh_exec.h"
+#include "wh_redis_fields.h"
 #include "wh_redis_keys.h"
 #include "wh_time.h"
 #include "wk_loop.h"

@@ -50,21 +50,23 @@ static const char  wk_gate_lua[] =
     "local now, lease, conc = tonumber(ARGV[6]), tonumber(ARGV[7]), "
     "  tonumber(ARGV[8]) "
     "local okey, score = ARGV[9], ARGV[10] "
-    "local rec = 'webhook:execution:' .. id "
-    "if redis.call('SISMEMBER', 'webhook:paused', wf) == 1 then "
-    "  redis.call('HSET', rec, 'workflow', wf, 'revision', ARGV[11], "
-    "    'context', ARGV[12], 'parked', 'paused', 'queue', q) "
-    "  redis.call('HSETNX', rec, 'createdAt', ARGV[13]) "
-    "  redis.call('ZADD', 'webhook:executions', 'NX', ARGV[14], id) "
-    "  redis.call('ZADD', 'webhook:executions:' .. wf, 'NX', ARGV[14], id) "
-    "  redis.call('RPUSH', 'webhook:parked:' .. wf, id) "
+    "local rec = '" WH_REDIS_EXECUTION "' .. id "
+    "if redis.call('SISMEMBER', '" WH_REDIS_PAUSED "', wf) == 1 then "
+    "  redis.call('HSET', rec, '" WH_REC_WORKFLOW "', wf, "
+    "    '" WH_REC_REVISION "', ARGV[11], "
+    "    '" WH_REC_CONTEXT "', ARGV[12], '" WH_REC_PARKED "', 'paused', "
+    "      '" WH_REC_QUEUE "', q) "
+    "  redis.call('HSETNX', rec, '" WH_REC_CREATED_AT "', ARGV[13]) "
+    "  redis.call('ZADD', '" WH_REDIS_INDEX "', 'NX', ARGV[14], id) "
+    "  redis.call('ZADD', '" WH_REDIS_INDEX ":' .. wf, 'NX', ARGV[14], id) "
+    "  redis.call('RPUSH', '" WH_REDIS_PARKED "' .. wf, id) "
     "  redis.call('XACK', q, g, eid) "
     "  redis.call('XDEL', q, eid) "
     "  return 'paused' "
     "end "
     "if okey ~= '' then "
-    "  local oz = 'webhook:order:' .. wf .. ':' .. okey "
-    "  local reg = 'webhook:ordered:' .. wf "
+    "  local oz = '" WH_REDIS_ORDER "' .. wf .. ':' .. okey "
+    "  local reg = '" WH_REDIS_ORDERED "' .. wf "
     "  if not redis.call('ZSCORE', oz, id) then "
     "    local p = redis.call('XPENDING', q, g, '-', eid, 10000) "
     "    for _, e in ipairs(p) do "
@@ -73,13 +75,14 @@ static const char  wk_gate_lua[] =
     "        if x then "
     "          local w2, x2 "
     "          for i = 1, #x[2], 2 do "
-    "            if x[2][i] == 'workflow' then w2 = x[2][i + 1] "
-    "            elseif x[2][i] == 'execution' then x2 = x[2][i + 1] end "
+    "            if x[2][i] == '" WH_JOB_WORKFLOW "' then w2 = x[2][i + 1] "
+    "            elseif x[2][i] == '" WH_JOB_EXECUTION "' then x2 = x[2][i + "
+    "              1] end "
     "          end "
     "          if w2 == wf and x2 and x2 ~= id "
     "             and redis.call('SISMEMBER', reg, x2) == 0 "
-    "             and not redis.call('HGET', 'webhook:execution:' .. x2, "
-    "               'status') then "
+    "             and not redis.call('HGET', '" WH_REDIS_EXECUTION "' .. x2, "
+    "               '" WH_REC_STATUS "') then "
     "            return 'soon' "
     "          end "
     "        end "
@@ -87,13 +90,14 @@ static const char  wk_gate_lua[] =
     "    end "
     "    redis.call('ZADD', oz, score, id) "
     "    redis.call('SADD', reg, id) "
-    "    redis.call('HSET', rec, 'orderKey', ARGV[15]) "
+    "    redis.call('HSET', rec, '" WH_REC_ORDER_KEY "', ARGV[15]) "
     "  end "
     "  while true do "
     "    local h = redis.call('ZRANGE', oz, 0, 0)[1] "
     "    if h == id then break end "
-    "    local st = redis.call('HGET', 'webhook:execution:' .. h, 'status') "
-    "    if redis.call('EXISTS', 'webhook:execution:' .. h) == 1 "
+    "    local st = redis.call('HGET', '" WH_REDIS_EXECUTION "' .. h, "
+    "      '" WH_REC_STATUS "') "
+    "    if redis.call('EXISTS', '" WH_REDIS_EXECUTION "' .. h) == 1 "
     "       and (not st or st == '0' or st == '-6') then "
     "      return 'order' "
     "    end "
@@ -102,11 +106,11 @@ static const char  wk_gate_lua[] =
     "  end "
     "end "
     "if conc > 0 then "
-    "  local rz = 'webhook:running:' .. wf "
+    "  local rz = '" WH_REDIS_RUNNING "' .. wf "
     "  redis.call('ZREMRANGEBYSCORE', rz, '-inf', now) "
     "  if not redis.call('ZSCORE', rz, id) "
     "     and redis.call('ZCARD', rz) >= conc then "
-    "    redis.call('HSETNX', rec, 'createdAt', ARGV[13]) "
+    "    redis.call('HSETNX', rec, '" WH_REC_CREATED_AT "', ARGV[13]) "
     "    return 'busy' "
     "  end "
     "  redis.call('ZADD', rz, now + lease, id) "
@@ -225,7 +229,7 @@ wk_gate_append_release(wk_worker_t *w, const wk_gate_t *g, int final,
 
     if (g->concurrency > 0) {
         wk_args_adds(&a, "ZREM");
-        wk_args_addf(&a, "webhook:running:%s", g->workflow);
+        wk_args_addf(&a, WH_REDIS_RUNNING "%s", g->workflow);
         wk_args_adds(&a, g->execution);
         wk_append(w->cmd, &a);
         (*ncmds)++;
@@ -234,13 +238,13 @@ wk_gate_append_release(wk_worker_t *w, const wk_gate_t *g, int final,
     /* a retry keeps the key: the next of the key waits for its end */
     if (final && g->order != NULL) {
         wk_args_adds(&a, "ZREM");
-        wk_args_addf(&a, "webhook:order:%s:%s", g->workflow, g->order);
+        wk_args_addf(&a, WH_REDIS_ORDER "%s:%s", g->workflow, g->order);
         wk_args_adds(&a, g->execution);
         wk_append(w->cmd, &a);
         (*ncmds)++;
 
         wk_args_adds(&a, "SREM");
-        wk_args_addf(&a, "webhook:ordered:%s", g->workflow);
+        wk_args_addf(&a, WH_REDIS_ORDERED "%s", g->workflow);
         wk_args_adds(&a, g->execution);
         wk_append(w->cmd, &a);
         (*ncmds)++;
@@ -262,7 +266,7 @@ wk_gate_append_renew(wk_worker_t *w, const wk_gate_t *g, int64_t now,
 
     wk_args_init(&a);
     wk_args_adds(&a, "ZADD");
-    wk_args_addf(&a, "webhook:running:%s", g->workflow);
+    wk_args_addf(&a, WH_REDIS_RUNNING "%s", g->workflow);
     wk_args_adds(&a, "XX");
     wk_args_addll(&a, now + w->conf->claim_after_ms);
     wk_args_adds(&a, g->execution);

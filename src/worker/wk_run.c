@@ -234,26 +234,26 @@ wk_run_create(redisReply *entry)
             goto failed;
         }
 
-        if (strcmp(kv->name, "execution") == 0) {
+        if (strcmp(kv->name, WH_JOB_EXECUTION) == 0) {
             run->execution = kv->value;
 
-        } else if (strcmp(kv->name, "workflow") == 0) {
+        } else if (strcmp(kv->name, WH_JOB_WORKFLOW) == 0) {
             run->workflow = kv->value;
 
-        } else if (strcmp(kv->name, "revision") == 0) {
+        } else if (strcmp(kv->name, WH_JOB_REVISION) == 0) {
             run->revision = kv->value;
 
-        } else if (strcmp(kv->name, "context") == 0) {
+        } else if (strcmp(kv->name, WH_JOB_CONTEXT) == 0) {
             run->context = kv->value;
             run->context_len = kv->value_len;
 
-        } else if (strcmp(kv->name, "reply") == 0) {
+        } else if (strcmp(kv->name, WH_JOB_REPLY) == 0) {
             run->reply = kv->value;
 
-        } else if (strcmp(kv->name, "parent") == 0) {
+        } else if (strcmp(kv->name, WH_JOB_PARENT) == 0) {
             run->parent = kv->value;
 
-        } else if (strcmp(kv->name, "depth") == 0) {
+        } else if (strcmp(kv->name, WH_JOB_DEPTH) == 0) {
             run->depth = atoi(kv->value);
         }
     }
@@ -786,22 +786,22 @@ static void
 wk_run_add_job_fields(wk_args_t *a, wk_run_t *run)
 {
     if (run->workflow != NULL) {
-        wk_args_adds(a, "workflow");
+        wk_args_adds(a, WH_REC_WORKFLOW);
         wk_args_adds(a, run->workflow);
     }
 
     if (run->revision != NULL) {
-        wk_args_adds(a, "revision");
+        wk_args_adds(a, WH_REC_REVISION);
         wk_args_adds(a, run->revision);
     }
 
     if (run->context != NULL) {
-        wk_args_adds(a, "context");
+        wk_args_adds(a, WH_REC_CONTEXT);
         wk_args_add(a, run->context, run->context_len);
     }
 
     if (run->parent != NULL) {
-        wk_args_adds(a, "parent");
+        wk_args_adds(a, WH_REC_PARENT);
         wk_args_adds(a, run->parent);
     }
 }
@@ -825,9 +825,9 @@ wk_run_append_start(wk_worker_t *w, wk_run_t *run, const char *key,
 
     wk_args_adds(&a, "HSET");
     wk_args_adds(&a, key);
-    wk_args_adds(&a, "status");
+    wk_args_adds(&a, WH_REC_STATUS);
     wk_args_addll(&a, status);
-    wk_args_adds(&a, "startedAt");
+    wk_args_adds(&a, WH_REC_STARTED_AT);
     wk_args_adds(&a, started);
 
     wk_run_add_job_fields(&a, run);
@@ -837,15 +837,15 @@ wk_run_append_start(wk_worker_t *w, wk_run_t *run, const char *key,
 
     wk_args_adds(&a, "HDEL");
     wk_args_adds(&a, key);
-    wk_args_adds(&a, "finishedAt");
-    wk_args_adds(&a, "nextAttemptAt");
-    wk_args_adds(&a, "parked");
+    wk_args_adds(&a, WH_REC_FINISHED_AT);
+    wk_args_adds(&a, WH_REC_NEXT_ATTEMPT_AT);
+    wk_args_adds(&a, WH_REC_PARKED);
     wk_append(w->cmd, &a);
     (*ncmds)++;
 
     wk_args_adds(&a, "HSETNX");
     wk_args_adds(&a, key);
-    wk_args_adds(&a, "createdAt");
+    wk_args_adds(&a, WH_REC_CREATED_AT);
     wk_args_adds(&a, created);
     wk_append(w->cmd, &a);
     (*ncmds)++;
@@ -853,7 +853,7 @@ wk_run_append_start(wk_worker_t *w, wk_run_t *run, const char *key,
     if (!run->no_incr) {
         wk_args_adds(&a, "HINCRBY");
         wk_args_adds(&a, key);
-        wk_args_adds(&a, "attempts");
+        wk_args_adds(&a, WH_REC_ATTEMPTS);
         wk_args_adds(&a, "1");
         wk_append(w->cmd, &a);
         (*ncmds)++;
@@ -1078,7 +1078,7 @@ wk_run_save(wk_worker_t *w, wk_run_t *run)
     wk_args_init(&a);
     wk_args_adds(&a, "HSET");
     wk_args_adds(&a, key);
-    wk_args_adds(&a, "jobs");
+    wk_args_adds(&a, WH_REC_JOBS);
     wk_args_add(&a, b.data, b.len);
 
     if (w->conf->replicas == 0) {
@@ -1136,7 +1136,7 @@ wk_run_replay_init(wk_run_t *top)
     int                   idx;
     size_t                len;
     uint32_t              i, n, tok;
-    wh_val_t              job;
+    wh_val_t              job, v;
     const char           *key;
     const wh_json_doc_t  *doc;
     const wh_workflow_t  *wf;
@@ -1160,9 +1160,10 @@ wk_run_replay_init(wk_run_t *top)
         top->rjobs[i].tok = job.tok;
         top->rjobs[i].used = 0;
 
-        if (wh_val_str(&top->mem, wh_val_get(job, "nodeKey", 7), &key, &len)
-            != 0)
-        {
+        v = wh_val_get(job, WH_REC_JOB_NODE_KEY,
+                       wh_field_len(WH_REC_JOB_NODE_KEY));
+
+        if (wh_val_str(&top->mem, v, &key, &len) != 0) {
             continue;
         }
 
@@ -1223,7 +1224,7 @@ wk_run_replay(wk_run_t *run, const wh_node_t *node)
 
         rj->used = 1;
         job = (wh_val_t) { top->saved.doc, rj->tok };
-        v = wh_val_get(job, "status", 6);
+        v = wh_val_get(job, WH_REC_JOB_STATUS, wh_field_len(WH_REC_JOB_STATUS));
 
         /* what was in flight, errored or cancelled runs again */
         if (wh_val_type(v) != WH_JSON_NUMBER || wh_val_to_number(v, &d) != 0
@@ -1233,7 +1234,9 @@ wk_run_replay(wk_run_t *run, const wh_node_t *node)
             return 0;
         }
 
-        wh_exec_resume(run->ex, (int) d, wh_val_get(job, "result", 6), NULL);
+        v = wh_val_get(job, WH_REC_JOB_RESULT,
+                       wh_field_len(WH_REC_JOB_RESULT));
+        wh_exec_resume(run->ex, (int) d, v, NULL);
 
         return 1;
     }
@@ -1702,26 +1705,26 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
 
     wk_args_adds(&a, "HSET");
     wk_args_adds(&a, key);
-    wk_args_adds(&a, "status");
+    wk_args_adds(&a, WH_REC_STATUS);
     wk_args_addll(&a, retry ? WK_STATUS_RETRY_NEEDED : status);
-    wk_args_adds(&a, "jobs");
+    wk_args_adds(&a, WH_REC_JOBS);
     wk_args_add(&a, jobs.data, jobs.len);
 
     if (fresh) {
         wh_iso_time(run->created_ms, created_iso);
         wh_iso_time(run->started_ms, started_iso);
-        wk_args_adds(&a, "startedAt");
+        wk_args_adds(&a, WH_REC_STARTED_AT);
         wk_args_adds(&a, started_iso);
-        wk_args_adds(&a, "createdAt");
+        wk_args_adds(&a, WH_REC_CREATED_AT);
         wk_args_adds(&a, created_iso);
-        wk_args_adds(&a, "attempts");
+        wk_args_adds(&a, WH_REC_ATTEMPTS);
         wk_args_addll(&a, attempts);
 
         wk_run_add_job_fields(&a, run);
     }
 
     if (error != NULL) {
-        wk_args_adds(&a, "error");
+        wk_args_adds(&a, WH_REC_ERROR);
         wk_args_adds(&a, error);
     }
 
@@ -1731,7 +1734,7 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
         wh_val_write_json(&out, output);
 
         if (!out.failed) {
-            wk_args_adds(&a, "output");
+            wk_args_adds(&a, WH_REC_OUTPUT);
             wk_args_add(&a, out.data, out.len);
         }
     }
@@ -1741,11 +1744,11 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
     if (retry) {
         due = now + wk_backoff_ms(attempts);
         wh_iso_time(due, due_iso);
-        wk_args_adds(&a, "nextAttemptAt");
+        wk_args_adds(&a, WH_REC_NEXT_ATTEMPT_AT);
         wk_args_adds(&a, due_iso);
 
     } else {
-        wk_args_adds(&a, "finishedAt");
+        wk_args_adds(&a, WH_REC_FINISHED_AT);
         wk_args_adds(&a, now_iso);
     }
 
@@ -1758,10 +1761,10 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
     } else if (error == NULL || !retry) {
         wk_args_adds(&a, "HDEL");
         wk_args_adds(&a, key);
-        wk_args_adds(&a, retry ? "finishedAt" : "nextAttemptAt");
+        wk_args_adds(&a, retry ? WH_REC_FINISHED_AT : WH_REC_NEXT_ATTEMPT_AT);
 
         if (error == NULL) {
-            wk_args_adds(&a, "error");
+            wk_args_adds(&a, WH_REC_ERROR);
         }
 
         wk_append(w->cmd, &a);
@@ -1781,8 +1784,8 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
             wk_args_adds(&a, "*");
 
             for (i = 0; i < run->nfields; i++) {
-                if (strcmp(run->fields[i].name, "error") == 0
-                    || strcmp(run->fields[i].name, "attempts") == 0)
+                if (strcmp(run->fields[i].name, WH_DEAD_ERROR) == 0
+                    || strcmp(run->fields[i].name, WH_DEAD_ATTEMPTS) == 0)
                 {
                     continue;
                 }
@@ -1792,9 +1795,9 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
                             run->fields[i].value_len);
             }
 
-            wk_args_adds(&a, "error");
+            wk_args_adds(&a, WH_DEAD_ERROR);
             wk_args_adds(&a, error ? error : "error");
-            wk_args_adds(&a, "attempts");
+            wk_args_adds(&a, WH_DEAD_ATTEMPTS);
             wk_args_addll(&a, attempts);
             wk_append(w->cmd, &a);
             ncmds++;
@@ -1903,9 +1906,9 @@ wk_run_dead_only(wk_worker_t *w, wk_run_t *run, const char *error)
         wk_args_add(&a, run->fields[i].value, run->fields[i].value_len);
     }
 
-    wk_args_adds(&a, "error");
+    wk_args_adds(&a, WH_DEAD_ERROR);
     wk_args_adds(&a, error);
-    wk_args_adds(&a, "attempts");
+    wk_args_adds(&a, WH_DEAD_ATTEMPTS);
     wk_args_adds(&a, "1");
     wk_append(w->cmd, &a);
 
@@ -1971,11 +1974,11 @@ wk_run_previous_send(redisContext *c, const char *key)
     wk_args_init(&a);
     wk_args_adds(&a, "HMGET");
     wk_args_adds(&a, key);
-    wk_args_adds(&a, "status");
-    wk_args_adds(&a, "attempts");
-    wk_args_adds(&a, "jobs");
-    wk_args_adds(&a, "nextAttemptAt");
-    wk_args_adds(&a, "parked");
+    wk_args_adds(&a, WH_REC_STATUS);
+    wk_args_adds(&a, WH_REC_ATTEMPTS);
+    wk_args_adds(&a, WH_REC_JOBS);
+    wk_args_adds(&a, WH_REC_NEXT_ATTEMPT_AT);
+    wk_args_adds(&a, WH_REC_PARKED);
     rc = wk_append(c, &a);
     wk_args_free(&a);
 
@@ -2206,9 +2209,9 @@ wk_run_begin(wk_worker_t *w, wk_run_t *run, redisReply *previous)
         || run->context == NULL)
     {
         run->error = wk_fmt(&run->mem, "the job has no \"%s\" field",
-                            run->workflow == NULL ? "workflow"
-                            : run->revision == NULL ? "revision"
-                            : "context");
+                            run->workflow == NULL ? WH_JOB_WORKFLOW
+                            : run->revision == NULL ? WH_JOB_REVISION
+                            : WH_JOB_CONTEXT);
         wk_run_finish(w, run);
         return;
     }

@@ -56,18 +56,21 @@ static int        wk_sub_stopping;
 static const char  wk_subflow_lua[] =
     "local f = redis.call('HGET', KEYS[1], ARGV[1]) "
     "if f then return {f, 'old'} end "
-    "local rev = redis.call('GET', 'webhook:workflow:key:' .. ARGV[3]) "
+    "local rev = redis.call('GET', '" WH_REDIS_WORKFLOW_KEY "' .. ARGV[3]) "
     "if not rev then return {'', 'unknown'} end "
-    "local rec = 'webhook:execution:' .. ARGV[2] "
+    "local rec = '" WH_REDIS_EXECUTION "' .. ARGV[2] "
     "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
-    "redis.call('HSET', rec, 'workflow', ARGV[3], 'revision', rev, "
-    "  'context', ARGV[4], 'parent', ARGV[5], 'createdAt', ARGV[8]) "
-    "redis.call('ZADD', 'webhook:executions', 'NX', ARGV[9], ARGV[2]) "
-    "redis.call('ZADD', 'webhook:executions:' .. ARGV[3], 'NX', ARGV[9], "
+    "redis.call('HSET', rec, '" WH_REC_WORKFLOW "', ARGV[3], "
+    "  '" WH_REC_REVISION "', rev, "
+    "  '" WH_REC_CONTEXT "', ARGV[4], '" WH_REC_PARENT "', ARGV[5], "
+    "    '" WH_REC_CREATED_AT "', ARGV[8]) "
+    "redis.call('ZADD', '" WH_REDIS_INDEX "', 'NX', ARGV[9], ARGV[2]) "
+    "redis.call('ZADD', '" WH_REDIS_INDEX ":' .. ARGV[3], 'NX', ARGV[9], "
     "  ARGV[2]) "
-    "redis.call('XADD', ARGV[6], '*', 'execution', ARGV[2], "
-    "  'workflow', ARGV[3], 'revision', rev, 'context', ARGV[4], "
-    "  'parent', ARGV[5], 'depth', ARGV[7]) "
+    "redis.call('XADD', ARGV[6], '*', '" WH_JOB_EXECUTION "', ARGV[2], "
+    "  '" WH_JOB_WORKFLOW "', ARGV[3], '" WH_JOB_REVISION "', rev, "
+    "    '" WH_JOB_CONTEXT "', ARGV[4], "
+    "  '" WH_JOB_PARENT "', ARGV[5], '" WH_JOB_DEPTH "', ARGV[7]) "
     "return {ARGV[2], rev}";
 
 
@@ -208,8 +211,8 @@ wk_sub_poll(wk_worker_t *w, void *data, int revents)
     wk_args_init(&a);
     wk_args_adds(&a, "HMGET");
     wk_args_addf(&a, WH_REDIS_EXECUTION "%s", s->child);
-    wk_args_adds(&a, "status");
-    wk_args_adds(&a, "output");
+    wk_args_adds(&a, WH_REC_STATUS);
+    wk_args_adds(&a, WH_REC_OUTPUT);
     r = wk_command(w->cmd, &a);
     wk_args_free(&a);
 
