@@ -142,12 +142,30 @@ wh_codec_b64val(unsigned char c)
 }
 
 
+static int
+wh_codec_b64space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+
+/*
+ * Lenient as atob() and Buffer.from(): either alphabet, padding optional,
+ * line breaks and spaces of MIME text skipped, and the unused low bits of
+ * the last character ignored.  Only a character outside the alphabets or
+ * a length no encoder makes is an error.
+ */
+
 int
 wh_codec_unbase64(wh_buf_t *b, const char *s, size_t len)
 {
     int       v, bits;
-    size_t    i, pad;
+    size_t    i, n, pad;
     uint32_t  acc;
+
+    while (len > 0 && wh_codec_b64space(s[len - 1])) {
+        len--;
+    }
 
     /* trailing padding: up to two '=' after a length that needs them */
     pad = 0;
@@ -157,11 +175,15 @@ wh_codec_unbase64(wh_buf_t *b, const char *s, size_t len)
         pad++;
     }
 
-    if ((pad && (len + pad) % 4 != 0) || len % 4 == 1) {
+    for (i = 0, n = 0; i < len; i++) {
+        n += !wh_codec_b64space(s[i]);
+    }
+
+    if ((pad && (n + pad) % 4 != 0) || n % 4 == 1) {
         return -1;
     }
 
-    if (wh_buf_reserve(b, len / 4 * 3 + 3) != 0) {
+    if (wh_buf_reserve(b, n / 4 * 3 + 3) != 0) {
         return -1;
     }
 
@@ -169,6 +191,10 @@ wh_codec_unbase64(wh_buf_t *b, const char *s, size_t len)
     bits = 0;
 
     for (i = 0; i < len; i++) {
+        if (wh_codec_b64space(s[i])) {
+            continue;
+        }
+
         v = wh_codec_b64val((unsigned char) s[i]);
         if (v < 0) {
             return -1;
@@ -186,8 +212,7 @@ wh_codec_unbase64(wh_buf_t *b, const char *s, size_t len)
 
     b->data[b->len] = '\0';
 
-    /* the unused bits of the last character are zero in canonical text */
-    return acc == 0 ? 0 : -1;
+    return 0;
 }
 
 
