@@ -115,8 +115,9 @@ wh_codec_base64(wh_buf_t *b, const void *p, size_t len)
 }
 
 
+/* Both alphabets: a sender using base64url loses nothing by it. */
 static int
-wh_codec_b64val(unsigned char c)
+wh_b64val(unsigned char c)
 {
     if (c >= 'A' && c <= 'Z') {
         return c - 'A';
@@ -142,6 +143,90 @@ wh_codec_b64val(unsigned char c)
 }
 
 
+/*
+ * Number of data characters of base64 text, or WH_B64_BAD.  Padding is
+ * optional but, when present, must complete the last quantum.
+ */
+static size_t
+wh_b64_chars(const char *s, size_t len)
+{
+    size_t  n, pad;
+
+    n = len;
+    pad = 0;
+
+    while (n && s[n - 1] == '=' && pad < 2) {
+        n--;
+        pad++;
+    }
+
+    if (n % 4 == 1 || (pad && len % 4 != 0)) {
+        return WH_B64_BAD;
+    }
+
+    return n;
+}
+
+
+/* Decoded length of base64 text, or WH_B64_BAD. */
+size_t
+wh_b64_len(const char *s, size_t len)
+{
+    size_t  n;
+
+    n = wh_b64_chars(s, len);
+    if (n == WH_B64_BAD) {
+        return WH_B64_BAD;
+    }
+
+    return n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
+}
+
+
+/*
+ * Decodes into out[0..cap).  Unused trailing bits must be zero, so every
+ * value has one encoding.  Returns the length or WH_B64_BAD.
+ */
+size_t
+wh_b64_decode(const char *s, size_t len, unsigned char *out, size_t cap)
+{
+    size_t    n, i, o;
+    uint32_t  acc;
+    int       v, bits;
+
+    n = wh_b64_chars(s, len);
+    if (n == WH_B64_BAD) {
+        return WH_B64_BAD;
+    }
+
+    if (n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > cap) {
+        return WH_B64_BAD;
+    }
+
+    acc = 0;
+    bits = 0;
+    o = 0;
+
+    for (i = 0; i < n; i++) {
+        v = wh_b64val((unsigned char) s[i]);
+        if (v < 0) {
+            return WH_B64_BAD;
+        }
+
+        acc = acc << 6 | (uint32_t) v;
+        bits += 6;
+
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char) (acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+
+    return acc == 0 ? o : WH_B64_BAD;
+}
+
+
 static int
 wh_codec_b64space(char c)
 {
@@ -150,10 +235,11 @@ wh_codec_b64space(char c)
 
 
 /*
- * Lenient as atob() and Buffer.from(): either alphabet, padding optional,
- * line breaks and spaces of MIME text skipped, and the unused low bits of
- * the last character ignored.  Only a character outside the alphabets or
- * a length no encoder makes is an error.
+ * unbase64() is as lenient as atob() and Buffer.from(), unlike the
+ * signature schemes' wh_b64_decode(): either alphabet, padding optional,
+ * the spaces and line breaks of MIME text skipped, and the unused low
+ * bits of the last character ignored.  Only a character outside the
+ * alphabets or a length no encoder makes is an error.
  */
 
 int
@@ -195,7 +281,7 @@ wh_codec_unbase64(wh_buf_t *b, const char *s, size_t len)
             continue;
         }
 
-        v = wh_codec_b64val((unsigned char) s[i]);
+        v = wh_b64val((unsigned char) s[i]);
         if (v < 0) {
             return -1;
         }
