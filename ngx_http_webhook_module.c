@@ -113,6 +113,13 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
       0,
       NULL },
 
+    { ngx_string("webhook_viewer"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_webhook_viewer_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -334,8 +341,8 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->sync_timeout, prev->sync_timeout, 10000);
 
     if (conf->workflow == NULL) {
-        /* the viewer of a status location reads the records */
-        if (conf->status_page && conf->redis
+        /* the viewer reads the records */
+        if (conf->viewer && conf->redis
             && ngx_http_webhook_redis_register(cf, conf) != NGX_OK)
         {
             return NGX_CONF_ERROR;

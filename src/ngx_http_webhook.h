@@ -54,7 +54,7 @@ typedef struct {
 typedef struct {
     wh_workflow_t               *workflow;
     ngx_http_webhook_stat_t     *stat;
-    ngx_uint_t                   status_page;  /* webhook_status here */
+    ngx_uint_t                   viewer;      /* webhook_viewer here */
     ngx_str_t                    file;
     ngx_uint_t                   methods;
     ngx_uint_t                   mode;
@@ -135,10 +135,9 @@ ngx_int_t ngx_http_webhook_send_state(ngx_http_request_t *r,
 ngx_int_t ngx_http_webhook_output(ngx_http_request_t *r, ngx_uint_t status,
     const char *body, size_t len);
 
-/* ngx_http_webhook_executions.c: the viewer of a webhook_status location */
-ngx_int_t ngx_http_webhook_viewer_page(ngx_http_request_t *r);
-ngx_int_t ngx_http_webhook_executions(ngx_http_request_t *r,
-    ngx_uint_t show);
+/* ngx_http_webhook_executions.c: the webhook_viewer location */
+char *ngx_http_webhook_viewer_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* ngx_http_webhook_status.c */
 ngx_http_webhook_stat_t *ngx_http_webhook_stat_add(ngx_conf_t *cf,

@@ -1,12 +1,14 @@
 /*
- * The execution viewer of a webhook_status location: an HTML page (built
- * in) and the two JSON reads it makes, answered from the execution
- * records in Redis through the non-blocking connection:
+ * webhook_viewer: an HTML page (built in, Accept: text/html) and the JSON
+ * reads it makes, answered from the execution records in Redis through
+ * the non-blocking connection:
  *
  *     ?format=executions[&workflow=K][&status=S][&limit=N]
  *     ?execution=ID
  *
  * Each read is one EVAL, so a page costs one round trip whatever it shows.
+ * webhook_status serves counters only; whoever may see executions is
+ * decided on this location (allow/deny, auth_basic).
  */
 
 #include "ngx_http_webhook.h"
@@ -71,12 +73,96 @@ static char  ngx_http_webhook_show_script[] =
     "return '{' .. table.concat(p, ',') .. '}'\n";
 
 
+static ngx_int_t ngx_http_webhook_viewer_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webhook_viewer_page(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webhook_executions(ngx_http_request_t *r,
+    ngx_uint_t show);
 static void ngx_http_webhook_exec_reply(void *data, redisReply *reply,
     const char *err);
 static void ngx_http_webhook_exec_cleanup(void *data);
 
 
-ngx_int_t
+char *
+ngx_http_webhook_viewer_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webhook_loc_conf_t *wlcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (wlcf->viewer) {
+        return "is duplicate";
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_webhook_viewer_handler;
+
+    wlcf->viewer = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+/* Does the query have NAME=VALUE? */
+
+static ngx_uint_t
+ngx_http_webhook_viewer_is(ngx_http_request_t *r, const char *name,
+    const char *value)
+{
+    ngx_str_t  v;
+
+    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &v) != NGX_OK) {
+        return 0;
+    }
+
+    return v.len == ngx_strlen(value)
+           && ngx_strncmp(v.data, value, v.len) == 0;
+}
+
+
+static ngx_int_t
+ngx_http_webhook_viewer_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                rc;
+    ngx_str_t                v;
+    ngx_http_webhook_ctx_t  *ctx;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* a context of its own makes errors JSON like the endpoints' */
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_webhook_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_webhook_module);
+    ngx_http_webhook_mem(ctx, r->pool);
+
+    if (ngx_http_arg(r, (u_char *) "execution", 9, &v) == NGX_OK) {
+        return ngx_http_webhook_executions(r, 1);
+    }
+
+    if (ngx_http_webhook_viewer_is(r, "format", "executions")) {
+        return ngx_http_webhook_executions(r, 0);
+    }
+
+    if (ngx_http_arg(r, (u_char *) "format", 6, &v) == NGX_OK) {
+        return ngx_http_webhook_error(r, NGX_HTTP_BAD_REQUEST, "bad_request",
+                                      "unknown format");
+    }
+
+    /* JSON is asked by ?format=, so whatever the Accept, the page */
+    return ngx_http_webhook_viewer_page(r);
+}
+
+
+static ngx_int_t
 ngx_http_webhook_viewer_page(ngx_http_request_t *r)
 {
     ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
@@ -116,7 +202,7 @@ ngx_http_webhook_exec_arg(ngx_http_request_t *r, const char *name,
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_webhook_executions(ngx_http_request_t *r, ngx_uint_t show)
 {
     u_char                        *p, num[NGX_INT_T_LEN];

@@ -264,14 +264,10 @@ ngx_http_webhook_log_handler(ngx_http_request_t *r)
 char *
 ngx_http_webhook_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_webhook_loc_conf_t *wlcf = conf;
-
     ngx_http_core_loc_conf_t  *clcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_webhook_status_handler;
-
-    wlcf->status_page = 1;
 
     return NGX_CONF_OK;
 }
@@ -279,14 +275,12 @@ ngx_http_webhook_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 #define NGX_HTTP_WEBHOOK_FMT_JSON        0
 #define NGX_HTTP_WEBHOOK_FMT_PROMETHEUS  1
-#define NGX_HTTP_WEBHOOK_FMT_EXECUTIONS  2
-#define NGX_HTTP_WEBHOOK_FMT_HTML        3
 
 
 /*
- * ?format=json|prometheus|executions|html, else the Accept header: a
- * browser gets the viewer, a Prometheus scraper the text format, anything
- * else JSON.
+ * ?format=json|prometheus, else the Accept header: a Prometheus scraper
+ * gets the text format, anything else JSON.  Counters only: execution
+ * data is the viewer's (webhook_viewer), which an operator guards apart.
  */
 
 static ngx_uint_t
@@ -300,14 +294,6 @@ ngx_http_webhook_status_format(ngx_http_request_t *r)
             return NGX_HTTP_WEBHOOK_FMT_PROMETHEUS;
         }
 
-        if (fmt.len == 10 && ngx_strncmp(fmt.data, "executions", 10) == 0) {
-            return NGX_HTTP_WEBHOOK_FMT_EXECUTIONS;
-        }
-
-        if (fmt.len == 4 && ngx_strncmp(fmt.data, "html", 4) == 0) {
-            return NGX_HTTP_WEBHOOK_FMT_HTML;
-        }
-
         return NGX_HTTP_WEBHOOK_FMT_JSON;
     }
 
@@ -315,13 +301,6 @@ ngx_http_webhook_status_format(ngx_http_request_t *r)
 
     if (accept == NULL) {
         return NGX_HTTP_WEBHOOK_FMT_JSON;
-    }
-
-    if (ngx_strlcasestrn(accept->value.data,
-                         accept->value.data + accept->value.len,
-                         (u_char *) "text/html", 9 - 1) != NULL)
-    {
-        return NGX_HTTP_WEBHOOK_FMT_HTML;
     }
 
     if (ngx_strlcasestrn(accept->value.data,
@@ -342,7 +321,6 @@ static ngx_int_t
 ngx_http_webhook_status_handler(ngx_http_request_t *r)
 {
     ngx_int_t                      rc;
-    ngx_str_t                      id;
     ngx_uint_t                     fmt;
     wh_buf_t                       b;
     ngx_http_webhook_ctx_t        *ctx;
@@ -366,19 +344,7 @@ ngx_http_webhook_status_handler(ngx_http_request_t *r)
     ngx_http_set_ctx(r, ctx, ngx_http_webhook_module);
     ngx_http_webhook_mem(ctx, r->pool);
 
-    if (ngx_http_arg(r, (u_char *) "execution", 9, &id) == NGX_OK) {
-        return ngx_http_webhook_executions(r, 1);
-    }
-
     fmt = ngx_http_webhook_status_format(r);
-
-    if (fmt == NGX_HTTP_WEBHOOK_FMT_EXECUTIONS) {
-        return ngx_http_webhook_executions(r, 0);
-    }
-
-    if (fmt == NGX_HTTP_WEBHOOK_FMT_HTML) {
-        return ngx_http_webhook_viewer_page(r);
-    }
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
 

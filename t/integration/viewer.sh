@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The execution viewer of a webhook_status location, in headless Chromium:
+# The viewer (webhook_viewer), in headless Chromium:
 # the page lists a run this test created and opens it with each node's
 # result.  Real redis-server, webhook-worker and nginx on loopback.  TAP.
 set -u
@@ -49,7 +49,7 @@ http {
     server {
         listen 127.0.0.1:$port;
         location = /orders { webhook orders.json; }
-        location = /webhooks/status { webhook_status; }
+        location = /webhooks/viewer { webhook_viewer; }
     }
 }
 EOC
@@ -65,16 +65,16 @@ id=$(printf %s "$ack" | sed -n 's/.*"executionId":"\([^"]*\)".*/\1/p')
 [ -n "$id" ]; ok $? "the webhook was queued ($ack)"
 
 for i in $(seq 1 50); do
-    st=$(curl -s "http://127.0.0.1:$port/webhooks/status?execution=$id")
+    st=$(curl -s "http://127.0.0.1:$port/webhooks/viewer?execution=$id")
     [[ $st == *'"status":1'* ]] && break
     sleep 0.1
 done
 [[ $st == *'"status":1'* ]]; ok $? "the worker resolved it"
 
-list=$(curl -s "http://127.0.0.1:$port/webhooks/status?format=executions&workflow=orders")
+list=$(curl -s "http://127.0.0.1:$port/webhooks/viewer?format=executions&workflow=orders")
 [[ $list == *"\"id\":\"$id\""* ]]; ok $? "the JSON list has it"
 
-page=$(curl -s -H 'Accept: text/html' "http://127.0.0.1:$port/webhooks/status")
+page=$(curl -s -H 'Accept: text/html' "http://127.0.0.1:$port/webhooks/viewer")
 [[ $page == *'<title>Webhook executions</title>'* ]]; ok $? "a browser gets the viewer page"
 
 browse() {
@@ -85,18 +85,18 @@ browse() {
         2>>"$dir/chromium.log"
 }
 
-dom=$(browse --dump-dom "http://127.0.0.1:$port/webhooks/status")
+dom=$(browse --dump-dom "http://127.0.0.1:$port/webhooks/viewer")
 [[ $dom == *"$id"* && $dom == *'>orders<'* && $dom == *'>resolved<'* ]]
 ok $? "the page lists the run with its workflow and status"
 
-dom=$(browse --dump-dom "http://127.0.0.1:$port/webhooks/status?open=$id")
+dom=$(browse --dump-dom "http://127.0.0.1:$port/webhooks/viewer?open=$id")
 [[ $dom == *'total (calculation): resolved'* && $dom == *'W-42'* \
    && $dom == *'"total": 10'* ]]
 ok $? "opening the run shows its context and each node's result"
 
 mkdir -p build
 browse --screenshot="$top/build/viewer.png" --window-size=1280,800 \
-    "http://127.0.0.1:$port/webhooks/status?open=$id" >/dev/null
+    "http://127.0.0.1:$port/webhooks/viewer?open=$id" >/dev/null
 [ -s "$top/build/viewer.png" ]; ok $? "a screenshot is taken (build/viewer.png)"
 
 ! grep -qE '\[(alert|crit|emerg)\]' "$dir/logs/error.log"
