@@ -113,6 +113,20 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
       0,
       NULL },
 
+    { ngx_string("webhook_ledger"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhook_ledger_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhook_ledger_body"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhook_loc_conf_t, ledger_body),
+      NULL },
+
     { ngx_string("webhook_viewer"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_webhook_viewer_conf,
@@ -278,6 +292,8 @@ ngx_http_webhook_create_main_conf(ngx_conf_t *cf)
                        sizeof(ngx_http_webhook_stat_t *))
         != NGX_OK
         || ngx_array_init(&wmcf->peers, cf->pool, 1, sizeof(void *))
+           != NGX_OK
+        || ngx_array_init(&wmcf->locations, cf->pool, 4, sizeof(void *))
            != NGX_OK)
     {
         return NULL;
@@ -313,6 +329,7 @@ ngx_http_webhook_create_loc_conf(ngx_conf_t *cf)
     conf->dedup_ttl = NGX_CONF_UNSET;
     conf->redis = NGX_CONF_UNSET_PTR;
     conf->sync_timeout = NGX_CONF_UNSET_MSEC;
+    conf->ledger_body = NGX_CONF_UNSET_SIZE;
 
     return conf;
 }
@@ -339,6 +356,8 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->redis, prev->redis, NULL);
     ngx_conf_merge_str_value(conf->queue, prev->queue, "webhook:jobs");
     ngx_conf_merge_msec_value(conf->sync_timeout, prev->sync_timeout, 10000);
+    ngx_conf_merge_size_value(conf->ledger_body, prev->ledger_body,
+                              64 * 1024);
 
     if (conf->workflow == NULL) {
         /* the viewer reads the records */
@@ -401,10 +420,12 @@ ngx_http_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_webhook_loc_conf_t *wlcf = conf;
 
-    char                      err[1024];
-    ngx_str_t                *value, name;
-    ngx_pool_cleanup_t       *cln;
-    ngx_http_core_loc_conf_t *clcf;
+    char                           err[1024];
+    ngx_str_t                     *value, name;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_webhook_loc_conf_t  **loc;
+    ngx_http_webhook_main_conf_t  *wmcf;
 
     if (wlcf->workflow) {
         return "is duplicate";
@@ -439,6 +460,15 @@ ngx_http_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (wlcf->stat == NULL) {
         return NGX_CONF_ERROR;
     }
+
+    /* the viewer finds the workflows (and where to replay) here */
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_webhook_module);
+    loc = ngx_array_push(&wmcf->locations);
+    if (loc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *loc = wlcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_webhook_handler;

@@ -43,11 +43,18 @@ typedef struct {
 } ngx_http_webhook_stat_t;
 
 
+typedef struct ngx_http_webhook_ledger_s  ngx_http_webhook_ledger_t;
+
 typedef struct {
     ngx_array_t                  peers;   /* ngx_http_webhook_redis_peer_t * */
     ngx_array_t                  stats;     /* ngx_http_webhook_stat_t * */
     ngx_shm_zone_t              *zone;
     ngx_http_webhook_shm_t      *shm;
+    ngx_shm_zone_t              *ledger_zone;
+    ngx_http_webhook_ledger_t   *ledger;
+    ngx_shmtx_t                 *ledger_mutex;
+    ngx_uint_t                   ledger_off;
+    ngx_array_t                  locations; /* loc confs of webhook */
 } ngx_http_webhook_main_conf_t;
 
 
@@ -66,6 +73,7 @@ typedef struct {
     ngx_http_webhook_redis_conf_t *redis;
     ngx_str_t                    queue;
     ngx_msec_t                   sync_timeout;
+    size_t                       ledger_body;
 } ngx_http_webhook_loc_conf_t;
 
 
@@ -76,6 +84,7 @@ typedef struct {
     u_char                      *mem_end;
     char                         id[37];      /* UUIDv7 */
     ngx_str_t                    status;      /* $webhook_status */
+    ngx_str_t                    message;     /* of an error answer */
     wh_buf_t                     context;     /* the $context JSON text */
     wh_val_t                     context_val;
     const char                  *body;        /* raw body, contiguous */
@@ -138,6 +147,17 @@ ngx_int_t ngx_http_webhook_output(ngx_http_request_t *r, ngx_uint_t status,
 /* ngx_http_webhook_executions.c: the webhook_viewer location */
 char *ngx_http_webhook_viewer_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+/* ngx_http_webhook_ledger.c */
+char *ngx_http_webhook_ledger_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_webhook_ledger_init(ngx_conf_t *cf);
+/* JSON of entries newest first; NGX_DECLINED: no ledger */
+ngx_int_t ngx_http_webhook_ledger_list(ngx_http_request_t *r,
+    ngx_str_t *workflow, ngx_str_t *outcome, ngx_uint_t limit, wh_buf_t *b);
+/* JSON of one entry whole; NGX_DECLINED: none such */
+ngx_int_t ngx_http_webhook_ledger_get(ngx_http_request_t *r, uint64_t id,
+    wh_buf_t *b);
 
 /* ngx_http_webhook_status.c */
 ngx_http_webhook_stat_t *ngx_http_webhook_stat_add(ngx_conf_t *cf,

@@ -75,6 +75,8 @@ static char  ngx_http_webhook_show_script[] =
 
 static ngx_int_t ngx_http_webhook_viewer_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhook_viewer_page(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webhook_requests(ngx_http_request_t *r,
+    ngx_http_webhook_ctx_t *ctx);
 static ngx_int_t ngx_http_webhook_executions(ngx_http_request_t *r,
     ngx_uint_t show);
 static void ngx_http_webhook_exec_reply(void *data, redisReply *reply,
@@ -152,6 +154,12 @@ ngx_http_webhook_viewer_handler(ngx_http_request_t *r)
         return ngx_http_webhook_executions(r, 0);
     }
 
+    if (ngx_http_arg(r, (u_char *) "request", 7, &v) == NGX_OK
+        || ngx_http_webhook_viewer_is(r, "format", "requests"))
+    {
+        return ngx_http_webhook_requests(r, ctx);
+    }
+
     if (ngx_http_arg(r, (u_char *) "format", 6, &v) == NGX_OK) {
         return ngx_http_webhook_error(r, NGX_HTTP_BAD_REQUEST, "bad_request",
                                       "unknown format");
@@ -199,6 +207,73 @@ ngx_http_webhook_exec_arg(ngx_http_request_t *r, const char *name,
     value->len = dst - value->data;
 
     return NGX_OK;
+}
+
+
+/* The limit=N of a list: 1-1000, 50 when absent or out of range. */
+
+static ngx_uint_t
+ngx_http_webhook_viewer_limit(ngx_http_request_t *r)
+{
+    ngx_int_t  n;
+    ngx_str_t  lim;
+
+    if (ngx_http_arg(r, (u_char *) "limit", 5, &lim) != NGX_OK) {
+        return 50;
+    }
+
+    n = ngx_atoi(lim.data, lim.len);
+
+    return (n < 1 || n > 1000) ? 50 : (ngx_uint_t) n;
+}
+
+
+/* ?format=requests[&workflow=K][&outcome=C][&limit=N] and ?request=ID */
+
+static ngx_int_t
+ngx_http_webhook_requests(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx)
+{
+    ngx_int_t   rc, id;
+    ngx_str_t   v, wf, oc;
+    wh_buf_t    b;
+
+    wh_buf_init(&b, &ctx->mem, 16384);
+
+    if (ngx_http_arg(r, (u_char *) "request", 7, &v) == NGX_OK) {
+        id = ngx_atoi(v.data, v.len);
+        if (id == NGX_ERROR) {
+            return ngx_http_webhook_error(r, NGX_HTTP_NOT_FOUND,
+                                          "not_found", "no such request");
+        }
+
+        rc = ngx_http_webhook_ledger_get(r, (uint64_t) id, &b);
+
+    } else {
+        if (ngx_http_webhook_exec_arg(r, "workflow", &wf) == NGX_ERROR
+            || ngx_http_webhook_exec_arg(r, "outcome", &oc) == NGX_ERROR)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        rc = ngx_http_webhook_ledger_list(r, &wf, &oc,
+                                          ngx_http_webhook_viewer_limit(r),
+                                          &b);
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_webhook_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                      ((ngx_http_webhook_main_conf_t *)
+                                       ngx_http_get_module_main_conf(r,
+                                           ngx_http_webhook_module))->ledger
+                                      ? "no such request"
+                                      : "webhook_ledger is off");
+    }
+
+    return ngx_http_webhook_send_json(r, NGX_HTTP_OK, b.data, b.len);
 }
 
 

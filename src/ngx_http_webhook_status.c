@@ -203,7 +203,7 @@ ngx_http_webhook_status_init(ngx_conf_t *cf)
 
     *h = ngx_http_webhook_log_handler;
 
-    return NGX_OK;
+    return ngx_http_webhook_ledger_init(cf);
 }
 
 

@@ -1,0 +1,788 @@
+/*
+ * webhook_ledger: the most recent requests to webhook locations, whatever
+ * their outcome, in one shared memory zone that every worker process
+ * writes and that a reload keeps.
+ *
+ * The zone holds a ring of bytes: an entry is appended whole at the head
+ * under the zone's mutex, and the oldest entries leave from the tail until
+ * it fits.  Recording is done in the log phase, once the answer is known;
+ * its work is bounded by the request's headers and webhook_ledger_body,
+ * and nothing is allocated in the zone but the ring itself.  Entries are
+ * kept as JSON members but for the body, which is copied as it came and
+ * made JSON (text or base64) only when someone reads it: the request path
+ * pays for a copy, not for a scan.
+ */
+
+#include "ngx_http_webhook.h"
+#include "wh_time.h"
+
+
+#define NGX_HTTP_WEBHOOK_LEDGER_MIN  (32 * 1024)
+
+
+typedef struct {
+    uint32_t                     len;          /* whole entry, aligned */
+    uint32_t                     status;
+    uint64_t                     id;
+    uint32_t                     summary_len;
+    uint32_t                     detail_len;
+    uint32_t                     body_len;     /* kept raw */
+    uint32_t                     body_size;    /* as received */
+    u_char                       workflow[65];
+    u_char                       outcome[39];  /* NUL-terminated */
+    /* summary members, detail members (headers), the body's bytes */
+} ngx_http_webhook_ledger_entry_t;
+
+
+struct ngx_http_webhook_ledger_s {
+    uint64_t                     next_id;
+    size_t                       cap;
+    size_t                       head;         /* the next entry */
+    size_t                       tail;         /* the oldest entry */
+    size_t                       wrap_end;     /* where the old lap ends */
+    ngx_uint_t                   count;
+    ngx_uint_t                   wrapped;      /* head is behind tail */
+    u_char                       data[1];
+};
+
+
+static ngx_int_t ngx_http_webhook_ledger_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static ngx_int_t ngx_http_webhook_ledger_log(ngx_http_request_t *r);
+static void ngx_http_webhook_ledger_headers(ngx_http_request_t *r,
+    wh_buf_t *b, ngx_array_t *redact);
+static void ngx_http_webhook_ledger_body(wh_buf_t *b, const u_char *body,
+    size_t keep, size_t size);
+static ngx_http_webhook_ledger_entry_t *ngx_http_webhook_ledger_put(
+    ngx_http_webhook_ledger_t *lg, size_t n);
+
+
+char *
+ngx_http_webhook_ledger_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webhook_main_conf_t *wmcf = conf;
+
+    ssize_t     size;
+    ngx_str_t  *value, name;
+
+    if (wmcf->ledger_zone != NULL || wmcf->ledger_off) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        wmcf->ledger_off = 1;
+        return NGX_CONF_OK;
+    }
+
+    size = ngx_parse_size(&value[1]);
+
+    if (size == NGX_ERROR || size < NGX_HTTP_WEBHOOK_LEDGER_MIN) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid ledger size \"%V\" (32k at least)",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_str_set(&name, "webhook_ledger");
+
+    wmcf->ledger_zone = ngx_shared_memory_add(cf, &name, size,
+                                              &ngx_http_webhook_module);
+    if (wmcf->ledger_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (wmcf->ledger_zone->data) {
+        return "is duplicate";
+    }
+
+    wmcf->ledger_zone->init = ngx_http_webhook_ledger_init_zone;
+    wmcf->ledger_zone->data = wmcf;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * A reload with the same size keeps the zone, and nginx hands the old
+ * configuration in: its ring goes on.  A new zone gets one ring as large
+ * as the slab pool can give.
+ */
+
+static ngx_int_t
+ngx_http_webhook_ledger_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_webhook_main_conf_t *wmcf = shm_zone->data;
+
+    size_t                      size;
+    ngx_slab_pool_t            *shpool;
+    ngx_http_webhook_ledger_t  *lg;
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (data != NULL) {
+        wmcf->ledger = ((ngx_http_webhook_main_conf_t *) data)->ledger;
+        wmcf->ledger_mutex = &shpool->mutex;
+        return NGX_OK;
+    }
+
+    if (shm_zone->shm.exists) {
+        wmcf->ledger = shpool->data;
+        wmcf->ledger_mutex = &shpool->mutex;
+        return NGX_OK;
+    }
+
+    size = shpool->pfree * ngx_pagesize;
+
+    lg = ngx_slab_alloc(shpool, size);
+    if (lg == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(lg, offsetof(ngx_http_webhook_ledger_t, data));
+
+    lg->next_id = 1;
+    lg->cap = (size - offsetof(ngx_http_webhook_ledger_t, data))
+              & ~((size_t) 7);
+
+    shpool->data = lg;
+    shpool->log_nomem = 0;
+
+    wmcf->ledger = lg;
+    wmcf->ledger_mutex = &shpool->mutex;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_webhook_ledger_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt           *h;
+    ngx_http_core_main_conf_t     *cmcf;
+    ngx_http_webhook_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_webhook_module);
+
+    if (wmcf->ledger_zone == NULL) {
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_webhook_ledger_log;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhook_ledger_log(ngx_http_request_t *r)
+{
+    size_t                            n, limit, size, start, keep;
+    u_char                           *p;
+    char                              ts[WH_ISO_LEN];
+    uint64_t                          id;
+    ngx_uint_t                        status;
+    ngx_str_t                         outcome;
+    wh_buf_t                          b;
+    ngx_http_webhook_ctx_t           *ctx, tmp;
+    ngx_http_webhook_ledger_t        *lg;
+    ngx_http_webhook_loc_conf_t      *wlcf;
+    ngx_http_webhook_main_conf_t     *wmcf;
+    ngx_http_webhook_ledger_entry_t  *e;
+
+    if (r != r->main) {
+        return NGX_OK;
+    }
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
+    lg = wmcf->ledger;
+
+    if (wlcf->workflow == NULL || lg == NULL) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_webhook_module);
+
+    if (ctx == NULL) {
+        /* refused before the module ran: allow/deny, limit_req, 413 */
+        ngx_memzero(&tmp, sizeof(ngx_http_webhook_ctx_t));
+        ngx_http_webhook_mem(&tmp, r->pool);
+        ctx = &tmp;
+    }
+
+    status = r->headers_out.status ? r->headers_out.status : r->err_status;
+
+    if (ctx->status.len) {
+        outcome = ctx->status;
+
+    } else {
+        /* an answer that nginx made: "http_403" */
+        outcome.data = ngx_pnalloc(r->pool, sizeof("http_") + NGX_INT_T_LEN);
+        if (outcome.data == NULL) {
+            return NGX_OK;
+        }
+
+        outcome.len = ngx_sprintf(outcome.data, "http_%ui", status)
+                      - outcome.data;
+    }
+
+    if (ctx->body) {
+        size = ctx->body_len;
+
+    } else {
+        size = r->headers_in.content_length_n > 0
+               ? (size_t) r->headers_in.content_length_n : 0;
+    }
+
+    /* an entry takes at most a quarter of the ring */
+    limit = ngx_min(wlcf->ledger_body, lg->cap / 8);
+
+    wh_buf_init(&b, &ctx->mem, 2048);
+
+    wh_iso_time((int64_t) r->start_sec * 1000 + r->start_msec, ts);
+
+    wh_buf_adds(&b, "\"time\":\"");
+    wh_buf_add(&b, ts, WH_ISO_LEN - 1);
+    wh_buf_adds(&b, "\",\"workflow\":\"");
+    wh_buf_adds(&b, wlcf->workflow->key);    /* [A-Za-z0-9_-] only */
+    wh_buf_adds(&b, "\",\"method\":");
+    wh_json_escape(&b, (char *) r->method_name.data, r->method_name.len);
+    wh_buf_adds(&b, ",\"uri\":");
+    wh_json_escape(&b, (char *) r->unparsed_uri.data, r->unparsed_uri.len);
+    wh_buf_adds(&b, ",\"client\":");
+    wh_json_escape(&b, (char *) r->connection->addr_text.data,
+                   r->connection->addr_text.len);
+    wh_buf_printf(&b, ",\"status\":%u,\"outcome\":", (unsigned) status);
+    wh_json_escape(&b, (char *) outcome.data, outcome.len);
+    wh_buf_adds(&b, ",\"message\":");
+
+    if (ctx->message.len) {
+        wh_json_escape(&b, (char *) ctx->message.data, ctx->message.len);
+
+    } else {
+        wh_buf_adds(&b, "null");
+    }
+
+    /* an id only where an execution ran or was queued */
+    if (ctx->id[0]
+        && (status < NGX_HTTP_BAD_REQUEST
+            || status == NGX_HTTP_INTERNAL_SERVER_ERROR
+            || status == NGX_HTTP_GATEWAY_TIME_OUT))
+    {
+        wh_buf_adds(&b, ",\"executionId\":\"");
+        wh_buf_add(&b, ctx->id, 36);
+        wh_buf_addc(&b, '"');
+
+    } else {
+        wh_buf_adds(&b, ",\"executionId\":null");
+    }
+
+    wh_buf_printf(&b, ",\"bodySize\":%zu", size);
+
+    start = b.len;
+
+    wh_buf_adds(&b, "\"headers\":");
+    ngx_http_webhook_ledger_headers(r, &b, wlcf->redact);
+
+    if (b.failed) {
+        return NGX_OK;
+    }
+
+    keep = ctx->body ? ngx_min(ctx->body_len, limit) : 0;
+
+    n = sizeof(ngx_http_webhook_ledger_entry_t) + b.len + keep;
+
+    if (n > lg->cap / 4) {
+        /* headers too large for this ring: the summary alone */
+        b.len = start;
+        wh_buf_adds(&b, "\"headers\":null");
+        keep = 0;
+        n = sizeof(ngx_http_webhook_ledger_entry_t) + b.len;
+    }
+
+    n = ngx_align(n, 8);
+
+    ngx_shmtx_lock(wmcf->ledger_mutex);
+
+    e = ngx_http_webhook_ledger_put(lg, n);
+
+    id = lg->next_id++;
+
+    e->len = n;
+    e->id = id;
+    e->status = status;
+    e->summary_len = start;
+    e->detail_len = b.len - start;
+    e->body_len = keep;
+    e->body_size = ctx->body ? size : (uint32_t) -1;
+
+    ngx_cpystrn(e->workflow, (u_char *) wlcf->workflow->key,
+                sizeof(e->workflow));
+    ngx_cpystrn(e->outcome, outcome.data,
+                ngx_min(outcome.len + 1, sizeof(e->outcome)));
+
+    p = ngx_cpymem((u_char *) (e + 1), b.data, b.len);
+    ngx_memcpy(p, ctx->body, keep);
+
+    ngx_shmtx_unlock(wmcf->ledger_mutex);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Makes room for n bytes at the head, the oldest entries leaving first;
+ * n is at most a quarter of the ring, so this ends within one lap.
+ */
+
+static ngx_http_webhook_ledger_entry_t *
+ngx_http_webhook_ledger_put(ngx_http_webhook_ledger_t *lg, size_t n)
+{
+    ngx_http_webhook_ledger_entry_t  *e;
+
+    for ( ;; ) {
+
+        if (lg->count == 0) {
+            lg->head = 0;
+            lg->tail = 0;
+            lg->wrapped = 0;
+        }
+
+        if (!lg->wrapped) {
+            /* used: [tail, head) */
+            if (lg->cap - lg->head >= n) {
+                break;
+            }
+
+            if (lg->count == 0) {
+                break;      /* n <= cap */
+            }
+
+            lg->wrap_end = lg->head;
+            lg->head = 0;
+            lg->wrapped = 1;
+        }
+
+        /* used: [tail, wrap_end) and [0, head) */
+        if (lg->tail - lg->head >= n) {
+            break;
+        }
+
+        e = (ngx_http_webhook_ledger_entry_t *) (lg->data + lg->tail);
+        lg->tail += e->len;
+        lg->count--;
+
+        if (lg->tail >= lg->wrap_end) {
+            lg->tail = 0;
+            lg->wrapped = 0;
+        }
+    }
+
+    e = (ngx_http_webhook_ledger_entry_t *) (lg->data + lg->head);
+    lg->head += n;
+    lg->count++;
+
+    return e;
+}
+
+
+/*
+ * Request headers as $context.headers has them: lower-cased names,
+ * repeated ones joined with ", ", the webhook_redact_header names and the
+ * signature schemes' secret headers "[redacted]".  Quadratic in the number
+ * of headers, which large_client_header_buffers bounds, as the context's.
+ */
+
+static ngx_inline ngx_uint_t
+ngx_http_webhook_ledger_same(ngx_table_elt_t *a, ngx_table_elt_t *b)
+{
+    return a->hash == b->hash && a->key.len == b->key.len
+           && ngx_strncmp(a->lowcase_key, b->lowcase_key, a->key.len) == 0;
+}
+
+
+static void
+ngx_http_webhook_ledger_headers(ngx_http_request_t *r, wh_buf_t *b,
+    ngx_array_t *redact)
+{
+    u_char            *p, *q;
+    size_t             len;
+    ngx_str_t         *rn;
+    ngx_uint_t         i, j, k, n, first;
+    ngx_list_part_t   *part;
+    ngx_table_elt_t   *h, **hs;
+
+    n = 0;
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        n += part->nelts;
+    }
+
+    hs = ngx_palloc(r->pool, (n + 1) * sizeof(ngx_table_elt_t *));
+    if (hs == NULL) {
+        b->failed = 1;
+        return;
+    }
+
+    n = 0;
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+        for (i = 0; i < part->nelts; i++) {
+            if (h[i].hash != 0) {
+                hs[n++] = &h[i];
+            }
+        }
+    }
+
+    wh_buf_addc(b, '{');
+    first = 1;
+
+    for (i = 0; i < n; i++) {
+
+        for (j = 0; j < i; j++) {
+            if (ngx_http_webhook_ledger_same(hs[i], hs[j])) {
+                break;
+            }
+        }
+
+        if (j < i) {
+            continue;
+        }
+
+        if (!first) {
+            wh_buf_addc(b, ',');
+        }
+
+        first = 0;
+
+        wh_json_escape(b, (char *) hs[i]->lowcase_key, hs[i]->key.len);
+        wh_buf_addc(b, ':');
+
+        if (redact) {
+            rn = redact->elts;
+
+            for (k = 0; k < redact->nelts; k++) {
+                if (rn[k].len == hs[i]->key.len
+                    && ngx_strncmp(rn[k].data, hs[i]->lowcase_key,
+                                   rn[k].len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (k < redact->nelts) {
+                wh_buf_adds(b, "\"[redacted]\"");
+                continue;
+            }
+        }
+
+        /* the value, and those of the same name after it */
+        len = hs[i]->value.len;
+
+        for (j = i + 1; j < n; j++) {
+            if (ngx_http_webhook_ledger_same(hs[i], hs[j])) {
+                len += 2 + hs[j]->value.len;
+            }
+        }
+
+        if (len == hs[i]->value.len) {
+            wh_json_escape(b, (char *) hs[i]->value.data, len);
+            continue;
+        }
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            b->failed = 1;
+            return;
+        }
+
+        q = ngx_cpymem(p, hs[i]->value.data, hs[i]->value.len);
+
+        for (j = i + 1; j < n; j++) {
+            if (ngx_http_webhook_ledger_same(hs[i], hs[j])) {
+                *q++ = ',';
+                *q++ = ' ';
+                q = ngx_cpymem(q, hs[j]->value.data, hs[j]->value.len);
+            }
+        }
+
+        wh_json_escape(b, (char *) p, q - p);
+    }
+
+    wh_buf_addc(b, '}');
+}
+
+
+/* A UTF-8 prefix: the length of s that is valid, a cut sequence dropped. */
+
+static size_t
+ngx_http_webhook_ledger_utf8(const u_char *s, size_t len, ngx_uint_t *ok)
+{
+    size_t  i, k, need;
+
+    *ok = 1;
+
+    for (i = 0; i < len; /* void */) {
+
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+
+        if ((s[i] & 0xe0) == 0xc0 && s[i] >= 0xc2) {
+            need = 1;
+
+        } else if ((s[i] & 0xf0) == 0xe0) {
+            need = 2;
+
+        } else if ((s[i] & 0xf8) == 0xf0 && s[i] <= 0xf4) {
+            need = 3;
+
+        } else {
+            *ok = 0;
+            return i;
+        }
+
+        if (i + need >= len) {
+            /* cut by the end of the prefix: kept for the next bytes */
+            return i;
+        }
+
+        for (k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) {
+                *ok = 0;
+                return i;
+            }
+        }
+
+        i += need + 1;
+    }
+
+    return len;
+}
+
+
+/*
+ * "body" as text when the kept bytes are UTF-8, else "bodyBase64";
+ * "bodyTruncated" when the ledger kept fewer bytes than came.
+ */
+
+static void
+ngx_http_webhook_ledger_body(wh_buf_t *b, const u_char *body, size_t keep,
+    size_t size)
+{
+    size_t      text;
+    ngx_str_t   src, dst;
+    ngx_uint_t  ok;
+
+    if (body == NULL) {
+        wh_buf_adds(b, ",\"body\":null");
+
+    } else {
+        text = ngx_http_webhook_ledger_utf8(body, keep, &ok);
+
+        if (ok) {
+            keep = text;
+            wh_buf_adds(b, ",\"body\":");
+            wh_json_escape(b, (char *) body, keep);
+
+        } else {
+            src.data = (u_char *) body;
+            src.len = keep;
+
+            dst.len = ngx_base64_encoded_length(keep);
+
+            wh_buf_adds(b, ",\"body\":null,\"bodyBase64\":\"");
+
+            if (wh_buf_reserve(b, dst.len + 1) == 0) {
+                dst.data = (u_char *) b->data + b->len;
+                ngx_encode_base64(&dst, &src);
+                b->len += dst.len;
+            }
+
+            wh_buf_addc(b, '"');
+        }
+    }
+
+    wh_buf_adds(b, keep < size ? ",\"bodyTruncated\":true"
+                               : ",\"bodyTruncated\":false");
+}
+
+
+/*
+ * Readers: entries newest first, as JSON.  The walk is linear in the
+ * entries the ring holds, under the mutex; the copy is bounded by limit.
+ */
+
+static ngx_uint_t
+ngx_http_webhook_ledger_walk(ngx_http_webhook_ledger_t *lg,
+    ngx_http_webhook_ledger_entry_t **out)
+{
+    size_t                            pos, end;
+    ngx_uint_t                        n;
+    ngx_http_webhook_ledger_entry_t  *e;
+
+    n = 0;
+    pos = lg->tail;
+    end = lg->wrapped ? lg->wrap_end : lg->head;
+
+    while (n < lg->count) {
+        if (pos >= end) {
+            pos = 0;
+            end = lg->head;
+        }
+
+        e = (ngx_http_webhook_ledger_entry_t *) (lg->data + pos);
+        out[n++] = e;
+        pos += e->len;
+    }
+
+    return n;
+}
+
+
+static void
+ngx_http_webhook_ledger_write(wh_buf_t *b, ngx_http_webhook_ledger_entry_t *e,
+    ngx_uint_t detail)
+{
+    u_char  *p;
+
+    p = (u_char *) (e + 1);
+
+    wh_buf_printf(b, "{\"id\":%llu,", (unsigned long long) e->id);
+    wh_buf_add(b, p, e->summary_len);
+
+    if (detail) {
+        wh_buf_addc(b, ',');
+        p += e->summary_len;
+        wh_buf_add(b, p, e->detail_len);
+        p += e->detail_len;
+
+        if (e->body_size == (uint32_t) -1) {
+            ngx_http_webhook_ledger_body(b, NULL, 0, 0);
+
+        } else {
+            ngx_http_webhook_ledger_body(b, p, e->body_len, e->body_size);
+        }
+    }
+
+    wh_buf_addc(b, '}');
+}
+
+
+ngx_int_t
+ngx_http_webhook_ledger_list(ngx_http_request_t *r, ngx_str_t *workflow,
+    ngx_str_t *outcome, ngx_uint_t limit, wh_buf_t *b)
+{
+    ngx_uint_t                         i, n, found;
+    ngx_http_webhook_ledger_t         *lg;
+    ngx_http_webhook_main_conf_t      *wmcf;
+    ngx_http_webhook_ledger_entry_t  **es, *e;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
+    lg = wmcf->ledger;
+
+    if (lg == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_shmtx_lock(wmcf->ledger_mutex);
+
+    es = ngx_alloc((lg->count + 1) * sizeof(void *), r->connection->log);
+    if (es == NULL) {
+        ngx_shmtx_unlock(wmcf->ledger_mutex);
+        return NGX_ERROR;
+    }
+
+    n = ngx_http_webhook_ledger_walk(lg, es);
+
+    wh_buf_addc(b, '[');
+    found = 0;
+
+    for (i = n; i > 0 && found < limit; i--) {
+        e = es[i - 1];
+
+        if (workflow->len
+            && (ngx_strlen(e->workflow) != workflow->len
+                || ngx_strncmp(e->workflow, workflow->data, workflow->len)))
+        {
+            continue;
+        }
+
+        if (outcome->len
+            && (ngx_strlen(e->outcome) != outcome->len
+                || ngx_strncmp(e->outcome, outcome->data, outcome->len)))
+        {
+            continue;
+        }
+
+        if (found++) {
+            wh_buf_addc(b, ',');
+        }
+
+        ngx_http_webhook_ledger_write(b, e, 0);
+    }
+
+    wh_buf_addc(b, ']');
+
+    ngx_shmtx_unlock(wmcf->ledger_mutex);
+
+    ngx_free(es);
+
+    return b->failed ? NGX_ERROR : NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_webhook_ledger_get(ngx_http_request_t *r, uint64_t id, wh_buf_t *b)
+{
+    size_t                            pos, end;
+    ngx_uint_t                        n;
+    ngx_int_t                         rc;
+    ngx_http_webhook_ledger_t        *lg;
+    ngx_http_webhook_main_conf_t     *wmcf;
+    ngx_http_webhook_ledger_entry_t  *e;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
+    lg = wmcf->ledger;
+
+    if (lg == NULL) {
+        return NGX_DECLINED;
+    }
+
+    rc = NGX_DECLINED;
+
+    ngx_shmtx_lock(wmcf->ledger_mutex);
+
+    pos = lg->tail;
+    end = lg->wrapped ? lg->wrap_end : lg->head;
+
+    for (n = 0; n < lg->count; n++) {
+        if (pos >= end) {
+            pos = 0;
+            end = lg->head;
+        }
+
+        e = (ngx_http_webhook_ledger_entry_t *) (lg->data + pos);
+
+        if (e->id == id) {
+            ngx_http_webhook_ledger_write(b, e, 1);
+            rc = b->failed ? NGX_ERROR : NGX_OK;
+            break;
+        }
+
+        pos += e->len;
+    }
+
+    ngx_shmtx_unlock(wmcf->ledger_mutex);
+
+    return rc;
+}
