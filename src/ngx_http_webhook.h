@@ -62,6 +62,7 @@ typedef struct {
     wh_workflow_t               *workflow;
     ngx_http_webhook_stat_t     *stat;
     ngx_uint_t                   viewer;      /* webhook_viewer here */
+    ngx_str_t                    viewer_token; /* its actions' token */
     ngx_str_t                    file;
     ngx_uint_t                   methods;
     ngx_uint_t                   mode;
@@ -159,10 +160,22 @@ ngx_int_t ngx_http_webhook_ledger_list(ngx_http_request_t *r,
 ngx_int_t ngx_http_webhook_ledger_get(ngx_http_request_t *r, uint64_t id,
     wh_buf_t *b);
 
+/*
+ * The context of a replay of ledger entry id, as a new execution nid:
+ * NGX_OK with the context and the location whose workflow runs it;
+ * NGX_DECLINED with *status (404, 409) and why; NGX_ERROR.
+ */
+ngx_int_t ngx_http_webhook_ledger_replay(ngx_http_request_t *r,
+    ngx_http_webhook_ctx_t *ctx, uint64_t id, const char *nid,
+    wh_buf_t *context, ngx_http_webhook_loc_conf_t **target,
+    ngx_uint_t *status, ngx_str_t *why);
+
 /* ngx_http_webhook_status.c */
 ngx_http_webhook_stat_t *ngx_http_webhook_stat_add(ngx_conf_t *cf,
     const char *key);
 ngx_int_t ngx_http_webhook_status_init(ngx_conf_t *cf);
+void ngx_http_webhook_status_viewer(ngx_http_request_t *r,
+    ngx_http_webhook_stat_t *st, wh_buf_t *b);
 char *ngx_http_webhook_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 

@@ -786,3 +786,236 @@ ngx_http_webhook_ledger_get(ngx_http_request_t *r, uint64_t id, wh_buf_t *b)
 
     return rc;
 }
+
+
+/* The string member name of v, decoded; "" when it is not a string. */
+
+static void
+ngx_http_webhook_ledger_str(ngx_http_webhook_ctx_t *ctx, wh_val_t v,
+    const char *name, ngx_str_t *out)
+{
+    const char  *s;
+    size_t       len;
+
+    v = wh_val_get(v, name, ngx_strlen(name));
+
+    if (wh_val_type(v) != WH_JSON_STRING
+        || wh_val_str(&ctx->mem, v, &s, &len) != 0)
+    {
+        ngx_str_set(out, "");
+        return;
+    }
+
+    out->data = (u_char *) s;
+    out->len = len;
+}
+
+
+#define ngx_http_webhook_replay_fail(st, msg)                                \
+    *status = st; ngx_str_set(why, msg); return NGX_DECLINED
+
+
+/*
+ * $context of a replay, as the endpoint would have built it from the
+ * recorded request, with "replayOf": the entry's id.  "params" (the
+ * location's regex captures) are not recorded: {}.
+ */
+
+ngx_int_t
+ngx_http_webhook_ledger_replay(ngx_http_request_t *r,
+    ngx_http_webhook_ctx_t *ctx, uint64_t id, const char *nid,
+    wh_buf_t *b, ngx_http_webhook_loc_conf_t **target, ngx_uint_t *status,
+    ngx_str_t *why)
+{
+    char                           err[128], ts[WH_ISO_LEN];
+    u_char                        *q, *dst, *src;
+    size_t                         blen, qlen;
+    ngx_int_t                      rc;
+    ngx_str_t                      wf, method, uri, client, body, b64, ct;
+    ngx_uint_t                     i;
+    wh_val_t                       e, headers;
+    wh_buf_t                       text;
+    wh_media_t                     media;
+    const char                    *bnd;
+    wh_json_err_t                  jerr;
+    ngx_http_webhook_loc_conf_t  **locs;
+    ngx_http_webhook_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
+
+    wh_buf_init(&text, &ctx->mem, 4096);
+
+    rc = ngx_http_webhook_ledger_get(r, id, &text);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_webhook_replay_fail(NGX_HTTP_NOT_FOUND,
+                                     "no such request in the ledger");
+    }
+
+    if (wh_val_parse(&ctx->mem, text.data, text.len, 0, &e, &jerr) != 0) {
+        return NGX_ERROR;
+    }
+
+    if (wh_val_truthy(wh_val_get(e, "bodyTruncated", 13))) {
+        ngx_http_webhook_replay_fail(NGX_HTTP_CONFLICT,
+                                     "the ledger kept only part of the "
+                                     "body (webhook_ledger_body)");
+    }
+
+    ngx_http_webhook_ledger_str(ctx, e, "workflow", &wf);
+
+    locs = wmcf->locations.elts;
+    *target = NULL;
+
+    for (i = 0; i < wmcf->locations.nelts; i++) {
+        if (ngx_strlen(locs[i]->workflow->key) == wf.len
+            && ngx_strncmp(locs[i]->workflow->key, wf.data, wf.len) == 0)
+        {
+            *target = locs[i];
+            break;
+        }
+    }
+
+    if (*target == NULL) {
+        ngx_http_webhook_replay_fail(NGX_HTTP_CONFLICT,
+                                     "the workflow is no longer configured");
+    }
+
+    ngx_http_webhook_ledger_str(ctx, e, "method", &method);
+    ngx_http_webhook_ledger_str(ctx, e, "uri", &uri);
+    ngx_http_webhook_ledger_str(ctx, e, "client", &client);
+    ngx_http_webhook_ledger_str(ctx, e, "body", &body);
+    ngx_http_webhook_ledger_str(ctx, e, "bodyBase64", &b64);
+
+    headers = wh_val_get(e, "headers", 7);
+    if (wh_val_type(headers) != WH_JSON_OBJECT) {
+        ngx_http_webhook_replay_fail(NGX_HTTP_CONFLICT,
+                                     "the ledger did not keep the headers");
+    }
+
+    ngx_http_webhook_ledger_str(ctx, headers, "content-type", &ct);
+
+    if (b64.len) {
+        body.data = ngx_pnalloc(r->pool, ngx_base64_decoded_length(b64.len));
+        if (body.data == NULL
+            || ngx_decode_base64(&body, &b64) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    wh_buf_init(b, &ctx->mem, 1024 + 2 * body.len + text.len);
+
+    wh_buf_adds(b, "{\"id\":\"");
+    wh_buf_add(b, nid, 36);
+    wh_buf_adds(b, "\",\"workflow\":\"");
+    wh_buf_adds(b, (*target)->workflow->key);
+    wh_buf_adds(b, "\",\"method\":");
+    wh_json_escape(b, (char *) method.data, method.len);
+
+    /* the path as nginx decodes it, the query as the endpoint parses it */
+    q = ngx_strlchr(uri.data, uri.data + uri.len, '?');
+    qlen = q ? uri.len - (q - uri.data) - 1 : 0;
+    blen = q ? (size_t) (q - uri.data) : uri.len;
+
+    dst = ngx_pnalloc(r->pool, blen + 1);
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    src = uri.data;
+    q = dst;
+    ngx_unescape_uri(&dst, &src, blen, 0);
+
+    wh_buf_adds(b, ",\"path\":");
+    wh_json_escape(b, (char *) q, dst - q);
+
+    wh_buf_adds(b, ",\"data\":");
+
+    media = ct.len ? wh_media_type((char *) ct.data, ct.len, &bnd, &blen)
+                   : WH_MEDIA_NONE;
+
+    switch (media) {
+
+    case WH_MEDIA_NONE:
+    case WH_MEDIA_JSON:
+        if (body.len == 0) {
+            wh_buf_adds(b, "null");
+            break;
+        }
+
+        if (wh_json_validate((char *) body.data, body.len, &jerr) != 0) {
+            ngx_http_webhook_replay_fail(NGX_HTTP_CONFLICT,
+                                         "the body is not valid JSON");
+        }
+
+        wh_buf_add(b, body.data, body.len);
+        break;
+
+    case WH_MEDIA_FORM:
+        if (wh_form_to_json(b, (char *) body.data, body.len, err,
+                            sizeof(err))
+            != 0)
+        {
+            ngx_http_webhook_replay_fail(NGX_HTTP_CONFLICT,
+                                         "the form body does not parse");
+        }
+        break;
+
+    case WH_MEDIA_MULTIPART:
+        if (bnd == NULL
+            || wh_multipart_to_json(b, bnd, blen, (char *) body.data,
+                                    body.len, 1000, err, sizeof(err))
+               != 0)
+        {
+            ngx_http_webhook_replay_fail(NGX_HTTP_CONFLICT,
+                                         "the multipart body does not "
+                                         "parse");
+        }
+        break;
+
+    case WH_MEDIA_TEXT:
+        wh_json_escape(b, (char *) body.data, body.len);
+        break;
+
+    default:
+        ngx_http_webhook_replay_fail(NGX_HTTP_CONFLICT,
+                                     "the body's type is not one a "
+                                     "workflow takes (it was a 415)");
+    }
+
+    wh_buf_adds(b, ",\"headers\":");
+    wh_val_write_json(b, headers);
+
+    wh_buf_adds(b, ",\"query\":");
+
+    if (wh_form_to_json(b, q ? (char *) uri.data + uri.len - qlen : "",
+                        qlen, err, sizeof(err))
+        != 0)
+    {
+        ngx_http_webhook_replay_fail(NGX_HTTP_CONFLICT,
+                                     "the query string does not parse");
+    }
+
+    wh_buf_adds(b, ",\"params\":{},\"ip\":");
+    wh_json_escape(b, (char *) client.data, client.len);
+
+    wh_iso_time(ngx_http_webhook_now(), ts);
+
+    wh_buf_adds(b, ",\"receivedAt\":\"");
+    wh_buf_add(b, ts, WH_ISO_LEN - 1);
+    wh_buf_printf(b, "\",\"replayOf\":%llu", (unsigned long long) id);
+
+    if ((*target)->raw_body) {
+        wh_buf_adds(b, ",\"rawBody\":");
+        wh_json_escape(b, (char *) body.data, body.len);
+    }
+
+    wh_buf_addc(b, '}');
+
+    return b->failed ? NGX_ERROR : NGX_OK;
+}

@@ -13,6 +13,8 @@
 #include <jansson.h>
 
 #include "wk.h"
+#include "wh_retry.h"
+#include "wh_time.h"
 
 
 #define WK_PAGE  100
@@ -36,6 +38,8 @@ wk_ctl_usage(FILE *f)
         "                    resolved, failed, error, or a number; N: 20)\n"
         "  show ID           an execution record as JSON\n"
         "  retry ID          runs an execution's job again, under a new id\n"
+        "  retry ID --from NODE   ... keeping the results of the worker\n"
+        "                    nodes that ran before NODE\n"
         "  dead [--limit N]  the dead letters, oldest first\n"
         "  revision FILE     the revision of a workflow file\n"
         "  publish FILE      stores a workflow file's revision in Redis\n"
@@ -440,6 +444,60 @@ wk_ctl_retry(wk_ctl_t *ctl, const char *id)
 }
 
 
+/*
+ * retry ID --from NODE: the script the viewer runs too (wh_retry.h): the
+ * new record starts with the jobs recorded before NODE, which the worker
+ * resumes from, so the worker nodes before NODE are not run again.
+ */
+
+static int
+wk_ctl_retry_from(wk_ctl_t *ctl, const char *id, const char *node)
+{
+    char          nid[40], ts[WH_ISO_LEN];
+    wk_args_t     a;
+    redisReply   *r;
+
+    if (wk_ctl_connect(ctl) != 0) {
+        return 1;
+    }
+
+    if (wk_uuid7(nid) != 0) {
+        return wk_ctl_fail("no random numbers: %s", strerror(errno));
+    }
+
+    wh_iso_time(wk_now_ms(), ts);
+
+    wk_args_init(&a);
+    wk_args_adds(&a, "EVAL");
+    wk_args_adds(&a, WH_RETRY_SCRIPT);
+    wk_args_adds(&a, "0");
+    wk_args_adds(&a, id);
+    wk_args_adds(&a, nid);
+    wk_args_adds(&a, node);
+    wk_args_adds(&a, ctl->queue);
+    wk_args_adds(&a, ts);
+    wk_args_adds(&a, "604800");
+    r = wk_ctl_command(ctl, &a);
+    wk_args_free(&a);
+
+    if (r == NULL) {
+        return 1;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        wk_ctl_fail("%s", strchr(r->str, ' ') ? strchr(r->str, ' ') + 1
+                                              : r->str);
+        freeReplyObject(r);
+        return 1;
+    }
+
+    printf("%s\n", nid);
+    freeReplyObject(r);
+
+    return 0;
+}
+
+
 static int
 wk_ctl_dead(wk_ctl_t *ctl, int argc, char **argv)
 {
@@ -607,6 +665,11 @@ main(int argc, char **argv)
         } else {
             rc = wk_ctl_revision(&ctl, argv[i], cmd[0] == 'p');
         }
+
+    } else if (strcmp(cmd, "retry") == 0 && argc - i == 3
+               && strcmp(argv[i + 1], "--from") == 0)
+    {
+        rc = wk_ctl_retry_from(&ctl, argv[i], argv[i + 2]);
 
     } else if (strcmp(cmd, "dead") == 0) {
         rc = wk_ctl_dead(&ctl, argc - i, argv + i);
