@@ -45,15 +45,15 @@ cat > "$TMP/signed.json" <<'EOC'
   {"key": "echo", "type": "set", "config": {"values": {"got": "{{ $context.data.n }}", "replayOf": "{{ $context.replayOf }}"}}}]}
 EOC
 mkdir -p "$TMP/logs" "$TMP/evil"
+# another site's page: a form posted to the viewer (no preflight)
 cat > "$TMP/evil/index.html" <<EOC
-<!doctype html><title>elsewhere</title><p id="out">pending</p>
-<script>
-fetch("http://127.0.0.1:$hport/viewer?action=replay&request=1",
-      {method: "POST", headers: {"X-Webhook-Token": "guess"}})
-  .then(function (r) { document.getElementById("out").textContent = "status " + r.status; },
-        function (e) { document.getElementById("out").textContent = "blocked " + e; });
-</script>
+<!doctype html><title>elsewhere</title>
+<form id="f" method="post"
+      action="http://127.0.0.1:$hport/viewer?action=replay&amp;request=1"></form>
+<script>document.getElementById("f").submit();</script>
 EOC
+chmod 755 "$TMP" "$TMP/evil"        # nginx's workers serve it
+chmod 644 "$TMP/evil/index.html"
 cat > "$TMP/nginx.conf" <<EOC
 load_module $module;
 worker_processes 2;
