@@ -20,6 +20,10 @@
  * this location (allow/deny, auth_basic).
  */
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_http_webhook.h"
 #include "ngx_http_webhook_redis.h"
 #include "wh_redis_keys.h"
