@@ -13,6 +13,10 @@
  * pays for a copy, not for a scan.
  */
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_http_webhook.h"
 #include "wh_time.h"
 
