@@ -44,6 +44,11 @@ cat > "$TMP/signed.json" <<'EOC'
 {"key": "signed", "nodes": [
   {"key": "echo", "type": "set", "config": {"values": {"got": "{{ $context.data.n }}", "replayOf": "{{ $context.replayOf }}"}}}]}
 EOC
+cat > "$TMP/answer.json" <<'EOC'
+{"key": "answer", "nodes": [
+  {"key": "double", "type": "calculation", "config": {"engine": "math", "expression": "{{ $context.data.n }} * 2"}},
+  {"key": "reply", "type": "response", "config": {"statusCode": 200, "body": {"double": "{{ $nodes.double }}"}}}]}
+EOC
 mkdir -p "$TMP/logs" "$TMP/evil"
 # another site's page: a form posted to the viewer (no preflight)
 cat > "$TMP/evil/index.html" <<EOC
@@ -70,6 +75,11 @@ http {
         location = /signed {
             webhook_signature gitlab right-secret;
             webhook signed.json;
+        }
+        location = /answer {
+            webhook_mode sync;
+            webhook_signature github right-secret;
+            webhook answer.json;
         }
         location = /viewer { webhook_viewer; }
     }
@@ -151,6 +161,17 @@ like "$(curl -s -X POST -H "X-Webhook-Token: $token" "$V?action=retry&execution=
     '"code":"not_found"' "retry from a node that did not run: 404"
 like "$(curl -s -X POST -H "X-Webhook-Token: $token" "$V?action=retry&execution=nope")" \
     '"code":"not_found"' "retry of an unknown execution: 404"
+
+# a sync workflow (inline, with a response node) replays through the worker
+curl -s -o /dev/null -H 'Content-Type: application/json' -d '{"n":21}' \
+    "http://127.0.0.1:$hport/answer"
+sid=$(curl -s "$V?format=requests&workflow=answer&outcome=missing_signature" | json 'd[0]["id"]')
+sx=$(curl -s -X POST -H "X-Webhook-Token: $token" "$V?action=replay&request=$sid" \
+     | json 'd["executionId"]')
+wait_for 10 final "$sx"
+is "$(status_of "$sx")" 1 "an unsigned sync request replays, and resolves"
+is "$(curl -s "$V?execution=$sx" | json '[j["result"] for j in d["jobs"] if j["nodeKey"]=="double"][0]')" \
+   42 "... with the recorded body"
 
 # webhookctl retry --from does the same
 if "$CTL" --redis "$ADDR" retry "$id" --from label >"$TMP/ctl.out" 2>&1; then
