@@ -30,7 +30,7 @@ typedef struct {
     uint64_t                     id;
     uint32_t                     summary_len;
     uint32_t                     detail_len;
-    uint32_t                     body_len;     /* kept raw */
+    uint32_t                     body_len;     /* kept raw; -1: none */
     uint32_t                     body_size;    /* as received */
     u_char                       workflow[65];
     u_char                       outcome[39];  /* NUL-terminated */
@@ -309,7 +309,7 @@ ngx_http_webhook_ledger_log(ngx_http_request_t *r)
         /* headers too large for this ring: the summary alone */
         b.len = start;
         wh_buf_adds(&b, "\"headers\":null");
-        keep = 0;
+        keep = (size_t) -1;
         n = sizeof(ngx_http_webhook_ledger_entry_t) + b.len;
     }
 
@@ -326,8 +326,8 @@ ngx_http_webhook_ledger_log(ngx_http_request_t *r)
     e->status = status;
     e->summary_len = start;
     e->detail_len = b.len - start;
-    e->body_len = keep;
-    e->body_size = ctx->body ? size : (uint32_t) -1;
+    e->body_len = ctx->body ? keep : (uint32_t) -1;
+    e->body_size = size;
 
     ngx_cpystrn(e->workflow, (u_char *) wlcf->workflow->key,
                 sizeof(e->workflow));
@@ -335,7 +335,10 @@ ngx_http_webhook_ledger_log(ngx_http_request_t *r)
                 ngx_min(outcome.len + 1, sizeof(e->outcome)));
 
     p = ngx_cpymem((u_char *) (e + 1), b.data, b.len);
-    ngx_memcpy(p, ctx->body, keep);
+
+    if (e->body_len != (uint32_t) -1) {
+        ngx_memcpy(p, ctx->body, keep);
+    }
 
     ngx_shmtx_unlock(wmcf->ledger_mutex);
 
@@ -670,8 +673,8 @@ ngx_http_webhook_ledger_write(wh_buf_t *b, ngx_http_webhook_ledger_entry_t *e,
         wh_buf_add(b, p, e->detail_len);
         p += e->detail_len;
 
-        if (e->body_size == (uint32_t) -1) {
-            ngx_http_webhook_ledger_body(b, NULL, 0, 0);
+        if (e->body_len == (uint32_t) -1) {
+            ngx_http_webhook_ledger_body(b, NULL, 0, e->body_size);
 
         } else {
             ngx_http_webhook_ledger_body(b, p, e->body_len, e->body_size);

@@ -192,3 +192,64 @@ webhook_ledger 1k;
 --- must_die
 --- error_log
 invalid ledger size "1k"
+
+
+
+=== TEST 12: hostile reads answer 404/400 and the worker survives
+--- pipelined_requests eval
+["GET /viewer?request=-1", "GET /viewer?request=99999999999999999999999",
+ "GET /viewer?request=abc", "GET /viewer?format=requests&limit=99999999",
+ "GET /viewer?format=requests&workflow=%ZZ%00&outcome=%FF",
+ "POST /viewer?action=nope", "GET /viewer?action=replay&request=1",
+ "GET /viewer?format=requests"]
+--- error_code eval
+[404, 404, 404, 200, 200, 403, 405, 200]
+--- response_body_like eval
+[qr/not_found/, qr/not_found/, qr/not_found/, qr/^\[\]$/, qr/^\[\]$/,
+ qr/forbidden/, qr/method_not_allowed/, qr/^\[\]$/]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 13: a body cut inside a UTF-8 character keeps the whole ones
+--- config
+    location = /b {
+        webhook_mode sync;
+        webhook_ledger_body 2;
+        webhook ../html/b.json;
+    }
+    location = /viewer {
+        webhook_viewer;
+    }
+--- pipelined_requests eval
+["POST /b\nh\xc3\xa9llo", "GET /viewer?request=1"]
+--- more_headers
+Content-Type: text/plain
+--- error_code eval
+[200, 200]
+--- response_body_like eval
+[qr/resolved/, qr/"bodySize":6,.*"body":"h","bodyTruncated":true\}$/]
+
+
+
+=== TEST 14: many headers and a large body stay within the ring
+--- http_config
+webhook_ledger 32k;
+--- config
+    location = /b {
+        webhook_mode sync;
+        webhook ../html/b.json;
+    }
+    location = /viewer {
+        webhook_viewer;
+    }
+--- more_headers eval
+CORE::join "", map { "X-H$_: " . ("v" x 100) . "\n" } 1..80
+--- pipelined_requests eval
+["POST /b\n" . ("y" x 30000), "GET /viewer?request=1"]
+--- error_code eval
+[400, 200]
+--- response_body_like eval
+[qr/invalid_body/, qr/"bodySize":30000,"headers":null,"body":null,"bodyTruncated":true\}$/]
