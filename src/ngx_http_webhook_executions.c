@@ -113,14 +113,22 @@ static char  ngx_http_webhook_dead_script[] =
     "end\n"
     "return '[' .. table.concat(out, ',') .. ']'\n";
 
-/* the paused workflows (SPEC §11) and the length of each queue */
+/*
+ * ARGV: queue, workflow, queue, workflow, ...: the length of each queue
+ * and whether the workflow is paused (SPEC §11: a member of the set
+ * webhook:paused; a key webhook:paused:<workflow> is taken too).
+ */
 static char  ngx_http_webhook_queues_script[] =
     "local out = {}\n"
-    "local ok, m = pcall(redis.call, 'SMEMBERS', 'webhook:paused')\n"
-    "out[1] = ok and m or {}\n"
-    "for i = 1, #ARGV do\n"
-    "  local ok2, n = pcall(redis.call, 'XLEN', ARGV[i])\n"
-    "  out[i + 1] = ok2 and n or -1\n"
+    "for i = 1, #ARGV, 2 do\n"
+    "  local ok, n = pcall(redis.call, 'XLEN', ARGV[i])\n"
+    "  out[#out + 1] = ok and n or -1\n"
+    "  local ok2, p = pcall(redis.call, 'SISMEMBER', 'webhook:paused',\n"
+    "    ARGV[i + 1])\n"
+    "  if not ok2 or p ~= 1 then\n"
+    "    p = redis.call('EXISTS', 'webhook:paused:' .. ARGV[i + 1])\n"
+    "  end\n"
+    "  out[#out + 1] = p\n"
     "end\n"
     "return out\n";
 
@@ -757,8 +765,10 @@ ngx_http_webhook_workflows(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx)
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
     locs = wmcf->locations.elts;
 
-    argv = ngx_palloc(r->pool, (wmcf->locations.nelts + 3) * sizeof(char *));
-    len = ngx_palloc(r->pool, (wmcf->locations.nelts + 3) * sizeof(size_t));
+    argv = ngx_palloc(r->pool,
+                      (2 * wmcf->locations.nelts + 3) * sizeof(char *));
+    len = ngx_palloc(r->pool,
+                     (2 * wmcf->locations.nelts + 3) * sizeof(size_t));
     rd = ngx_pcalloc(r->pool, sizeof(ngx_http_webhook_exec_read_t));
 
     if (argv == NULL || len == NULL || rd == NULL) {
@@ -778,6 +788,9 @@ ngx_http_webhook_workflows(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx)
         argv[n] = (char *) locs[i]->queue.data;
         len[n] = locs[i]->queue.len;
         n++;
+        argv[n] = locs[i]->workflow->key;
+        len[n] = ngx_strlen(locs[i]->workflow->key);
+        n++;
     }
 
     rd->workflows = 1;
@@ -789,8 +802,7 @@ ngx_http_webhook_workflows(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx)
 static ngx_int_t
 ngx_http_webhook_workflows_answer(ngx_http_request_t *r, redisReply *reply)
 {
-    size_t                          klen;
-    ngx_uint_t                      i, j, k;
+    ngx_uint_t                      i, j;
     wh_buf_t                        b;
     redisReply                     *paused, *depth;
     ngx_http_webhook_ctx_t         *ctx;
@@ -803,7 +815,7 @@ ngx_http_webhook_workflows_answer(ngx_http_request_t *r, redisReply *reply)
 
     if (reply != NULL
         && (reply->type != REDIS_REPLY_ARRAY
-            || reply->elements != wmcf->locations.nelts + 1))
+            || reply->elements != 2 * wmcf->locations.nelts))
     {
         reply = NULL;
     }
@@ -851,8 +863,8 @@ ngx_http_webhook_workflows_answer(ngx_http_request_t *r, redisReply *reply)
             wh_buf_adds(&b, ",\"queueDepth\":null,\"paused\":null,");
 
         } else {
-            depth = reply->element[i + 1];
-            paused = reply->element[0];
+            depth = reply->element[2 * i];
+            paused = reply->element[2 * i + 1];
 
             if (depth->type == REDIS_REPLY_INTEGER && depth->integer >= 0) {
                 wh_buf_printf(&b, ",\"queueDepth\":%lld,",
@@ -862,22 +874,8 @@ ngx_http_webhook_workflows_answer(ngx_http_request_t *r, redisReply *reply)
                 wh_buf_adds(&b, ",\"queueDepth\":null,");
             }
 
-            klen = ngx_strlen(l->workflow->key);
-
-            for (k = 0; paused->type == REDIS_REPLY_ARRAY
-                        && k < paused->elements; k++)
-            {
-                if (paused->element[k]->type == REDIS_REPLY_STRING
-                    && paused->element[k]->len == klen
-                    && ngx_strncmp(paused->element[k]->str,
-                                   l->workflow->key, klen) == 0)
-                {
-                    break;
-                }
-            }
-
-            wh_buf_adds(&b, (paused->type == REDIS_REPLY_ARRAY
-                             && k < paused->elements)
+            wh_buf_adds(&b, (paused->type == REDIS_REPLY_INTEGER
+                             && paused->integer == 1)
                             ? "\"paused\":true," : "\"paused\":false,");
         }
 

@@ -51,3 +51,42 @@ GET /viewer?format=executions
 GET /viewer?format=nope
 --- error_code: 400
 --- response_body_like: "code":"bad_request"
+
+
+
+=== TEST 4: workflows without Redis: counters, minutes, the definition
+--- pipelined_requests eval
+["POST /a\n{}", "GET /viewer?format=workflows"]
+--- error_code eval
+[200, 200]
+--- response_body_like eval
+[qr/ok/, qr/^\[\{"key":"alpha","title":null,"enabled":true,"mode":"sync","revision":"[0-9a-f]{64}","queue":"webhook:jobs","queueDepth":null,"paused":null,"received":1,"outcomes":\{"queued":0,"resolved":1,.*\},"minutes":\[(\{"minute":\d+,"count":0,"p50":null,"p99":null\},){14}\{"minute":\d+,"count":1,"p50":\d+,"p99":\d+\}\],"definition":\{"key":"alpha","nodes":\[\{"key":"r","type":"response",.*\}\]$/]
+
+
+
+=== TEST 5: actions are POSTs with the page's token
+--- request
+POST /viewer?action=replay&request=1
+--- error_code: 403
+--- response_body_like: "code":"forbidden","message":"missing or wrong X-Webhook-Token
+
+
+
+=== TEST 6: an action from another origin is refused
+--- request
+POST /viewer?action=retry&execution=x
+--- more_headers
+Origin: http://evil.example
+X-Webhook-Token: 00000000000000000000000000000000
+--- error_code: 403
+--- response_body_like: "the Origin is not the viewer's own"
+
+
+
+=== TEST 7: the page carries its token, no framing, no cache
+--- request
+GET /viewer
+--- response_body_like: <meta name="webhook-token" content="[0-9a-f]{32}">
+--- response_headers_like
+Content-Security-Policy: default-src 'self'.*frame-ancestors 'none'
+Cache-Control: no-store

@@ -197,6 +197,10 @@ like "$wfs" '^\[\{"key":"orders","title":"Order totals","enabled":true,"mode":"a
 like "$wfs" '"minutes":\[(\{"minute":[0-9]+,"count":[0-9]+,"p50":[0-9a-z]+,"p99":[0-9a-z]+\},?){15}\]' \
     "workflows: the last 15 minutes"
 like "$wfs" '"definition":\{"key":"signed"' "workflows: each definition"
+R SADD webhook:paused signed >/dev/null
+like "$(curl -s "$V?format=workflows")" '"key":"signed",.*"paused":true' \
+    "a workflow in webhook:paused shows paused"
+R DEL webhook:paused >/dev/null
 
 # the page in Chromium
 if [ -x /usr/bin/chromium ] && [ -d build/pw/node_modules/playwright-core ]; then
