@@ -34,6 +34,11 @@ function check(cond, name) {
     (ns) => ns.map((n) => n.getAttribute("data-node")));
   check(["total", "big", "save", "small", "label"].every((k) => nodes.includes(k)),
         "the orders graph has every node, branches included: " + nodes);
+  const fan = await page.$$eval('.card.workflow[data-key="fanout"] g.node',
+    (ns) => ns.map((n) => n.getAttribute("data-node")));
+  check(["each", "double", "both", "left", "right", "after", "done"]
+          .every((k) => fan.includes(k)),
+        "a loop's body and a parallel node's lists are drawn: " + fan);
   const state = await page.textContent('.card.workflow[data-key="orders"] h2');
   check(/async/.test(state) && /enabled/.test(state),
         "the card shows the mode and state: " + state);

@@ -49,6 +49,17 @@ cat > "$TMP/answer.json" <<'EOC'
   {"key": "double", "type": "calculation", "config": {"engine": "math", "expression": "{{ $context.data.n }} * 2"}},
   {"key": "reply", "type": "response", "config": {"statusCode": 200, "body": {"double": "{{ $nodes.double }}"}}}]}
 EOC
+cat > "$TMP/fanout.json" <<'EOC'
+{"key": "fanout", "title": "Fan-out with a loop", "nodes": [
+  {"key": "each", "type": "loop", "config": {"target": "{{ $context.data.items }}"},
+   "branches": {"body": [{"key": "double", "type": "calculation",
+                          "config": {"engine": "math", "expression": "{{ $scopes.each.item }} * 2"}}]}},
+  {"key": "both", "type": "parallel", "config": {"mode": "all"},
+   "branches": {"list": [[{"key": "left", "type": "set", "config": {"values": {"a": 1}}}],
+                         [{"key": "right", "type": "set", "config": {"values": {"b": 2}}},
+                          {"key": "after", "type": "end", "config": {"endStatus": 1}}]]}},
+  {"key": "done", "type": "set", "config": {"values": {"ok": true}}}]}
+EOC
 mkdir -p "$TMP/logs" "$TMP/evil"
 # another site's page: a form posted to the viewer (no preflight)
 cat > "$TMP/evil/index.html" <<EOC
@@ -81,6 +92,7 @@ http {
             webhook_signature github right-secret;
             webhook answer.json;
         }
+        location = /fanout { webhook fanout.json; }
         location = /viewer { webhook_viewer; }
     }
     server {
