@@ -22,6 +22,7 @@
 
 
 #define NGX_HTTP_WEBHOOK_LEDGER_MIN  (32 * 1024)
+#define NGX_HTTP_WEBHOOK_LEDGER_URI  2048
 
 
 typedef struct {
@@ -260,8 +261,11 @@ ngx_http_webhook_ledger_log(ngx_http_request_t *r)
     wh_buf_adds(&b, wlcf->workflow->key);    /* [A-Za-z0-9_-] only */
     wh_buf_adds(&b, "\",\"method\":");
     wh_json_escape(&b, (char *) r->method_name.data, r->method_name.len);
+    /* a URI of large_client_header_buffers' size is kept in part */
     wh_buf_adds(&b, ",\"uri\":");
-    wh_json_escape(&b, (char *) r->unparsed_uri.data, r->unparsed_uri.len);
+    wh_json_escape(&b, (char *) r->unparsed_uri.data,
+                   ngx_min(r->unparsed_uri.len,
+                           NGX_HTTP_WEBHOOK_LEDGER_URI));
     wh_buf_adds(&b, ",\"client\":");
     wh_json_escape(&b, (char *) r->connection->addr_text.data,
                    r->connection->addr_text.len);
@@ -314,6 +318,13 @@ ngx_http_webhook_ledger_log(ngx_http_request_t *r)
     }
 
     n = ngx_align(n, 8);
+
+    if (n > lg->cap / 2) {
+        /* a summary alone this large only fits a larger ring */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "webhook: the request is too large for webhook_ledger");
+        return NGX_OK;
+    }
 
     ngx_shmtx_lock(wmcf->ledger_mutex);
 

@@ -253,3 +253,27 @@ CORE::join "", map { "X-H$_: " . ("v" x 100) . "\n" } 1..80
 [400, 200]
 --- response_body_like eval
 [qr/invalid_body/, qr/"bodySize":30000,"headers":null,"body":null,"bodyTruncated":true\}$/]
+
+
+
+=== TEST 15: a long URI is kept in part, in a small ring too
+--- http_config
+webhook_ledger 32k;
+--- config
+    large_client_header_buffers 4 16k;
+    location /b {
+        webhook_mode sync;
+        webhook ../html/b.json;
+    }
+    location = /viewer {
+        webhook_viewer;
+    }
+--- pipelined_requests eval
+["POST /b?" . ("%01" x 4000) . "\n{}", "POST /b?x\n{}", "GET /viewer?format=requests"]
+--- error_code eval
+[200, 200, 200]
+--- response_body_like eval
+[qr/resolved/, qr/resolved/,
+ qr/^\[\{"id":2,"time":"[^"]+","workflow":"beta","method":"POST","uri":"\/b\?x",.*\},\{"id":1,.*"uri":"\/b\?(%01){681}%0",/]
+--- no_error_log
+[alert]
