@@ -639,6 +639,12 @@ ngx_http_webhook_eval(ngx_http_request_t *r,
 
     rd->cmd = ngx_http_webhook_redis_send(wlcf, argc, argv, argvlen,
                                           ngx_http_webhook_exec_reply, rd);
+
+    if (rd->cmd == NULL && rd->workflows) {
+        /* what shared memory knows is shown without Redis */
+        return ngx_http_webhook_workflows_answer(r, NULL);
+    }
+
     if (rd->cmd == NULL) {
         return ngx_http_webhook_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                       "queue_unavailable",
@@ -665,8 +671,13 @@ ngx_http_webhook_exec_reply(void *data, redisReply *reply, const char *err)
     c = r->connection;
     rd->cmd = NULL;
 
-    if (reply != NULL && reply->type == REDIS_REPLY_ERROR
-        && ngx_strncmp(reply->str, "NOTFOUND ", 9) == 0)
+    if (rd->workflows) {
+        /* without Redis: queue depth and paused state are null */
+        rc = ngx_http_webhook_workflows_answer(r,
+                 (reply && reply->type == REDIS_REPLY_ARRAY) ? reply : NULL);
+
+    } else if (reply != NULL && reply->type == REDIS_REPLY_ERROR
+               && ngx_strncmp(reply->str, "NOTFOUND ", 9) == 0)
     {
         rc = ngx_http_webhook_error(r, NGX_HTTP_NOT_FOUND, "not_found",
                                     "%s", reply->str + 9);
@@ -686,9 +697,6 @@ ngx_http_webhook_exec_reply(void *data, redisReply *reply, const char *err)
                                     "queue_unavailable",
                                     "the execution records could not be "
                                     "read");
-
-    } else if (rd->workflows) {
-        rc = ngx_http_webhook_workflows_answer(r, reply);
 
     } else if (rd->action && reply->type == REDIS_REPLY_STRING) {
         body = ngx_pnalloc(r->pool, reply->len + rd->extra.len + 64);

@@ -90,3 +90,20 @@ GET /viewer
 --- response_headers_like
 Content-Security-Policy: default-src 'self'.*frame-ancestors 'none'
 Cache-Control: no-store
+
+
+
+=== TEST 8: workflows while Redis is down: what shared memory knows
+--- config
+    webhook_redis 127.0.0.1:1;
+    location = /a {
+        webhook_mode sync;
+        webhook ../html/a.json;
+    }
+    location = /viewer {
+        webhook_viewer;
+    }
+--- request
+GET /viewer?format=workflows
+--- error_code: 200
+--- response_body_like: ^\[\{"key":"alpha",.*"queueDepth":null,"paused":null,"received":0,
