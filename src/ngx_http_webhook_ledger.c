@@ -415,16 +415,36 @@ ngx_http_webhook_ledger_put(ngx_http_webhook_ledger_t *lg, size_t n)
 
 /*
  * Request headers as $context.headers has them: lower-cased names,
- * repeated ones joined with ", ", the webhook_redact_header names and the
- * signature schemes' secret headers "[redacted]".  Quadratic in the number
- * of headers, which large_client_header_buffers bounds, as the context's.
+ * repeated ones joined with ", " in order, the webhook_redact_header names
+ * and the signature schemes' secret headers "[redacted]".  Repeated names
+ * are found by sorting (O(n log n)): the number of headers is the sender's
+ * choice, up to large_client_header_buffers.
  */
 
-static ngx_inline ngx_uint_t
-ngx_http_webhook_ledger_same(ngx_table_elt_t *a, ngx_table_elt_t *b)
+typedef struct {
+    ngx_table_elt_t   *h;
+    ngx_uint_t         index;      /* in arrival order */
+    ngx_uint_t         first;      /* index of the first of its name */
+} ngx_http_webhook_ledger_hdr_t;
+
+
+static int ngx_libc_cdecl
+ngx_http_webhook_ledger_cmp(const void *one, const void *two)
 {
-    return a->hash == b->hash && a->key.len == b->key.len
-           && ngx_strncmp(a->lowcase_key, b->lowcase_key, a->key.len) == 0;
+    const ngx_http_webhook_ledger_hdr_t  *a = one, *b = two;
+
+    ngx_int_t  rc;
+
+    if (a->h->key.len != b->h->key.len) {
+        return a->h->key.len < b->h->key.len ? -1 : 1;
+    }
+
+    rc = ngx_memcmp(a->h->lowcase_key, b->h->lowcase_key, a->h->key.len);
+    if (rc != 0) {
+        return rc < 0 ? -1 : 1;
+    }
+
+    return a->index < b->index ? -1 : 1;
 }
 
 
@@ -432,32 +452,58 @@ static void
 ngx_http_webhook_ledger_headers(ngx_http_request_t *r, wh_buf_t *b,
     ngx_array_t *redact)
 {
-    u_char            *p, *q;
-    size_t             len;
-    ngx_str_t         *rn;
-    ngx_uint_t         i, j, k, n, first;
-    ngx_list_part_t   *part;
-    ngx_table_elt_t   *h, **hs;
+    u_char                         *p, *q;
+    size_t                          len;
+    ngx_str_t                      *rn;
+    ngx_uint_t                      i, j, k, n, first, *start;
+    ngx_list_part_t                *part;
+    ngx_table_elt_t                *h;
+    ngx_http_webhook_ledger_hdr_t  *hs, *sorted;
 
     n = 0;
     for (part = &r->headers_in.headers.part; part; part = part->next) {
         n += part->nelts;
     }
 
-    hs = ngx_palloc(r->pool, (n + 1) * sizeof(ngx_table_elt_t *));
+    hs = ngx_palloc(r->pool, (n + 1) * sizeof(ngx_http_webhook_ledger_hdr_t)
+                             * 2 + (n + 1) * sizeof(ngx_uint_t));
     if (hs == NULL) {
         b->failed = 1;
         return;
     }
+
+    sorted = hs + n + 1;
+    start = (ngx_uint_t *) (sorted + n + 1);
 
     n = 0;
     for (part = &r->headers_in.headers.part; part; part = part->next) {
         h = part->elts;
         for (i = 0; i < part->nelts; i++) {
             if (h[i].hash != 0) {
-                hs[n++] = &h[i];
+                hs[n].h = &h[i];
+                hs[n].index = n;
+                n++;
             }
         }
+    }
+
+    ngx_memcpy(sorted, hs, n * sizeof(ngx_http_webhook_ledger_hdr_t));
+    qsort(sorted, n, sizeof(ngx_http_webhook_ledger_hdr_t),
+          ngx_http_webhook_ledger_cmp);
+
+    /* each header learns the first of its name; a first, where its run is */
+    for (i = 0; i < n; i = j) {
+        for (j = i; j < n
+                    && sorted[j].h->key.len == sorted[i].h->key.len
+                    && ngx_memcmp(sorted[j].h->lowcase_key,
+                                  sorted[i].h->lowcase_key,
+                                  sorted[i].h->key.len) == 0;
+             j++)
+        {
+            hs[sorted[j].index].first = sorted[i].index;
+        }
+
+        start[sorted[i].index] = i;
     }
 
     wh_buf_addc(b, '{');
@@ -465,15 +511,11 @@ ngx_http_webhook_ledger_headers(ngx_http_request_t *r, wh_buf_t *b,
 
     for (i = 0; i < n; i++) {
 
-        for (j = 0; j < i; j++) {
-            if (ngx_http_webhook_ledger_same(hs[i], hs[j])) {
-                break;
-            }
+        if (hs[i].first != i) {
+            continue;           /* written with the first of its name */
         }
 
-        if (j < i) {
-            continue;
-        }
+        h = hs[i].h;
 
         if (!first) {
             wh_buf_addc(b, ',');
@@ -481,16 +523,16 @@ ngx_http_webhook_ledger_headers(ngx_http_request_t *r, wh_buf_t *b,
 
         first = 0;
 
-        wh_json_escape(b, (char *) hs[i]->lowcase_key, hs[i]->key.len);
+        wh_json_escape(b, (char *) h->lowcase_key, h->key.len);
         wh_buf_addc(b, ':');
 
         if (redact) {
             rn = redact->elts;
 
             for (k = 0; k < redact->nelts; k++) {
-                if (rn[k].len == hs[i]->key.len
-                    && ngx_strncmp(rn[k].data, hs[i]->lowcase_key,
-                                   rn[k].len) == 0)
+                if (rn[k].len == h->key.len
+                    && ngx_strncmp(rn[k].data, h->lowcase_key, rn[k].len)
+                       == 0)
                 {
                     break;
                 }
@@ -502,17 +544,15 @@ ngx_http_webhook_ledger_headers(ngx_http_request_t *r, wh_buf_t *b,
             }
         }
 
-        /* the value, and those of the same name after it */
-        len = hs[i]->value.len;
+        /* the run of this name in the sorted array, in arrival order */
+        len = 0;
 
-        for (j = i + 1; j < n; j++) {
-            if (ngx_http_webhook_ledger_same(hs[i], hs[j])) {
-                len += 2 + hs[j]->value.len;
-            }
+        for (j = start[i]; j < n && hs[sorted[j].index].first == i; j++) {
+            len += (j > start[i] ? 2 : 0) + sorted[j].h->value.len;
         }
 
-        if (len == hs[i]->value.len) {
-            wh_json_escape(b, (char *) hs[i]->value.data, len);
+        if (j == start[i] + 1) {
+            wh_json_escape(b, (char *) h->value.data, h->value.len);
             continue;
         }
 
@@ -522,14 +562,16 @@ ngx_http_webhook_ledger_headers(ngx_http_request_t *r, wh_buf_t *b,
             return;
         }
 
-        q = ngx_cpymem(p, hs[i]->value.data, hs[i]->value.len);
+        q = p;
 
-        for (j = i + 1; j < n; j++) {
-            if (ngx_http_webhook_ledger_same(hs[i], hs[j])) {
+        for (j = start[i]; j < n && hs[sorted[j].index].first == i; j++) {
+            if (j > start[i]) {
                 *q++ = ',';
                 *q++ = ' ';
-                q = ngx_cpymem(q, hs[j]->value.data, hs[j]->value.len);
             }
+
+            q = ngx_cpymem(q, sorted[j].h->value.data,
+                           sorted[j].h->value.len);
         }
 
         wh_json_escape(b, (char *) p, q - p);

@@ -277,3 +277,29 @@ webhook_ledger 32k;
  qr/^\[\{"id":2,"time":"[^"]+","workflow":"beta","method":"POST","uri":"\/b\?x",.*\},\{"id":1,.*"uri":"\/b\?(%01){681}%0",/]
 --- no_error_log
 [alert]
+
+
+
+=== TEST 16: repeated headers are joined in order; hundreds of headers
+--- http_config
+webhook_ledger 1m;
+large_client_header_buffers 32 16k;
+--- config
+    location = /b {
+        webhook_mode sync;
+        webhook ../html/b.json;
+    }
+    location = /viewer {
+        webhook_viewer;
+    }
+--- more_headers eval
+"X-Dup: one\nX-Other: o\nx-dup: two\nX-DUP: three\n"
+. CORE::join("", map { "H$_: v\n" } 1..400)
+--- pipelined_requests eval
+["POST /b\n{}", "GET /viewer?request=1"]
+--- error_code eval
+[200, 200]
+--- response_body_like eval
+[qr/resolved/, qr/"headers":\{"host":"localhost",.*"x-dup":"one, two, three","x-other":"o","h1":"v",.*"h400":"v"/]
+--- no_error_log
+[alert]
