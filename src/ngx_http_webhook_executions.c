@@ -376,19 +376,28 @@ ngx_http_webhook_viewer_csrf(ngx_http_request_t *r,
     origin = ngx_http_webhook_header_in(r, "Origin", 6);
 
     if (origin != NULL) {
+        /*
+         * The host and port must be this request's Host; the scheme is
+         * not compared, so a proxy that ends TLS in front changes nothing.
+         */
         host = r->headers_in.host ? &r->headers_in.host->value : NULL;
-#if (NGX_HTTP_SSL)
-        n = r->connection->ssl ? sizeof("https://") - 1
-                               : sizeof("http://") - 1;
-#else
-        n = sizeof("http://") - 1;
-#endif
+        n = 0;
 
-        if (host == NULL
+        if (origin->value.len > 7
+            && ngx_strncasecmp(origin->value.data, (u_char *) "http://", 7)
+               == 0)
+        {
+            n = 7;
+
+        } else if (origin->value.len > 8
+                   && ngx_strncasecmp(origin->value.data,
+                                      (u_char *) "https://", 8) == 0)
+        {
+            n = 8;
+        }
+
+        if (n == 0 || host == NULL
             || origin->value.len != n + host->len
-            || ngx_strncasecmp(origin->value.data,
-                               (u_char *) (n == 8 ? "https://" : "http://"),
-                               n) != 0
             || ngx_strncasecmp(origin->value.data + n, host->data,
                                host->len) != 0)
         {

@@ -107,3 +107,13 @@ Cache-Control: no-store
 GET /viewer?format=workflows
 --- error_code: 200
 --- response_body_like: ^\[\{"key":"alpha",.*"queueDepth":null,"paused":null,"received":0,
+
+
+
+=== TEST 9: Origin null (a sandboxed frame) is refused too
+--- request
+POST /viewer?action=replay&request=1
+--- more_headers
+Origin: null
+--- error_code: 403
+--- response_body_like: "the Origin is not the viewer's own"
