@@ -6,7 +6,8 @@
 "use strict";
 const { chromium } = require("playwright-core");
 
-const [viewer, other, execId, reqId, shots, profile] = process.argv.slice(2);
+const [viewer, other, execId, reqId, shots, profile, flowId, failId] =
+  process.argv.slice(2);
 let failures = 0;
 
 function check(cond, name) {
@@ -77,6 +78,27 @@ function check(cond, name) {
   const rows = await page.$$eval("tr.row", (rs) => rs.length);
   check(rows >= 3, "the execution list has the runs: " + rows);
   await page.screenshot({ path: shots + "/execution.png", fullPage: true });
+
+  // a loop and a parallel node in a run; a run that failed
+  await page.goto(viewer + "#executions/" + flowId);
+  await page.waitForSelector(".execution g.node");
+  const fl = await page.$$eval(".execution g.node", (ns) =>
+    Object.fromEntries(ns.map((n) => [n.getAttribute("data-node"),
+                                      n.getAttribute("class")])));
+  check(/s1/.test(fl.each) && /s1/.test(fl.double) && /s1/.test(fl.left) &&
+        /s1/.test(fl.right) && /s1/.test(fl.done),
+        "loop and parallel branches show their statuses: " + JSON.stringify(fl));
+  await page.screenshot({ path: shots + "/execution-flow.png", fullPage: true });
+  await page.goto(viewer + "#executions/" + failId);
+  await page.waitForSelector(".execution g.node");
+  await page.click('.execution g.node[data-node="strict"]');
+  const fx = await page.textContent(".execution");
+  check(/failed/.test(fx), "a failed run says so: " + fx.slice(0, 80));
+  const dn = await page.getAttribute('.execution g.node[data-node="done"]',
+                                     "class");
+  check(/skip/.test(dn), "the nodes after the failure did not run: " + dn);
+  await page.screenshot({ path: shots + "/execution-failed.png",
+                          fullPage: true });
 
   await page.goto(viewer + "#dead");
   await page.waitForSelector("table");

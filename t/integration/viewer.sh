@@ -57,7 +57,9 @@ cat > "$TMP/fanout.json" <<'EOC'
   {"key": "both", "type": "parallel", "config": {"mode": "all"},
    "branches": {"list": [[{"key": "left", "type": "set", "config": {"values": {"a": 1}}}],
                          [{"key": "right", "type": "set", "config": {"values": {"b": 2}}},
-                          {"key": "after", "type": "end", "config": {"endStatus": 1}}]]}},
+                          {"key": "after", "type": "set", "config": {"values": {"c": 3}}}]]}},
+  {"key": "strict", "type": "condition",
+   "config": {"calculation": {"calculator": "notEqual", "operands": ["{{ $context.data.strict }}", true]}}},
   {"key": "done", "type": "set", "config": {"values": {"ok": true}}}]}
 EOC
 mkdir -p "$TMP/logs" "$TMP/evil"
@@ -116,6 +118,13 @@ is "$(status_of "$id")" 1 "the order was resolved"
 rec=$(curl -s "$V?execution=$id")
 like "$rec" '"definition":\{"key":"orders"' "an execution comes with its workflow's definition"
 save=$(printf %s "$rec" | json '[j["result"] for j in d["jobs"] if j["nodeKey"]=="save"][0]')
+
+# a loop and a parallel node, and a run that fails in a condition
+fid=$(post /fanout '{"items":[1,2,3]}' | json 'd["executionId"]')
+wait_for 10 final "$fid"
+is "$(status_of "$fid")" 1 "the fan-out resolved"
+xid=$(post /fanout '{"items":[],"strict":true}' | json 'd["executionId"]')
+wait_for 10 final "$xid"
 
 # a request with the wrong secret: 401, kept in the ledger
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Gitlab-Token: wrong-secret' \
@@ -218,7 +227,8 @@ R DEL webhook:paused >/dev/null
 if [ -x /usr/bin/chromium ] && [ -d build/pw/node_modules/playwright-core ]; then
     mkdir -p build/viewer
     NODE_PATH=$ROOT/build/pw/node_modules timeout 120 node t/integration/viewer.js \
-        "$V" "http://127.0.0.1:$eport/" "$id" "$rid" "$ROOT/build/viewer" "$TMP/chromium"
+        "$V" "http://127.0.0.1:$eport/" "$id" "$rid" "$ROOT/build/viewer" "$TMP/chromium" \
+        "$fid" "$xid"
     r=$?
     ok $r "the page in headless Chromium (build/viewer/*.png)"
 else
