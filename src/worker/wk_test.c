@@ -159,10 +159,11 @@ static int
 wk_test_context(wk_test_opts_t *o, const wh_workflow_t *wf, const char *id,
     wh_buf_t *b)
 {
-    char         err[128], ts[WH_ISO_LEN], *p;
-    size_t       i, j, blen, nlen;
-    const char  *ct, *bnd, *h, *v;
-    wh_media_t   media;
+    char           err[128], ts[WH_ISO_LEN], *p;
+    size_t         i, j, blen, nlen;
+    wh_buf_t       joined;
+    const char    *ct, *bnd, *h, *v;
+    wh_media_t     media;
     wh_json_err_t  jerr;
 
     wh_buf_adds(b, "{\"id\":\"");
@@ -259,37 +260,31 @@ wk_test_context(wk_test_opts_t *o, const wh_workflow_t *wf, const char *id,
 
         wh_json_escape(b, p, nlen);
         free(p);
-        wh_buf_adds(b, ":\"");
-        b->len--;
+        wh_buf_addc(b, ':');
 
         /* the values of this name, joined, as one string */
-        {
-            wh_buf_t  joined;
-            wh_mem_t  *mem = b->mem;
+        wh_buf_init(&joined, b->mem, 256);
 
-            wh_buf_init(&joined, mem, 256);
-
-            for (j = i; j < o->nheaders; j++) {
-                if (strncasecmp(o->headers[j], h, nlen) != 0
-                    || o->headers[j][nlen] != ':')
-                {
-                    continue;
-                }
-
-                v = o->headers[j] + nlen + 1;
-                while (*v == ' ' || *v == '\t') {
-                    v++;
-                }
-
-                if (joined.len) {
-                    wh_buf_adds(&joined, ", ");
-                }
-
-                wh_buf_adds(&joined, v);
+        for (j = i; j < o->nheaders; j++) {
+            if (strncasecmp(o->headers[j], h, nlen) != 0
+                || o->headers[j][nlen] != ':')
+            {
+                continue;
             }
 
-            wh_json_escape(b, joined.data ? joined.data : "", joined.len);
+            v = o->headers[j] + nlen + 1;
+            while (*v == ' ' || *v == '\t') {
+                v++;
+            }
+
+            if (joined.len) {
+                wh_buf_adds(&joined, ", ");
+            }
+
+            wh_buf_adds(&joined, v);
         }
+
+        wh_json_escape(b, joined.data ? joined.data : "", joined.len);
     }
 
     wh_buf_adds(b, "},\"query\":");

@@ -58,6 +58,14 @@ out=$(t "$TMP/order.json" --header 'Content-Type: application/x-www-form-urlenco
       --data 'price=4&qty=2'); rc=$?
 is "$(printf %s "$out" | json 'd["response"]["body"]["total"]')" 8 "a form body"
 
+echo '{"key":"echo","nodes":[{"key":"ctx","type":"set","config":{"values":{"h":"{{ $context.headers }}","m":"{{ $context.method }}","p":"{{ $context.path }}","d":"{{ $context.data }}"}}}]}' \
+    > "$TMP/echo.json"
+out=$(t "$TMP/echo.json" --header 'X-A: 1' --header 'x-a:  2' --header 'Content-Type: text/plain' \
+      --method PUT --path /hooks/x --data 'hello')
+is "$(printf %s "$out" | json 'd["nodes"][0]["result"]')" \
+   '{"d":"hello","h":{"content-type":"text/plain","x-a":"1, 2"},"m":"PUT","p":"/hooks/x"}' \
+   "headers lower-cased and joined, method, path, a text body"
+
 # worker nodes mocked: no Redis needed
 out=$(ADDR=127.0.0.1:1 t "$TMP/notify.json" --data '{}' \
       --mock 'post={"status":202,"data":{}}' --mock 'save={"id":41}'); rc=$?
