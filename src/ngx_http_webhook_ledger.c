@@ -56,6 +56,8 @@ static ngx_int_t ngx_http_webhook_ledger_init_zone(ngx_shm_zone_t *shm_zone,
 static ngx_int_t ngx_http_webhook_ledger_log(ngx_http_request_t *r);
 static void ngx_http_webhook_ledger_headers(ngx_http_request_t *r,
     wh_buf_t *b, ngx_array_t *redact);
+static void ngx_http_webhook_ledger_params(ngx_http_request_t *r,
+    wh_buf_t *b);
 static void ngx_http_webhook_ledger_body(wh_buf_t *b, const u_char *body,
     size_t keep, size_t size);
 static ngx_http_webhook_ledger_entry_t *ngx_http_webhook_ledger_put(
@@ -300,6 +302,8 @@ ngx_http_webhook_ledger_log(ngx_http_request_t *r)
 
     wh_buf_adds(&b, "\"headers\":");
     ngx_http_webhook_ledger_headers(r, &b, wlcf->redact);
+    wh_buf_adds(&b, ",\"params\":");
+    ngx_http_webhook_ledger_params(r, &b);
 
     if (b.failed) {
         return NGX_OK;
@@ -578,6 +582,61 @@ ngx_http_webhook_ledger_headers(ngx_http_request_t *r, wh_buf_t *b,
     }
 
     wh_buf_addc(b, '}');
+}
+
+
+/*
+ * The named captures of the location's regex, as $context.params has
+ * them, so that a replay has them too.
+ */
+
+static void
+ngx_http_webhook_ledger_params(ngx_http_request_t *r, wh_buf_t *b)
+{
+#if (NGX_PCRE)
+    ngx_uint_t                  i;
+    ngx_http_regex_t           *re;
+    ngx_http_variable_t        *var;
+    ngx_http_variable_value_t  *vv;
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    re = clcf->regex;
+
+    if (re == NULL || re->nvariables == 0) {
+        wh_buf_adds(b, "{}");
+        return;
+    }
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
+    var = cmcf->variables.elts;
+
+    wh_buf_addc(b, '{');
+
+    for (i = 0; i < re->nvariables; i++) {
+        vv = ngx_http_get_indexed_variable(r, re->variables[i].index);
+
+        if (i) {
+            wh_buf_addc(b, ',');
+        }
+
+        wh_json_escape(b, (char *) var[re->variables[i].index].name.data,
+                       var[re->variables[i].index].name.len);
+        wh_buf_addc(b, ':');
+
+        if (vv == NULL || vv->not_found) {
+            wh_buf_adds(b, "null");
+
+        } else {
+            wh_json_escape(b, (char *) vv->data, vv->len);
+        }
+    }
+
+    wh_buf_addc(b, '}');
+#else
+    wh_buf_adds(b, "{}");
+#endif
 }
 
 
@@ -877,8 +936,7 @@ ngx_http_webhook_ledger_str(ngx_http_webhook_ctx_t *ctx, wh_val_t v,
 
 /*
  * $context of a replay, as the endpoint would have built it from the
- * recorded request, with "replayOf": the entry's id.  "params" (the
- * location's regex captures) are not recorded: {}.
+ * recorded request, with "replayOf": the entry's id.
  */
 
 ngx_int_t
@@ -893,7 +951,7 @@ ngx_http_webhook_ledger_replay(ngx_http_request_t *r,
     ngx_int_t                      rc;
     ngx_str_t                      wf, method, uri, client, body, b64, ct;
     ngx_uint_t                     i;
-    wh_val_t                       e, headers;
+    wh_val_t                       e, headers, params;
     wh_buf_t                       text;
     wh_media_t                     media;
     const char                    *bnd;
@@ -952,6 +1010,7 @@ ngx_http_webhook_ledger_replay(ngx_http_request_t *r,
     ngx_http_webhook_ledger_str(ctx, e, "bodyBase64", &b64);
 
     headers = wh_val_get(e, "headers", 7);
+    params = wh_val_get(e, "params", 6);
     if (wh_val_type(headers) != WH_JSON_OBJECT) {
         ngx_http_webhook_replay_fail(NGX_HTTP_CONFLICT,
                                      "the ledger did not keep the headers");
@@ -1061,7 +1120,16 @@ ngx_http_webhook_ledger_replay(ngx_http_request_t *r,
                                      "the query string does not parse");
     }
 
-    wh_buf_adds(b, ",\"params\":{},\"ip\":");
+    wh_buf_adds(b, ",\"params\":");
+
+    if (wh_val_type(params) == WH_JSON_OBJECT) {
+        wh_val_write_json(b, params);
+
+    } else {
+        wh_buf_adds(b, "{}");
+    }
+
+    wh_buf_adds(b, ",\"ip\":");
     wh_json_escape(b, (char *) client.data, client.len);
 
     wh_iso_time(ngx_http_webhook_now(), ts);

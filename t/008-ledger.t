@@ -70,7 +70,7 @@ Content-Type: application/json
 [200, 200]
 --- response_body_like eval
 [qr/ok/,
- qr/^\{"id":1,.*"uri":"\/a\?q=1",.*"status":200,"outcome":"resolved","message":null,"executionId":"[0-9a-f-]{36}","bodySize":7,"headers":\{.*"x-gitlab-token":"\[redacted\]".*\},"body":"\{\\"x\\":1\}","bodyTruncated":false\}$/]
+ qr/^\{"id":1,.*"uri":"\/a\?q=1",.*"status":200,"outcome":"resolved","message":null,"executionId":"[0-9a-f-]{36}","bodySize":7,"headers":\{.*"x-gitlab-token":"\[redacted\]".*\},"params":\{\},"body":"\{\\"x\\":1\}","bodyTruncated":false\}$/]
 --- response_body_unlike eval
 [qr/s3cr3t|"tok"/, qr/s3cr3t|"tok"/]
 

@@ -47,6 +47,7 @@ EOC
 cat > "$TMP/answer.json" <<'EOC'
 {"key": "answer", "nodes": [
   {"key": "double", "type": "calculation", "config": {"engine": "math", "expression": "{{ $context.data.n }} * 2"}},
+  {"key": "where", "type": "set", "config": {"values": {"shop": "{{ $context.params.shop }}"}}},
   {"key": "reply", "type": "response", "config": {"statusCode": 200, "body": {"double": "{{ $nodes.double }}"}}}]}
 EOC
 cat > "$TMP/fanout.json" <<'EOC'
@@ -89,7 +90,7 @@ http {
             webhook_signature gitlab right-secret;
             webhook signed.json;
         }
-        location = /answer {
+        location ~ ^/answer/(?<shop>[a-z]+)\$ {
             webhook_mode sync;
             webhook_signature github right-secret;
             webhook answer.json;
@@ -185,7 +186,7 @@ like "$(curl -s -X POST -H "X-Webhook-Token: $token" "$V?action=retry&execution=
 
 # a sync workflow (inline, with a response node) replays through the worker
 curl -s -o /dev/null -H 'Content-Type: application/json' -d '{"n":21}' \
-    "http://127.0.0.1:$hport/answer"
+    "http://127.0.0.1:$hport/answer/acme"
 sid=$(curl -s "$V?format=requests&workflow=answer&outcome=missing_signature" | json 'd[0]["id"]')
 sx=$(curl -s -X POST -H "X-Webhook-Token: $token" "$V?action=replay&request=$sid" \
      | json 'd["executionId"]')
@@ -193,6 +194,8 @@ wait_for 10 final "$sx"
 is "$(status_of "$sx")" 1 "an unsigned sync request replays, and resolves"
 is "$(curl -s "$V?execution=$sx" | json '[j["result"] for j in d["jobs"] if j["nodeKey"]=="double"][0]')" \
    42 "... with the recorded body"
+is "$(curl -s "$V?execution=$sx" | json '[j["result"] for j in d["jobs"] if j["nodeKey"]=="where"][0]["shop"]')" \
+   acme "... and the location's regex captures"
 
 # webhookctl retry --from does the same
 if "$CTL" --redis "$ADDR" retry "$id" --from label >"$TMP/ctl.out" 2>&1; then
