@@ -77,7 +77,6 @@ Content-Type: application/json
 
 
 === TEST 3: no secret of the request in the entry
---- SKIP
 --- pipelined_requests eval
 ["POST /a\n{}", "GET /viewer?request=1"]
 --- more_headers
