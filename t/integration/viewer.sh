@@ -96,6 +96,10 @@ http {
             webhook answer.json;
         }
         location = /fanout { webhook fanout.json; }
+        location = /small {
+            webhook_ledger_body 4;
+            webhook signed.json;
+        }
         location = /viewer { webhook_viewer; }
     }
     server {
@@ -196,6 +200,21 @@ is "$(curl -s "$V?execution=$sx" | json '[j["result"] for j in d["jobs"] if j["n
    42 "... with the recorded body"
 is "$(curl -s "$V?execution=$sx" | json '[j["result"] for j in d["jobs"] if j["nodeKey"]=="where"][0]["shop"]')" \
    acme "... and the location's regex captures"
+
+# what cannot be replayed says why
+curl -s -o /dev/null -H 'Content-Type: image/png' -d 'xx' "http://127.0.0.1:$hport/signed"
+curl -s -o /dev/null -H 'Content-Type: application/json' -d '{"n":12345}' \
+    "http://127.0.0.1:$hport/small"
+u=$(curl -s "$V?format=requests&outcome=unsupported_media_type" | json 'd[0]["id"]')
+c=$(curl -s "$V?format=requests&workflow=signed&limit=1" | json 'd[0]["id"]')
+like "$(curl -s -X POST -H "X-Webhook-Token: $token" "$V?action=replay&request=$u")" \
+    '"code":"conflict","message":"the body.s type is not one a workflow takes' \
+    "replay of a 415: 409 conflict"
+like "$(curl -s -X POST -H "X-Webhook-Token: $token" "$V?action=replay&request=$c")" \
+    '"code":"conflict","message":"the ledger kept only part of the body' \
+    "replay of a cut body: 409 conflict"
+like "$(curl -s -X POST -H "X-Webhook-Token: $token" "$V?action=replay&request=99999")" \
+    '"code":"not_found"' "replay of an unknown request: 404"
 
 # webhookctl retry --from does the same
 if "$CTL" --redis "$ADDR" retry "$id" --from label >"$TMP/ctl.out" 2>&1; then
