@@ -142,6 +142,21 @@ static char  ngx_http_webhook_replay_script[] =
 static char  ngx_http_webhook_retry_script[] = WH_RETRY_SCRIPT;
 
 
+/* ?format=executions&status=: the names of SPEC §6's codes */
+static struct {
+    ngx_str_t  name;
+    ngx_str_t  code;
+} ngx_http_webhook_status_names[] = {
+    { ngx_string("started"), ngx_string("0") },
+    { ngx_string("resolved"), ngx_string("1") },
+    { ngx_string("failed"), ngx_string("-1") },
+    { ngx_string("error"), ngx_string("-2") },
+    { ngx_string("aborted"), ngx_string("-3") },
+    { ngx_string("retry_needed"), ngx_string("-6") },
+    { ngx_null_string, ngx_null_string }
+};
+
+
 static ngx_int_t ngx_http_webhook_viewer_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhook_viewer_header(ngx_http_request_t *r,
     const char *name, const char *value);
@@ -559,6 +574,7 @@ ngx_http_webhook_executions(ngx_http_request_t *r, ngx_uint_t show)
     size_t                         len[7];
     ngx_int_t                      n;
     ngx_str_t                      id, wf, st;
+    ngx_uint_t                     i;
     const char                    *argv[7];
     ngx_http_webhook_loc_conf_t   *wlcf;
     ngx_http_webhook_exec_read_t  *rd;
@@ -602,6 +618,18 @@ ngx_http_webhook_executions(ngx_http_request_t *r, ngx_uint_t show)
             || ngx_http_webhook_exec_arg(r, "status", &st) == NGX_ERROR)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /* a status by name as webhookctl takes it, or its number */
+        for (i = 0; ngx_http_webhook_status_names[i].name.len; i++) {
+            if (st.len == ngx_http_webhook_status_names[i].name.len
+                && ngx_strncasecmp(st.data,
+                                   ngx_http_webhook_status_names[i].name.data,
+                                   st.len) == 0)
+            {
+                st = ngx_http_webhook_status_names[i].code;
+                break;
+            }
         }
 
         p = ngx_sprintf(num, "%ui", ngx_http_webhook_viewer_limit(r));

@@ -120,6 +120,10 @@ is "${#token}" 32 "the page embeds a token"
 id=$(post /orders '{"sku":"W-42","price":2.5,"qty":4}' | json 'd["executionId"]')
 wait_for 10 final "$id"
 is "$(status_of "$id")" 1 "the order was resolved"
+like "$(curl -s "$V?format=executions&workflow=orders&status=resolved")" \
+    "\"id\":\"$id\"" "executions filtered by a status name"
+is "$(curl -s "$V?format=executions&workflow=orders&status=failed")" '[]' \
+    "... and none failed"
 rec=$(curl -s "$V?execution=$id")
 like "$rec" '"definition":\{"key":"orders"' "an execution comes with its workflow's definition"
 save=$(printf %s "$rec" | json '[j["result"] for j in d["jobs"] if j["nodeKey"]=="save"][0]')
