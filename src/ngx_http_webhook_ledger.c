@@ -23,6 +23,7 @@
 
 #define NGX_HTTP_WEBHOOK_LEDGER_MIN  (32 * 1024)
 #define NGX_HTTP_WEBHOOK_LEDGER_URI  2048
+#define NGX_HTTP_WEBHOOK_LEDGER_FEW  32      /* headers sorted in place */
 
 
 typedef struct {
@@ -193,7 +194,7 @@ static ngx_int_t
 ngx_http_webhook_ledger_log(ngx_http_request_t *r)
 {
     size_t                            n, limit, size, start, keep;
-    u_char                           *p;
+    u_char                           *p, num[64];
     char                              ts[WH_ISO_LEN];
     uint64_t                          id;
     ngx_uint_t                        status;
@@ -271,7 +272,9 @@ ngx_http_webhook_ledger_log(ngx_http_request_t *r)
     wh_buf_adds(&b, ",\"client\":");
     wh_json_escape(&b, (char *) r->connection->addr_text.data,
                    r->connection->addr_text.len);
-    wh_buf_printf(&b, ",\"status\":%u,\"outcome\":", (unsigned) status);
+    /* ngx_sprintf: vsnprintf cost more than the rest of the summary */
+    p = ngx_sprintf(num, ",\"status\":%ui,\"outcome\":", status);
+    wh_buf_add(&b, num, p - num);
     wh_json_escape(&b, (char *) outcome.data, outcome.len);
     wh_buf_adds(&b, ",\"message\":");
 
@@ -296,7 +299,8 @@ ngx_http_webhook_ledger_log(ngx_http_request_t *r)
         wh_buf_adds(&b, ",\"executionId\":null");
     }
 
-    wh_buf_printf(&b, ",\"bodySize\":%zu", size);
+    p = ngx_sprintf(num, ",\"bodySize\":%uz", size);
+    wh_buf_add(&b, num, p - num);
 
     start = b.len;
 
@@ -462,22 +466,32 @@ ngx_http_webhook_ledger_headers(ngx_http_request_t *r, wh_buf_t *b,
     ngx_uint_t                      i, j, k, n, first, *start;
     ngx_list_part_t                *part;
     ngx_table_elt_t                *h;
-    ngx_http_webhook_ledger_hdr_t  *hs, *sorted;
+    ngx_http_webhook_ledger_hdr_t  *hs, *sorted, tmp;
+    ngx_uint_t                      few_start[NGX_HTTP_WEBHOOK_LEDGER_FEW];
+    ngx_http_webhook_ledger_hdr_t   few[2 * NGX_HTTP_WEBHOOK_LEDGER_FEW];
 
     n = 0;
     for (part = &r->headers_in.headers.part; part; part = part->next) {
         n += part->nelts;
     }
 
-    hs = ngx_palloc(r->pool, (n + 1) * sizeof(ngx_http_webhook_ledger_hdr_t)
-                             * 2 + (n + 1) * sizeof(ngx_uint_t));
-    if (hs == NULL) {
-        b->failed = 1;
-        return;
-    }
+    if (n < NGX_HTTP_WEBHOOK_LEDGER_FEW) {
+        hs = few;
+        sorted = hs + n + 1;
+        start = few_start;
 
-    sorted = hs + n + 1;
-    start = (ngx_uint_t *) (sorted + n + 1);
+    } else {
+        hs = ngx_palloc(r->pool,
+                        (n + 1) * sizeof(ngx_http_webhook_ledger_hdr_t) * 2
+                        + (n + 1) * sizeof(ngx_uint_t));
+        if (hs == NULL) {
+            b->failed = 1;
+            return;
+        }
+
+        sorted = hs + n + 1;
+        start = (ngx_uint_t *) (sorted + n + 1);
+    }
 
     n = 0;
     for (part = &r->headers_in.headers.part; part; part = part->next) {
@@ -492,8 +506,27 @@ ngx_http_webhook_ledger_headers(ngx_http_request_t *r, wh_buf_t *b,
     }
 
     ngx_memcpy(sorted, hs, n * sizeof(ngx_http_webhook_ledger_hdr_t));
-    qsort(sorted, n, sizeof(ngx_http_webhook_ledger_hdr_t),
-          ngx_http_webhook_ledger_cmp);
+
+    if (n < NGX_HTTP_WEBHOOK_LEDGER_FEW) {
+        /* the usual few headers: an insertion sort, a bounded cost */
+        for (i = 1; i < n; i++) {
+            tmp = sorted[i];
+
+            for (j = i; j > 0
+                        && ngx_http_webhook_ledger_cmp(&sorted[j - 1], &tmp)
+                           > 0;
+                 j--)
+            {
+                sorted[j] = sorted[j - 1];
+            }
+
+            sorted[j] = tmp;
+        }
+
+    } else {
+        qsort(sorted, n, sizeof(ngx_http_webhook_ledger_hdr_t),
+              ngx_http_webhook_ledger_cmp);
+    }
 
     /* each header learns the first of its name; a first, where its run is */
     for (i = 0; i < n; i = j) {
