@@ -7,10 +7,10 @@
  * under the zone's mutex, and the oldest entries leave from the tail until
  * it fits.  Recording is done in the log phase, once the answer is known;
  * its work is bounded by the request's headers and webhook_ledger_body,
- * and nothing is allocated in the zone but the ring itself.  Entries are
- * kept as JSON members but for the body, which is copied as it came and
- * made JSON (text or base64) only when someone reads it: the request path
- * pays for a copy, not for a scan.
+ * and nothing is allocated in the zone but the ring itself.  An entry is
+ * kept as the request had it (its strings copied, the redacted header
+ * values replaced) and made JSON only when someone reads it: the request
+ * path pays for copies, not for escaping or parsing.
  */
 
 #include <ngx_config.h>
@@ -23,20 +23,29 @@
 
 #define NGX_HTTP_WEBHOOK_LEDGER_MIN  (32 * 1024)
 #define NGX_HTTP_WEBHOOK_LEDGER_URI  2048
-#define NGX_HTTP_WEBHOOK_LEDGER_FEW  32      /* headers sorted in place */
 
 
+/*
+ * An entry: this header, then the strings it gives the lengths of, as
+ * they came (method, URI, client, message, params as JSON, the headers as
+ * NAME\0VALUE\0 pairs, the body).  Writers only copy; readers make JSON.
+ */
 typedef struct {
     uint32_t                     len;          /* whole entry, aligned */
     uint32_t                     status;
     uint64_t                     id;
-    uint32_t                     summary_len;
-    uint32_t                     detail_len;
-    uint32_t                     body_len;     /* kept raw; -1: none */
+    int64_t                      time;         /* ms */
+    uint32_t                     method_len;
+    uint32_t                     uri_len;
+    uint32_t                     client_len;
+    uint32_t                     message_len;  /* -1: none */
+    uint32_t                     params_len;
+    uint32_t                     headers_len;  /* -1: not kept */
+    uint32_t                     body_len;     /* kept; -1: none */
     uint32_t                     body_size;    /* as received */
+    u_char                       exec_id[36];  /* "" : none */
     u_char                       workflow[65];
     u_char                       outcome[39];  /* NUL-terminated */
-    /* summary members, detail members (headers), the body's bytes */
 } ngx_http_webhook_ledger_entry_t;
 
 
@@ -55,9 +64,9 @@ struct ngx_http_webhook_ledger_s {
 static ngx_int_t ngx_http_webhook_ledger_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_int_t ngx_http_webhook_ledger_log(ngx_http_request_t *r);
-static void ngx_http_webhook_ledger_headers(ngx_http_request_t *r,
-    wh_buf_t *b, ngx_array_t *redact);
-static void ngx_http_webhook_ledger_params(ngx_http_request_t *r,
+static void ngx_http_webhook_ledger_headers(ngx_pool_t *pool, wh_buf_t *b,
+    u_char *p, size_t len);
+static ngx_int_t ngx_http_webhook_ledger_params(ngx_http_request_t *r,
     wh_buf_t *b);
 static void ngx_http_webhook_ledger_body(wh_buf_t *b, const u_char *body,
     size_t keep, size_t size);
@@ -193,18 +202,22 @@ ngx_http_webhook_ledger_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_webhook_ledger_log(ngx_http_request_t *r)
 {
-    size_t                            n, limit, size, start, keep;
-    u_char                           *p, num[64];
-    char                              ts[WH_ISO_LEN];
-    uint64_t                          id;
-    ngx_uint_t                        status;
-    ngx_str_t                         outcome;
-    wh_buf_t                          b;
+    u_char                           *p;
+    size_t                            n, limit, size, keep, hlen, uri_len;
+    ngx_str_t                        *rn;
+    ngx_str_t                         outcome, params;
+    ngx_uint_t                        status, i, k;
+    wh_buf_t                          pb;
+    ngx_list_part_t                  *part;
+    ngx_table_elt_t                  *h;
     ngx_http_webhook_ctx_t           *ctx, tmp;
     ngx_http_webhook_ledger_t        *lg;
     ngx_http_webhook_loc_conf_t      *wlcf;
     ngx_http_webhook_main_conf_t     *wmcf;
     ngx_http_webhook_ledger_entry_t  *e;
+    u_char                            num[NGX_INT_T_LEN + 8];
+
+    static ngx_str_t  redacted = ngx_string("[redacted]");
 
     if (r != r->main) {
         return NGX_OK;
@@ -234,13 +247,8 @@ ngx_http_webhook_ledger_log(ngx_http_request_t *r)
 
     } else {
         /* an answer that nginx made: "http_403" */
-        outcome.data = ngx_pnalloc(r->pool, sizeof("http_") + NGX_INT_T_LEN);
-        if (outcome.data == NULL) {
-            return NGX_OK;
-        }
-
-        outcome.len = ngx_sprintf(outcome.data, "http_%ui", status)
-                      - outcome.data;
+        outcome.data = num;
+        outcome.len = ngx_sprintf(num, "http_%ui", status) - num;
     }
 
     if (ctx->body) {
@@ -251,78 +259,47 @@ ngx_http_webhook_ledger_log(ngx_http_request_t *r)
                ? (size_t) r->headers_in.content_length_n : 0;
     }
 
-    /* an entry takes at most a quarter of the ring */
-    limit = ngx_min(wlcf->ledger_body, lg->cap / 8);
+    /* the named captures of a regex location, as JSON (rare) */
+    ngx_str_null(&params);
+    wh_buf_init(&pb, &ctx->mem, 64);
 
-    wh_buf_init(&b, &ctx->mem, 2048);
+    if (ngx_http_webhook_ledger_params(r, &pb) == NGX_OK && !pb.failed) {
+        params.data = (u_char *) pb.data;
+        params.len = pb.len;
+    }
 
-    wh_iso_time((int64_t) r->start_sec * 1000 + r->start_msec, ts);
-
-    wh_buf_adds(&b, "\"time\":\"");
-    wh_buf_add(&b, ts, WH_ISO_LEN - 1);
-    wh_buf_adds(&b, "\",\"workflow\":\"");
-    wh_buf_adds(&b, wlcf->workflow->key);    /* [A-Za-z0-9_-] only */
-    wh_buf_adds(&b, "\",\"method\":");
-    wh_json_escape(&b, (char *) r->method_name.data, r->method_name.len);
     /* a URI of large_client_header_buffers' size is kept in part */
-    wh_buf_adds(&b, ",\"uri\":");
-    wh_json_escape(&b, (char *) r->unparsed_uri.data,
-                   ngx_min(r->unparsed_uri.len,
-                           NGX_HTTP_WEBHOOK_LEDGER_URI));
-    wh_buf_adds(&b, ",\"client\":");
-    wh_json_escape(&b, (char *) r->connection->addr_text.data,
-                   r->connection->addr_text.len);
-    /* ngx_sprintf: vsnprintf cost more than the rest of the summary */
-    p = ngx_sprintf(num, ",\"status\":%ui,\"outcome\":", status);
-    wh_buf_add(&b, num, p - num);
-    wh_json_escape(&b, (char *) outcome.data, outcome.len);
-    wh_buf_adds(&b, ",\"message\":");
+    uri_len = ngx_min(r->unparsed_uri.len, NGX_HTTP_WEBHOOK_LEDGER_URI);
 
-    if (ctx->message.len) {
-        wh_json_escape(&b, (char *) ctx->message.data, ctx->message.len);
+    /* headers: NAME\0VALUE\0, the redacted ones with "[redacted]" */
+    hlen = 0;
 
-    } else {
-        wh_buf_adds(&b, "null");
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+        for (i = 0; i < part->nelts; i++) {
+            /* at most: a redacted value is written as "[redacted]" */
+            if (h[i].hash != 0) {
+                hlen += h[i].key.len + ngx_max(h[i].value.len, redacted.len)
+                        + 2;
+            }
+        }
     }
 
-    /* an id only where an execution ran or was queued */
-    if (ctx->id[0]
-        && (status < NGX_HTTP_BAD_REQUEST
-            || status == NGX_HTTP_INTERNAL_SERVER_ERROR
-            || status == NGX_HTTP_GATEWAY_TIME_OUT))
-    {
-        wh_buf_adds(&b, ",\"executionId\":\"");
-        wh_buf_add(&b, ctx->id, 36);
-        wh_buf_addc(&b, '"');
-
-    } else {
-        wh_buf_adds(&b, ",\"executionId\":null");
-    }
-
-    p = ngx_sprintf(num, ",\"bodySize\":%uz", size);
-    wh_buf_add(&b, num, p - num);
-
-    start = b.len;
-
-    wh_buf_adds(&b, "\"headers\":");
-    ngx_http_webhook_ledger_headers(r, &b, wlcf->redact);
-    wh_buf_adds(&b, ",\"params\":");
-    ngx_http_webhook_ledger_params(r, &b);
-
-    if (b.failed) {
-        return NGX_OK;
-    }
-
+    /* an entry takes at most a quarter of the ring, the body an eighth */
+    limit = ngx_min(wlcf->ledger_body, lg->cap / 8);
     keep = ctx->body ? ngx_min(ctx->body_len, limit) : 0;
 
-    n = sizeof(ngx_http_webhook_ledger_entry_t) + b.len + keep;
+    n = sizeof(ngx_http_webhook_ledger_entry_t) + r->method_name.len
+        + uri_len + r->connection->addr_text.len + ctx->message.len
+        + params.len;
 
-    if (n > lg->cap / 4) {
+    if (n + hlen + keep > lg->cap / 4) {
         /* headers too large for this ring: the summary alone */
-        b.len = start;
-        wh_buf_adds(&b, "\"headers\":null");
+        hlen = (size_t) -1;
         keep = (size_t) -1;
-        n = sizeof(ngx_http_webhook_ledger_entry_t) + b.len;
+
+    } else {
+        n += hlen + keep;
     }
 
     n = ngx_align(n, 8);
@@ -338,25 +315,94 @@ ngx_http_webhook_ledger_log(ngx_http_request_t *r)
 
     e = ngx_http_webhook_ledger_put(lg, n);
 
-    id = lg->next_id++;
-
     e->len = n;
-    e->id = id;
+    e->id = lg->next_id++;
     e->status = status;
-    e->summary_len = start;
-    e->detail_len = b.len - start;
-    e->body_len = ctx->body ? keep : (uint32_t) -1;
+    e->time = (int64_t) r->start_sec * 1000 + r->start_msec;
+    e->method_len = r->method_name.len;
+    e->uri_len = uri_len;
+    e->client_len = r->connection->addr_text.len;
+    e->message_len = ctx->message.len ? ctx->message.len : (uint32_t) -1;
+    e->params_len = params.len;
     e->body_size = size;
+
+    /* an id only where an execution ran or was queued */
+    if (ctx->id[0]
+        && (status < NGX_HTTP_BAD_REQUEST
+            || status == NGX_HTTP_INTERNAL_SERVER_ERROR
+            || status == NGX_HTTP_GATEWAY_TIME_OUT))
+    {
+        ngx_memcpy(e->exec_id, ctx->id, 36);
+
+    } else {
+        e->exec_id[0] = '\0';
+    }
 
     ngx_cpystrn(e->workflow, (u_char *) wlcf->workflow->key,
                 sizeof(e->workflow));
     ngx_cpystrn(e->outcome, outcome.data,
                 ngx_min(outcome.len + 1, sizeof(e->outcome)));
 
-    p = ngx_cpymem((u_char *) (e + 1), b.data, b.len);
+    p = (u_char *) (e + 1);
+    p = ngx_cpymem(p, r->method_name.data, r->method_name.len);
+    p = ngx_cpymem(p, r->unparsed_uri.data, uri_len);
+    p = ngx_cpymem(p, r->connection->addr_text.data,
+                   r->connection->addr_text.len);
+    p = ngx_cpymem(p, ctx->message.data, ctx->message.len);
+    p = ngx_cpymem(p, params.data, params.len);
 
-    if (e->body_len != (uint32_t) -1) {
-        ngx_memcpy(p, ctx->body, keep);
+    if (hlen == (size_t) -1) {
+        e->headers_len = (uint32_t) -1;
+        e->body_len = (uint32_t) -1;
+
+    } else {
+        e->headers_len = (uint32_t) hlen;
+        hlen = 0;
+
+        for (part = &r->headers_in.headers.part; part; part = part->next) {
+            h = part->elts;
+
+            for (i = 0; i < part->nelts; i++) {
+                if (h[i].hash == 0) {
+                    continue;
+                }
+
+                p = ngx_cpymem(p, h[i].lowcase_key, h[i].key.len);
+                *p++ = '\0';
+
+                rn = wlcf->redact ? wlcf->redact->elts : NULL;
+
+                for (k = 0; rn && k < wlcf->redact->nelts; k++) {
+                    if (rn[k].len == h[i].key.len
+                        && ngx_strncmp(rn[k].data, h[i].lowcase_key,
+                                       rn[k].len) == 0)
+                    {
+                        break;
+                    }
+                }
+
+                if (rn && k < wlcf->redact->nelts) {
+                    p = ngx_cpymem(p, redacted.data, redacted.len);
+                    hlen += h[i].key.len + redacted.len + 2;
+
+                } else {
+                    p = ngx_cpymem(p, h[i].value.data, h[i].value.len);
+                    hlen += h[i].key.len + h[i].value.len + 2;
+                }
+
+                *p++ = '\0';
+            }
+        }
+
+        e->headers_len = (uint32_t) hlen;
+
+        if (ctx->body) {
+            e->body_len = (uint32_t) keep;
+            ngx_memcpy(p, ctx->body, keep);
+
+        } else {
+            e->body_len = (uint32_t) -1;
+        }
     }
 
     ngx_shmtx_unlock(wmcf->ledger_mutex);
@@ -422,15 +468,18 @@ ngx_http_webhook_ledger_put(ngx_http_webhook_ledger_t *lg, size_t n)
 
 
 /*
- * Request headers as $context.headers has them: lower-cased names,
- * repeated ones joined with ", " in order, the webhook_redact_header names
- * and the signature schemes' secret headers "[redacted]".  Repeated names
- * are found by sorting (O(n log n)): the number of headers is the sender's
- * choice, up to large_client_header_buffers.
+ * The recorded headers (NAME\0VALUE\0 ..., redacted when recorded) as
+ * $context.headers has them: lower-cased names, repeated ones joined with
+ * ", " in order.  Repeated names are found by sorting (O(n log n)): the
+ * number of headers is the sender's choice, up to
+ * large_client_header_buffers.
  */
 
 typedef struct {
-    ngx_table_elt_t   *h;
+    u_char            *key;
+    size_t             key_len;
+    u_char            *value;
+    size_t             value_len;
     ngx_uint_t         index;      /* in arrival order */
     ngx_uint_t         first;      /* index of the first of its name */
 } ngx_http_webhook_ledger_hdr_t;
@@ -443,11 +492,11 @@ ngx_http_webhook_ledger_cmp(const void *one, const void *two)
 
     ngx_int_t  rc;
 
-    if (a->h->key.len != b->h->key.len) {
-        return a->h->key.len < b->h->key.len ? -1 : 1;
+    if (a->key_len != b->key_len) {
+        return a->key_len < b->key_len ? -1 : 1;
     }
 
-    rc = ngx_memcmp(a->h->lowcase_key, b->h->lowcase_key, a->h->key.len);
+    rc = ngx_memcmp(a->key, b->key, a->key_len);
     if (rc != 0) {
         return rc < 0 ? -1 : 1;
     }
@@ -457,84 +506,53 @@ ngx_http_webhook_ledger_cmp(const void *one, const void *two)
 
 
 static void
-ngx_http_webhook_ledger_headers(ngx_http_request_t *r, wh_buf_t *b,
-    ngx_array_t *redact)
+ngx_http_webhook_ledger_headers(ngx_pool_t *pool, wh_buf_t *b, u_char *p,
+    size_t len)
 {
-    u_char                         *p, *q;
-    size_t                          len;
-    ngx_str_t                      *rn;
-    ngx_uint_t                      i, j, k, n, first, *start;
-    ngx_list_part_t                *part;
-    ngx_table_elt_t                *h;
-    ngx_http_webhook_ledger_hdr_t  *hs, *sorted, tmp;
-    ngx_uint_t                      few_start[NGX_HTTP_WEBHOOK_LEDGER_FEW];
-    ngx_http_webhook_ledger_hdr_t   few[2 * NGX_HTTP_WEBHOOK_LEDGER_FEW];
+    u_char                         *q, *v, *last;
+    size_t                          vlen;
+    ngx_uint_t                      i, j, n, first, *start;
+    ngx_http_webhook_ledger_hdr_t  *hs, *sorted;
 
+    last = p + len;
     n = 0;
-    for (part = &r->headers_in.headers.part; part; part = part->next) {
-        n += part->nelts;
+
+    for (q = p; q < last; q++) {
+        n += (*q == '\0');
     }
 
-    if (n < NGX_HTTP_WEBHOOK_LEDGER_FEW) {
-        hs = few;
-        sorted = hs + n + 1;
-        start = few_start;
+    n /= 2;
 
-    } else {
-        hs = ngx_palloc(r->pool,
-                        (n + 1) * sizeof(ngx_http_webhook_ledger_hdr_t) * 2
-                        + (n + 1) * sizeof(ngx_uint_t));
-        if (hs == NULL) {
-            b->failed = 1;
-            return;
-        }
-
-        sorted = hs + n + 1;
-        start = (ngx_uint_t *) (sorted + n + 1);
+    hs = ngx_palloc(pool, (n + 1) * sizeof(ngx_http_webhook_ledger_hdr_t) * 2
+                          + (n + 1) * sizeof(ngx_uint_t));
+    if (hs == NULL) {
+        b->failed = 1;
+        return;
     }
 
-    n = 0;
-    for (part = &r->headers_in.headers.part; part; part = part->next) {
-        h = part->elts;
-        for (i = 0; i < part->nelts; i++) {
-            if (h[i].hash != 0) {
-                hs[n].h = &h[i];
-                hs[n].index = n;
-                n++;
-            }
-        }
+    sorted = hs + n + 1;
+    start = (ngx_uint_t *) (sorted + n + 1);
+
+    for (i = 0; i < n; i++) {
+        hs[i].key = p;
+        hs[i].key_len = ngx_strlen(p);
+        p += hs[i].key_len + 1;
+        hs[i].value = p;
+        hs[i].value_len = ngx_strlen(p);
+        p += hs[i].value_len + 1;
+        hs[i].index = i;
     }
 
     ngx_memcpy(sorted, hs, n * sizeof(ngx_http_webhook_ledger_hdr_t));
-
-    if (n < NGX_HTTP_WEBHOOK_LEDGER_FEW) {
-        /* the usual few headers: an insertion sort, a bounded cost */
-        for (i = 1; i < n; i++) {
-            tmp = sorted[i];
-
-            for (j = i; j > 0
-                        && ngx_http_webhook_ledger_cmp(&sorted[j - 1], &tmp)
-                           > 0;
-                 j--)
-            {
-                sorted[j] = sorted[j - 1];
-            }
-
-            sorted[j] = tmp;
-        }
-
-    } else {
-        qsort(sorted, n, sizeof(ngx_http_webhook_ledger_hdr_t),
-              ngx_http_webhook_ledger_cmp);
-    }
+    qsort(sorted, n, sizeof(ngx_http_webhook_ledger_hdr_t),
+          ngx_http_webhook_ledger_cmp);
 
     /* each header learns the first of its name; a first, where its run is */
     for (i = 0; i < n; i = j) {
         for (j = i; j < n
-                    && sorted[j].h->key.len == sorted[i].h->key.len
-                    && ngx_memcmp(sorted[j].h->lowcase_key,
-                                  sorted[i].h->lowcase_key,
-                                  sorted[i].h->key.len) == 0;
+                    && sorted[j].key_len == sorted[i].key_len
+                    && ngx_memcmp(sorted[j].key, sorted[i].key,
+                                  sorted[i].key_len) == 0;
              j++)
         {
             hs[sorted[j].index].first = sorted[i].index;
@@ -552,54 +570,34 @@ ngx_http_webhook_ledger_headers(ngx_http_request_t *r, wh_buf_t *b,
             continue;           /* written with the first of its name */
         }
 
-        h = hs[i].h;
-
         if (!first) {
             wh_buf_addc(b, ',');
         }
 
         first = 0;
 
-        wh_json_escape(b, (char *) h->lowcase_key, h->key.len);
+        wh_json_escape(b, (char *) hs[i].key, hs[i].key_len);
         wh_buf_addc(b, ':');
 
-        if (redact) {
-            rn = redact->elts;
-
-            for (k = 0; k < redact->nelts; k++) {
-                if (rn[k].len == h->key.len
-                    && ngx_strncmp(rn[k].data, h->lowcase_key, rn[k].len)
-                       == 0)
-                {
-                    break;
-                }
-            }
-
-            if (k < redact->nelts) {
-                wh_buf_adds(b, "\"[redacted]\"");
-                continue;
-            }
-        }
-
         /* the run of this name in the sorted array, in arrival order */
-        len = 0;
+        vlen = 0;
 
         for (j = start[i]; j < n && hs[sorted[j].index].first == i; j++) {
-            len += (j > start[i] ? 2 : 0) + sorted[j].h->value.len;
+            vlen += (j > start[i] ? 2 : 0) + sorted[j].value_len;
         }
 
         if (j == start[i] + 1) {
-            wh_json_escape(b, (char *) h->value.data, h->value.len);
+            wh_json_escape(b, (char *) hs[i].value, hs[i].value_len);
             continue;
         }
 
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
+        v = ngx_pnalloc(pool, vlen);
+        if (v == NULL) {
             b->failed = 1;
             return;
         }
 
-        q = p;
+        q = v;
 
         for (j = start[i]; j < n && hs[sorted[j].index].first == i; j++) {
             if (j > start[i]) {
@@ -607,11 +605,10 @@ ngx_http_webhook_ledger_headers(ngx_http_request_t *r, wh_buf_t *b,
                 *q++ = ' ';
             }
 
-            q = ngx_cpymem(q, sorted[j].h->value.data,
-                           sorted[j].h->value.len);
+            q = ngx_cpymem(q, sorted[j].value, sorted[j].value_len);
         }
 
-        wh_json_escape(b, (char *) p, q - p);
+        wh_json_escape(b, (char *) v, q - v);
     }
 
     wh_buf_addc(b, '}');
@@ -623,7 +620,7 @@ ngx_http_webhook_ledger_headers(ngx_http_request_t *r, wh_buf_t *b,
  * them, so that a replay has them too.
  */
 
-static void
+static ngx_int_t
 ngx_http_webhook_ledger_params(ngx_http_request_t *r, wh_buf_t *b)
 {
 #if (NGX_PCRE)
@@ -638,8 +635,7 @@ ngx_http_webhook_ledger_params(ngx_http_request_t *r, wh_buf_t *b)
     re = clcf->regex;
 
     if (re == NULL || re->nvariables == 0) {
-        wh_buf_adds(b, "{}");
-        return;
+        return NGX_DECLINED;
     }
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
@@ -667,8 +663,10 @@ ngx_http_webhook_ledger_params(ngx_http_request_t *r, wh_buf_t *b)
     }
 
     wh_buf_addc(b, '}');
+
+    return NGX_OK;
 #else
-    wh_buf_adds(b, "{}");
+    return NGX_DECLINED;
 #endif
 }
 
@@ -802,21 +800,71 @@ ngx_http_webhook_ledger_walk(ngx_http_webhook_ledger_t *lg,
 
 
 static void
-ngx_http_webhook_ledger_write(wh_buf_t *b, ngx_http_webhook_ledger_entry_t *e,
-    ngx_uint_t detail)
+ngx_http_webhook_ledger_write(ngx_pool_t *pool, wh_buf_t *b,
+    ngx_http_webhook_ledger_entry_t *e, ngx_uint_t detail)
 {
-    u_char  *p;
+    u_char  *p, *params;
+    char     ts[WH_ISO_LEN];
 
     p = (u_char *) (e + 1);
 
-    wh_buf_printf(b, "{\"id\":%llu,", (unsigned long long) e->id);
-    wh_buf_add(b, p, e->summary_len);
+    wh_iso_time(e->time, ts);
+
+    wh_buf_printf(b, "{\"id\":%llu,\"time\":\"%s\",\"workflow\":\"%s\","
+                  "\"method\":", (unsigned long long) e->id, ts,
+                  (char *) e->workflow);
+    wh_json_escape(b, (char *) p, e->method_len);
+    p += e->method_len;
+    wh_buf_adds(b, ",\"uri\":");
+    wh_json_escape(b, (char *) p, e->uri_len);
+    p += e->uri_len;
+    wh_buf_adds(b, ",\"client\":");
+    wh_json_escape(b, (char *) p, e->client_len);
+    p += e->client_len;
+    wh_buf_printf(b, ",\"status\":%u,\"outcome\":", (unsigned) e->status);
+    wh_json_escape(b, (char *) e->outcome, ngx_strlen(e->outcome));
+    wh_buf_adds(b, ",\"message\":");
+
+    if (e->message_len == (uint32_t) -1) {
+        wh_buf_adds(b, "null");
+
+    } else {
+        wh_json_escape(b, (char *) p, e->message_len);
+        p += e->message_len;
+    }
+
+    if (e->exec_id[0]) {
+        wh_buf_adds(b, ",\"executionId\":\"");
+        wh_buf_add(b, e->exec_id, 36);
+        wh_buf_addc(b, '"');
+
+    } else {
+        wh_buf_adds(b, ",\"executionId\":null");
+    }
+
+    wh_buf_printf(b, ",\"bodySize\":%u", (unsigned) e->body_size);
+
+    params = p;
+    p += e->params_len;
 
     if (detail) {
-        wh_buf_addc(b, ',');
-        p += e->summary_len;
-        wh_buf_add(b, p, e->detail_len);
-        p += e->detail_len;
+        if (e->headers_len == (uint32_t) -1) {
+            wh_buf_adds(b, ",\"headers\":null");
+
+        } else {
+            wh_buf_adds(b, ",\"headers\":");
+            ngx_http_webhook_ledger_headers(pool, b, p, e->headers_len);
+            p += e->headers_len;
+        }
+
+        wh_buf_adds(b, ",\"params\":");
+
+        if (e->params_len) {
+            wh_buf_add(b, params, e->params_len);
+
+        } else {
+            wh_buf_adds(b, "{}");
+        }
 
         if (e->body_len == (uint32_t) -1) {
             ngx_http_webhook_ledger_body(b, NULL, 0, e->body_size);
@@ -880,7 +928,7 @@ ngx_http_webhook_ledger_list(ngx_http_request_t *r, ngx_str_t *workflow,
             wh_buf_addc(b, ',');
         }
 
-        ngx_http_webhook_ledger_write(b, e, 0);
+        ngx_http_webhook_ledger_write(r->pool, b, e, 0);
     }
 
     wh_buf_addc(b, ']');
@@ -926,7 +974,7 @@ ngx_http_webhook_ledger_get(ngx_http_request_t *r, uint64_t id, wh_buf_t *b)
         e = (ngx_http_webhook_ledger_entry_t *) (lg->data + pos);
 
         if (e->id == id) {
-            ngx_http_webhook_ledger_write(b, e, 1);
+            ngx_http_webhook_ledger_write(r->pool, b, e, 1);
             rc = b->failed ? NGX_ERROR : NGX_OK;
             break;
         }

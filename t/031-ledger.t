@@ -251,7 +251,7 @@ CORE::join "", map { "X-H$_: " . ("v" x 100) . "\n" } 1..80
 --- error_code eval
 [400, 200]
 --- response_body_like eval
-[qr/invalid_body/, qr/"bodySize":30000,"headers":null,"body":null,"bodyTruncated":true\}$/]
+[qr/invalid_body/, qr/"bodySize":30000,"headers":null,"params":\{\},"body":null,"bodyTruncated":true\}$/]
 
 
 
