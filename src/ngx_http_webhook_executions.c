@@ -116,7 +116,7 @@ static char  ngx_http_webhook_dead_script[] =
 /*
  * ARGV: queue, workflow, queue, workflow, ...: the length of each queue
  * and whether the workflow is paused (SPEC §11: a member of the set
- * webhook:paused; a key webhook:paused:<workflow> is taken too).
+ * webhook:paused).
  */
 static char  ngx_http_webhook_queues_script[] =
     "local out = {}\n"
@@ -125,10 +125,7 @@ static char  ngx_http_webhook_queues_script[] =
     "  out[#out + 1] = ok and n or -1\n"
     "  local ok2, p = pcall(redis.call, 'SISMEMBER', 'webhook:paused',\n"
     "    ARGV[i + 1])\n"
-    "  if not ok2 or p ~= 1 then\n"
-    "    p = redis.call('EXISTS', 'webhook:paused:' .. ARGV[i + 1])\n"
-    "  end\n"
-    "  out[#out + 1] = p\n"
+    "  out[#out + 1] = ok2 and p or 0\n"
     "end\n"
     "return out\n";
 
