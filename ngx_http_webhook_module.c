@@ -302,6 +302,7 @@ ngx_http_webhook_create_main_conf(ngx_conf_t *cf)
         || ngx_array_init(&wmcf->peers, cf->pool, 1, sizeof(void *))
            != NGX_OK
         || ngx_array_init(&wmcf->locations, cf->pool, 4, sizeof(void *))
+           != NGX_OK
         || ngx_array_init(&wmcf->workflows, cf->pool, 4, sizeof(void *))
            != NGX_OK)
     {
@@ -505,7 +506,6 @@ ngx_http_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     /* the viewer finds the workflows (and where to replay) here */
-    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_webhook_module);
     loc = ngx_array_push(&wmcf->locations);
     if (loc == NULL) {
         return NGX_CONF_ERROR;
