@@ -301,9 +301,7 @@ ngx_http_webhook_resume_body(ngx_http_request_t *r)
 
     if (rs->cmd == NULL) {
         ngx_http_finalize_request(r,
-            ngx_http_webhook_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                   "queue_unavailable",
-                                   "Redis is not reachable"));
+            ngx_http_webhook_unavailable(r, "Redis is not reachable"));
         return;
     }
 
@@ -332,9 +330,9 @@ ngx_http_webhook_resume_reply(void *data, redisReply *reply, const char *err)
                       : reply->type == REDIS_REPLY_ERROR ? reply->str
                       : "unexpected reply");
 
-        rc = ngx_http_webhook_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "queue_unavailable",
-                                    "the execution could not be resumed");
+        /* §5: every 503 queue_unavailable says when to try again */
+        rc = ngx_http_webhook_unavailable(r, "the execution could not be "
+                                          "resumed");
 
     } else if (reply->integer == 404) {
         rc = ngx_http_webhook_error(r, NGX_HTTP_NOT_FOUND, "not_found",

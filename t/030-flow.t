@@ -16,6 +16,7 @@ use WebhookRedis;
 our %Bodies;
 
 $ENV{TEST_NGINX_REDIS_PORT} = redis_new('main');
+$ENV{TEST_NGINX_REDIS_DOWN_PORT} = free_port();    # nobody listens there
 redis_start(qw(main));
 
 my $secret = 'r3sume-s3cret';
@@ -356,3 +357,22 @@ Content-Type: application/json
 --- no_error_log
 [alert]
 [error]
+
+
+
+=== TEST 16: Redis unreachable: 503 queue_unavailable with Retry-After
+--- config
+    location /resume/ {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_DOWN_PORT;
+        webhook_resume r3sume-s3cret;
+    }
+--- request eval
+"POST /resume/$ENV{TEST_NGINX_ID_A}/approve?token=$ENV{TEST_NGINX_TOKEN_A}\n{}"
+--- error_code: 503
+--- response_headers
+Retry-After: 5
+Content-Type: application/json
+--- response_body_like eval
+qr/^\{"error":\{"code":"queue_unavailable","message":"[^"]+"\}\}$/
+--- no_error_log
+[alert]
