@@ -12,7 +12,9 @@
  * not wait in that node (another node, running, or done); otherwise the
  * body goes to the record's "resume:<key>", "waiting" is cleared and a
  * job for the execution is queued (the record's queue), where a worker
- * picks it up (wk_wait.c): 200 {"executionId":ID,"status":"resumed"}.
+ * picks it up (wk_wait.c): 200 {"executionId":ID,"status":"resumed"},
+ * with webhook_redis replicas=N only once WAIT confirmed the script's
+ * writes, else 503 queue_unavailable (the resume may have happened).
  * A second POST to the same URL gets 409: a wait resumes once.
  *
  * Early callbacks: a workflow usually sends its resume URL in a node
@@ -296,8 +298,9 @@ ngx_http_webhook_resume_body(ngx_http_request_t *r)
     cln->handler = ngx_http_webhook_resume_cleanup;
     cln->data = rs;
 
-    rs->cmd = ngx_http_webhook_redis_send(wlcf, 7, argv, len,
-                                          ngx_http_webhook_resume_reply, rs);
+    /* replicas=N (SPEC §8): no 200 before WAIT confirmed body and job */
+    rs->cmd = ngx_http_webhook_redis_write(wlcf, 7, argv, len,
+                                           ngx_http_webhook_resume_reply, rs);
 
     if (rs->cmd == NULL) {
         ngx_http_finalize_request(r,
