@@ -96,6 +96,11 @@ my $json = JSON::PP->new;
     like($rev, qr/^[0-9a-f]{64}$/, 'webhook:workflow:key:<key> holds a revision');
     isnt(redis_cli('GET', "webhook:workflow:$rev"), '',
          'and that revision is stored');
+    my $inl = redis_cli('GET', 'webhook:workflow:key:pubinline');
+    like($inl, qr/^[0-9a-f]{64}$/,
+         'a workflow of a location without webhook_redis is published too');
+    isnt(redis_cli('GET', "webhook:workflow:$inl"), '',
+         'with its revision');
 }
 
 __DATA__
@@ -278,16 +283,22 @@ Allow: POST
 
 
 
-=== TEST 12: nginx publishes the workflows it loads by key
+=== TEST 12: nginx publishes the workflows it loads by key, all of them
 --- config
     location = /hook {
         webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
         webhook_queue test:pub;
         webhook ../html/wf.json;
     }
+    location = /inline {
+        webhook_mode sync;
+        webhook ../html/inline.json;
+    }
 --- user_files
 >>> wf.json
 {"key": "pub", "nodes": [{"key": "o", "type": "output", "config": {"value": 1}}]}
+>>> inline.json
+{"key": "pubinline", "nodes": [{"key": "o", "type": "output", "config": {"value": 2}}]}
 --- request eval
 "POST /hook\n{}"
 --- error_code: 202
