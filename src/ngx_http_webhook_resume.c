@@ -93,6 +93,10 @@ ngx_http_webhook_resume(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
+    if (wlcf->workflow != NULL) {
+        return "cannot be combined with \"webhook\"";
+    }
+
     value = cf->args->elts;
 
     if (value[1].len == 0) {

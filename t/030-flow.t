@@ -387,3 +387,35 @@ Content-Type: application/json
 qr/^\{"error":\{"code":"queue_unavailable","message":"[^"]+"\}\}$/
 --- no_error_log
 [alert]
+
+
+
+=== TEST 17: webhook and webhook_resume in one location fail nginx -t
+--- config
+    location /resume/ {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook_resume r3sume-s3cret;
+        webhook ../html/wf.json;
+    }
+--- user_files
+>>> wf.json
+{"key": "both", "nodes": []}
+--- must_die
+--- error_log
+cannot be combined with "webhook_resume"
+
+
+
+=== TEST 18: webhook_resume after webhook, likewise
+--- config
+    location /resume/ {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook ../html/wf.json;
+        webhook_resume r3sume-s3cret;
+    }
+--- user_files
+>>> wf.json
+{"key": "both", "nodes": []}
+--- must_die
+--- error_log
+cannot be combined with "webhook"
