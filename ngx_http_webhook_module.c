@@ -466,6 +466,11 @@ ngx_http_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
+    /* both would be the location's content handler: the last one wins */
+    if (wlcf->resume_secret.data != NULL) {
+        return "cannot be combined with \"webhook_resume\"";
+    }
+
     value = cf->args->elts;
     name = value[1];
 
