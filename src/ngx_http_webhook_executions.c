@@ -98,8 +98,8 @@ static char  ngx_http_webhook_show_script[] =
     "  else\n"
     "    p[#p + 1] = cjson.encode(k) .. ':' .. cjson.encode(v)\n"
     "  end\n"
-    "  if k == 'revision' then\n"
-    "    local d = redis.call('GET', 'webhook:workflow:' .. v)\n"
+    "  if k == '" WH_REC_REVISION "' then\n"
+    "    local d = redis.call('GET', '" WH_REDIS_WORKFLOW "' .. v)\n"
     "    if d then p[#p + 1] = '\"definition\":' .. d end\n"
     "  end\n"
     "end\n"
@@ -107,7 +107,8 @@ static char  ngx_http_webhook_show_script[] =
 
 /* newest first; the fields of each entry as an object */
 static char  ngx_http_webhook_dead_script[] =
-    "local r = redis.call('XREVRANGE', 'webhook:dead', '+', '-', 'COUNT',\n"
+    "local r = redis.call('XREVRANGE', '" WH_REDIS_DEAD "', '+', '-', "
+    "  'COUNT',\n"
     "  tonumber(ARGV[1]))\n"
     "local out = {}\n"
     "for _, e in ipairs(r) do\n"
@@ -127,7 +128,7 @@ static char  ngx_http_webhook_queues_script[] =
     "for i = 1, #ARGV, 2 do\n"
     "  local ok, n = pcall(redis.call, 'XLEN', ARGV[i])\n"
     "  out[#out + 1] = ok and n or -1\n"
-    "  local ok2, p = pcall(redis.call, 'SISMEMBER', 'webhook:paused',\n"
+    "  local ok2, p = pcall(redis.call, 'SISMEMBER', '" WH_REDIS_PAUSED "',\n"
     "    ARGV[i + 1])\n"
     "  out[#out + 1] = ok2 and p or 0\n"
     "end\n"
@@ -135,9 +136,10 @@ static char  ngx_http_webhook_queues_script[] =
 
 /* ARGV: queue, revision, definition, id, workflow, context */
 static char  ngx_http_webhook_replay_script[] =
-    "redis.call('SET', 'webhook:workflow:' .. ARGV[2], ARGV[3], 'NX')\n"
-    "redis.call('XADD', ARGV[1], '*', 'execution', ARGV[4],\n"
-    "  'workflow', ARGV[5], 'revision', ARGV[2], 'context', ARGV[6])\n"
+    "redis.call('SET', '" WH_REDIS_WORKFLOW "' .. ARGV[2], ARGV[3], 'NX')\n"
+    "redis.call('XADD', ARGV[1], '*', '" WH_JOB_EXECUTION "', ARGV[4],\n"
+    "  '" WH_JOB_WORKFLOW "', ARGV[5], '" WH_JOB_REVISION "', ARGV[2], "
+    "    '" WH_JOB_CONTEXT "', ARGV[6])\n"
     "return ARGV[4]\n";
 
 static char  ngx_http_webhook_retry_script[] = WH_RETRY_SCRIPT;
