@@ -118,6 +118,27 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
       0,
       NULL },
 
+    { ngx_string("webhook_ledger"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhook_ledger_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhook_ledger_body"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhook_loc_conf_t, ledger_body),
+      NULL },
+
+    { ngx_string("webhook_viewer"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_webhook_viewer_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("webhook_resume"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_webhook_resume,
@@ -280,6 +301,8 @@ ngx_http_webhook_create_main_conf(ngx_conf_t *cf)
         != NGX_OK
         || ngx_array_init(&wmcf->peers, cf->pool, 1, sizeof(void *))
            != NGX_OK
+        || ngx_array_init(&wmcf->locations, cf->pool, 4, sizeof(void *))
+           != NGX_OK
         || ngx_array_init(&wmcf->workflows, cf->pool, 4, sizeof(void *))
            != NGX_OK)
     {
@@ -318,6 +341,7 @@ ngx_http_webhook_create_loc_conf(ngx_conf_t *cf)
     conf->dedup_ttl = NGX_CONF_UNSET;
     conf->redis = NGX_CONF_UNSET_PTR;
     conf->sync_timeout = NGX_CONF_UNSET_MSEC;
+    conf->ledger_body = NGX_CONF_UNSET_SIZE;
     conf->queue_max = NGX_CONF_UNSET_UINT;
 
     return conf;
@@ -348,6 +372,8 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->queue_max, prev->queue_max,
                               NGX_HTTP_WEBHOOK_QUEUE_MAX);
     ngx_conf_merge_msec_value(conf->sync_timeout, prev->sync_timeout, 10000);
+    ngx_conf_merge_size_value(conf->ledger_body, prev->ledger_body,
+                              64 * 1024);
 
     if (conf->workflow == NULL) {
         if (conf->resume_secret.data != NULL && conf->redis == NULL) {
@@ -362,8 +388,8 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
             return NGX_CONF_ERROR;
         }
 
-        /* the viewer of a status location reads the records */
-        if (conf->status_page && conf->redis
+        /* the viewer reads the records */
+        if (conf->viewer && conf->redis
             && ngx_http_webhook_redis_register(cf, conf) != NGX_OK)
         {
             return NGX_CONF_ERROR;
@@ -433,6 +459,7 @@ ngx_http_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     wh_workflow_t                **wfp;
     ngx_pool_cleanup_t            *cln;
     ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_webhook_loc_conf_t  **loc;
     ngx_http_webhook_main_conf_t  *wmcf;
 
     if (wlcf->workflow) {
@@ -482,6 +509,14 @@ ngx_http_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (wlcf->stat == NULL) {
         return NGX_CONF_ERROR;
     }
+
+    /* the viewer finds the workflows (and where to replay) here */
+    loc = ngx_array_push(&wmcf->locations);
+    if (loc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *loc = wlcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_webhook_handler;

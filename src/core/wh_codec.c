@@ -115,8 +115,9 @@ wh_codec_base64(wh_buf_t *b, const void *p, size_t len)
 }
 
 
+/* Both alphabets: a sender using base64url loses nothing by it. */
 static int
-wh_codec_b64val(unsigned char c)
+wh_b64val(unsigned char c)
 {
     if (c >= 'A' && c <= 'Z') {
         return c - 'A';
@@ -142,12 +143,115 @@ wh_codec_b64val(unsigned char c)
 }
 
 
+/*
+ * Number of data characters of base64 text, or WH_B64_BAD.  Padding is
+ * optional but, when present, must complete the last quantum.
+ */
+static size_t
+wh_b64_chars(const char *s, size_t len)
+{
+    size_t  n, pad;
+
+    n = len;
+    pad = 0;
+
+    while (n && s[n - 1] == '=' && pad < 2) {
+        n--;
+        pad++;
+    }
+
+    if (n % 4 == 1 || (pad && len % 4 != 0)) {
+        return WH_B64_BAD;
+    }
+
+    return n;
+}
+
+
+/* Decoded length of base64 text, or WH_B64_BAD. */
+size_t
+wh_b64_len(const char *s, size_t len)
+{
+    size_t  n;
+
+    n = wh_b64_chars(s, len);
+    if (n == WH_B64_BAD) {
+        return WH_B64_BAD;
+    }
+
+    return n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
+}
+
+
+/*
+ * Decodes into out[0..cap).  Unused trailing bits must be zero, so every
+ * value has one encoding.  Returns the length or WH_B64_BAD.
+ */
+size_t
+wh_b64_decode(const char *s, size_t len, unsigned char *out, size_t cap)
+{
+    size_t    n, i, o;
+    uint32_t  acc;
+    int       v, bits;
+
+    n = wh_b64_chars(s, len);
+    if (n == WH_B64_BAD) {
+        return WH_B64_BAD;
+    }
+
+    if (n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > cap) {
+        return WH_B64_BAD;
+    }
+
+    acc = 0;
+    bits = 0;
+    o = 0;
+
+    for (i = 0; i < n; i++) {
+        v = wh_b64val((unsigned char) s[i]);
+        if (v < 0) {
+            return WH_B64_BAD;
+        }
+
+        acc = acc << 6 | (uint32_t) v;
+        bits += 6;
+
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char) (acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+
+    return acc == 0 ? o : WH_B64_BAD;
+}
+
+
+static int
+wh_codec_b64space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+
+/*
+ * unbase64() is as lenient as atob() and Buffer.from(), unlike the
+ * signature schemes' wh_b64_decode(): either alphabet, padding optional,
+ * the spaces and line breaks of MIME text skipped, and the unused low
+ * bits of the last character ignored.  Only a character outside the
+ * alphabets or a length no encoder makes is an error.
+ */
+
 int
 wh_codec_unbase64(wh_buf_t *b, const char *s, size_t len)
 {
     int       v, bits;
-    size_t    i, pad;
+    size_t    i, n, pad;
     uint32_t  acc;
+
+    while (len > 0 && wh_codec_b64space(s[len - 1])) {
+        len--;
+    }
 
     /* trailing padding: up to two '=' after a length that needs them */
     pad = 0;
@@ -157,11 +261,15 @@ wh_codec_unbase64(wh_buf_t *b, const char *s, size_t len)
         pad++;
     }
 
-    if ((pad && (len + pad) % 4 != 0) || len % 4 == 1) {
+    for (i = 0, n = 0; i < len; i++) {
+        n += !wh_codec_b64space(s[i]);
+    }
+
+    if ((pad && (n + pad) % 4 != 0) || n % 4 == 1) {
         return -1;
     }
 
-    if (wh_buf_reserve(b, len / 4 * 3 + 3) != 0) {
+    if (wh_buf_reserve(b, n / 4 * 3 + 3) != 0) {
         return -1;
     }
 
@@ -169,7 +277,11 @@ wh_codec_unbase64(wh_buf_t *b, const char *s, size_t len)
     bits = 0;
 
     for (i = 0; i < len; i++) {
-        v = wh_codec_b64val((unsigned char) s[i]);
+        if (wh_codec_b64space(s[i])) {
+            continue;
+        }
+
+        v = wh_b64val((unsigned char) s[i]);
         if (v < 0) {
             return -1;
         }
@@ -186,8 +298,7 @@ wh_codec_unbase64(wh_buf_t *b, const char *s, size_t len)
 
     b->data[b->len] = '\0';
 
-    /* the unused bits of the last character are zero in canonical text */
-    return acc == 0 ? 0 : -1;
+    return 0;
 }
 
 

@@ -133,6 +133,9 @@ static const math_case_t  cases[] = {
     { "unbase64('aGVsbG8=')", "\"hello\"" },
     { "unbase64('aGVsbG8')", "\"hello\"" },
     { "unbase64('-_8=')", "\"\\ufffd\\ufffd\"" },
+    { "unbase64('aGl=')", "\"hi\"" },
+    { "unbase64('aGVs\\r\\nbG8=\\n')", "\"hello\"" },
+    { "unbase64('a\\n')", "eval: unbase64(): not base64" },
     { "unbase64('a')", "eval: unbase64(): not base64" },
     { "unbase64('a$==')", "eval: unbase64(): not base64" },
     { "unbase64(base64('round trip'))", "\"round trip\"" },
@@ -198,10 +201,22 @@ static const math_case_t  cases[] = {
     { "diff(date('2024-01-31'), date('2024-03-01'), 'month')", "-1" },
     { "diff(date('2025-02-28'), date('2024-02-29'), 'year')", "1" },
     { "diff(date('2025-02-27'), date('2024-02-29'), 'year')", "0" },
+    { "diff(date('2024-01-31'), date('2024-02-29'), 'month')", "-1" },
+    { "diff(date('2024-02-29'), date('2025-02-28'), 'year')", "-1" },
+    { "diff(date('2024-01-20'), date('2024-03-15'), 'month')", "-1" },
     { "diff('2024-01-02T00:00:00Z', '2024-01-01T00:00:00.001Z', 'day')",
       "0" },
 
     /* arithmetic and precedence */
+    { "2 ^ 10", "1024" },
+    { "2 ** 10", "1024" },
+    { "2 ^ 3 ^ 2", "512" },
+    { "-2 ^ 2", "-4" },
+    { "2 ^ -1", "0.5" },
+    { "1 + 2 * 3 ^ 2", "19" },
+    { "(1 + 2) ^ 2", "9" },
+    { "'3' ^ 2", "9" },
+    { "10 ^ 400", "eval: result is not a finite number" },
     { "1 + 2", "3" },
     { "0.1 + 0.2", "0.30000000000000004" },
     { "10 - 4 - 3", "3" },
@@ -475,6 +490,64 @@ nested(char *buf, size_t n, const char *open, const char *mid,
     }
 }
 
+/*
+ * SPEC §7: every string function over a megabyte, with the inputs that
+ * made the old loops quadratic (a separator that almost matches at every
+ * position, items fetched by index).  Answers only; no timing.
+ */
+
+static void
+large_inputs(void)
+{
+    char    *e, *a, *needle;
+    size_t   n;
+
+    n = 1 << 20;
+    e = malloc(3 * n);
+    a = malloc(n + 1);
+    needle = malloc(n / 2 + 2);
+
+    memset(a, 'a', n);
+    a[n] = '\0';
+    memset(needle, 'a', n / 2);
+    strcpy(needle + n / 2, "b");
+
+    snprintf(e, 3 * n, "len(replace('%s', '%s', 'x'))", a, needle);
+    is_str(run(e), "1048576", "replace: 1 MB, 512 KB near-miss needle");
+    snprintf(e, 3 * n, "len(replace('%s', 'a', 'bc'))", a);
+    is_str(run(e), "2097152", "replace: 1 MB, every character");
+    snprintf(e, 3 * n, "len(split('%s', '%s'))", a, needle);
+    is_str(run(e), "1", "split: 1 MB, 512 KB near-miss separator");
+    snprintf(e, 3 * n, "len(split('%s', 'aa'))", a);
+    is_str(run(e), "524289", "split: 1 MB into 524 289 parts");
+    snprintf(e, 3 * n, "len(join(split('%s', ''), ','))", a);
+    is_str(run(e), "2097151", "join: 1 048 576 items");
+    snprintf(e, 3 * n, "len(upper(lower(trim(substr('%s', 10, 1000000)))))",
+             a);
+    is_str(run(e), "1000000", "lower upper trim substr: 1 MB");
+    snprintf(e, 3 * n, "len(unbase64(base64('%s')))", a);
+    is_str(run(e), "1048576", "base64 and back: 1 MB");
+    snprintf(e, 3 * n, "len(urldecode(urlencode('%s')))", needle);
+    is_str(run(e), "524289", "urlencode and back: 512 KB");
+    snprintf(e, 3 * n, "len(hex('%s'))", a);
+    is_str(run(e), "2097152", "hex: 1 MB");
+    snprintf(e, 3 * n, "sha1('%s')", a);
+    is_str(run(e), "\"454027d64e3b855735552d42230eea1cbd645fa0\"",
+           "sha1: 1 MB of a");
+    snprintf(e, 3 * n, "len(parse(json(split('%s', ''))))", a);
+    is_str(run(e), "1048576", "json and parse: an array of 1 048 576");
+    snprintf(e, 3 * n, "split('%s', '') == split('%s', '')", a, a);
+    is_str(run(e), "true", "==: two arrays of 1 048 576 items");
+    snprintf(e, 3 * n, "len(format(0, '%s'))", a);
+    is_str(run(e), "1048576", "format: 1 MB pattern");
+    snprintf(e, 3 * n, "date('%s')", a);
+    is_str(run(e), "eval: date(): not a date", "date: 1 MB of text");
+
+    free(e);
+    free(a);
+    free(needle);
+}
+
 
 int
 main(void)
@@ -563,6 +636,8 @@ main(void)
     is_str(run(big), "error: expression too deep", "5000 additions");
 
     free(big);
+
+    large_inputs();
 
     wh_arena_destroy(arena);
 
