@@ -686,9 +686,7 @@ ngx_http_webhook_eval(ngx_http_request_t *r,
     }
 
     if (rd->cmd == NULL) {
-        return ngx_http_webhook_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                      "queue_unavailable",
-                                      "Redis is not reachable");
+        return ngx_http_webhook_unavailable(r, "Redis is not reachable");
     }
 
     r->main->count++;
@@ -733,10 +731,9 @@ ngx_http_webhook_exec_reply(void *data, redisReply *reply, const char *err)
                       "webhook: viewer: Redis failed: %s",
                       reply ? reply->str : err);
 
-        rc = ngx_http_webhook_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "queue_unavailable",
-                                    "the execution records could not be "
-                                    "read");
+        /* §5: a 503 queue_unavailable carries Retry-After */
+        rc = ngx_http_webhook_unavailable(r, "the execution records could "
+                                          "not be read");
 
     } else if (rd->action && reply->type == REDIS_REPLY_STRING) {
         body = ngx_pnalloc(r->pool, reply->len + rd->extra.len + 64);

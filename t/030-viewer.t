@@ -117,3 +117,18 @@ POST /viewer?action=replay&request=1
 Origin: null
 --- error_code: 403
 --- response_body_like: "the Origin is not the viewer's own"
+
+
+
+=== TEST 10: executions while Redis is down: 503 with Retry-After (§5)
+--- config
+    webhook_redis 127.0.0.1:1;
+    location = /viewer {
+        webhook_viewer;
+    }
+--- request
+GET /viewer?format=executions
+--- error_code: 503
+--- response_headers
+Retry-After: 5
+--- response_body_like: ^\{"error":\{"code":"queue_unavailable","message":
