@@ -106,6 +106,20 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
       offsetof(ngx_http_webhook_loc_conf_t, raw_body),
       NULL },
 
+    { ngx_string("webhook_verify"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_webhook_verify_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhook_challenge"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_webhook_challenge_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("webhook_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_webhook_status,
@@ -196,7 +210,7 @@ ngx_http_webhook_add_variables(ngx_conf_t *cf)
         var->data = v->data;
     }
 
-    return NGX_OK;
+    return ngx_http_webhook_verify_add_variables(cf);
 }
 
 
@@ -249,7 +263,9 @@ ngx_http_webhook_variable(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_webhook_postconfiguration(ngx_conf_t *cf)
 {
-    if (ngx_http_webhook_async_init(cf) != NGX_OK) {
+    if (ngx_http_webhook_async_init(cf) != NGX_OK
+        || ngx_http_webhook_verify_init(cf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -306,6 +322,8 @@ ngx_http_webhook_create_loc_conf(ngx_conf_t *cf)
     conf->dedup_ttl = NGX_CONF_UNSET;
     conf->redis = NGX_CONF_UNSET_PTR;
     conf->sync_timeout = NGX_CONF_UNSET_MSEC;
+    conf->challenge = NGX_CONF_UNSET_UINT;
+    conf->challenge_secret = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -332,8 +350,15 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->redis, prev->redis, NULL);
     ngx_conf_merge_str_value(conf->queue, prev->queue, "webhook:jobs");
     ngx_conf_merge_msec_value(conf->sync_timeout, prev->sync_timeout, 10000);
+    ngx_conf_merge_uint_value(conf->challenge, prev->challenge, 0);
+    ngx_conf_merge_ptr_value(conf->challenge_secret, prev->challenge_secret,
+                             NULL);
 
     if (conf->workflow == NULL) {
+        if (conf->verify) {
+            return ngx_http_webhook_verify_merge(cf, conf);
+        }
+
         /* the viewer of a status location reads the records */
         if (conf->status_page && conf->redis
             && ngx_http_webhook_redis_register(cf, conf) != NGX_OK)
@@ -401,6 +426,10 @@ ngx_http_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (wlcf->workflow) {
         return "is duplicate";
+    }
+
+    if (wlcf->verify) {
+        return "cannot be used with \"webhook_verify\" in one location";
     }
 
     value = cf->args->elts;
@@ -520,8 +549,7 @@ ngx_http_webhook_dedup(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_webhook_loc_conf_t *wlcf = conf;
 
-    ngx_str_t                         *value;
-    ngx_http_compile_complex_value_t   ccv;
+    ngx_str_t  *value;
 
     if (wlcf->dedup != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -534,18 +562,9 @@ ngx_http_webhook_dedup(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_OK;
     }
 
-    wlcf->dedup = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
-    if (wlcf->dedup == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-    ccv.cf = cf;
-    ccv.value = &value[1];
-    ccv.complex_value = wlcf->dedup;
-
-    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+    if (ngx_http_webhook_dedup_compile(cf, wlcf, &value[1])
+        != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 

@@ -21,7 +21,12 @@
 typedef struct {
     wh_sig_opts_t                opts;
     ngx_http_complex_value_t     secret;
+    ngx_str_t                    name;      /* the scheme, $webhook_verified */
 } ngx_http_webhook_sig_t;
+
+
+/* webhook_dedup VALUE: nginx variables and $context templates, in order */
+typedef struct ngx_http_webhook_dedup_s  ngx_http_webhook_dedup_t;
 
 
 typedef struct {
@@ -61,11 +66,14 @@ typedef struct {
     ngx_flag_t                   raw_body;
     ngx_array_t                 *signatures;  /* ngx_http_webhook_sig_t */
     ngx_array_t                 *redact;      /* ngx_str_t, lower case */
-    ngx_http_complex_value_t    *dedup;
+    ngx_http_webhook_dedup_t    *dedup;
     time_t                       dedup_ttl;
     ngx_http_webhook_redis_conf_t *redis;
     ngx_str_t                    queue;
     ngx_msec_t                   sync_timeout;
+    ngx_flag_t                   verify;      /* webhook_verify */
+    ngx_uint_t                   challenge;   /* webhook_challenge */
+    ngx_http_complex_value_t    *challenge_secret;
 } ngx_http_webhook_loc_conf_t;
 
 
@@ -80,6 +88,10 @@ typedef struct {
     wh_val_t                     context_val;
     const char                  *body;        /* raw body, contiguous */
     size_t                       body_len;
+    ngx_str_t                    verified;    /* $webhook_verified */
+    ngx_str_t                    dedup_key;   /* $webhook_dedup_key */
+    ngx_int_t                    phase_rc;    /* webhook_verify's */
+    void                        *verify;      /* its state, verify.c */
 } ngx_http_webhook_ctx_t;
 
 
@@ -153,6 +165,38 @@ char *ngx_http_webhook_signature(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_http_webhook_redact_init(ngx_conf_t *cf,
     ngx_http_webhook_loc_conf_t *wlcf);
 ngx_int_t ngx_http_webhook_verify(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx);
+
+/* ngx_http_webhook_dedup.c: webhook_dedup VALUE */
+char *ngx_http_webhook_dedup_compile(ngx_conf_t *cf,
+    ngx_http_webhook_loc_conf_t *wlcf, ngx_str_t *value);
+/* whether the value has $context templates (the body must be parsed) */
+ngx_uint_t ngx_http_webhook_dedup_needs_context(
+    ngx_http_webhook_dedup_t *dedup);
+/* the key for the request; ctx->context_val must be set when needed */
+ngx_int_t ngx_http_webhook_dedup_value(ngx_http_request_t *r,
+    ngx_http_webhook_dedup_t *dedup, ngx_http_webhook_ctx_t *ctx,
+    ngx_str_t *value);
+
+/* ngx_http_webhook_verify.c: webhook_verify and its variables */
+char *ngx_http_webhook_verify_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_webhook_verify_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_webhook_verify_init(ngx_conf_t *cf);
+char *ngx_http_webhook_verify_merge(ngx_conf_t *cf,
+    ngx_http_webhook_loc_conf_t *conf);
+
+/*
+ * ngx_http_webhook_challenge.c: webhook_challenge.  The query handshakes
+ * (any method, before the method check, body discarded) and those in a
+ * body (after it is read and the signature checked); both return
+ * NGX_DECLINED for a request that is not a handshake.
+ */
+char *ngx_http_webhook_challenge_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_webhook_challenge_query(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf);
+ngx_int_t ngx_http_webhook_challenge_body(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx);
 
 #endif /* NGX_HTTP_WEBHOOK_H */

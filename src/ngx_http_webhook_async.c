@@ -159,10 +159,13 @@ ngx_http_webhook_redis_path(ngx_http_request_t *r,
     value.len = 0;
 
     if (wlcf->dedup
-        && ngx_http_complex_value(r, wlcf->dedup, &value) != NGX_OK)
+        && ngx_http_webhook_dedup_value(r, wlcf->dedup, ctx, &value)
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ctx->dedup_key = value;
 
     if (value.len == 0 && wlcf->mode == NGX_HTTP_WEBHOOK_SYNC
         && !wf->needs_worker)

@@ -116,6 +116,13 @@ ngx_http_webhook_handler(ngx_http_request_t *r)
     ngx_http_set_ctx(r, ctx, ngx_http_webhook_module);
     ngx_http_webhook_mem(ctx, r->pool);
 
+    if (wlcf->challenge) {
+        rc = ngx_http_webhook_challenge_query(r, wlcf);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
     if (!(r->method & wlcf->methods)) {
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
@@ -203,6 +210,13 @@ ngx_http_webhook_process(ngx_http_request_t *r)
 
     if (wlcf->signatures) {
         rc = ngx_http_webhook_verify(r, wlcf, ctx);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
+    if (wlcf->challenge) {
+        rc = ngx_http_webhook_challenge_body(r, wlcf, ctx);
         if (rc != NGX_DECLINED) {
             return rc;
         }

@@ -48,6 +48,7 @@ ngx_http_webhook_signature(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     ngx_memzero(sig, sizeof(ngx_http_webhook_sig_t));
+    sig->name = value[1];
 
     if (wh_sig_init(&sig->opts, (char *) value[1].data, value[1].len) != 0) {
         wlcf->signatures->nelts--;
@@ -211,6 +212,7 @@ ngx_http_webhook_verify(ngx_http_request_t *r,
                            &in);
 
         if (rc == WH_SIG_OK) {
+            ctx->verified = sig[i].name;
             return NGX_DECLINED;
         }
 
