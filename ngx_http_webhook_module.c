@@ -54,8 +54,8 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_webhook_methods,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_http_webhook_loc_conf_t, methods),
+      &ngx_http_webhook_methods_mask },
 
     { ngx_string("webhook_mode"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -181,20 +181,6 @@ static ngx_http_variable_t  ngx_http_webhook_vars[] = {
 };
 
 
-static struct {
-    ngx_str_t   name;
-    ngx_uint_t  method;
-} ngx_http_webhook_method_names[] = {
-    { ngx_string("GET"), NGX_HTTP_GET },
-    { ngx_string("POST"), NGX_HTTP_POST },
-    { ngx_string("PUT"), NGX_HTTP_PUT },
-    { ngx_string("PATCH"), NGX_HTTP_PATCH },
-    { ngx_string("DELETE"), NGX_HTTP_DELETE },
-    { ngx_string("HEAD"), NGX_HTTP_HEAD },
-    { ngx_null_string, 0 }
-};
-
-
 static ngx_int_t
 ngx_http_webhook_add_variables(ngx_conf_t *cf)
 {
@@ -263,9 +249,7 @@ ngx_http_webhook_variable(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_webhook_postconfiguration(ngx_conf_t *cf)
 {
-    if (ngx_http_webhook_async_init(cf) != NGX_OK
-        || ngx_http_webhook_verify_init(cf) != NGX_OK)
-    {
+    if (ngx_http_webhook_verify_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -312,6 +296,7 @@ ngx_http_webhook_create_loc_conf(ngx_conf_t *cf)
      *     conf->workflow = NULL;
      *     conf->file = { 0, NULL };
      *     conf->methods = 0;
+ *     conf->needs_redis = 0;
      *     conf->queue = { 0, NULL };
      */
 
@@ -337,9 +322,8 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     char  err[512];
 
-    if (conf->methods == 0) {
-        conf->methods = prev->methods ? prev->methods : NGX_HTTP_POST;
-    }
+    ngx_conf_merge_bitmask_value(conf->methods, prev->methods,
+                                 NGX_HTTP_POST);
 
     ngx_conf_merge_uint_value(conf->mode, prev->mode,
                               NGX_HTTP_WEBHOOK_ASYNC);
@@ -402,9 +386,12 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    /* the handler asks this, not the three reasons, on every request */
+    conf->needs_redis = (conf->mode == NGX_HTTP_WEBHOOK_ASYNC || conf->dedup
+                         || conf->workflow->needs_worker);
+
     /* the connection of each process sends the definitions it needs */
-    if ((conf->mode == NGX_HTTP_WEBHOOK_ASYNC || conf->dedup
-         || conf->workflow->needs_worker)
+    if (conf->needs_redis
         && ngx_http_webhook_redis_register(cf, conf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
@@ -476,71 +463,18 @@ ngx_http_webhook_free_workflow(void *data)
 }
 
 
+/* ngx_conf_set_bitmask_slot() as dav_methods; one line per level */
+
 static char *
 ngx_http_webhook_methods(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_webhook_loc_conf_t *wlcf = conf;
 
-    ngx_str_t   *value;
-    ngx_uint_t   i, m;
-
     if (wlcf->methods) {
         return "is duplicate";
     }
 
-    value = cf->args->elts;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        for (m = 0; ngx_http_webhook_method_names[m].name.len; m++) {
-            if (value[i].len == ngx_http_webhook_method_names[m].name.len
-                && ngx_strncasecmp(value[i].data,
-                                   ngx_http_webhook_method_names[m].name.data,
-                                   value[i].len)
-                   == 0)
-            {
-                break;
-            }
-        }
-
-        if (ngx_http_webhook_method_names[m].name.len == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid method \"%V\" (GET, POST, PUT, "
-                               "PATCH, DELETE or HEAD)", &value[i]);
-            return NGX_CONF_ERROR;
-        }
-
-        wlcf->methods |= ngx_http_webhook_method_names[m].method;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/* The value of the Allow header of a 405 answer. */
-
-size_t
-ngx_http_webhook_allow(ngx_uint_t methods, u_char *buf, size_t size)
-{
-    u_char      *p, *last;
-    ngx_uint_t   m;
-
-    p = buf;
-    last = buf + size;
-
-    for (m = 0; ngx_http_webhook_method_names[m].name.len; m++) {
-        if (!(methods & ngx_http_webhook_method_names[m].method)) {
-            continue;
-        }
-
-        if (p != buf) {
-            p = ngx_slprintf(p, last, ", ");
-        }
-
-        p = ngx_slprintf(p, last, "%V", &ngx_http_webhook_method_names[m].name);
-    }
-
-    return p - buf;
+    return ngx_conf_set_bitmask_slot(cf, cmd, conf);
 }
 
 

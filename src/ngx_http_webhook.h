@@ -1,5 +1,7 @@
 /*
  * ngx_http_webhook_module: shared declarations of the module's parts.
+ * The request path calls downwards only: handler.c -> context.c ->
+ * sig.c -> async.c (Redis) -> sync.c -> reply.c, each using util.c.
  */
 
 #ifndef NGX_HTTP_WEBHOOK_H
@@ -41,6 +43,9 @@ typedef struct {
 
 typedef struct ngx_http_webhook_shm_s  ngx_http_webhook_shm_t;
 
+/* A request's Redis state (ngx_http_webhook_redis.h). */
+typedef struct ngx_http_webhook_async_s  ngx_http_webhook_async_t;
+
 /* A workflow's counters: its slot in the webhook_status zone. */
 typedef struct {
     ngx_str_t                    key;
@@ -61,8 +66,9 @@ typedef struct {
     ngx_http_webhook_stat_t     *stat;
     ngx_uint_t                   status_page;  /* webhook_status here */
     ngx_str_t                    file;
-    ngx_uint_t                   methods;
+    ngx_uint_t                   methods;     /* bitmask of NGX_HTTP_* */
     ngx_uint_t                   mode;
+    ngx_flag_t                   needs_redis; /* async, dedup or worker */
     ngx_flag_t                   raw_body;
     ngx_array_t                 *signatures;  /* ngx_http_webhook_sig_t */
     ngx_array_t                 *redact;      /* ngx_str_t, lower case */
@@ -88,6 +94,8 @@ typedef struct {
     wh_val_t                     context_val;
     const char                  *body;        /* raw body, contiguous */
     size_t                       body_len;
+    ngx_str_t                    answer;      /* the body sent, pool's */
+    ngx_http_webhook_async_t    *async;       /* while Redis is used */
     ngx_str_t                    verified;    /* $webhook_verified */
     ngx_str_t                    dedup_key;   /* $webhook_dedup_key */
     ngx_int_t                    phase_rc;    /* webhook_verify's */
@@ -98,16 +106,18 @@ typedef struct {
 extern ngx_module_t  ngx_http_webhook_module;
 
 
-/* ngx_http_webhook_module.c */
-size_t ngx_http_webhook_allow(ngx_uint_t methods, u_char *buf, size_t size);
+/* ngx_http_webhook_util.c */
+extern ngx_conf_bitmask_t  ngx_http_webhook_methods_mask[];
 
-/* ngx_http_webhook_handler.c */
-ngx_int_t ngx_http_webhook_handler(ngx_http_request_t *r);
+size_t ngx_http_webhook_allow(ngx_uint_t methods, u_char *buf, size_t size);
 void ngx_http_webhook_mem(ngx_http_webhook_ctx_t *ctx, ngx_pool_t *pool);
 /* nginx's cached time in ms since 1970, as its own logs use */
 int64_t ngx_http_webhook_now(void);
 ngx_table_elt_t *ngx_http_webhook_header_in(ngx_http_request_t *r,
     const char *name, size_t len);
+
+/* ngx_http_webhook_handler.c */
+ngx_int_t ngx_http_webhook_handler(ngx_http_request_t *r);
 
 /*
  * Steps of the request path (read body, context, verify) return
@@ -123,15 +133,19 @@ void ngx_http_webhook_uuid7(char *out);
 ngx_int_t ngx_http_webhook_init_random(void);
 
 /*
- * ngx_http_webhook_async.c: everything that needs Redis: async enqueue,
- * webhook_dedup (both modes) and sync runs with worker nodes.  Called
- * after the signature check; returns like a content handler (NGX_DONE
- * while Redis is asked).
+ * ngx_http_webhook_async.c: everything that needs Redis (needs_redis):
+ * async enqueue, webhook_dedup (both modes) and sync runs with worker
+ * nodes.  Called after the signature check; returns like a content
+ * handler (NGX_DONE while Redis is asked).
  */
 ngx_int_t ngx_http_webhook_redis_path(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx);
 
-/* ngx_http_webhook_handler.c, also called once a dedup check passed */
+/*
+ * ngx_http_webhook_sync.c: a sync run inline, from the handler or once a
+ * dedup key is claimed (for the run through a worker, see
+ * ngx_http_webhook_redis.h).
+ */
 ngx_int_t ngx_http_webhook_run_sync(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx);
 
@@ -144,6 +158,13 @@ ngx_int_t ngx_http_webhook_send_json(ngx_http_request_t *r,
     ngx_uint_t status, const char *json, size_t len);
 ngx_int_t ngx_http_webhook_send_state(ngx_http_request_t *r,
     ngx_uint_t status, const char *id, const char *state);
+ngx_int_t ngx_http_webhook_disabled(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf);
+ngx_int_t ngx_http_webhook_unavailable(ngx_http_request_t *r,
+    const char *err);
+ngx_int_t ngx_http_webhook_not_allowed(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf);
+/* every answer's body goes out here, and is noted in ctx->answer */
 ngx_int_t ngx_http_webhook_output(ngx_http_request_t *r, ngx_uint_t status,
     const char *body, size_t len);
 

@@ -9,6 +9,10 @@
  * request; secrets never appear in an answer or a log line.
  */
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_http_webhook.h"
 
 #include <openssl/crypto.h>

@@ -5,6 +5,10 @@
  * is what an async job carries.
  */
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_http_webhook.h"
 #include "wh_time.h"
 

@@ -6,6 +6,10 @@
  * body cannot name one.  Rendering is linear in the rendered values.
  */
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_http_webhook.h"
 #include "wh_tpl.h"
 

@@ -9,6 +9,10 @@
  * Each read is one EVAL, so a page costs one round trip whatever it shows.
  */
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_http_webhook.h"
 #include "ngx_http_webhook_redis.h"
 

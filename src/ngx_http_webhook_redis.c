@@ -34,6 +34,11 @@
  * time only: when the subscriber connection is lost, every wait fails.
  */
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_webhook.h"
 #include "ngx_http_webhook_redis.h"
 #include "wh_redis_keys.h"
 #include "wh_val.h"
@@ -814,11 +819,13 @@ ngx_http_webhook_redis_close(ngx_http_webhook_redis_peer_t *peer,
 static void
 ngx_http_webhook_redis_on_connect(const redisAsyncContext *ac, int status)
 {
+#if (NGX_DEBUG)
     ngx_http_webhook_redis_peer_t  *peer = ac->data;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, peer->log, 0,
                    "webhook redis %V: connect status %d",
                    &peer->name, status);
+#endif
 }
 
 

@@ -8,10 +8,15 @@
 #ifndef NGX_HTTP_WEBHOOK_REDIS_H
 #define NGX_HTTP_WEBHOOK_REDIS_H
 
-#include <hiredis/hiredis.h>
-#include <hiredis/async.h>
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
 
 #include "ngx_http_webhook.h"
+
+/* after nginx's headers, which set the feature macros system headers read */
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
 
 
 /* The contract has no directives for these. */
@@ -94,7 +99,35 @@ void ngx_http_webhook_redis_unwait(ngx_http_webhook_redis_wait_t *w);
 /* The channel of the wait's connection. */
 ngx_str_t *ngx_http_webhook_redis_channel(ngx_http_webhook_redis_wait_t *w);
 
-/* ngx_http_webhook_async.c: the response capture of sync dedup runs */
-ngx_int_t ngx_http_webhook_async_init(ngx_conf_t *cf);
+/*
+ * The state of a request that uses Redis, made by
+ * ngx_http_webhook_redis_path() (async.c), kept in ctx->async and shared
+ * with the sync run through a worker (sync.c).
+ */
+
+typedef void (*ngx_http_webhook_async_done_pt)(ngx_http_webhook_async_t *st);
+
+struct ngx_http_webhook_async_s {
+    ngx_http_request_t            *request;
+    ngx_http_webhook_loc_conf_t   *wlcf;
+    ngx_http_webhook_ctx_t        *ctx;
+    ngx_http_webhook_redis_cmd_t  *cmd;
+    ngx_uint_t                     op;
+    ngx_str_t                      key;        /* webhook:dedup:<wf>:<v> */
+    ngx_str_t                      answer;     /* the key + ":response" */
+    ngx_http_webhook_redis_wait_t *wait;       /* for the worker */
+    ngx_event_t                    timer;      /* webhook_sync_timeout */
+    /* once a sync run through a worker has answered (dedup keeps it) */
+    ngx_http_webhook_async_done_pt done;
+    unsigned                       forget:1;   /* no answer to replay */
+    unsigned                       sent:1;     /* the job went to Redis */
+};
+
+/*
+ * ngx_http_webhook_sync.c: a sync run through a worker.  Returns like a
+ * content handler; NGX_DONE until the worker's message, the timeout or
+ * the client's close, when it answers and finalizes the request.
+ */
+ngx_int_t ngx_http_webhook_sync_start(ngx_http_webhook_async_t *st);
 
 #endif /* NGX_HTTP_WEBHOOK_REDIS_H */

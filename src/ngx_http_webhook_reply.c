@@ -1,8 +1,19 @@
 /*
- * Answers: the JSON errors of SPEC §5 and the workflow's response.
+ * Answers: the JSON errors of SPEC §5 and the workflow's response.  All
+ * of them leave through ngx_http_webhook_output(), which notes the body
+ * sent in the request's ctx (webhook_dedup stores it for repeats): no
+ * body filter, so the module works wherever configure lists it.
  */
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_http_webhook.h"
+
+
+/* Seconds: the longest Redis reconnection backoff. */
+#define NGX_HTTP_WEBHOOK_RETRY_AFTER    "5"
 
 
 ngx_int_t
@@ -45,6 +56,76 @@ ngx_http_webhook_error(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     return ngx_http_webhook_send_json(r, status, b.data, b.len);
+}
+
+
+ngx_int_t
+ngx_http_webhook_disabled(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf)
+{
+    return ngx_http_webhook_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "workflow_disabled",
+                                  "workflow \"%s\" is disabled",
+                                  wlcf->workflow->key);
+}
+
+
+/* Redis is needed and not there: 503 with Retry-After. */
+
+ngx_int_t
+ngx_http_webhook_unavailable(ngx_http_request_t *r, const char *err)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    ngx_str_set(&h->value, NGX_HTTP_WEBHOOK_RETRY_AFTER);
+
+    return ngx_http_webhook_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "queue_unavailable",
+                                  "the job queue is unavailable: %s", err);
+}
+
+
+/* 405 with the Allow header; the body is not read */
+
+ngx_int_t
+ngx_http_webhook_not_allowed(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf)
+{
+    u_char            allow[64];
+    ngx_int_t         rc;
+    ngx_table_elt_t  *h;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Allow");
+    h->value.len = ngx_http_webhook_allow(wlcf->methods, allow, sizeof(allow));
+    h->value.data = ngx_pnalloc(r->pool, h->value.len);
+    if (h->value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(h->value.data, allow, h->value.len);
+
+    return ngx_http_webhook_error(r, NGX_HTTP_NOT_ALLOWED,
+                                  "method_not_allowed",
+                                  "method %V is not allowed here",
+                                  &r->method_name);
 }
 
 
@@ -155,9 +236,13 @@ ngx_int_t
 ngx_http_webhook_output(ngx_http_request_t *r, ngx_uint_t status,
     const char *body, size_t len)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    ngx_int_t                rc;
+    ngx_buf_t               *b;
+    ngx_chain_t              out;
+    ngx_http_webhook_ctx_t  *ctx;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "webhook output: %ui, %uz bytes", status, len);
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;
@@ -166,6 +251,13 @@ ngx_http_webhook_output(ngx_http_request_t *r, ngx_uint_t status,
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only || len == 0) {
         return rc;
+    }
+
+    /* the body lives in the request's pool: a dedup run stores it */
+    ctx = ngx_http_get_module_ctx(r, ngx_http_webhook_module);
+    if (ctx != NULL) {
+        ctx->answer.data = (u_char *) body;
+        ctx->answer.len = len;
     }
 
     b = ngx_calloc_buf(r->pool);

@@ -3,6 +3,10 @@
  * every configured line (several lines are how secrets rotate).
  */
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_http_webhook.h"
 
 

@@ -4,6 +4,10 @@
  * text exposition format.
  */
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_http_webhook.h"
 
 

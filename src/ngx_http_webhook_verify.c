@@ -17,6 +17,11 @@
  * from the upstream is deleted, so the sender's retry goes through.
  */
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_webhook.h"
 #include "ngx_http_webhook_redis.h"
 #include "wh_redis_keys.h"
 
@@ -51,10 +56,6 @@ static void ngx_http_webhook_verify_reply(void *data, redisReply *reply,
 static void ngx_http_webhook_verify_done(ngx_http_request_t *r,
     ngx_int_t rc);
 static void ngx_http_webhook_verify_cleanup(void *data);
-static ngx_int_t ngx_http_webhook_verify_unavailable(ngx_http_request_t *r,
-    const char *err);
-static ngx_int_t ngx_http_webhook_not_allowed(ngx_http_request_t *r,
-    ngx_http_webhook_loc_conf_t *wlcf);
 static ngx_int_t ngx_http_webhook_verify_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
@@ -386,8 +387,7 @@ ngx_http_webhook_verify_claim(ngx_http_request_t *r,
     st->cmd = ngx_http_webhook_redis_send(wlcf, 6, argv, len,
                                           ngx_http_webhook_verify_reply, st);
     if (st->cmd == NULL) {
-        return ngx_http_webhook_verify_unavailable(r, "Redis is not "
-                                                   "reachable");
+        return ngx_http_webhook_unavailable(r, "Redis is not reachable");
     }
 
     return NGX_DONE;
@@ -411,7 +411,7 @@ ngx_http_webhook_verify_reply(void *data, redisReply *reply, const char *err)
     ctx = ngx_http_get_module_ctx(r, ngx_http_webhook_module);
 
     if (reply == NULL) {
-        rc = ngx_http_webhook_verify_unavailable(r, err);
+        rc = ngx_http_webhook_unavailable(r, err);
 
     } else if (reply->type == REDIS_REPLY_STATUS) {
         st->claimed = 1;                    /* "OK": the first */
@@ -431,8 +431,7 @@ ngx_http_webhook_verify_reply(void *data, redisReply *reply, const char *err)
                           reply->str);
         }
 
-        rc = ngx_http_webhook_verify_unavailable(r, "Redis refused the "
-                                                 "command");
+        rc = ngx_http_webhook_unavailable(r, "Redis refused the command");
     }
 
     ngx_http_webhook_verify_done(r, rc);
@@ -501,58 +500,3 @@ ngx_http_webhook_verify_cleanup(void *data)
     (void) ngx_http_webhook_redis_send(st->wlcf, 2, argv, len, NULL, NULL);
 }
 
-
-static ngx_int_t
-ngx_http_webhook_verify_unavailable(ngx_http_request_t *r, const char *err)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Retry-After");
-    ngx_str_set(&h->value, "5");
-
-    return ngx_http_webhook_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                  "queue_unavailable",
-                                  "the dedup key cannot be checked: %s",
-                                  err ? err : "Redis is not reachable");
-}
-
-
-static ngx_int_t
-ngx_http_webhook_not_allowed(ngx_http_request_t *r,
-    ngx_http_webhook_loc_conf_t *wlcf)
-{
-    u_char            allow[64];
-    ngx_int_t         rc;
-    ngx_table_elt_t  *h;
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Allow");
-    h->value.len = ngx_http_webhook_allow(wlcf->methods, allow, sizeof(allow));
-    h->value.data = ngx_pnalloc(r->pool, h->value.len);
-    if (h->value.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_memcpy(h->value.data, allow, h->value.len);
-
-    return ngx_http_webhook_error(r, NGX_HTTP_NOT_ALLOWED,
-                                  "method_not_allowed",
-                                  "method %V is not allowed here",
-                                  &r->method_name);
-}

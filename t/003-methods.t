@@ -111,4 +111,4 @@ GET /hook?q=a%20b
 GET /
 --- must_die
 --- error_log
-invalid method "TRACE"
+invalid value "TRACE"
