@@ -369,6 +369,8 @@ ngx_http_webhook_challenge_body(ngx_http_request_t *r,
         ngx_str_set(&ctx->status, "challenge");
     }
 
+    ctx->id[0] = '\0';                     /* no execution was made */
+
     return ngx_http_webhook_send_json(r, NGX_HTTP_OK, b.data, b.len);
 }
 

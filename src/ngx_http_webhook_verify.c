@@ -41,7 +41,10 @@ typedef struct {
     u_char                         key[sizeof(NGX_HTTP_WEBHOOK_VERIFY_PREFIX)
                                        + 2 * SHA256_DIGEST_LENGTH];
     size_t                         key_len;
+    ngx_str_t                      verified;   /* kept for a redirect */
+    ngx_str_t                      dedup_key;
     unsigned                       claimed:1;
+    unsigned                       passed:1;
 } ngx_http_webhook_verify_t;
 
 
@@ -56,6 +59,8 @@ static void ngx_http_webhook_verify_reply(void *data, redisReply *reply,
 static void ngx_http_webhook_verify_done(ngx_http_request_t *r,
     ngx_int_t rc);
 static void ngx_http_webhook_verify_cleanup(void *data);
+static ngx_http_webhook_verify_t *ngx_http_webhook_verify_find(
+    ngx_http_request_t *r);
 static ngx_int_t ngx_http_webhook_verify_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
@@ -192,7 +197,9 @@ static ngx_int_t
 ngx_http_webhook_verify_handler(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
+    ngx_pool_cleanup_t           *cln;
     ngx_http_webhook_ctx_t       *ctx;
+    ngx_http_webhook_verify_t    *st;
     ngx_http_webhook_loc_conf_t  *wlcf;
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
@@ -216,6 +223,40 @@ ngx_http_webhook_verify_handler(ngx_http_request_t *r)
     ngx_http_set_ctx(r, ctx, ngx_http_webhook_module);
     ngx_http_webhook_mem(ctx, r->pool);
     ctx->phase_rc = NGX_DONE;
+
+    /*
+     * An internal redirect (try_files, error_page) clears the ctx: a
+     * request that passed once is not checked again, else its own dedup
+     * claim would make it a duplicate.
+     */
+    st = r->internal ? ngx_http_webhook_verify_find(r) : NULL;
+
+    if (st != NULL && st->passed) {
+        ctx->verify = st;
+        ctx->verified = st->verified;
+        ctx->dedup_key = st->dedup_key;
+        ctx->phase_rc = NGX_DECLINED;
+        return NGX_DECLINED;
+    }
+
+    if (st == NULL) {
+        st = ngx_pcalloc(r->pool, sizeof(ngx_http_webhook_verify_t));
+        if (st == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        cln->handler = ngx_http_webhook_verify_cleanup;
+        cln->data = st;
+        st->request = r;
+    }
+
+    st->wlcf = wlcf;
+    ctx->verify = st;
 
     rc = ngx_http_webhook_challenge_query(r, wlcf);
 
@@ -333,7 +374,6 @@ ngx_http_webhook_verify_claim(ngx_http_request_t *r,
     u_char                       ttl[NGX_TIME_T_LEN];
     size_t                       len[7];
     const char                  *argv[7];
-    ngx_pool_cleanup_t          *cln;
     ngx_http_webhook_verify_t   *st;
     ngx_http_webhook_loc_conf_t *wlcf;
 
@@ -347,22 +387,7 @@ ngx_http_webhook_verify_claim(ngx_http_request_t *r,
 
     ctx->dedup_key.len = value->len;
 
-    st = ngx_pcalloc(r->pool, sizeof(ngx_http_webhook_verify_t));
-    if (st == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cln->handler = ngx_http_webhook_verify_cleanup;
-    cln->data = st;
-
-    st->request = r;
-    st->wlcf = wlcf;
-    ctx->verify = st;
+    st = ctx->verify;
 
     SHA256(value->data, value->len, md);
 
@@ -444,7 +469,8 @@ ngx_http_webhook_verify_reply(void *data, redisReply *reply, const char *err)
 static void
 ngx_http_webhook_verify_done(ngx_http_request_t *r, ngx_int_t rc)
 {
-    ngx_http_webhook_ctx_t  *ctx;
+    ngx_http_webhook_ctx_t     *ctx;
+    ngx_http_webhook_verify_t  *st;
 
     if (rc != NGX_DECLINED) {
         ngx_http_finalize_request(r, rc);
@@ -454,8 +480,33 @@ ngx_http_webhook_verify_done(ngx_http_request_t *r, ngx_int_t rc)
     ctx = ngx_http_get_module_ctx(r, ngx_http_webhook_module);
     ctx->phase_rc = NGX_DECLINED;
 
+    st = ctx->verify;
+    st->passed = 1;
+    st->verified = ctx->verified;
+    st->dedup_key = ctx->dedup_key;
+
     r->write_event_handler = ngx_http_core_run_phases;
     ngx_http_core_run_phases(r);
+}
+
+
+static ngx_http_webhook_verify_t *
+ngx_http_webhook_verify_find(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_webhook_verify_t  *st;
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_webhook_verify_cleanup) {
+            st = cln->data;
+
+            if (st->request == r) {
+                return st;
+            }
+        }
+    }
+
+    return NULL;
 }
 
 

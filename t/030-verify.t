@@ -18,6 +18,7 @@ our $small = '{"action":"opened","number":1}';
 # every byte value, 96 KB: a temp file with client_body_buffer_size 1k
 our $big = join '', map { chr($_ % 256) } 0 .. 96 * 1024 - 1;
 
+our $small_hash = sha256_hex($small);
 our $evt_hash = sha256_hex('{"id":"evt_1","n":1}');
 
 sub sig { 'X-Hub-Signature-256: sha256=' . hmac_sha256_hex($_[0], $secret) }
@@ -408,7 +409,34 @@ abc123
 
 
 
-=== TEST 19: webhook_verify and webhook in one location are refused
+=== TEST 19: a passed request redirected by try_files is not checked again
+--- config
+    location = /redir {
+        webhook_verify;
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook_dedup $http_x_delivery;
+        try_files /nonexistent @app;
+    }
+    location @app {
+        webhook_verify;
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook_dedup $http_x_delivery;
+        proxy_set_header X-Dedup-Key $webhook_dedup_key;
+        proxy_pass http://app;
+    }
+--- request eval
+["POST /redir\n$::small", "POST /redir\n$::small"]
+--- more_headers
+X-Delivery: r-1
+--- error_code eval
+[200, 200]
+--- response_body_like eval
+[qr/"dedupKey": "r-1".*"sha256": "$::small_hash"/s,
+ qr/^\{"status":"duplicate"\}$/]
+
+
+
+=== TEST 20: webhook_verify and webhook in one location are refused
 --- config
     location = /x {
         webhook_verify;
@@ -423,7 +451,7 @@ cannot be used with "webhook_verify" in one location
 
 
 
-=== TEST 20: dedup without webhook_redis is refused
+=== TEST 21: dedup without webhook_redis is refused
 --- config
     location = /x {
         webhook_verify;
