@@ -13,8 +13,10 @@
  *
  * A dedup key is claimed with SET NX EX under
  * webhook:dedup:@verify:<hex SHA-256 of the key> ("@" is not allowed in
- * a workflow key); a claimed key whose request did not end with a 2xx
- * from the upstream is deleted, so the sender's retry goes through.
+ * a workflow key), for PENDING seconds at most while the upstream has
+ * not answered.  A 2xx gives the key the TTL of webhook_dedup; anything
+ * else deletes it, so the sender's retry goes through.  A claim whose
+ * nginx worker died with the request lapses after PENDING seconds.
  */
 
 #include <ngx_config.h>
@@ -29,6 +31,9 @@
 
 
 #define NGX_HTTP_WEBHOOK_VERIFY_PREFIX  WH_REDIS_DEDUP "@verify:"
+
+/* s: a claim whose request is still at the upstream */
+#define NGX_HTTP_WEBHOOK_VERIFY_PENDING  300
 
 #define NGX_HTTP_WEBHOOK_VAR_VERIFIED   0
 #define NGX_HTTP_WEBHOOK_VAR_DEDUP_KEY  1
@@ -204,9 +209,24 @@ ngx_http_webhook_verify_handler(ngx_http_request_t *r)
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
 
-    /* a subrequest (mirror, SSI) shares the main request's verdict */
-    if (!wlcf->verify || r != r->main) {
+    if (!wlcf->verify) {
         return NGX_DECLINED;
+    }
+
+    if (r != r->main) {
+        /* a subrequest (mirror, SSI) shares the main request's verdict */
+        ctx = ngx_http_get_module_ctx(r->main, ngx_http_webhook_module);
+
+        if (ctx != NULL && ctx->verify != NULL
+            && ((ngx_http_webhook_verify_t *) ctx->verify)->passed)
+        {
+            return NGX_DECLINED;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "webhook_verify: a subrequest of a request that "
+                      "was not verified");
+        return NGX_HTTP_FORBIDDEN;
     }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_webhook_module);
@@ -348,6 +368,9 @@ ngx_http_webhook_verify_checks(ngx_http_request_t *r,
     if (context) {
         /* the key is in the body: it must be parsed now */
         rc = ngx_http_webhook_build_context(r, ctx, wlcf);
+
+        ctx->id[0] = '\0';                 /* no execution is made */
+
         if (rc != NGX_DECLINED) {
             return rc;
         }
@@ -407,7 +430,10 @@ ngx_http_webhook_verify_claim(ngx_http_request_t *r,
     argv[4] = "EX";
     len[4] = 2;
     argv[5] = (char *) ttl;
-    len[5] = ngx_sprintf(ttl, "%T", wlcf->dedup_ttl) - ttl;
+    len[5] = ngx_sprintf(ttl, "%T",
+                         ngx_min(wlcf->dedup_ttl,
+                                 NGX_HTTP_WEBHOOK_VERIFY_PENDING))
+             - ttl;
 
     st->cmd = ngx_http_webhook_redis_send(wlcf, 6, argv, len,
                                           ngx_http_webhook_verify_reply, st);
@@ -521,9 +547,10 @@ ngx_http_webhook_verify_cleanup(void *data)
 {
     ngx_http_webhook_verify_t *st = data;
 
-    size_t               len[2];
+    u_char               ttl[NGX_TIME_T_LEN];
+    size_t               len[3];
     ngx_uint_t           status;
-    const char          *argv[2];
+    const char          *argv[3];
     ngx_http_request_t  *r;
 
     if (st->cmd) {
@@ -539,14 +566,27 @@ ngx_http_webhook_verify_cleanup(void *data)
     r = st->request;
     status = r->headers_out.status;
 
+    argv[1] = (char *) st->key;
+    len[1] = st->key_len;
+
     if (status >= NGX_HTTP_OK && status < NGX_HTTP_SPECIAL_RESPONSE) {
+        if (st->wlcf->dedup_ttl <= NGX_HTTP_WEBHOOK_VERIFY_PENDING) {
+            return;
+        }
+
+        /* delivered: a repeat within the whole TTL is a duplicate */
+        argv[0] = "EXPIRE";
+        len[0] = 6;
+        argv[2] = (char *) ttl;
+        len[2] = ngx_sprintf(ttl, "%T", st->wlcf->dedup_ttl) - ttl;
+
+        (void) ngx_http_webhook_redis_send(st->wlcf, 3, argv, len, NULL,
+                                           NULL);
         return;
     }
 
     argv[0] = "DEL";
     len[0] = 3;
-    argv[1] = (char *) st->key;
-    len[1] = st->key_len;
 
     (void) ngx_http_webhook_redis_send(st->wlcf, 2, argv, len, NULL, NULL);
 }

@@ -69,6 +69,9 @@ is(upstream_count('/bad'), 0, 'invalid signatures never reached the app');
 is(upstream_count('/denied'), 0, 'deny: never reached the app');
 is(upstream_count('/dup'), 1, 'dedup: the repeat never reached the app');
 is(upstream_count('/fail'), 2, 'dedup: a failed delivery is retried');
+is(upstream_count('/mirrored'), 1, 'mirror: the verified request is mirrored');
+is(upstream_count('/unverified'), 0, 'mirror: an unverified one is not');
+is(upstream_count('/plain'), 1, 'mirror: the main request is served');
 is(upstream_count('/tpl'), 1, 'dedup template: one delivery per body id');
 is(upstream_count('/junk'), 0, 'dedup template: an invalid body stops');
 
@@ -436,7 +439,84 @@ X-Delivery: r-1
 
 
 
-=== TEST 20: webhook_verify and webhook in one location are refused
+=== TEST 20: a mirror subrequest of a verified request passes
+--- config
+    location = /gh {
+        webhook_verify;
+        webhook_signature github s3cret;
+        mirror /mirror;
+        proxy_pass http://app;
+    }
+    location = /mirror {
+        internal;
+        webhook_verify;
+        webhook_signature github s3cret;
+        proxy_pass http://app/mirrored;
+    }
+--- request eval
+"POST /gh\n$::small"
+--- more_headers eval
+::sig($::small)
+--- error_code: 200
+--- response_body_like eval
+::echoed($::small)
+
+
+
+=== TEST 21: a subrequest into webhook_verify from an unverified request: 403
+--- config
+    location = /plain {
+        mirror /mirror;
+        proxy_pass http://app/plain;
+    }
+    location = /mirror {
+        internal;
+        webhook_verify;
+        proxy_pass http://app/unverified;
+    }
+--- request eval
+"POST /plain\n$::small"
+--- error_code: 200
+--- error_log
+webhook_verify: a subrequest of a request that was not verified
+
+
+
+=== TEST 22: a body over client_max_body_size: 413, not proxied
+--- config
+    location = /bad {
+        client_max_body_size 1k;
+        webhook_verify;
+        webhook_signature github s3cret;
+        proxy_pass http://app;
+    }
+--- request eval
+"POST /bad\n" . ('x' x 4096)
+--- more_headers eval
+::sig('x' x 4096)
+--- error_code: 413
+
+
+
+=== TEST 23: the client gone while the body comes: nothing proxied
+--- config
+    location = /bad {
+        webhook_verify;
+        webhook_signature github s3cret;
+        proxy_pass http://app;
+    }
+--- raw_request eval
+"POST /bad HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000\r\n"
+. ::sig('y') . "\r\n\r\n" . ('y' x 1000)
+--- abort
+--- timeout: 0.5
+--- ignore_response
+--- error_log
+client prematurely closed connection
+
+
+
+=== TEST 24: webhook_verify and webhook in one location are refused
 --- config
     location = /x {
         webhook_verify;
@@ -451,7 +531,7 @@ cannot be used with "webhook_verify" in one location
 
 
 
-=== TEST 21: dedup without webhook_redis is refused
+=== TEST 25: dedup without webhook_redis is refused
 --- config
     location = /x {
         webhook_verify;
