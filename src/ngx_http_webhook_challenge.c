@@ -49,8 +49,6 @@ static ngx_int_t ngx_http_webhook_challenge_secret(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, ngx_str_t *secret);
 static ngx_int_t ngx_http_webhook_challenge_text(ngx_http_request_t *r,
     ngx_str_t *text);
-static ngx_int_t ngx_http_webhook_challenge_answered(ngx_http_request_t *r,
-    ngx_int_t rc);
 static ngx_int_t ngx_http_webhook_challenge_hmac(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, const u_char *msg, size_t len,
     u_char *md);
@@ -136,43 +134,71 @@ ngx_int_t
 ngx_http_webhook_challenge_query(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf)
 {
-    u_char     md[SHA256_DIGEST_LENGTH], want[SHA256_DIGEST_LENGTH];
-    u_char     got[SHA256_DIGEST_LENGTH], *p;
-    ngx_int_t  rc;
-    ngx_str_t  arg, token, secret, b64, raw;
+    u_char                   md[SHA256_DIGEST_LENGTH];
+    u_char                   want[SHA256_DIGEST_LENGTH];
+    u_char                   got[SHA256_DIGEST_LENGTH], *p;
+    ngx_int_t                rc;
+    ngx_str_t                arg, token, secret, b64, raw;
+    const char              *name;
+    ngx_http_webhook_ctx_t  *ctx;
 
     switch (wlcf->challenge) {
 
     case NGX_HTTP_WEBHOOK_CHALLENGE_META:
+        name = "hub.challenge";
+        break;
+
     case NGX_HTTP_WEBHOOK_CHALLENGE_TWITTER:
+        name = "crc_token";
+        break;
+
     case NGX_HTTP_WEBHOOK_CHALLENGE_DROPBOX:
-        /* these senders make their handshake with GET */
-        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-            return NGX_DECLINED;
-        }
+        name = "challenge";
         break;
 
     case NGX_HTTP_WEBHOOK_CHALLENGE_MSGRAPH:
-        break;                              /* Graph POSTs it */
+        name = "validationToken";
+        break;
 
     default:
         return NGX_DECLINED;
     }
 
+    /* Graph POSTs its handshake, the others make it with GET */
+    if (wlcf->challenge != NGX_HTTP_WEBHOOK_CHALLENGE_MSGRAPH
+        && !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_webhook_query_arg(r, name, &arg) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (wlcf->challenge == NGX_HTTP_WEBHOOK_CHALLENGE_META
+        && (ngx_http_webhook_query_arg(r, "hub.mode", &token) != NGX_OK
+            || token.len != sizeof("subscribe") - 1
+            || ngx_strncmp(token.data, "subscribe", token.len) != 0))
+    {
+        return NGX_DECLINED;
+    }
+
+    /* a handshake: its body, if any, is not the request's */
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_webhook_module);
+
+    if (ctx != NULL && ctx->status.len == 0) {
+        ngx_str_set(&ctx->status, "challenge");
+    }
+
     switch (wlcf->challenge) {
 
     case NGX_HTTP_WEBHOOK_CHALLENGE_META:
-        if (ngx_http_webhook_query_arg(r, "hub.challenge", &arg) != NGX_OK) {
-            return NGX_DECLINED;
-        }
-
-        if (ngx_http_webhook_query_arg(r, "hub.mode", &token) != NGX_OK
-            || token.len != sizeof("subscribe") - 1
-            || ngx_strncmp(token.data, "subscribe", token.len) != 0)
-        {
-            return NGX_DECLINED;
-        }
-
         if (ngx_http_webhook_query_arg(r, "hub.verify_token", &token)
             != NGX_OK)
         {
@@ -181,7 +207,7 @@ ngx_http_webhook_challenge_query(ngx_http_request_t *r,
 
         rc = ngx_http_webhook_challenge_secret(r, wlcf, &secret);
         if (rc != NGX_OK) {
-            return ngx_http_webhook_challenge_answered(r, rc);
+            return rc;
         }
 
         /* digests first: the comparison does not reveal the length */
@@ -189,24 +215,17 @@ ngx_http_webhook_challenge_query(ngx_http_request_t *r,
         SHA256(token.data ? token.data : (u_char *) "", token.len, got);
 
         if (CRYPTO_memcmp(want, got, sizeof(want)) != 0) {
-            return ngx_http_webhook_challenge_answered(r,
-                       ngx_http_webhook_error(r, NGX_HTTP_FORBIDDEN,
-                                              "invalid_verify_token",
-                                              "hub.verify_token does not "
-                                              "match"));
+            return ngx_http_webhook_error(r, NGX_HTTP_FORBIDDEN,
+                                          "invalid_verify_token",
+                                          "hub.verify_token does not match");
         }
 
-        return ngx_http_webhook_challenge_answered(r,
-                   ngx_http_webhook_challenge_text(r, &arg));
+        return ngx_http_webhook_challenge_text(r, &arg);
 
     case NGX_HTTP_WEBHOOK_CHALLENGE_TWITTER:
-        if (ngx_http_webhook_query_arg(r, "crc_token", &arg) != NGX_OK) {
-            return NGX_DECLINED;
-        }
-
         rc = ngx_http_webhook_challenge_hmac(r, wlcf, arg.data, arg.len, md);
         if (rc != NGX_OK) {
-            return ngx_http_webhook_challenge_answered(r, rc);
+            return rc;
         }
 
         raw.data = md;
@@ -215,8 +234,7 @@ ngx_http_webhook_challenge_query(ngx_http_request_t *r,
         p = ngx_pnalloc(r->pool, sizeof("{\"response_token\":\"sha256=\"}")
                                  + ngx_base64_encoded_length(sizeof(md)));
         if (p == NULL) {
-            return ngx_http_webhook_challenge_answered(r,
-                       NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         b64.data = ngx_cpymem(p, "{\"response_token\":\"sha256=",
@@ -224,47 +242,12 @@ ngx_http_webhook_challenge_query(ngx_http_request_t *r,
         ngx_encode_base64(&b64, &raw);
         ngx_memcpy(b64.data + b64.len, "\"}", 2);
 
-        return ngx_http_webhook_challenge_answered(r,
-                   ngx_http_webhook_send_json(r, NGX_HTTP_OK, (char *) p,
-                                              b64.data + b64.len + 2 - p));
+        return ngx_http_webhook_send_json(r, NGX_HTTP_OK, (char *) p,
+                                          b64.data + b64.len + 2 - p);
 
-    case NGX_HTTP_WEBHOOK_CHALLENGE_MSGRAPH:
-        if (ngx_http_webhook_query_arg(r, "validationToken", &arg) != NGX_OK) {
-            return NGX_DECLINED;
-        }
-
-        return ngx_http_webhook_challenge_answered(r,
-                   ngx_http_webhook_challenge_text(r, &arg));
-
-    default: /* NGX_HTTP_WEBHOOK_CHALLENGE_DROPBOX */
-        if (ngx_http_webhook_query_arg(r, "challenge", &arg) != NGX_OK) {
-            return NGX_DECLINED;
-        }
-
-        return ngx_http_webhook_challenge_answered(r,
-                   ngx_http_webhook_challenge_text(r, &arg));
+    default: /* msgraph, dropbox: the token itself */
+        return ngx_http_webhook_challenge_text(r, &arg);
     }
-}
-
-
-/* The body of the handshake is not the request's: it is discarded. */
-
-static ngx_int_t
-ngx_http_webhook_challenge_answered(ngx_http_request_t *r, ngx_int_t rc)
-{
-    ngx_http_webhook_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_webhook_module);
-
-    if (ctx != NULL && ctx->status.len == 0) {
-        ngx_str_set(&ctx->status, "challenge");
-    }
-
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        r->keepalive = 0;
-    }
-
-    return rc;
 }
 
 
