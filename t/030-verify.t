@@ -516,7 +516,30 @@ client prematurely closed connection
 
 
 
-=== TEST 24: webhook_verify and webhook in one location are refused
+=== TEST 24: $webhook_verified in a workflow location, for the audit log
+--- config
+    location = /wf {
+        webhook_mode sync;
+        webhook_signature token other-token header=X-Token;
+        webhook_signature github s3cret;
+        webhook ../html/wf.json;
+        add_header X-Verified "[$webhook_verified]" always;
+    }
+--- user_files
+>>> wf.json
+{"key": "wf", "nodes": []}
+--- request eval
+["POST /wf\n$::small", "POST /wf\n$::small"]
+--- more_headers eval
+[::sig($::small), ""]
+--- error_code eval
+[200, 401]
+--- response_headers eval
+["X-Verified: [github]", "X-Verified: []"]
+
+
+
+=== TEST 25: webhook_verify and webhook in one location are refused
 --- config
     location = /x {
         webhook_verify;
@@ -531,7 +554,7 @@ cannot be used with "webhook_verify" in one location
 
 
 
-=== TEST 25: dedup without webhook_redis is refused
+=== TEST 26: dedup without webhook_redis is refused
 --- config
     location = /x {
         webhook_verify;
