@@ -81,7 +81,8 @@ ngx_http_webhook_challenge_conf(ngx_conf_t *cf, ngx_command_t *cmd,
 
     for (p = 1; p < n; p++) {
         if (value[1].len == ngx_http_webhook_providers[p].name.len
-            && ngx_strncmp(value[1].data, ngx_http_webhook_providers[p].name.data,
+            && ngx_strncmp(value[1].data,
+                           ngx_http_webhook_providers[p].name.data,
                            value[1].len)
                == 0)
         {
