@@ -236,7 +236,10 @@ ngx_http_webhook_dedup_value(ngx_http_request_t *r,
                 return NGX_ERROR;
             }
 
-            wh_buf_add(&b, text.data, text.len);
+            if (text.len) {
+                wh_buf_add(&b, text.data, text.len);
+            }
+
             continue;
         }
 
