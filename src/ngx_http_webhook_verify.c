@@ -10,6 +10,9 @@
  * reading does.  That is after the whole access phase, so allow/deny,
  * auth_basic and auth_request decide first whatever "satisfy" says, and
  * a verification can never be what grants access under "satisfy any".
+ * A subrequest passes only when its main request did (the body is the
+ * main request's); a request that passed is not checked again after an
+ * internal redirect.
  *
  * A dedup key is claimed with SET NX EX under
  * webhook:dedup:@verify:<hex SHA-256 of the key> ("@" is not allowed in
