@@ -70,12 +70,36 @@ $(CORE_LIB): $(CORE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# The script node's test runs the worker's wk_script.c, which needs Duktape.
+# V8 for the script node, from Debian's libnode: the system's when
+# libnode-dev is installed, else the copy tools/setup unpacked into
+# build/libnode (README: JavaScript engine), found at run time by an rpath.
+# The one C++ file, wk_v8.cc, is built as libnode is: C++17, no RTTI.
+CXX        ?= c++
+MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
+V8_SYSLIB  := $(wildcard /usr/lib/$(MULTIARCH)/libnode.so)
+ifeq ($(V8_SYSLIB),)
+LIBNODE    := $(CURDIR)/build/libnode
+V8_LIBDIR  := $(LIBNODE)/usr/lib/$(MULTIARCH)
+V8_CPPFLAGS := -I$(LIBNODE)/usr/include/node
+V8_LIBS    := -L$(V8_LIBDIR) -Wl,-rpath,$(V8_LIBDIR) -lnode -lstdc++ -lpthread
+else
+V8_CPPFLAGS := -I/usr/include/node
+V8_LIBS    := -lnode -lstdc++ -lpthread
+endif
+V8_OBJ     := $(BUILD)/worker/wk_v8.o
+
+$(V8_OBJ): src/worker/wk_v8.cc src/worker/wk_v8.h Makefile
+	@mkdir -p $(@D)
+	$(CXX) $(CFLAGS) -std=gnu++17 -fno-rtti -Wall -Wextra \
+	    -Wno-unused-parameter $(V8_CPPFLAGS) -c -o $@ $<
+
+# The script node's test runs the worker's wk_script.c and the engine.
 $(BUILD)/unit/test_script: t/unit/test_script.c src/worker/wk_script.c \
-                           src/worker/wk_script.h $(CORE_LIB) t/unit/wh_test.h
+                           src/worker/wk_script.h $(V8_OBJ) $(CORE_LIB) \
+                           t/unit/wh_test.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WFLAGS) $(CPPFLAGS) -Isrc/worker -It/unit -o $@ $< \
-	    src/worker/wk_script.c $(CORE_LIB) -lduktape $(LIBS)
+	    src/worker/wk_script.c $(V8_OBJ) $(CORE_LIB) $(V8_LIBS) $(LIBS)
 
 # The worker helpers' test includes wk_util.c and wk_redis.c.
 $(BUILD)/unit/test_wk: t/unit/test_wk.c src/worker/wk_util.c \
@@ -84,6 +108,12 @@ $(BUILD)/unit/test_wk: t/unit/test_wk.c src/worker/wk_util.c \
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WFLAGS) $(CPPFLAGS) -It/unit -o $@ $< $(CORE_LIB) \
 	    -lhiredis $(LIBS)
+
+# The address policy's test includes the worker's wk_net.c.
+$(BUILD)/unit/test_net: t/unit/test_net.c src/worker/wk_net.c \
+                        src/worker/wk_net.h t/unit/wh_test.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WFLAGS) $(CPPFLAGS) -It/unit -o $@ $<
 
 # The JSON tests again over the 8-byte string scan that machines without
 # SSE2 use (wh_json.c compiled first, so the library's copy is not linked).
@@ -100,13 +130,14 @@ $(BUILD)/unit/%: t/unit/%.c $(CORE_LIB) t/unit/wh_test.h
 
 unit: $(UNIT_BIN)
 
-WORKER_LIBS := -lhiredis -lcurl -lduktape $(LIBS)
+WORKER_LIBS := -lhiredis -lcurl $(V8_LIBS) $(LIBS)
 
-$(BUILD)/webhook-worker: $(WORKER_SRC) $(wildcard src/worker/*.h) $(CORE_LIB)
+$(BUILD)/webhook-worker: $(WORKER_SRC) $(wildcard src/worker/*.h) $(V8_OBJ) \
+                         $(CORE_LIB)
 	@if [ -n "$(WORKER_SRC)" ]; then \
 	    echo "$(CC) … -o $@"; \
 	    $(CC) $(CFLAGS) $(WFLAGS) $(CPPFLAGS) -Isrc/worker -o $@ \
-	        $(filter %.c,$^) $(CORE_LIB) $(WORKER_LIBS); \
+	        $(filter %.c,$^) $(V8_OBJ) $(CORE_LIB) $(WORKER_LIBS); \
 	fi
 
 $(BUILD)/webhookctl: $(WKCTL_SRC) $(wildcard src/worker/*.h) $(CORE_LIB)
@@ -118,9 +149,18 @@ $(BUILD)/webhookctl: $(WKCTL_SRC) $(wildcard src/worker/*.h) $(CORE_LIB)
 
 worker: $(BUILD)/webhook-worker $(BUILD)/webhookctl
 
+# The build matrix (tools/nginx-matrix): the module against nginx.org's
+# stable and mainline trees, dynamic and static, beside Debian's 1.22
+# above; skipped, saying so, when the trees are not in NGX_SHARED.
+NGX_SHARED ?= $(CURDIR)/../shared/nginx
+.PHONY: matrix
+matrix:
+	@NGX_SHARED=$(NGX_SHARED) tools/nginx-matrix
+
 # t/run-tests runs every part, the fuzz smoke (t/integration/fuzz-smoke.sh)
-# among them, and ends with the "N passed, N failed" line.
-test: all
+# among them, t/*.t once more against the static mainline build of the
+# matrix, and ends with the "N passed, N failed" line.
+test: all matrix
 	@tools/embed-viewer --check || { echo "src/ngx_http_webhook_viewer.c" \
 	    "is older than src/viewer.html: run tools/embed-viewer"; exit 1; }
 	@t/run-tests

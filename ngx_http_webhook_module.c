@@ -120,6 +120,13 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
       0,
       NULL },
 
+    { ngx_string("webhook_redact_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_webhook_redact_header,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("webhook_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_webhook_status,
@@ -303,6 +310,7 @@ ngx_http_webhook_create_loc_conf(ngx_conf_t *cf)
     conf->mode = NGX_CONF_UNSET_UINT;
     conf->raw_body = NGX_CONF_UNSET;
     conf->signatures = NGX_CONF_UNSET_PTR;
+    conf->redact_headers = NGX_CONF_UNSET_PTR;
     conf->dedup = NGX_CONF_UNSET_PTR;
     conf->dedup_ttl = NGX_CONF_UNSET;
     conf->redis = NGX_CONF_UNSET_PTR;
@@ -329,6 +337,8 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_WEBHOOK_ASYNC);
     ngx_conf_merge_value(conf->raw_body, prev->raw_body, 0);
     ngx_conf_merge_ptr_value(conf->signatures, prev->signatures, NULL);
+    ngx_conf_merge_ptr_value(conf->redact_headers, prev->redact_headers,
+                             NULL);
     ngx_conf_merge_ptr_value(conf->dedup, prev->dedup, NULL);
     ngx_conf_merge_value(conf->dedup_ttl, prev->dedup_ttl, 86400);
     ngx_conf_merge_ptr_value(conf->redis, prev->redis, NULL);

@@ -24,7 +24,7 @@ build_deps=(
     build-essential make
     nginx nginx-dev
     libjansson-dev libssl-dev libhiredis-dev libpcre2-dev
-    libcurl4-openssl-dev duktape-dev
+    libcurl4-openssl-dev libnode-dev g++
 )
 
 case "${1:-}" in

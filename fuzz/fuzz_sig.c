@@ -22,7 +22,11 @@ static const char  *names[] = {
     "X-Hub-Signature-256", "X-Gitlab-Token", "Stripe-Signature",
     "X-Slack-Signature", "X-Slack-Request-Timestamp",
     "X-Shopify-Hmac-Sha256", "webhook-id", "webhook-timestamp",
-    "webhook-signature", "timestamp", "sign", "Authorization", "X-Sig"
+    "webhook-signature", "timestamp", "sign", "Authorization", "X-Sig",
+    "x-zm-signature", "x-zm-request-timestamp",
+    "x-twitter-webhooks-signature", "X-Dropbox-Signature",
+    "Paddle-Signature", "Linear-Signature", "X-Twilio-Signature",
+    "Content-Type"
 };
 
 #define NHDRS  (sizeof(names) / sizeof(names[0]))
@@ -146,6 +150,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in.data = &f;
     in.body = body;
     in.body_len = n;
+    in.url = "https://example.com/hook?bodySHA256=00&x=1";
+    in.url_len = strlen(in.url);
 
     run("github", NULL, NULL, NULL, NULL, &f, &in);
     run("gitlab", NULL, NULL, NULL, NULL, &f, &in);
@@ -160,6 +166,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run("hmac", "header", "X-Sig", "prefix", "sha1=", &f, &in);
     run("hmac", "header", "X-Sig", "encoding", "base64", &f, &in);
     run("hmac", "header", "Authorization", "algorithm", "sha512", &f, &in);
+    run("zoom", NULL, NULL, NULL, NULL, &f, &in);
+    run("twitter", NULL, NULL, NULL, NULL, &f, &in);
+    run("dropbox", NULL, NULL, NULL, NULL, &f, &in);
+    run("meta", NULL, NULL, NULL, NULL, &f, &in);
+    run("paddle", NULL, NULL, NULL, NULL, &f, &in);
+    run("linear", NULL, NULL, NULL, NULL, &f, &in);
+    run("twilio", NULL, NULL, NULL, NULL, &f, &in);
+    in.url_len = 0;
+    run("twilio", NULL, NULL, NULL, NULL, &f, &in);
+    in.url_len = strlen(in.url);
 
     /* option parsing with every fuzzed field as a value */
     for (i = 0; i < NFIELDS; i++) {

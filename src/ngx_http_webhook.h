@@ -72,6 +72,7 @@ typedef struct {
     ngx_flag_t                   raw_body;
     ngx_array_t                 *signatures;  /* ngx_http_webhook_sig_t */
     ngx_array_t                 *redact;      /* ngx_str_t, lower case */
+    ngx_array_t                 *redact_headers; /* webhook_redact_header */
     ngx_http_webhook_dedup_t    *dedup;
     time_t                       dedup_ttl;
     ngx_http_webhook_redis_conf_t *redis;
@@ -154,6 +155,8 @@ ngx_int_t ngx_http_webhook_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *fmt, ...);
 ngx_int_t ngx_http_webhook_send(ngx_http_request_t *r,
     const wh_response_t *resp);
+ngx_int_t ngx_http_webhook_failed(ngx_http_request_t *r, const char *err,
+    size_t len);
 ngx_int_t ngx_http_webhook_send_json(ngx_http_request_t *r,
     ngx_uint_t status, const char *json, size_t len);
 ngx_int_t ngx_http_webhook_send_state(ngx_http_request_t *r,
@@ -182,6 +185,8 @@ char *ngx_http_webhook_status(ngx_conf_t *cf, ngx_command_t *cmd,
 
 /* ngx_http_webhook_sig.c */
 char *ngx_http_webhook_signature(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_webhook_redact_header(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_webhook_redact_init(ngx_conf_t *cf,
     ngx_http_webhook_loc_conf_t *wlcf);

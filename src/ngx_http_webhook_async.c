@@ -38,6 +38,8 @@
 #include "ngx_http_webhook_redis.h"
 #include "wh_redis_keys.h"
 
+#include <openssl/evp.h>
+
 
 #define NGX_HTTP_WEBHOOK_ENQUEUE        0
 #define NGX_HTTP_WEBHOOK_ENQUEUE_DEDUP  1
@@ -236,19 +238,32 @@ ngx_http_webhook_redis_path(ngx_http_request_t *r,
 }
 
 
-/* webhook:dedup:<workflow>:<value> and webhook:dedup:…:response */
+/*
+ * webhook:dedup:<workflow>:<hex SHA-256 of the value> and …:response: a
+ * delivery id or token a sender puts in the value never names a key
+ * (§7), and every key has the same length whatever the value's.
+ */
 
 static ngx_int_t
 ngx_http_webhook_async_keys(ngx_http_request_t *r,
     ngx_http_webhook_async_t *st, ngx_str_t *value)
 {
-    u_char         *p;
+    u_char         *p, md[EVP_MAX_MD_SIZE], hex[64];
     size_t          len;
+    unsigned int    mdlen;
     wh_workflow_t  *wf;
 
     wf = st->wlcf->workflow;
 
-    len = sizeof(WH_REDIS_DEDUP) - 1 + ngx_strlen(wf->key) + 1 + value->len;
+    if (EVP_Digest(value->data, value->len, md, &mdlen, EVP_sha256(), NULL)
+        != 1)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_hex_dump(hex, md, 32);
+
+    len = sizeof(WH_REDIS_DEDUP) - 1 + ngx_strlen(wf->key) + 1 + 64;
 
     p = ngx_pnalloc(r->pool, len + sizeof(":response") - 1);
     if (p == NULL) {
@@ -261,7 +276,7 @@ ngx_http_webhook_async_keys(ngx_http_request_t *r,
     p = ngx_cpymem(p, WH_REDIS_DEDUP, sizeof(WH_REDIS_DEDUP) - 1);
     p = ngx_cpymem(p, wf->key, ngx_strlen(wf->key));
     *p++ = ':';
-    p = ngx_cpymem(p, value->data, value->len);
+    p = ngx_cpymem(p, hex, 64);
     ngx_memcpy(p, ":response", sizeof(":response") - 1);
 
     st->answer.data = st->key.data;

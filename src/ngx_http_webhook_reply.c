@@ -2,7 +2,9 @@
  * Answers: the JSON errors of SPEC §5 and the workflow's response.  All
  * of them leave through ngx_http_webhook_output(), which notes the body
  * sent in the request's ctx (webhook_dedup stores it for repeats): no
- * body filter, so the module works wherever configure lists it.
+ * body filter, so the module works wherever configure lists it.  It adds
+ * "X-Content-Type-Options: nosniff" to every answer (§7): a body typed
+ * from request data is never sniffed into HTML by a browser.
  */
 
 #include <ngx_config.h>
@@ -56,6 +58,36 @@ ngx_http_webhook_error(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     return ngx_http_webhook_send_json(r, status, b.data, b.len);
+}
+
+
+/*
+ * 500 workflow_failed for a failed sync run: its message names the node
+ * and the kind of failure only (§7), the log and the record keep err.
+ */
+ngx_int_t
+ngx_http_webhook_failed(ngx_http_request_t *r, const char *err, size_t len)
+{
+    wh_buf_t                 b;
+    ngx_http_webhook_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_webhook_module);
+
+    if (err == NULL || ctx == NULL) {
+        return ngx_http_webhook_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      "workflow_failed", "the workflow ended "
+                                      "with status failed");
+    }
+
+    wh_buf_init(&b, &ctx->mem, 64);
+    wh_exec_public_error(err, len, &b);
+
+    if (b.failed) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhook_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  "workflow_failed", "%*s", b.len, b.data);
 }
 
 
@@ -164,6 +196,18 @@ ngx_http_webhook_send_state(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+static ngx_uint_t
+ngx_http_webhook_is(const wh_header_t *h, const char *name)
+{
+    size_t  len;
+
+    len = ngx_strlen(name);
+
+    return h->name_len == len
+           && ngx_strncasecmp((u_char *) h->name, (u_char *) name, len) == 0;
+}
+
+
 ngx_int_t
 ngx_http_webhook_send(ngx_http_request_t *r, const wh_response_t *resp)
 {
@@ -175,11 +219,7 @@ ngx_http_webhook_send(ngx_http_request_t *r, const wh_response_t *resp)
 
     for (i = 0; i < resp->nheaders; i++) {
 
-        if (resp->headers[i].name_len == sizeof("Content-Type") - 1
-            && ngx_strncasecmp((u_char *) resp->headers[i].name,
-                               (u_char *) "Content-Type",
-                               sizeof("Content-Type") - 1) == 0)
-        {
+        if (ngx_http_webhook_is(&resp->headers[i], "Content-Type")) {
             r->headers_out.content_type.data = (u_char *)
                                                resp->headers[i].value;
             r->headers_out.content_type.len = resp->headers[i].value_len;
@@ -189,15 +229,11 @@ ngx_http_webhook_send(ngx_http_request_t *r, const wh_response_t *resp)
             continue;
         }
 
-        /* nginx computes these itself */
-        if ((resp->headers[i].name_len == sizeof("Content-Length") - 1
-             && ngx_strncasecmp((u_char *) resp->headers[i].name,
-                                (u_char *) "Content-Length",
-                                sizeof("Content-Length") - 1) == 0)
-            || (resp->headers[i].name_len == sizeof("Transfer-Encoding") - 1
-                && ngx_strncasecmp((u_char *) resp->headers[i].name,
-                                   (u_char *) "Transfer-Encoding",
-                                   sizeof("Transfer-Encoding") - 1) == 0))
+        /* nginx computes these itself; nosniff is always sent */
+        if (ngx_http_webhook_is(&resp->headers[i], "Content-Length")
+            || ngx_http_webhook_is(&resp->headers[i], "Transfer-Encoding")
+            || ngx_http_webhook_is(&resp->headers[i],
+                                   "X-Content-Type-Options"))
         {
             continue;
         }
@@ -239,10 +275,20 @@ ngx_http_webhook_output(ngx_http_request_t *r, ngx_uint_t status,
     ngx_int_t                rc;
     ngx_buf_t               *b;
     ngx_chain_t              out;
+    ngx_table_elt_t         *h;
     ngx_http_webhook_ctx_t  *ctx;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "webhook output: %ui, %uz bytes", status, len);
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "X-Content-Type-Options");
+    ngx_str_set(&h->value, "nosniff");
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;

@@ -13,6 +13,8 @@
 static void ngx_http_webhook_free_sigs(void *data);
 static int ngx_http_webhook_sig_header(void *data, const char *name,
     const char **v, size_t *vlen);
+static ngx_int_t ngx_http_webhook_sig_url(ngx_http_request_t *r,
+    ngx_str_t *url);
 
 
 char *
@@ -59,7 +61,8 @@ ngx_http_webhook_signature(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "unknown signature scheme \"%V\" (github, gitlab, "
                            "stripe, slack, shopify, standard, dingtalk, "
-                           "basic, token, hmac)", &value[1]);
+                           "basic, token, hmac, zoom, twitter, dropbox, "
+                           "meta, paddle, linear, twilio)", &value[1]);
         return NGX_CONF_ERROR;
     }
 
@@ -104,17 +107,140 @@ ngx_http_webhook_signature(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
- * Headers that carry a secret itself (gitlab, token, basic) are redacted
- * from $context: secrets never reach a job or an execution record.
+ * webhook_redact_header NAME ... | off (§7): the request headers that are
+ * "[redacted]" in $context.headers.  Names replace the default list; "off"
+ * leaves only the headers that carry a scheme's secret.
+ */
+
+static ngx_str_t  ngx_http_webhook_redact_default[] = {
+    ngx_string("authorization"),
+    ngx_string("proxy-authorization"),
+    ngx_string("cookie"),
+    ngx_string("x-api-key"),
+};
+
+
+char *
+ngx_http_webhook_redact_header(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_webhook_loc_conf_t *wlcf = conf;
+
+    u_char      *p;
+    ngx_str_t   *value, *name;
+    ngx_uint_t   i;
+
+    if (wlcf->redact_headers != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    wlcf->redact_headers = ngx_array_create(cf->pool, cf->args->nelts,
+                                            sizeof(ngx_str_t));
+    if (wlcf->redact_headers == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        return NGX_CONF_OK;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        for (p = value[i].data; p < value[i].data + value[i].len; p++) {
+            if (*p <= ' ' || *p >= 0x7f || ngx_strchr("\"(),/:;<=>?@[\\]{}",
+                                                      *p))
+            {
+                break;
+            }
+        }
+
+        if (value[i].len == 0 || p < value[i].data + value[i].len
+            || ngx_strcmp(value[i].data, "off") == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid header name \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        name = ngx_array_push(wlcf->redact_headers);
+        if (name == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        name->len = value[i].len;
+        name->data = ngx_pnalloc(cf->pool, name->len);
+        if (name->data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_strlow(name->data, value[i].data, name->len);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webhook_redact_add(ngx_conf_t *cf, ngx_http_webhook_loc_conf_t *wlcf,
+    u_char *data, size_t len)
+{
+    ngx_str_t  *name;
+
+    name = ngx_array_push(wlcf->redact);
+    if (name == NULL) {
+        return NGX_ERROR;
+    }
+
+    name->len = len;
+    name->data = ngx_pnalloc(cf->pool, len);
+    if (name->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_strlow(name->data, data, len);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The location's list: webhook_redact_header's (or the default) and the
+ * headers that carry a secret itself (gitlab, token, basic), so secrets
+ * never reach the workflow, a job or an execution record.
  */
 
 ngx_int_t
 ngx_http_webhook_redact_init(ngx_conf_t *cf, ngx_http_webhook_loc_conf_t *wlcf)
 {
-    ngx_str_t               *name;
-    ngx_uint_t               i;
+    ngx_str_t               *names;
+    ngx_uint_t               i, n;
     const char              *h;
     ngx_http_webhook_sig_t  *sig;
+
+    if (wlcf->redact_headers != NULL) {
+        names = wlcf->redact_headers->elts;
+        n = wlcf->redact_headers->nelts;
+
+    } else {
+        names = ngx_http_webhook_redact_default;
+        n = sizeof(ngx_http_webhook_redact_default) / sizeof(ngx_str_t);
+    }
+
+    wlcf->redact = ngx_array_create(cf->pool, n + 2, sizeof(ngx_str_t));
+    if (wlcf->redact == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_webhook_redact_add(cf, wlcf, names[i].data,
+                                        names[i].len)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
 
     if (wlcf->signatures == NULL) {
         return NGX_OK;
@@ -138,25 +264,12 @@ ngx_http_webhook_redact_init(ngx_conf_t *cf, ngx_http_webhook_loc_conf_t *wlcf)
             continue;
         }
 
-        if (wlcf->redact == NULL) {
-            wlcf->redact = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
-            if (wlcf->redact == NULL) {
-                return NGX_ERROR;
-            }
-        }
-
-        name = ngx_array_push(wlcf->redact);
-        if (name == NULL) {
+        if (ngx_http_webhook_redact_add(cf, wlcf, (u_char *) h,
+                                        ngx_strlen(h))
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
-
-        name->len = ngx_strlen(h);
-        name->data = ngx_pnalloc(cf->pool, name->len);
-        if (name->data == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_strlow(name->data, (u_char *) h, name->len);
     }
 
     return NGX_OK;
@@ -183,7 +296,7 @@ ngx_int_t
 ngx_http_webhook_verify(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx)
 {
-    ngx_str_t                secret;
+    ngx_str_t                secret, url;
     ngx_uint_t               i;
     wh_sig_rc_t              rc, best;
     wh_sig_input_t           in;
@@ -194,9 +307,23 @@ ngx_http_webhook_verify(ngx_http_request_t *r,
     in.body = ctx->body ? ctx->body : "";
     in.body_len = ctx->body_len;
     in.now = ngx_time();
+    in.url = NULL;
+    in.url_len = 0;
 
     best = WH_SIG_MISSING;
     sig = wlcf->signatures->elts;
+
+    for (i = 0; i < wlcf->signatures->nelts; i++) {
+        if (sig[i].opts.scheme == WH_SIG_TWILIO) {
+            if (ngx_http_webhook_sig_url(r, &url) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            in.url = (char *) url.data;
+            in.url_len = url.len;
+            break;
+        }
+    }
 
     for (i = 0; i < wlcf->signatures->nelts; i++) {
 
@@ -259,4 +386,66 @@ ngx_http_webhook_sig_header(void *data, const char *name, const char **v,
     *vlen = h->value.len;
 
     return 1;
+}
+
+
+/*
+ * The URL a sender requested, for twilio: scheme://host[:port]/uri?args,
+ * the port when the Host header has none and the server's is not the
+ * scheme's default.
+ */
+
+static ngx_int_t
+ngx_http_webhook_sig_url(ngx_http_request_t *r, ngx_str_t *url)
+{
+    u_char            *p;
+    ngx_str_t          host, scheme;
+    ngx_uint_t         port, dflt;
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    ngx_str_set(&scheme, "http");
+    dflt = 80;
+
+#if (NGX_HTTP_SSL)
+    if (c->ssl) {
+        ngx_str_set(&scheme, "https");
+        dflt = 443;
+    }
+#endif
+
+    host = r->headers_in.host ? r->headers_in.host->value
+                              : r->headers_in.server;
+    port = 0;
+
+    if (ngx_strlchr(host.data, host.data + host.len, ':') == NULL
+        && ngx_connection_local_sockaddr(c, NULL, 0) == NGX_OK)
+    {
+        port = ngx_inet_get_port(c->local_sockaddr);
+
+        if (port == dflt) {
+            port = 0;
+        }
+    }
+
+    url->data = ngx_pnalloc(r->pool, scheme.len + 3 + host.len
+                                     + sizeof(":65535") - 1
+                                     + r->unparsed_uri.len);
+    if (url->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(url->data, scheme.data, scheme.len);
+    p = ngx_cpymem(p, "://", 3);
+    p = ngx_cpymem(p, host.data, host.len);
+
+    if (port) {
+        p = ngx_sprintf(p, ":%ui", port);
+    }
+
+    p = ngx_cpymem(p, r->unparsed_uri.data, r->unparsed_uri.len);
+    url->len = p - url->data;
+
+    return NGX_OK;
 }

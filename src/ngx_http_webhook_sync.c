@@ -105,10 +105,7 @@ ngx_http_webhook_run_sync(ngx_http_request_t *r,
     /* the answer is workflow_failed, the execution's status is failed */
     ngx_str_set(&ctx->status, "failed");
 
-    return ngx_http_webhook_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "workflow_failed", "%s",
-                                  err ? err : "the workflow ended "
-                                              "with status failed");
+    return ngx_http_webhook_failed(r, err, err ? ngx_strlen(err) : 0);
 }
 
 
@@ -488,8 +485,7 @@ ngx_http_webhook_sync_answer(ngx_http_webhook_async_t *st, const char *msg,
 
     ngx_str_set(&ctx->status, "failed");
 
-    return ngx_http_webhook_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "workflow_failed", "%*s", elen, e);
+    return ngx_http_webhook_failed(r, e, elen);
 }
 
 

@@ -9,6 +9,7 @@ run_tests();
 
 # webhook_redis forms, each through "nginx -t" with the module loaded: the
 # IPv6 ones as hiredis takes them, the malformed ones refused by name.
+# No default log paths: a source build's would be under its prefix.
 my $bin = $ENV{TEST_NGINX_BINARY} || 'nginx';
 my $modules = join '', map { "load_module $_;\n" }
     split ' ', $ENV{TEST_NGINX_LOAD_MODULES} // '';
@@ -23,7 +24,8 @@ for my $addr (sort keys %redis) {
     close $wf;
     open my $cf, '>', "$dir/nginx.conf" or die;
     print $cf "${modules}error_log $dir/error.log;\npid $dir/nginx.pid;\n",
-        "events {}\nhttp { server { location = /hook {\n",
+        "events {}\nhttp { access_log off;\n",
+        "server { location = /hook {\n",
         "    webhook_redis $addr;\n    webhook $dir/wf.json;\n} } }\n";
     close $cf;
     my $out = `'$bin' -t -q -p '$dir' -c '$dir/nginx.conf' -e '$dir/e' 2>&1`;

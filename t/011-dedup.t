@@ -9,6 +9,10 @@ use JSON::PP ();
 use Time::HiRes ();
 use lib "$FindBin::Bin/common";
 use WebhookRedis;
+use Digest::SHA ();
+
+# webhook:dedup:<workflow>:<hex SHA-256 of the value> (SPEC §7)
+sub dedup_key { "webhook:dedup:$_[0]:" . Digest::SHA::sha256_hex($_[1]) }
 
 our %Bodies;
 
@@ -44,11 +48,11 @@ sub jobs {
     my @jobs = jobs('test:dedup');
     is(scalar @jobs, 3, 'async: three keys, three jobs');
     is($jobs[0]{execution}, $first, 'async: the job is the first request');
-    is(redis_cli('GET', 'webhook:dedup:dedup:k1'), $first,
+    is(redis_cli('GET', main::dedup_key('dedup', 'k1')), $first,
        'async: the key holds the first id');
-    is(redis_cli('GET', 'webhook:dedup:dedup:k2'), $jobs[1]{execution},
+    is(redis_cli('GET', main::dedup_key('dedup', 'k2')), $jobs[1]{execution},
        'async: every key holds its job');
-    my $ttl = redis_cli('TTL', 'webhook:dedup:dedup:k1');
+    my $ttl = redis_cli('TTL', main::dedup_key('dedup', 'k1'));
     ok($ttl > 86000 && $ttl <= 86400, "async: default TTL 24h ($ttl)");
 }
 
@@ -77,12 +81,12 @@ sub jobs {
 {
     is($Bodies{6}[1], $Bodies{6}[0], 'sync: the replay is the first answer');
     like(answer(6, 0)->{id} // '', qr/^[0-9a-f-]{36}$/, 'sync: answered the run');
-    my $stored = redis_cli('GET', 'webhook:dedup:syncd:s1:response');
+    my $stored = redis_cli('GET', main::dedup_key('syncd', 's1') . ':response');
     is($stored, "201\napplication/json\n$Bodies{6}[0]",
        'sync: the stored answer');
-    is(redis_cli('GET', 'webhook:dedup:syncd:s1'), answer(6, 0)->{id},
+    is(redis_cli('GET', main::dedup_key('syncd', 's1')), answer(6, 0)->{id},
        'sync: the key holds the execution id');
-    my $ttl = redis_cli('TTL', 'webhook:dedup:syncd:s1:response');
+    my $ttl = redis_cli('TTL', main::dedup_key('syncd', 's1') . ':response');
     ok($ttl > 0 && $ttl <= 60, "sync: the answer has the key's TTL ($ttl)");
 }
 
@@ -90,12 +94,12 @@ sub jobs {
 is($Bodies{7}[1], $Bodies{7}[0], 'sync: the failure is replayed');
 
 # TEST 11: 640 KB stored and read back.
-is(length(redis_cli('GET', 'webhook:dedup:big:b1:response')),
+is(length(redis_cli('GET', main::dedup_key('big', 'b1') . ':response')),
    length("200\napplication/json\n") + 640_000 + 10,
    'large: the whole answer is stored');
 
 # TEST 9: a disabled workflow claims no key.
-is(redis_cli('EXISTS', 'webhook:dedup:offwf:new'), '0',
+is(redis_cli('EXISTS', main::dedup_key('offwf', 'new')), '0',
    'disabled: no key for a request that did not run');
 is(redis_cli('EXISTS', 'test:off'), '0', 'disabled: no job');
 
@@ -292,7 +296,7 @@ X-Delivery: f1
 
 === TEST 8: sync: 409 while the first request has not answered
 --- init
-main::redis_cli('SET', 'webhook:dedup:syncr:r1',
+main::redis_cli('SET', main::dedup_key('syncr', 'r1'),
                 '0190a9c2-0000-7000-8000-000000000000', 'EX', '60');
 --- config
     location = /hook {
@@ -324,7 +328,7 @@ X-Status: duplicate
 
 === TEST 9: a disabled workflow: a known key is a duplicate, a new one 503
 --- init
-main::redis_cli('SET', 'webhook:dedup:offwf:seen',
+main::redis_cli('SET', main::dedup_key('offwf', 'seen'),
                 '0190a9c2-0000-7000-8000-000000000001', 'EX', '60');
 --- config
     location = /hook {

@@ -12,6 +12,10 @@ use Time::HiRes ();
 use Time::Local ();
 use lib "$FindBin::Bin/common";
 use WebhookRedis;
+use Digest::SHA ();
+
+# webhook:dedup:<workflow>:<hex SHA-256 of the value> (SPEC §7)
+sub dedup_key { "webhook:dedup:$_[0]:" . Digest::SHA::sha256_hex($_[1]) }
 
 our (%Bodies, %T, @Burst);
 
@@ -138,7 +142,7 @@ redis_start();                      # stopped by the last test
     my $rec = final_record($id // 'none', 5);
     is($rec->{status}, 1, 'timeout: the run finished anyway, resolved');
     ok($rec->{finishedAt}, 'timeout: with its finishedAt');
-    is(redis_cli('EXISTS', 'webhook:dedup:swslow:slow-1'), '0',
+    is(redis_cli('EXISTS', main::dedup_key('swslow', 'slow-1')), '0',
        'timeout: the dedup key is given up, a retry runs');
 }
 
@@ -147,7 +151,7 @@ redis_start();                      # stopped by the last test
     my @jobs = jobs_of('swdedup');
     is(scalar @jobs, 1, 'dedup: one job for two requests');
     is($Bodies{8}[1], $Bodies{8}[0], 'dedup: the replay is the first answer');
-    is(redis_cli('GET', 'webhook:dedup:swdedup:d-1:response'),
+    is(redis_cli('GET', main::dedup_key('swdedup', 'd-1') . ':response'),
        "201\napplication/json\n$Bodies{8}[0]", 'dedup: the stored answer');
 }
 
@@ -279,7 +283,7 @@ EOF2
 
 
 
-=== TEST 3: a script node (Duktape) between the request and the response
+=== TEST 3: a script node between the request and the response
 --- config
     location = /upstream {
         default_type application/json;

@@ -6,6 +6,7 @@
 use Test::Nginx::Socket 'no_plan';
 
 use FindBin;
+use Digest::SHA qw(sha256_hex);
 use JSON::PP ();
 use lib "$FindBin::Bin/common";
 use WebhookRedis;
@@ -46,17 +47,20 @@ run_tests();
 my $json = JSON::PP->new;
 sub answer { my ($n, $i) = @_; eval { $json->decode($Bodies{$n}[$i]) } // {} }
 
+# the Redis name of a key: its value hashed (SPEC §7)
+sub key { "webhook:dedup:$_[0]:" . sha256_hex($_[1]) }
+
 is(answer(1, 1)->{executionId}, answer(1, 0)->{executionId},
    'async: the repeat names the first execution');
 is(redis_cli('XLEN', 'test:tpl'), '1', 'async: one job for one event id');
-is(redis_cli('GET', 'webhook:dedup:tpl:evt_1'), answer(1, 0)->{executionId},
+is(redis_cli('GET', key('tpl', 'evt_1')), answer(1, 0)->{executionId},
    'async: the key is the rendered event id');
 is(redis_cli('XLEN', 'test:mixed'), '2', 'mixed: one job per shop');
-is(redis_cli('EXISTS', 'webhook:dedup:tpl:shop-a/42'), '1',
+is(redis_cli('EXISTS', key('tpl', 'shop-a/42')), '1',
    'mixed: variable and template in one key');
 is(redis_cli('XLEN', 'test:nofield'), '2', 'no field: no dedup');
 is($Bodies{5}[1], $Bodies{5}[0], 'sync: the repeat replays the first answer');
-is(redis_cli('EXISTS', 'webhook:dedup:tplsync:ord_9'), '1', 'sync: the key');
+is(redis_cli('EXISTS', key('tplsync', 'ord_9')), '1', 'sync: the key');
 is(redis_cli('XLEN', 'test:form'), '1', 'form: one job for one field value');
 
 __DATA__

@@ -79,6 +79,106 @@ static const char *wh_quoted(wh_mem_t *mem, const char *p, size_t len,
     size_t *out_len);
 
 
+static const char *
+wh_token_end(const char *p, const char *end)
+{
+    while (p < end && wh_tchar((unsigned char) *p)) {
+        p++;
+    }
+
+    return p;
+}
+
+
+int
+wh_media_type_valid(const char *s, size_t len)
+{
+    unsigned char       c;
+    const char  *p, *q, *end;
+
+    p = s;
+    end = s + len;
+
+    while (p < end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    q = wh_token_end(p, end);
+    if (q == p || q == end || *q != '/') {
+        return 0;
+    }
+
+    p = q + 1;
+    q = wh_token_end(p, end);
+    if (q == p) {
+        return 0;
+    }
+
+    p = q;
+
+    for ( ;; ) {
+        while (p < end && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        if (p == end) {
+            return 1;
+        }
+
+        if (*p++ != ';') {
+            return 0;
+        }
+
+        while (p < end && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        if (p == end || *p == ';') {
+            continue;           /* an empty parameter, as RFC 9110 allows */
+        }
+
+        q = wh_token_end(p, end);
+        if (q == p || q == end || *q != '=') {
+            return 0;
+        }
+
+        p = q + 1;
+
+        if (p < end && *p == '"') {
+            for (p++; p < end && *p != '"'; p++) {
+                c = (unsigned char) *p;
+
+                if (c == '\\') {
+                    if (++p == end) {
+                        return 0;
+                    }
+
+                    c = (unsigned char) *p;
+                }
+
+                if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                    return 0;
+                }
+            }
+
+            if (p == end) {
+                return 0;
+            }
+
+            p++;
+
+        } else {
+            q = wh_token_end(p, end);
+            if (q == p) {
+                return 0;
+            }
+
+            p = q;
+        }
+    }
+}
+
+
 wh_media_t
 wh_media_type(const char *ct, size_t len, const char **boundary,
     size_t *blen)

@@ -28,6 +28,13 @@ wh_media_t wh_media_type(const char *ct, size_t len, const char **boundary,
     size_t *blen);
 
 /*
+ * 1 when s is a media type as RFC 9110 writes one: type "/" subtype, then
+ * ";" parameters (token "=" token or quoted-string), optional whitespace
+ * around; else 0.  A response node's Content-Type must be one (§7).
+ */
+int wh_media_type_valid(const char *s, size_t len);
+
+/*
  * application/x-www-form-urlencoded (also query strings) to a JSON object:
  * '+' is a space, %XX decoded, repeated names become arrays in order, a
  * name without '=' has the value "".  Empty input gives {}.  Broken

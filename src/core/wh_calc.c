@@ -6,6 +6,9 @@
  * memory, never with malloc.
  */
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE                /* memmem */
+#endif
 #define PCRE2_CODE_UNIT_WIDTH  8
 
 #include <stdio.h>
@@ -60,7 +63,6 @@ static const wh_calc_name_t  wh_calc_names[] = {
 
 static int wh_calc_absent(wh_val_t v);
 static int wh_calc_numeric(wh_val_t v, double *d);
-static int wh_calc_equal(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *eq);
 static int wh_calc_order(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *c);
 static int wh_calc_includes(wh_mem_t *mem, wh_val_t a, wh_val_t b,
     int *r);
@@ -108,6 +110,123 @@ wh_calc_absent(wh_val_t v)
 }
 
 
+/*
+ * A side of a comparison.  Its number, text and canonical form are worked
+ * out once, when first needed: "in" and "includes" compare one side with
+ * every item of an array, and a megabyte on that side must not be read
+ * again for each item.
+ */
+
+typedef struct {
+    wh_val_t         v;
+    wh_json_type_t   type;
+    int              num;         /* -1 not known yet, 0 no, 1 yes */
+    double           d;
+    const char      *s;           /* text, NULL until needed */
+    size_t           len;
+    const char      *c;           /* canonical form, NULL until needed */
+    size_t           clen;
+} wh_calc_arg_t;
+
+
+static void
+wh_calc_arg(wh_val_t v, wh_calc_arg_t *a)
+{
+    a->v = v;
+    a->type = wh_val_type(v);
+    a->num = -1;
+    a->s = NULL;
+    a->c = NULL;
+}
+
+
+static int
+wh_calc_arg_num(wh_calc_arg_t *a)
+{
+    if (a->num == -1) {
+        a->num = (a->type == WH_JSON_NUMBER || a->type == WH_JSON_STRING)
+                 && wh_val_to_number(a->v, &a->d) == 0;
+    }
+
+    return a->num;
+}
+
+
+static int
+wh_calc_arg_text(wh_mem_t *mem, wh_calc_arg_t *a)
+{
+    if (a->s == NULL) {
+        return wh_val_text(mem, a->v, &a->s, &a->len);
+    }
+
+    return 0;
+}
+
+
+static int
+wh_calc_arg_canon(wh_mem_t *mem, wh_calc_arg_t *a)
+{
+    wh_buf_t  b;
+
+    if (a->c == NULL) {
+        wh_buf_init(&b, mem, 64);
+
+        if (wh_val_canon(&b, a->v) != 0) {
+            return -1;
+        }
+
+        a->c = b.data;
+        a->clen = b.len;
+    }
+
+    return 0;
+}
+
+
+#define wh_calc_container(t)  ((t) == WH_JSON_ARRAY || (t) == WH_JSON_OBJECT)
+#define wh_calc_absent_type(t)  ((t) == WH_JSON_MISSING || (t) == WH_JSON_NULL)
+
+
+static int
+wh_calc_equal(wh_mem_t *mem, wh_calc_arg_t *a, wh_calc_arg_t *b, int *eq)
+{
+    *eq = 0;
+
+    if (wh_calc_absent_type(a->type) && wh_calc_absent_type(b->type)) {
+        *eq = 1;
+        return 0;
+    }
+
+    if (wh_calc_arg_num(a) && wh_calc_arg_num(b)) {
+        *eq = (a->d == b->d);
+        return 0;
+    }
+
+    if (wh_calc_container(a->type) && wh_calc_container(b->type)) {
+        if (a->type != b->type) {
+            return 0;
+        }
+
+        if (wh_calc_arg_canon(mem, a) != 0
+            || wh_calc_arg_canon(mem, b) != 0)
+        {
+            return -1;
+        }
+
+        *eq = (a->clen == b->clen && memcmp(a->c, b->c, a->clen) == 0);
+        return 0;
+    }
+
+    if (wh_calc_arg_text(mem, a) != 0 || wh_calc_arg_text(mem, b) != 0) {
+        return -1;
+    }
+
+    *eq = (a->len == b->len && memcmp(a->s, b->s, a->len) == 0);
+
+    return 0;
+}
+
+
 static int
 wh_calc_numeric(wh_val_t v, double *d)
 {
@@ -120,46 +239,6 @@ wh_calc_numeric(wh_val_t v, double *d)
     }
 
     return wh_val_to_number(v, d);
-}
-
-
-static int
-wh_calc_equal(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *eq)
-{
-    double          x, y;
-    size_t          al, bl;
-    const char     *as, *bs;
-    wh_json_type_t  at, bt;
-
-    if (wh_calc_absent(a) && wh_calc_absent(b)) {
-        *eq = 1;
-        return 0;
-    }
-
-    if (wh_calc_numeric(a, &x) == 0 && wh_calc_numeric(b, &y) == 0) {
-        *eq = (x == y);
-        return 0;
-    }
-
-    at = wh_val_type(a);
-    bt = wh_val_type(b);
-
-    if ((at == WH_JSON_ARRAY || at == WH_JSON_OBJECT)
-        && (bt == WH_JSON_ARRAY || bt == WH_JSON_OBJECT))
-    {
-        *eq = wh_val_equal_json(a, b);
-        return 0;
-    }
-
-    if (wh_val_text(mem, a, &as, &al) != 0
-        || wh_val_text(mem, b, &bs, &bl) != 0)
-    {
-        return -1;
-    }
-
-    *eq = (al == bl && memcmp(as, bs, al) == 0);
-
-    return 0;
 }
 
 
@@ -200,32 +279,49 @@ wh_calc_order(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *c)
 }
 
 
+/* Is probe equal to an item of array arr?  Each item is read once. */
+
+static int
+wh_calc_any(wh_mem_t *mem, wh_val_t arr, wh_calc_arg_t *probe, int *r)
+{
+    wh_val_t       item;
+    wh_calc_arg_t  ia;
+
+    *r = 0;
+
+    for (item = wh_val_first(arr);
+         item.doc != NULL;
+         item = wh_val_next(arr, item))
+    {
+        wh_calc_arg(item, &ia);
+
+        if (wh_calc_equal(mem, &ia, probe, r) != 0) {
+            return -1;
+        }
+
+        if (*r) {
+            return 0;
+        }
+    }
+
+    return 0;
+}
+
+
 static int
 wh_calc_includes(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *r)
 {
-    size_t          i, n, al, bl;
+    size_t          al, bl;
     const char     *as, *bs;
     wh_json_type_t  t;
+    wh_calc_arg_t   probe;
 
     *r = 0;
     t = wh_val_type(a);
 
     if (t == WH_JSON_ARRAY) {
-        n = wh_val_size(a);
-
-        for (i = 0; i < n; i++) {
-            if (wh_calc_equal(mem, wh_val_index(a, (uint32_t) i), b, r)
-                != 0)
-            {
-                return -1;
-            }
-
-            if (*r) {
-                return 0;
-            }
-        }
-
-        return 0;
+        wh_calc_arg(b, &probe);
+        return wh_calc_any(mem, a, &probe, r);
     }
 
     if (t == WH_JSON_OBJECT || wh_calc_absent(a)
@@ -240,12 +336,8 @@ wh_calc_includes(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *r)
         return -1;
     }
 
-    for (i = 0; bl <= al && i <= al - bl; i++) {
-        if (memcmp(as + i, bs, bl) == 0) {
-            *r = 1;
-            break;
-        }
-    }
+    /* glibc's memmem is the two-way algorithm: linear in al + bl */
+    *r = (bl == 0 || memmem(as, al, bs, bl) != NULL);
 
     return 0;
 }
@@ -280,7 +372,7 @@ wh_calc_affix(wh_mem_t *mem, wh_val_t a, wh_val_t b, int end, int *r)
 static int
 wh_calc_member(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *r)
 {
-    uint32_t  i, n;
+    wh_calc_arg_t  probe;
 
     *r = 0;
 
@@ -288,19 +380,9 @@ wh_calc_member(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *r)
         return 0;
     }
 
-    n = wh_val_size(b);
+    wh_calc_arg(a, &probe);
 
-    for (i = 0; i < n; i++) {
-        if (wh_calc_equal(mem, a, wh_val_index(b, i), r) != 0) {
-            return -1;
-        }
-
-        if (*r) {
-            return 0;
-        }
-    }
-
-    return 0;
+    return wh_calc_any(mem, b, &probe, r);
 }
 
 
@@ -455,6 +537,7 @@ wh_calc(wh_calc_op_t op, wh_val_t a, wh_val_t b, const wh_calc_re_t *re,
 {
     int             r, c;
     wh_json_type_t  t;
+    wh_calc_arg_t   aa, ba;
 
     r = 0;
 
@@ -462,7 +545,10 @@ wh_calc(wh_calc_op_t op, wh_val_t a, wh_val_t b, const wh_calc_re_t *re,
 
     case WH_CALC_EQUAL:
     case WH_CALC_NOT_EQUAL:
-        if (wh_calc_equal(mem, a, b, &r) != 0) {
+        wh_calc_arg(a, &aa);
+        wh_calc_arg(b, &ba);
+
+        if (wh_calc_equal(mem, &aa, &ba, &r) != 0) {
             goto oom;
         }
 

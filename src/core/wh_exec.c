@@ -13,8 +13,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <sys/types.h>
+#include "wh_body.h"
 #include "wh_cond.h"
 #include "wh_exec.h"
 
@@ -61,6 +63,7 @@ struct wh_exec_s {
 
     const wh_node_t      *pending;
     int64_t               pending_started;
+    wh_val_t              pending_logs;     /* wh_exec_resume_logs() */
 
     int                   done;
     int                   status;
@@ -192,6 +195,7 @@ wh_exec_job_add(wh_exec_t *ex, const wh_node_t *node, int status,
     job->error = error;
     job->started_ms = started;
     job->finished_ms = wh_exec_now(ex);
+    job->logs = wh_val_missing();
 
     ex->scope->nodes[node->index] = result;
 
@@ -550,6 +554,14 @@ wh_exec_render_response(const wh_resp_tpl_t *rt, wh_scope_t *scope,
             }
         }
 
+        /* a type from request data must not be "text/html<script>…" */
+        if (strcasecmp(rt->headers[i].name, "Content-Type") == 0
+            && !wh_media_type_valid(b.data, b.len))
+        {
+            snprintf(err, errlen, "\"Content-Type\" is not a media type");
+            return -1;
+        }
+
         out->headers[i].name = rt->headers[i].name;
         out->headers[i].name_len = strlen(rt->headers[i].name);
         out->headers[i].value = b.data;
@@ -573,6 +585,77 @@ nomem:
 
     snprintf(err, errlen, "out of memory");
     return -1;
+}
+
+
+void
+wh_exec_public_error(const char *err, size_t len, wh_buf_t *b)
+{
+    u_char       c;
+    const char  *p, *end, *kind;
+
+    static const char  http[] = "request failed: HTTP status ";
+
+    end = err + len;
+    p = err;
+
+    /* node "KEY": keys are [A-Za-z0-9_-] */
+    if (len > 7 && memcmp(p, "node \"", 6) == 0) {
+        for (p += 6; p < end && *p != '"'; p++) {
+            c = (u_char) *p;
+
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                  || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            {
+                break;
+            }
+        }
+
+        if (end - p >= 3 && p[0] == '"' && p[1] == ':' && p[2] == ' ') {
+            wh_buf_add(b, err, p + 3 - err);
+            p += 3;
+
+        } else {
+            p = err;
+        }
+    }
+
+    if (p == err) {
+        wh_buf_add(b, err, len);
+        return;
+    }
+
+    kind = p;
+
+    if ((size_t) (end - p) > sizeof(http) - 1 + 2
+        && memcmp(p, http, sizeof(http) - 1) == 0
+        && p[sizeof(http) - 1] >= '1' && p[sizeof(http) - 1] <= '5')
+    {
+        wh_buf_add(b, p, sizeof(http) - 1 + 3);
+        return;
+    }
+
+    for ( /* void */ ; p < end; p++) {
+        c = (u_char) *p;
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || c == ' ' || c == '"' || c == '\'' || c == '_'
+              || c == '-'))
+        {
+            break;
+        }
+    }
+
+    while (p > kind && p[-1] == ' ') {
+        p--;
+    }
+
+    if (p == kind) {
+        wh_buf_adds(b, "failed");
+        return;
+    }
+
+    wh_buf_add(b, kind, p - kind);
 }
 
 
@@ -799,9 +882,18 @@ wh_exec_pending(const wh_exec_t *ex)
 
 
 void
+wh_exec_resume_logs(wh_exec_t *ex, wh_val_t logs)
+{
+    ex->pending_logs = logs;
+}
+
+
+void
 wh_exec_resume(wh_exec_t *ex, int status, wh_val_t result,
     const char *error)
 {
+    ssize_t           i;
+    wh_val_t          logs;
     const char       *job_err, *err;
     const wh_node_t  *node;
 
@@ -811,6 +903,8 @@ wh_exec_resume(wh_exec_t *ex, int status, wh_val_t result,
     }
 
     ex->pending = NULL;
+    logs = ex->pending_logs;
+    ex->pending_logs = wh_val_missing();
     job_err = NULL;
     err = NULL;
 
@@ -819,13 +913,14 @@ wh_exec_resume(wh_exec_t *ex, int status, wh_val_t result,
         err = wh_exec_node_msg(ex, node, error);
     }
 
-    if (wh_exec_job_add(ex, node, status, result, job_err,
-                        ex->pending_started)
-        < 0)
-    {
+    i = wh_exec_job_add(ex, node, status, result, job_err,
+                        ex->pending_started);
+    if (i < 0) {
         wh_exec_nomem(ex);
         return;
     }
+
+    ex->root->jobs[i].logs = logs;
 
     if (status < 0 && !ex->done
         && !json_is_true(json_object_get(node->config, "ignoreFail")))

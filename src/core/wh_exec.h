@@ -38,6 +38,7 @@ typedef struct {
     const char        *error;         /* NULL or a message */
     int64_t            started_ms;
     int64_t            finished_ms;
+    wh_val_t           logs;          /* a script's console lines or missing */
 } wh_job_t;
 
 typedef struct {
@@ -93,6 +94,10 @@ const wh_node_t *wh_exec_pending(const wh_exec_t *ex);
 void wh_exec_resume(wh_exec_t *ex, int status, wh_val_t result,
     const char *error);
 
+/* Lines a node logged (an array value), kept on the job of the next
+ * wh_exec_resume() as "logs". */
+void wh_exec_resume_logs(wh_exec_t *ex, wh_val_t logs);
+
 /*
  * For a "parallel" node: an execution of one of its lists, sharing the
  * scope of ex.  It runs and yields like any execution and ends resolved
@@ -108,6 +113,17 @@ void wh_exec_abort(wh_exec_t *ex, int status, const char *error);
 
 int wh_exec_status(const wh_exec_t *ex);           /* WH_STATUS_* */
 const char *wh_exec_error(const wh_exec_t *ex);    /* NULL or a message */
+
+/*
+ * The part of an execution's error that an HTTP answer may show (§7).  A
+ * node's error ("node \"KEY\": …") keeps the node and the kind of
+ * failure: the words before the message's first ':' or digit (so no URL,
+ * host, address, port or $env value), and "HTTP status NNN" of a request
+ * node.  Other errors are the run's own (timeout, revision, memory),
+ * made of no request or node data, and stay whole.  The record keeps the
+ * whole error.  Writes to b (not NUL-terminated).
+ */
+void wh_exec_public_error(const char *err, size_t len, wh_buf_t *b);
 
 /* The response node's answer, NULL when none was reached. */
 const wh_response_t *wh_exec_response(const wh_exec_t *ex);

@@ -194,7 +194,6 @@ wh_json_run(const u_char *p, const u_char *end)
 
 static size_t wh_json_unescape1(const u_char **pp, const u_char *end,
     u_char *out);
-static size_t wh_utf8_encode(uint32_t cp, u_char *out);
 
 
 /*
@@ -766,9 +765,11 @@ wh_json_hex4(const u_char *p)
 }
 
 
-static size_t
-wh_utf8_encode(uint32_t cp, u_char *out)
+size_t
+wh_utf8_encode(uint32_t cp, void *buf)
 {
+    u_char  *out = buf;
+
     if (cp < 0x80) {
         out[0] = (u_char) cp;
         return 1;

@@ -93,6 +93,9 @@ int wh_json_string_eq(const wh_json_doc_t *doc, uint32_t tok,
 int wh_json_string_eq_tok(const wh_json_doc_t *a, uint32_t ta,
     const wh_json_doc_t *b, uint32_t tb);
 
+/* Writes code point cp (<= 0x10ffff) as UTF-8: 1 to 4 bytes, the count. */
+size_t wh_utf8_encode(uint32_t cp, void *out);
+
 /* Appends the value at tok without insignificant white space. */
 void wh_json_write_compact(wh_buf_t *b, const wh_json_doc_t *doc,
     uint32_t tok);

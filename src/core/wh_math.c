@@ -5,6 +5,10 @@
  * text.  Evaluation follows JavaScript where the SPEC does not say more.
  */
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE                /* memmem */
+#endif
+
 #include <ctype.h>
 #include <float.h>
 #include <math.h>
@@ -12,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wh_codec.h"
 #include "wh_math.h"
+#include "wh_time.h"
 
 
 #define WH_MATH_MAX_DEPTH  64     /* nesting of the parser */
@@ -30,7 +36,10 @@ typedef enum {
 typedef enum {
     WH_MF_LOWER, WH_MF_UPPER, WH_MF_TRIM, WH_MF_LEN, WH_MF_REPLACE,
     WH_MF_SUBSTR, WH_MF_SPLIT, WH_MF_JOIN, WH_MF_ROUND, WH_MF_FLOOR,
-    WH_MF_CEIL, WH_MF_NOW
+    WH_MF_CEIL, WH_MF_NOW, WH_MF_HMAC, WH_MF_SHA256, WH_MF_SHA1, WH_MF_MD5,
+    WH_MF_BASE64, WH_MF_UNBASE64, WH_MF_HEX, WH_MF_URLENCODE,
+    WH_MF_URLDECODE, WH_MF_JSON, WH_MF_PARSE, WH_MF_DATE, WH_MF_FORMAT,
+    WH_MF_ADD, WH_MF_DIFF
 } wh_mf_t;
 
 typedef struct {
@@ -51,7 +60,22 @@ static const wh_mf_def_t  wh_math_fns[] = {
     { "round", 1, 2 },
     { "floor", 1, 1 },
     { "ceil", 1, 1 },
-    { "now", 0, 0 }
+    { "now", 0, 0 },
+    { "hmac", 3, 4 },
+    { "sha256", 1, 1 },
+    { "sha1", 1, 1 },
+    { "md5", 1, 1 },
+    { "base64", 1, 1 },
+    { "unbase64", 1, 1 },
+    { "hex", 1, 1 },
+    { "urlencode", 1, 1 },
+    { "urldecode", 1, 1 },
+    { "json", 1, 1 },
+    { "parse", 1, 1 },
+    { "date", 1, 1 },
+    { "format", 2, 2 },
+    { "add", 3, 3 },
+    { "diff", 3, 3 }
 };
 
 #define WH_MATH_NFNS  (sizeof(wh_math_fns) / sizeof(wh_math_fns[0]))
@@ -142,7 +166,6 @@ static int wh_mparse_escape(wh_mparse_t *p, char **buf, size_t *n,
 static int wh_mparse_add_part(wh_mparse_t *p, wh_mn_t ***parts,
     size_t *nparts, wh_mn_t *part);
 static int wh_math_grow(char **buf, size_t *cap, size_t need);
-static void wh_utf8_put(char *buf, size_t *n, unsigned cp);
 static wh_mn_t *wh_mparse_cond(wh_mparse_t *p);
 static wh_mn_t *wh_mparse_binary(wh_mparse_t *p, int min);
 static wh_mn_t *wh_mparse_unary(wh_mparse_t *p);
@@ -166,8 +189,6 @@ static int wh_mv_string(wh_meval_t *e, const char *s, size_t len,
     wh_mv_t *r);
 static int wh_math_strtonum(wh_mem_t *mem, const char *s, size_t len,
     double *d);
-static size_t wh_math_fmt(double d, char *buf);
-static int wh_math_digits(double d, char *digits, int *n);
 static double wh_math_round(double x, int digits);
 static size_t wh_utf8_next(const char *s, size_t len, unsigned *cp);
 static unsigned wh_case_map(unsigned cp, int upper);
@@ -685,30 +706,6 @@ wh_math_grow(char **buf, size_t *cap, size_t need)
 }
 
 
-static void
-wh_utf8_put(char *buf, size_t *n, unsigned cp)
-{
-    if (cp < 0x80) {
-        buf[(*n)++] = (char) cp;
-
-    } else if (cp < 0x800) {
-        buf[(*n)++] = (char) (0xc0 | (cp >> 6));
-        buf[(*n)++] = (char) (0x80 | (cp & 0x3f));
-
-    } else if (cp < 0x10000) {
-        buf[(*n)++] = (char) (0xe0 | (cp >> 12));
-        buf[(*n)++] = (char) (0x80 | ((cp >> 6) & 0x3f));
-        buf[(*n)++] = (char) (0x80 | (cp & 0x3f));
-
-    } else {
-        buf[(*n)++] = (char) (0xf0 | (cp >> 18));
-        buf[(*n)++] = (char) (0x80 | ((cp >> 12) & 0x3f));
-        buf[(*n)++] = (char) (0x80 | ((cp >> 6) & 0x3f));
-        buf[(*n)++] = (char) (0x80 | (cp & 0x3f));
-    }
-}
-
-
 static int
 wh_mparse_hex4(const char *s, unsigned *v)
 {
@@ -806,7 +803,7 @@ wh_mparse_escape(wh_mparse_t *p, char **buf, size_t *n, size_t *cap)
         cp = 0xfffd;
     }
 
-    wh_utf8_put(*buf, n, cp);
+    *n += wh_utf8_encode(cp, *buf + *n);
     return 0;
 
 bad:
@@ -1607,7 +1604,7 @@ wh_mv_text(wh_meval_t *e, const wh_mv_t *a, const char **s, size_t *len)
         return 0;
 
     case WH_JSON_NUMBER:
-        *len = wh_math_fmt(a->d, buf);
+        *len = wh_num_format(a->d, buf);
         *s = wh_memdup(e->mem, buf, *len);
         break;
 
@@ -1734,8 +1731,7 @@ wh_mv_equal(wh_meval_t *e, const wh_mv_t *a, const wh_mv_t *b, int *eq)
     if ((a->type == WH_JSON_ARRAY || a->type == WH_JSON_OBJECT)
         && (b->type == WH_JSON_ARRAY || b->type == WH_JSON_OBJECT))
     {
-        *eq = wh_val_equal_json(a->v, b->v);
-        return 0;
+        return wh_val_equal(e->mem, a->v, b->v, eq);
     }
 
     if (wh_mv_text(e, a, &as, &al) != 0 || wh_mv_text(e, b, &bs, &bl) != 0) {
@@ -2019,19 +2015,280 @@ wh_math_int(double d)
 }
 
 
+/* The byte functions of SPEC §10: one pass over their input each. */
+
+static int
+wh_math_bytes(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *args, wh_mv_t *r)
+{
+    int            alg, b64;
+    size_t         len, klen, mlen, elen;
+    wh_buf_t       b;
+    wh_val_t       v;
+    const char    *s, *key, *msg, *enc, *name;
+    wh_json_err_t  jerr;
+    char           num[32];
+
+    name = wh_math_fns[n->fn].name;
+
+    if (n->fn == WH_MF_JSON) {
+        wh_buf_init(&b, e->mem, 64);
+
+        if (args[0].v.doc != NULL) {
+            wh_val_write_json(&b, args[0].v);
+
+        } else {
+            switch (args[0].type) {
+            case WH_JSON_NUMBER:
+                wh_buf_add(&b, num, wh_num_format(args[0].d, num));
+                break;
+            case WH_JSON_STRING:
+                wh_json_escape(&b, args[0].s, args[0].len);
+                break;
+            case WH_JSON_TRUE:
+                wh_buf_adds(&b, "true");
+                break;
+            case WH_JSON_FALSE:
+                wh_buf_adds(&b, "false");
+                break;
+            default:
+                wh_buf_adds(&b, "null");
+                break;
+            }
+        }
+
+        if (b.failed) {
+            goto oom;
+        }
+
+        return wh_mv_string(e, b.data, b.len, r);
+    }
+
+    if (n->fn == WH_MF_HMAC) {
+        if (wh_mv_text(e, &args[0], &s, &len) != 0
+            || wh_mv_text(e, &args[1], &key, &klen) != 0
+            || wh_mv_text(e, &args[2], &msg, &mlen) != 0)
+        {
+            return -1;
+        }
+
+        alg = wh_codec_digest_alg(s, len);
+
+        if (alg <= 0) {
+            wh_err(e->err, e->errlen,
+                        "hmac(): algorithm must be sha1, sha256 or sha512");
+            return -1;
+        }
+
+        b64 = 0;
+
+        if (n->nkids == 4) {
+            if (wh_mv_text(e, &args[3], &enc, &elen) != 0) {
+                return -1;
+            }
+
+            if (elen == 6 && memcmp(enc, "base64", 6) == 0) {
+                b64 = 1;
+
+            } else if (!(elen == 3 && memcmp(enc, "hex", 3) == 0)) {
+                wh_err(e->err, e->errlen,
+                            "hmac(): encoding must be hex or base64");
+                return -1;
+            }
+        }
+
+        wh_buf_init(&b, e->mem, 96);
+
+        if (wh_codec_hmac(&b, alg, key, klen, msg, mlen, b64) != 0) {
+            goto oom;
+        }
+
+        return wh_mv_string(e, b.data, b.len, r);
+    }
+
+    if (wh_mv_text(e, &args[0], &s, &len) != 0) {
+        return -1;
+    }
+
+    wh_buf_init(&b, e->mem, len + 16);
+
+    switch ((wh_mf_t) n->fn) {
+
+    case WH_MF_SHA256:
+    case WH_MF_SHA1:
+    case WH_MF_MD5:
+        if (wh_codec_digest(&b, wh_codec_digest_alg(name, strlen(name)), s,
+                            len)
+            != 0)
+        {
+            goto oom;
+        }
+
+        break;
+
+    case WH_MF_BASE64:
+        wh_codec_base64(&b, s, len);
+        break;
+
+    case WH_MF_UNBASE64:
+        if (wh_codec_unbase64(&b, s, len) != 0 && !b.failed) {
+            wh_err(e->err, e->errlen, "unbase64(): not base64");
+            return -1;
+        }
+
+        break;
+
+    case WH_MF_HEX:
+        wh_codec_hex(&b, s, len);
+        break;
+
+    case WH_MF_URLENCODE:
+        wh_codec_urlencode(&b, s, len);
+        break;
+
+    case WH_MF_URLDECODE:
+        wh_codec_urldecode(&b, s, len);
+        break;
+
+    default: /* WH_MF_PARSE */
+        if (wh_val_parse(e->mem, s, len, 1, &v, &jerr) != 0) {
+            if (strcmp(jerr.msg, "out of memory") == 0) {
+                goto oom;
+            }
+
+            wh_err(e->err, e->errlen, "parse(): %s at offset %zu", jerr.msg,
+                        jerr.offset);
+            return -1;
+        }
+
+        return wh_mv_from_val(e, v, r);
+    }
+
+    if (b.failed) {
+        goto oom;
+    }
+
+    return wh_mv_string(e, b.data, b.len, r);
+
+oom:
+
+    wh_err(e->err, e->errlen, "out of memory");
+    return -1;
+}
+
+
+/*
+ * A date argument: epoch ms as a number or a numeric string, or ISO 8601
+ * text.  -1 (no message) for anything else or a date out of range.
+ */
+
+static int
+wh_math_date_arg(wh_meval_t *e, const wh_mv_t *a, double *ms)
+{
+    if (a->type == WH_JSON_NUMBER) {
+        *ms = a->d;
+
+    } else if (a->type != WH_JSON_STRING
+               || (wh_math_strtonum(e->mem, a->s, a->len, ms) != 0
+                   && wh_time_parse(a->s, a->len, ms) != 0))
+    {
+        return -1;
+    }
+
+    return wh_time_valid(*ms) ? 0 : -1;
+}
+
+
+static int
+wh_math_dates(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *args, wh_mv_t *r)
+{
+    int          unit;
+    double       a, b, x, out;
+    size_t       len;
+    wh_buf_t     buf;
+    const char  *s, *name;
+
+    name = wh_math_fns[n->fn].name;
+
+    if (wh_math_date_arg(e, &args[0], &a) != 0) {
+        wh_err(e->err, e->errlen, "%s(): not a date", name);
+        return -1;
+    }
+
+    switch ((wh_mf_t) n->fn) {
+
+    case WH_MF_DATE:
+        return wh_mv_number(e, a, r);
+
+    case WH_MF_FORMAT:
+        if (wh_mv_text(e, &args[1], &s, &len) != 0) {
+            return -1;
+        }
+
+        wh_buf_init(&buf, e->mem, len + 16);
+
+        if (wh_time_format(&buf, a, s, len) != 0) {
+            wh_err(e->err, e->errlen, "out of memory");
+            return -1;
+        }
+
+        return wh_mv_string(e, buf.data, buf.len, r);
+
+    default:
+        break;
+    }
+
+    if (wh_mv_text(e, &args[2], &s, &len) != 0) {
+        return -1;
+    }
+
+    unit = wh_time_unit(s, len);
+
+    if (unit < 0) {
+        wh_err(e->err, e->errlen, "%s(): unknown unit", name);
+        return -1;
+    }
+
+    if (n->fn == WH_MF_ADD) {
+        if (wh_mv_num(e, &args[1], &x) != 0 || !isfinite(x)) {
+            wh_err(e->err, e->errlen, "add(): amount is not a number");
+            return -1;
+        }
+
+        if (wh_time_add(a, x, unit, &out) != 0) {
+            wh_err(e->err, e->errlen, "add(): date out of range");
+            return -1;
+        }
+
+        return wh_mv_number(e, out, r);
+    }
+
+    if (wh_math_date_arg(e, &args[1], &b) != 0) {
+        wh_err(e->err, e->errlen, "diff(): not a date");
+        return -1;
+    }
+
+    if (wh_time_diff(a, b, unit, &out) != 0) {
+        wh_err(e->err, e->errlen, "diff(): date out of range");
+        return -1;
+    }
+
+    return wh_mv_number(e, out == 0 ? 0.0 : out, r);
+}
+
+
 static int
 wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
 {
     int            upper;
     char          *out;
     double         x, y;
-    size_t         i, j, len, flen, rlen, slen, k, cnt, off;
+    size_t         i, j, len, flen, rlen, slen, k, off;
     unsigned       cp;
     wh_buf_t       b;
-    wh_mv_t        args[3];
+    wh_mv_t        args[4];
     wh_val_t       v, item;
     long long      start, count, total;
-    const char    *s, *f, *rp, *sep;
+    const char    *s, *f, *rp, *sep, *f2;
     wh_path_t      now;
     wh_json_err_t  jerr;
 
@@ -2067,7 +2324,7 @@ wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
             }
 
             cp = wh_case_map(cp, upper);
-            wh_utf8_put(out, &j, cp);
+            j += wh_utf8_encode(cp, out + j);
         }
 
         out[j] = '\0';
@@ -2119,15 +2376,18 @@ wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
 
         wh_buf_init(&b, e->mem, len + 1);
 
-        for (i = 0; i < len; /* void */ ) {
-            if (i + flen <= len && memcmp(s + i, f, flen) == 0) {
-                wh_buf_add(&b, rp, rlen);
-                i += flen;
+        /* memmem (two-way) keeps this linear in len + flen */
+        for (i = 0; i < len; i = j + flen) {
+            f2 = memmem(s + i, len - i, f, flen);
+            j = f2 ? (size_t) (f2 - s) : len;
 
-            } else {
-                wh_buf_addc(&b, s[i]);
-                i++;
+            wh_buf_add(&b, s + i, j - i);
+
+            if (f2 == NULL) {
+                break;
             }
+
+            wh_buf_add(&b, rp, rlen);
         }
 
         if (b.failed) {
@@ -2210,21 +2470,17 @@ wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
             }
 
         } else {
-            for (i = 0, j = 0; ; /* void */ ) {
-                if (i + flen <= len && memcmp(s + i, sep, flen) == 0) {
-                    wh_json_escape(&b, s + j, i - j);
-                    wh_buf_addc(&b, ',');
-                    i += flen;
-                    j = i;
-                    continue;
-                }
+            for (j = 0; /* void */; j = i + flen) {
+                f2 = memmem(s + j, len - j, sep, flen);
 
-                if (i >= len) {
+                if (f2 == NULL) {
                     wh_json_escape(&b, s + j, len - j);
                     break;
                 }
 
-                i++;
+                i = f2 - s;
+                wh_json_escape(&b, s + j, i - j);
+                wh_buf_addc(&b, ',');
             }
         }
 
@@ -2254,14 +2510,14 @@ wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
         }
 
         wh_buf_init(&b, e->mem, 64);
-        cnt = wh_val_size(args[0].v);
 
-        for (i = 0; i < cnt; i++) {
+        for (item = wh_val_first(args[0].v), i = 0;
+             item.doc != NULL;
+             item = wh_val_next(args[0].v, item), i++)
+        {
             if (i > 0) {
                 wh_buf_add(&b, sep, flen);
             }
-
-            item = wh_val_index(args[0].v, (uint32_t) i);
 
             /* as JavaScript: null items are empty */
             if (wh_val_type(item) != WH_JSON_NULL) {
@@ -2304,6 +2560,25 @@ wh_math_call(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
         }
 
         return wh_mv_number(e, wh_math_round(x, (int) y), r);
+
+    case WH_MF_HMAC:
+    case WH_MF_SHA256:
+    case WH_MF_SHA1:
+    case WH_MF_MD5:
+    case WH_MF_BASE64:
+    case WH_MF_UNBASE64:
+    case WH_MF_HEX:
+    case WH_MF_URLENCODE:
+    case WH_MF_URLDECODE:
+    case WH_MF_JSON:
+    case WH_MF_PARSE:
+        return wh_math_bytes(e, n, args, r);
+
+    case WH_MF_DATE:
+    case WH_MF_FORMAT:
+    case WH_MF_ADD:
+    case WH_MF_DIFF:
+        return wh_math_dates(e, n, args, r);
 
     case WH_MF_NOW:
         now.root = WH_ROOT_SYSTEM;
@@ -2424,126 +2699,6 @@ wh_math_strtonum(wh_mem_t *mem, const char *s, size_t len, double *d)
 
 
 /*
- * Shortest decimal digits that read back as |d| (d finite, not 0), and the
- * position of the decimal point: |d| = 0.DIGITS * 10^n.
- */
-
-static int
-wh_math_digits(double d, char *digits, int *n)
-{
-    int    prec, k;
-    char   tmp[40], *q;
-
-    /*
-     * The shortest digits of a normal double, padded with zeros, are its
-     * rounding to 15 digits; only subnormals need the search from 1.
-     */
-    for (prec = fabs(d) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
-        snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, fabs(d));
-        if (strtod(tmp, NULL) == fabs(d)) {
-            break;
-        }
-    }
-
-    k = 0;
-
-    for (q = tmp; *q != 'e' && *q != '\0'; q++) {
-        if (*q != '.') {
-            digits[k++] = *q;
-        }
-    }
-
-    *n = (*q == 'e' ? atoi(q + 1) : 0) + 1;
-
-    while (k > 1 && digits[k - 1] == '0') {
-        k--;
-    }
-
-    digits[k] = '\0';
-
-    return k;
-}
-
-
-/* Number::toString of JavaScript. */
-
-static size_t
-wh_math_fmt(double d, char *buf)
-{
-    int      k, n, i, e;
-    char     digits[24];
-    size_t   len;
-
-    if (isnan(d)) {
-        memcpy(buf, "NaN", 4);
-        return 3;
-    }
-
-    if (isinf(d)) {
-        len = d > 0 ? 8 : 9;
-        memcpy(buf, d > 0 ? "Infinity" : "-Infinity", len + 1);
-        return len;
-    }
-
-    if (d == 0) {
-        memcpy(buf, "0", 2);
-        return 1;
-    }
-
-    k = wh_math_digits(d, digits, &n);
-    len = 0;
-
-    if (d < 0) {
-        buf[len++] = '-';
-    }
-
-    if (k <= n && n <= 21) {
-        memcpy(buf + len, digits, k);
-        len += k;
-
-        for (i = k; i < n; i++) {
-            buf[len++] = '0';
-        }
-
-    } else if (0 < n && n <= 21) {
-        memcpy(buf + len, digits, n);
-        len += n;
-        buf[len++] = '.';
-        memcpy(buf + len, digits + n, k - n);
-        len += k - n;
-
-    } else if (-6 < n && n <= 0) {
-        buf[len++] = '0';
-        buf[len++] = '.';
-
-        for (i = n; i < 0; i++) {
-            buf[len++] = '0';
-        }
-
-        memcpy(buf + len, digits, k);
-        len += k;
-
-    } else {
-        buf[len++] = digits[0];
-
-        if (k > 1) {
-            buf[len++] = '.';
-            memcpy(buf + len, digits + 1, k - 1);
-            len += k - 1;
-        }
-
-        e = n - 1;
-        len += sprintf(buf + len, "e%c%d", e < 0 ? '-' : '+',
-                       e < 0 ? -e : e);
-    }
-
-    buf[len] = '\0';
-
-    return len;
-}
-
-
-/*
  * Rounds half away from zero on the shortest decimal form, so that
  * round(1.005, 2) is 1.01 as people (and math.js) expect.
  */
@@ -2558,7 +2713,7 @@ wh_math_round(double x, int digits)
         return x;
     }
 
-    k = wh_math_digits(x, d, &n);
+    k = wh_num_digits(x, d, &n);
     keep = n + digits;
 
     if (keep >= k) {

@@ -19,9 +19,10 @@
  * webhook:executions:<workflow> (zset)   ids by createdAt (ms): the index
  *                                        webhookctl lists, newest first
  * webhook:executions (zset)              ids of every workflow, likewise
- * webhook:dedup:<workflow>:<key> (string) the first execution id, with
- *                                        webhook_dedup's TTL
- * webhook:dedup:<workflow>:<key>:response (string) sync: the first answer
+ * webhook:dedup:<workflow>:<hash> (string) the first execution id, with
+ *                                        webhook_dedup's TTL; hash: hex
+ *                                        SHA-256 of the rendered value
+ * webhook:dedup:<workflow>:<hash>:response (string) sync: the first answer
  *                                        ("<status>\n<content-type>\n<body>")
  * webhook:dead (stream)                  dead letters: the job's fields
  *                                        plus error and attempts

@@ -49,7 +49,8 @@ typedef struct {
 
 static const char  *wh_sig_names[] = {
     "github", "gitlab", "stripe", "slack", "shopify", "standard",
-    "dingtalk", "basic", "token", "hmac"
+    "dingtalk", "basic", "token", "hmac", "zoom", "twitter", "dropbox",
+    "meta", "paddle", "linear", "twilio"
 };
 
 
@@ -57,7 +58,7 @@ static int
 wh_sig_timestamped(wh_sig_scheme_t s)
 {
     return s == WH_SIG_STRIPE || s == WH_SIG_SLACK || s == WH_SIG_STANDARD
-           || s == WH_SIG_DINGTALK;
+           || s == WH_SIG_DINGTALK || s == WH_SIG_ZOOM || s == WH_SIG_PADDLE;
 }
 
 
@@ -229,7 +230,7 @@ wh_sig_option(wh_sig_opts_t *o, const char *name, size_t nlen,
     char      *p, **field;
     int        hmac;
 
-    if ((unsigned) o->scheme > WH_SIG_HMAC) {
+    if ((unsigned) o->scheme > WH_SIG_LAST) {
         if (err != NULL && errlen > 0) {
             snprintf(err, errlen, "unknown scheme");
         }
@@ -957,18 +958,20 @@ wh_sig_stripe(const wh_sig_opts_t *o, const char *secret, size_t secret_len,
 }
 
 
+/*
+ * Slack and Zoom: "v0=" hex HMAC-SHA256 of "v0:" timestamp ":" body, the
+ * signature and the timestamp (seconds) in headers of their own.
+ */
 static wh_sig_rc_t
-wh_sig_slack(const wh_sig_opts_t *o, const char *secret, size_t secret_len,
-    const wh_sig_input_t *in)
+wh_sig_v0(const wh_sig_opts_t *o, const char *sname, const char *tname,
+    const char *secret, size_t secret_len, const wh_sig_input_t *in)
 {
     int            ok;
     int64_t        ts;
     wh_sig_str_t   s, t, part[4];
     unsigned char  sig[32], mac[WH_SIG_MAX_MAC];
 
-    if (!wh_sig_header(in, "X-Slack-Signature", &s)
-        || !wh_sig_header(in, "X-Slack-Request-Timestamp", &t))
-    {
+    if (!wh_sig_header(in, sname, &s) || !wh_sig_header(in, tname, &t)) {
         return WH_SIG_MISSING;
     }
 
@@ -1360,6 +1363,331 @@ wh_sig_basic(const char *secret, size_t secret_len, const wh_sig_input_t *in)
 }
 
 
+/*
+ * Paddle Billing: "Paddle-Signature: ts=TS;h1=HEX[;h1=HEX…]", HMAC-SHA256
+ * of "TS:" body; several h1 while a secret rotates.
+ */
+static wh_sig_rc_t
+wh_sig_paddle(const wh_sig_opts_t *o, const char *secret, size_t secret_len,
+    const wh_sig_input_t *in)
+{
+    int            matched, seen;
+    size_t         i, pos;
+    int64_t        ts;
+    wh_sig_str_t   h, item, t, part[3];
+    unsigned char  sig[32], mac[WH_SIG_MAX_MAC];
+
+    if (!wh_sig_header(in, "Paddle-Signature", &h)) {
+        return WH_SIG_MISSING;
+    }
+
+    if (secret_len == 0) {
+        return WH_SIG_INVALID;
+    }
+
+    t.data = NULL;
+    t.len = 0;
+    seen = 0;
+
+    for (pos = 0; pos <= h.len; pos = i + 1) {
+        for (i = pos; i < h.len && h.data[i] != ';'; i++) {
+            /* void */
+        }
+
+        item.data = h.data + pos;
+        item.len = i - pos;
+
+        if (item.len >= 3 && memcmp(item.data, "ts=", 3) == 0
+            && t.data == NULL)
+        {
+            t.data = item.data + 3;
+            t.len = item.len - 3;
+
+        } else if (item.len >= 3 && memcmp(item.data, "h1=", 3) == 0) {
+            seen = 1;
+        }
+    }
+
+    ts = (t.data != NULL) ? wh_sig_timestamp(&t) : -1;
+
+    if (ts < 0 || !seen) {
+        return WH_SIG_INVALID;
+    }
+
+    part[0] = t;
+    part[1].data = ":";
+    part[1].len = 1;
+    part[2].data = in->body;
+    part[2].len = in->body_len;
+
+    if (wh_sig_hmac(WH_SIG_SHA256, secret, secret_len, part, 3, mac) != 32) {
+        return WH_SIG_INVALID;
+    }
+
+    matched = 0;
+
+    for (pos = 0; !matched && pos <= h.len; pos = i + 1) {
+        for (i = pos; i < h.len && h.data[i] != ';'; i++) {
+            /* void */
+        }
+
+        item.data = h.data + pos;
+        item.len = i - pos;
+
+        if (item.len >= 3 && memcmp(item.data, "h1=", 3) == 0
+            && wh_sig_unhex(item.data + 3, item.len - 3, sig, 32) == 0
+            && CRYPTO_memcmp(sig, mac, 32) == 0)
+        {
+            matched = 1;
+        }
+    }
+
+    OPENSSL_cleanse(mac, sizeof(mac));
+
+    if (!matched) {
+        return WH_SIG_INVALID;
+    }
+
+    return wh_sig_expired(in->now, ts, o->tolerance) ? WH_SIG_EXPIRED
+                                                     : WH_SIG_OK;
+}
+
+
+/* Twilio's form parameters, decoded, sorted by name and then value. */
+
+typedef struct {
+    const char  *name;
+    size_t       nlen;
+    const char  *value;
+    size_t       vlen;
+} wh_sig_param_t;
+
+
+static int
+wh_sig_param_cmp(const void *x, const void *y)
+{
+    int                    r;
+    const wh_sig_param_t  *a = x, *b = y;
+
+    r = memcmp(a->name, b->name, a->nlen < b->nlen ? a->nlen : b->nlen);
+    if (r == 0 && a->nlen != b->nlen) {
+        return a->nlen < b->nlen ? -1 : 1;
+    }
+
+    if (r != 0) {
+        return r;
+    }
+
+    r = memcmp(a->value, b->value, a->vlen < b->vlen ? a->vlen : b->vlen);
+    if (r == 0 && a->vlen != b->vlen) {
+        return a->vlen < b->vlen ? -1 : 1;
+    }
+
+    return r;
+}
+
+
+/* Form-decodes s[0..len) into out (never longer): the length. */
+static size_t
+wh_sig_form_decode(const char *s, size_t len, char *out)
+{
+    int     hi, lo;
+    size_t  i, n;
+
+    for (i = 0, n = 0; i < len; i++) {
+        if (s[i] == '+') {
+            out[n++] = ' ';
+
+        } else if (s[i] == '%' && len - i > 2
+                   && (hi = wh_hexval((unsigned char) s[i + 1])) >= 0
+                   && (lo = wh_hexval((unsigned char) s[i + 2])) >= 0)
+        {
+            out[n++] = (char) (hi << 4 | lo);
+            i += 2;
+
+        } else {
+            out[n++] = s[i];
+        }
+    }
+
+    return n;
+}
+
+
+static int
+wh_sig_is_form(const wh_sig_input_t *in)
+{
+    wh_sig_str_t  ct;
+
+    static const char  form[] = "application/x-www-form-urlencoded";
+
+    return wh_sig_header(in, "Content-Type", &ct)
+           && ct.len >= sizeof(form) - 1
+           && strncasecmp(ct.data, form, sizeof(form) - 1) == 0
+           && (ct.len == sizeof(form) - 1
+               || ct.data[sizeof(form) - 1] == ';'
+               || ct.data[sizeof(form) - 1] == ' ');
+}
+
+
+/* The value of query parameter name in url, not decoded. */
+static int
+wh_sig_query_param(const wh_sig_input_t *in, const char *name,
+    wh_sig_str_t *v)
+{
+    size_t       n, i, pos;
+    const char  *q, *end;
+
+    q = memchr(in->url, '?', in->url_len);
+    if (q == NULL) {
+        return 0;
+    }
+
+    q++;
+    end = in->url + in->url_len;
+    n = strlen(name);
+
+    for (pos = 0; q + pos <= end; pos = i + 1) {
+        for (i = pos; q + i < end && q[i] != '&'; i++) {
+            /* void */
+        }
+
+        if (i - pos > n && memcmp(q + pos, name, n) == 0 && q[pos + n] == '=')
+        {
+            v->data = q + pos + n + 1;
+            v->len = i - pos - n - 1;
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Twilio: base64 HMAC-SHA1 of the URL followed by each form parameter's
+ * name and value, sorted.  A body that is not a form (JSON) is signed
+ * through the URL only, whose bodySHA256 query parameter must then be the
+ * hex SHA-256 of the body.
+ */
+static wh_sig_rc_t
+wh_sig_twilio(const char *secret, size_t secret_len,
+    const wh_sig_input_t *in)
+{
+    int                ok;
+    char              *msg, *text, *o, *w;
+    size_t             i, len, pos, np;
+    const char        *p, *eq;
+    wh_sig_str_t       h, part, bsha;
+    wh_sig_param_t    *ps;
+    unsigned char      sig[20], mac[WH_SIG_MAX_MAC], dig[32];
+
+    if (!wh_sig_header(in, "X-Twilio-Signature", &h)) {
+        return WH_SIG_MISSING;
+    }
+
+    if (secret_len == 0 || in->url == NULL
+        || wh_sig_b64_decode(h.data, h.len, sig, sizeof(sig)) != 20)
+    {
+        return WH_SIG_INVALID;
+    }
+
+    msg = NULL;
+    text = NULL;
+    ps = NULL;
+
+    if (wh_sig_is_form(in) && in->body_len > 0) {
+        /* one more parameter than '&'s; decoding never makes text longer */
+        for (i = 0, np = 1; i < in->body_len; i++) {
+            np += (in->body[i] == '&');
+        }
+
+        ps = malloc(np * sizeof(wh_sig_param_t));
+        text = malloc(in->body_len);
+        msg = malloc(in->url_len + in->body_len);
+
+        if (ps == NULL || text == NULL || msg == NULL) {
+            ok = 0;
+            goto done;
+        }
+
+        o = text;
+        np = 0;
+
+        for (pos = 0; pos <= in->body_len; pos = i + 1) {
+            for (i = pos; i < in->body_len && in->body[i] != '&'; i++) {
+                /* void */
+            }
+
+            p = in->body + pos;
+            len = i - pos;
+
+            if (len == 0) {
+                continue;
+            }
+
+            eq = memchr(p, '=', len);
+
+            ps[np].name = o;
+            ps[np].nlen = wh_sig_form_decode(p, eq ? (size_t) (eq - p) : len,
+                                             o);
+            o += ps[np].nlen;
+            ps[np].value = o;
+            ps[np].vlen = eq ? wh_sig_form_decode(eq + 1, p + len - eq - 1, o)
+                             : 0;
+            o += ps[np].vlen;
+            np++;
+        }
+
+        qsort(ps, np, sizeof(wh_sig_param_t), wh_sig_param_cmp);
+
+        memcpy(msg, in->url, in->url_len);
+        w = msg + in->url_len;
+
+        for (i = 0; i < np; i++) {
+            memcpy(w, ps[i].name, ps[i].nlen);
+            w += ps[i].nlen;
+            memcpy(w, ps[i].value, ps[i].vlen);
+            w += ps[i].vlen;
+        }
+
+        part.data = msg;
+        part.len = w - msg;
+
+    } else {
+        part.data = in->url;
+        part.len = in->url_len;
+
+        if (wh_sig_query_param(in, "bodySHA256", &bsha)) {
+            SHA256((const unsigned char *) in->body, in->body_len, dig);
+
+            if (wh_sig_unhex(bsha.data, bsha.len, mac, 32) != 0
+                || CRYPTO_memcmp(mac, dig, 32) != 0)
+            {
+                return WH_SIG_INVALID;
+            }
+
+        } else if (in->body_len > 0) {
+            /* a body nothing signs */
+            return WH_SIG_INVALID;
+        }
+    }
+
+    ok = wh_sig_hmac(WH_SIG_SHA1, secret, secret_len, &part, 1, mac) == 20
+         && CRYPTO_memcmp(sig, mac, 20) == 0;
+
+    OPENSSL_cleanse(mac, sizeof(mac));
+
+done:
+
+    free(ps);
+    free(text);
+    free(msg);
+
+    return ok ? WH_SIG_OK : WH_SIG_INVALID;
+}
+
+
 wh_sig_rc_t
 wh_sig_verify(const wh_sig_opts_t *o, const char *secret, size_t secret_len,
     const wh_sig_input_t *in)
@@ -1378,7 +1706,36 @@ wh_sig_verify(const wh_sig_opts_t *o, const char *secret, size_t secret_len,
         return wh_sig_stripe(o, secret, secret_len, in);
 
     case WH_SIG_SLACK:
-        return wh_sig_slack(o, secret, secret_len, in);
+        return wh_sig_v0(o, "X-Slack-Signature", "X-Slack-Request-Timestamp",
+                         secret, secret_len, in);
+
+    case WH_SIG_ZOOM:
+        return wh_sig_v0(o, "x-zm-signature", "x-zm-request-timestamp",
+                         secret, secret_len, in);
+
+    case WH_SIG_TWITTER:
+        return wh_sig_body_mac("x-twitter-webhooks-signature", "sha256=",
+                               WH_SIG_SHA256, WH_SIG_BASE64, secret,
+                               secret_len, in);
+
+    case WH_SIG_DROPBOX:
+        return wh_sig_body_mac("X-Dropbox-Signature", NULL, WH_SIG_SHA256,
+                               WH_SIG_HEX, secret, secret_len, in);
+
+    case WH_SIG_META:
+        return wh_sig_body_mac("X-Hub-Signature-256", "sha256=",
+                               WH_SIG_SHA256, WH_SIG_HEX, secret,
+                               secret_len, in);
+
+    case WH_SIG_PADDLE:
+        return wh_sig_paddle(o, secret, secret_len, in);
+
+    case WH_SIG_LINEAR:
+        return wh_sig_body_mac("Linear-Signature", NULL, WH_SIG_SHA256,
+                               WH_SIG_HEX, secret, secret_len, in);
+
+    case WH_SIG_TWILIO:
+        return wh_sig_twilio(secret, secret_len, in);
 
     case WH_SIG_SHOPIFY:
         return wh_sig_body_mac("X-Shopify-Hmac-Sha256", NULL, WH_SIG_SHA256,

@@ -13,8 +13,11 @@
 typedef enum {
     WH_SIG_GITHUB, WH_SIG_GITLAB, WH_SIG_STRIPE, WH_SIG_SLACK,
     WH_SIG_SHOPIFY, WH_SIG_STANDARD, WH_SIG_DINGTALK, WH_SIG_BASIC,
-    WH_SIG_TOKEN, WH_SIG_HMAC
+    WH_SIG_TOKEN, WH_SIG_HMAC, WH_SIG_ZOOM, WH_SIG_TWITTER, WH_SIG_DROPBOX,
+    WH_SIG_META, WH_SIG_PADDLE, WH_SIG_LINEAR, WH_SIG_TWILIO
 } wh_sig_scheme_t;
+
+#define WH_SIG_LAST  WH_SIG_TWILIO
 
 typedef enum {
     WH_SIG_OK = 0,
@@ -57,6 +60,9 @@ typedef struct {
     const char    *body;
     size_t         body_len;
     int64_t        now;           /* Unix seconds */
+    /* twilio: the URL the sender requested (scheme://host[:port]/uri?q) */
+    const char    *url;
+    size_t         url_len;
 } wh_sig_input_t;
 
 wh_sig_rc_t wh_sig_verify(const wh_sig_opts_t *o, const char *secret,

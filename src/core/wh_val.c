@@ -133,16 +133,67 @@ wh_val_doc_alloc(wh_mem_t *mem, size_t text_len, char **text)
 
 
 /*
- * Formats d as JavaScript's Number.prototype.toString does: the shortest
- * digits that read back as d, in plain notation for exponents -7 < e < 21.
+ * The shortest decimal digits that read back as |d| (d finite, not 0),
+ * for every number the library prints (wh_val_number, the math engine's
+ * text and its round()).
  */
 
-static size_t
-wh_val_format_number(double d, char *out)
+int
+wh_num_digits(double d, char *digits, int *n)
 {
-    int    prec, e, k, n, i;
-    char  *o, *q;
-    char   buf[40], digits[24];
+    int    prec, k;
+    char   tmp[40], *q;
+
+    /*
+     * With 53 significant bits, the shortest digits of a double (padded
+     * with zeros) are also its rounding to 15 digits, so the search starts
+     * there; subnormals have fewer bits and are searched from 1 digit.
+     */
+    for (prec = fabs(d) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, fabs(d));
+        if (strtod(tmp, NULL) == fabs(d)) {
+            break;
+        }
+    }
+
+    /* tmp is "D.DDDDe[+-]XX" */
+
+    k = 0;
+
+    for (q = tmp; *q != 'e' && *q != '\0'; q++) {
+        if (*q != '.') {
+            digits[k++] = *q;
+        }
+    }
+
+    *n = (*q == 'e' ? atoi(q + 1) : 0) + 1;
+
+    while (k > 1 && digits[k - 1] == '0') {
+        k--;
+    }
+
+    digits[k] = '\0';
+
+    return k;
+}
+
+
+size_t
+wh_num_format(double d, char *out)
+{
+    int    e, k, n, i;
+    char  *o;
+    char   digits[24];
+
+    if (isnan(d)) {
+        memcpy(out, "NaN", 4);
+        return 3;
+    }
+
+    if (isinf(d)) {
+        memcpy(out, d > 0 ? "Infinity" : "-Infinity", d > 0 ? 9 : 10);
+        return d > 0 ? 8 : 9;
+    }
 
     if (d == 0) {
         out[0] = '0';
@@ -154,47 +205,14 @@ wh_val_format_number(double d, char *out)
         return sprintf(out, "%lld", (long long) d);
     }
 
-    /*
-     * With 53 significant bits, the shortest digits of a double (padded
-     * with zeros) are also its rounding to 15 digits, so the search starts
-     * there; subnormals have fewer bits and are searched from 1 digit.
-     */
-
-    for (prec = fabs(d) < DBL_MIN ? 1 : 15; prec < 17; prec++) {
-        snprintf(buf, sizeof(buf), "%.*e", prec - 1, d);
-        if (strtod(buf, NULL) == d) {
-            break;
-        }
-    }
-
-    if (prec == 17) {
-        snprintf(buf, sizeof(buf), "%.16e", d);
-    }
-
-    /* buf is "[-]D.DDDDe[+-]XX" */
-
-    q = buf;
     o = out;
 
-    if (*q == '-') {
+    if (d < 0) {
         *o++ = '-';
-        q++;
     }
 
-    k = 0;
-
-    for ( ; *q != 'e'; q++) {
-        if (*q != '.') {
-            digits[k++] = *q;
-        }
-    }
-
-    while (k > 1 && digits[k - 1] == '0') {
-        k--;
-    }
-
-    e = atoi(q + 1);
-    n = e + 1;
+    k = wh_num_digits(d, digits, &n);
+    e = n - 1;
 
     if (k <= n && n <= 21) {
         memcpy(o, digits, k);
@@ -252,7 +270,7 @@ wh_val_number(wh_mem_t *mem, double d)
         return wh_val_missing();
     }
 
-    len = wh_val_format_number(d, buf);
+    len = wh_num_format(d, buf);
 
     doc = wh_val_doc_alloc(mem, len, &text);
     if (doc == NULL) {
@@ -748,106 +766,219 @@ wh_val_write_json(wh_buf_t *b, wh_val_t v)
 }
 
 
-/* Index of the last member of object tok whose key equals key token k. */
+/*
+ * Canonical form: a byte string that two values share exactly when they
+ * are equal as JSON (numbers by value, strings by their unescaped bytes,
+ * object members by key, where only the last of duplicate keys counts).
+ * Each part is prefixed by a type byte and strings by their length, so
+ * the concatenation cannot be read two ways.  Object members are sorted
+ * by key: O(n log n) in the size of the value, never a search per key.
+ */
 
-static uint32_t
-wh_val_find_key(const wh_json_doc_t *doc, uint32_t tok,
-    const wh_json_doc_t *kdoc, uint32_t k, uint32_t from)
+typedef struct {
+    const char  *key;
+    size_t       len;
+    uint32_t     tok;            /* key token; its value follows */
+} wh_val_member_t;
+
+
+static int
+wh_val_member_cmp(const void *x, const void *y)
 {
-    uint32_t  i, m, n, found;
+    int                     r;
+    const wh_val_member_t  *a = x, *b = y;
 
-    n = doc->toks[tok].size;
-    found = 0;
-    i = tok + 1;
+    r = memcmp(a->key, b->key, a->len < b->len ? a->len : b->len);
 
-    for (m = 0; m < n; m++) {
-        if (i >= from && wh_json_string_eq_tok(doc, i, kdoc, k)) {
-            found = i;
-        }
-
-        i = doc->toks[i + 1].next;
+    if (r == 0 && a->len != b->len) {
+        r = a->len < b->len ? -1 : 1;
     }
 
-    return found;
+    if (r == 0) {
+        /* the last of duplicates sorts last */
+        r = a->tok < b->tok ? -1 : a->tok > b->tok ? 1 : 0;
+    }
+
+    return r;
 }
 
 
 static int
-wh_val_object_equal(wh_val_t a, wh_val_t b)
+wh_val_canon_str(wh_buf_t *b, const char *s, size_t len)
 {
-    uint32_t              i, j, m, n, na, nb;
-    const wh_json_tok_t  *ta, *tb;
+    char  num[24];
 
-    ta = &a.doc->toks[a.tok];
-    tb = &b.doc->toks[b.tok];
+    wh_buf_add(b, num, snprintf(num, sizeof(num), "s%zu:", len));
+    wh_buf_add(b, s, len);
 
-    /* the common case: the same keys in the same order */
+    return b->failed ? -1 : 0;
+}
 
-    if (ta->size == tb->size) {
-        n = ta->size;
-        i = a.tok + 1;
-        j = b.tok + 1;
 
-        for (m = 0; m < n; m++) {
-            if (!wh_json_string_eq_tok(a.doc, i, b.doc, j)
-                || !wh_val_equal_json((wh_val_t) { a.doc, i + 1 },
-                                      (wh_val_t) { b.doc, j + 1 }))
+static int
+wh_val_canon_tok(wh_buf_t *b, const wh_json_doc_t *doc, uint32_t tok)
+{
+    double                 d;
+    size_t                 len, n, i, k;
+    uint32_t               j, m;
+    const char            *s;
+    wh_val_member_t       *ms;
+    const wh_json_tok_t   *t;
+    char                   num[48];
+
+    t = &doc->toks[tok];
+
+    switch (t->type) {
+
+    case WH_JSON_NULL:
+        wh_buf_addc(b, 'z');
+        break;
+
+    case WH_JSON_FALSE:
+        wh_buf_addc(b, 'f');
+        break;
+
+    case WH_JSON_TRUE:
+        wh_buf_addc(b, 't');
+        break;
+
+    case WH_JSON_NUMBER:
+        if (wh_val_to_number((wh_val_t) { doc, tok }, &d) != 0) {
+            return -1;
+        }
+
+        wh_buf_addc(b, 'n');
+
+        if (!isfinite(d)) {
+            wh_buf_adds(b, d > 0 ? "inf;" : "-inf;");
+            break;
+        }
+
+        /* -0 == 0 */
+        len = wh_num_format(d == 0 ? 0.0 : d, num);
+        wh_buf_add(b, num, len);
+        wh_buf_addc(b, ';');
+        break;
+
+    case WH_JSON_STRING:
+        if (!t->escaped) {
+            return wh_val_canon_str(b, doc->text + t->start + 1, t->len - 2);
+        }
+
+        if (wh_json_string(b->mem, doc, tok, &s, &len) != 0) {
+            return -1;
+        }
+
+        return wh_val_canon_str(b, s, len);
+
+    case WH_JSON_ARRAY:
+        wh_buf_addc(b, '[');
+
+        for (j = tok + 1, m = 0; m < t->size; m++, j = doc->toks[j].next) {
+            if (wh_val_canon_tok(b, doc, j) != 0) {
+                return -1;
+            }
+        }
+
+        wh_buf_addc(b, ']');
+        break;
+
+    case WH_JSON_OBJECT:
+        n = t->size;
+
+        ms = wh_alloc(b->mem, (n ? n : 1) * sizeof(wh_val_member_t));
+        if (ms == NULL) {
+            return -1;
+        }
+
+        for (j = tok + 1, i = 0; i < n; i++, j = doc->toks[j + 1].next) {
+            ms[i].tok = j;
+
+            if (!doc->toks[j].escaped) {
+                ms[i].key = doc->text + doc->toks[j].start + 1;
+                ms[i].len = doc->toks[j].len - 2;
+
+            } else if (wh_json_string(b->mem, doc, j, &ms[i].key,
+                                      &ms[i].len)
+                       != 0)
             {
-                break;
+                return -1;
+            }
+        }
+
+        qsort(ms, n, sizeof(wh_val_member_t), wh_val_member_cmp);
+
+        wh_buf_addc(b, '{');
+
+        for (i = 0; i < n; i = k) {
+            /* the last of a run of equal keys */
+            for (k = i + 1;
+                 k < n && ms[k].len == ms[i].len
+                 && memcmp(ms[k].key, ms[i].key, ms[i].len) == 0;
+                 k++)
+            {
+                /* void */
             }
 
-            i = a.doc->toks[i + 1].next;
-            j = b.doc->toks[j + 1].next;
+            if (wh_val_canon_str(b, ms[k - 1].key, ms[k - 1].len) != 0
+                || wh_val_canon_tok(b, doc, ms[k - 1].tok + 1) != 0)
+            {
+                return -1;
+            }
         }
 
-        if (m == n) {
-            return 1;
-        }
+        wh_buf_addc(b, '}');
+        break;
+
+    default:
+        return -1;
     }
 
-    /* only the last of duplicate keys counts */
-
-    na = 0;
-    i = a.tok + 1;
-
-    for (m = 0; m < ta->size; m++, i = a.doc->toks[i + 1].next) {
-        if (wh_val_find_key(a.doc, a.tok, a.doc, i, i + 1)) {
-            continue;
-        }
-
-        na++;
-
-        j = wh_val_find_key(b.doc, b.tok, a.doc, i, 0);
-
-        if (j == 0
-            || !wh_val_equal_json((wh_val_t) { a.doc, i + 1 },
-                                  (wh_val_t) { b.doc, j + 1 }))
-        {
-            return 0;
-        }
-    }
-
-    nb = 0;
-    j = b.tok + 1;
-
-    for (m = 0; m < tb->size; m++, j = b.doc->toks[j + 1].next) {
-        if (wh_val_find_key(b.doc, b.tok, b.doc, j, j + 1) == 0) {
-            nb++;
-        }
-    }
-
-    return na == nb;
+    return b->failed ? -1 : 0;
 }
 
 
 int
-wh_val_equal_json(wh_val_t a, wh_val_t b)
+wh_val_canon(wh_buf_t *b, wh_val_t v)
+{
+    if (v.doc == NULL) {
+        wh_buf_addc(b, 'm');
+        return b->failed ? -1 : 0;
+    }
+
+    return wh_val_canon_tok(b, v.doc, v.tok);
+}
+
+
+int
+wh_val_equal_canon(wh_mem_t *mem, wh_val_t a, const char *canon,
+    size_t len, int *eq)
+{
+    wh_buf_t  b;
+
+    *eq = 0;
+
+    wh_buf_init(&b, mem, 64);
+
+    if (wh_val_canon(&b, a) != 0) {
+        return -1;
+    }
+
+    *eq = (b.len == len && memcmp(b.data, canon, len) == 0);
+
+    return 0;
+}
+
+
+int
+wh_val_equal(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *eq)
 {
     double          x, y;
-    uint32_t        i, j, m, n;
+    wh_buf_t        cb;
     wh_json_type_t  type;
 
     type = wh_val_type(a);
+    *eq = 0;
 
     if (type != wh_val_type(b)) {
         return 0;
@@ -856,39 +987,57 @@ wh_val_equal_json(wh_val_t a, wh_val_t b)
     switch (type) {
 
     case WH_JSON_NUMBER:
-        return wh_val_to_number(a, &x) == 0 && wh_val_to_number(b, &y) == 0
-               && x == y;
+        *eq = wh_val_to_number(a, &x) == 0 && wh_val_to_number(b, &y) == 0
+              && x == y;
+        return 0;
 
     case WH_JSON_STRING:
-        return wh_json_string_eq_tok(a.doc, a.tok, b.doc, b.tok);
+        *eq = wh_json_string_eq_tok(a.doc, a.tok, b.doc, b.tok);
+        return 0;
 
     case WH_JSON_ARRAY:
-        n = a.doc->toks[a.tok].size;
-
-        if (n != b.doc->toks[b.tok].size) {
-            return 0;
-        }
-
-        i = a.tok + 1;
-        j = b.tok + 1;
-
-        for (m = 0; m < n; m++) {
-            if (!wh_val_equal_json((wh_val_t) { a.doc, i },
-                                   (wh_val_t) { b.doc, j }))
-            {
-                return 0;
-            }
-
-            i = a.doc->toks[i].next;
-            j = b.doc->toks[j].next;
-        }
-
-        return 1;
-
     case WH_JSON_OBJECT:
-        return wh_val_object_equal(a, b);
+        wh_buf_init(&cb, mem, 64);
+
+        if (wh_val_canon(&cb, b) != 0) {
+            return -1;
+        }
+
+        return wh_val_equal_canon(mem, a, cb.data, cb.len, eq);
 
     default:
-        return 1;
+        *eq = 1;
+        return 0;
     }
+}
+
+
+wh_val_t
+wh_val_first(wh_val_t arr)
+{
+    if (wh_val_type(arr) != WH_JSON_ARRAY || arr.doc->toks[arr.tok].size == 0)
+    {
+        return wh_val_missing();
+    }
+
+    return (wh_val_t) { arr.doc, arr.tok + 1 };
+}
+
+
+wh_val_t
+wh_val_next(wh_val_t arr, wh_val_t item)
+{
+    uint32_t  next;
+
+    if (item.doc == NULL) {
+        return item;
+    }
+
+    next = item.doc->toks[item.tok].next;
+
+    if (next >= arr.doc->toks[arr.tok].next) {
+        return wh_val_missing();
+    }
+
+    return (wh_val_t) { arr.doc, next };
 }

@@ -21,6 +21,15 @@ typedef struct {
 
 wh_json_type_t wh_val_type(wh_val_t v);         /* WH_JSON_MISSING if none */
 
+/*
+ * Numbers as JavaScript prints them (Number.prototype.toString: the
+ * shortest digits that read back, NaN, Infinity) into out (32 bytes):
+ * the length.  wh_num_digits gives those digits of |d| (finite, not 0)
+ * and the decimal point's place n: |d| = 0.DIGITS * 10^n.
+ */
+size_t wh_num_format(double d, char *out);
+int wh_num_digits(double d, char *digits, int *n);
+
 /* Static singletons, no allocation. */
 wh_val_t wh_val_null(void);
 wh_val_t wh_val_bool(int b);
@@ -67,7 +76,29 @@ void wh_val_write_text(wh_buf_t *b, wh_val_t v);
 /* Compact JSON of a value; missing is written as null. */
 void wh_val_write_json(wh_buf_t *b, wh_val_t v);
 
-/* Deep JSON equality (object member order does not matter). */
-int wh_val_equal_json(wh_val_t a, wh_val_t b);
+/*
+ * Deep JSON equality (object member order does not matter, the last of
+ * duplicate keys counts): sets *eq; returns 0, or -1 on OOM.  Arrays and
+ * objects compare by their canonical forms, O(n log n) in their size.
+ */
+int wh_val_equal(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *eq);
+
+/*
+ * Appends the canonical form of v (not JSON: equal values have equal
+ * forms, others differ) for comparing one value against many; -1 on OOM.
+ */
+int wh_val_canon(wh_buf_t *b, wh_val_t v);
+
+/* Is a equal to the value whose canonical form is canon[0..len)? */
+int wh_val_equal_canon(wh_mem_t *mem, wh_val_t a, const char *canon,
+    size_t len, int *eq);
+
+/*
+ * Items of an array one after the other, O(1) a step (wh_val_index walks
+ * from the first): missing when arr is empty, not an array, or after the
+ * last item.
+ */
+wh_val_t wh_val_first(wh_val_t arr);
+wh_val_t wh_val_next(wh_val_t arr, wh_val_t item);
 
 #endif /* WH_VAL_H */

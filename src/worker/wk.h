@@ -13,6 +13,7 @@
 #include "wh_exec.h"
 #include "wh_redis_keys.h"
 #include "wh_time.h"
+#include "wk_net.h"
 
 
 #define WK_STATUS_RETRY_NEEDED  -6
@@ -125,6 +126,7 @@ typedef struct {
     const char         *smtp;
     char              **env;            /* names $env may read */
     size_t              nenv;
+    wk_net_t            net;            /* --allow-net */
 } wk_conf_t;
 
 typedef struct wk_run_s  wk_run_t;
@@ -202,6 +204,17 @@ void wk_run_entries(wk_worker_t *w, redisReply *entries, int fresh,
  * an HTTP 4xx answer): the run ends without retries.
  */
 void wk_run_permanent(wk_run_t *run);
+
+/*
+ * An asynchronous worker node ended with an error that neither a retry
+ * nor "ignoreFail" may pass over (a destination the SSRF policy
+ * refuses): the run ends with it.
+ */
+void wk_run_node_final(wk_worker_t *w, wk_run_t *run, wh_val_t result,
+    const char *error);
+
+/* The node keys of the run's workflow, to compile a template path. */
+const wh_keys_t *wk_run_keys(wk_run_t *run);
 
 /* An asynchronous worker node ended: records its job, the run goes on. */
 void wk_run_node_done(wk_worker_t *w, wk_run_t *run, int status,

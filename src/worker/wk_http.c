@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,7 @@ typedef struct {
     size_t              msg_len;
     size_t              msg_pos;
     const char         *accepted;       /* mail: the result, JSON */
+    char                refused[56];    /* an address --allow-net lacks */
     char                errbuf[CURL_ERROR_SIZE];
 } wk_xfer_t;
 
@@ -359,6 +361,30 @@ wk_xfer_go(wk_xfer_t *x)
 }
 
 
+/*
+ * Every socket of a request node is opened here, after name resolution
+ * and for each redirect, so the SSRF policy sees the very address that is
+ * connected: DNS answers, rebinding and Location headers change nothing.
+ */
+static curl_socket_t
+wk_http_open_socket(void *data, curlsocktype purpose,
+    struct curl_sockaddr *a)
+{
+    wk_xfer_t  *x;
+
+    x = data;
+
+    if (purpose != CURLSOCKTYPE_IPCXN
+        || !wk_net_allowed(&x->w->conf->net, &a->addr, a->addrlen))
+    {
+        wk_net_ntop(&a->addr, x->refused, sizeof(x->refused));
+        return CURL_SOCKET_BAD;
+    }
+
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+
 /* The request's response */
 
 static size_t
@@ -624,7 +650,7 @@ wk_http_request_done(wk_xfer_t *x, CURLcode code)
 {
     int            status, ignore_fail;
     long           http_status;
-    int            permanent;
+    int            permanent, refused;
     wh_buf_t       b;
     wh_mem_t      *mem;
     wh_val_t       result;
@@ -638,8 +664,14 @@ wk_http_request_done(wk_xfer_t *x, CURLcode code)
     error = NULL;
     status = WH_STATUS_RESOLVED;
     permanent = 0;
+    refused = code != CURLE_OK && x->refused[0];
 
-    if (code != CURLE_OK) {
+    if (refused) {
+        status = WH_STATUS_ERROR;
+        error = wk_fmt(mem, "request failed: the address %s is not allowed "
+                       "(webhook-worker --allow-net)", x->refused);
+
+    } else if (code != CURLE_OK) {
         status = WH_STATUS_ERROR;
 
         if (x->too_big || code == CURLE_FILESIZE_EXCEEDED) {
@@ -696,6 +728,12 @@ wk_http_request_done(wk_xfer_t *x, CURLcode code)
     run = x->run;
     ignore_fail = x->ignore_fail;
     wk_xfer_free(x);
+
+    if (refused) {
+        /* a policy refusal: final, and not hidden by ignoreFail */
+        wk_run_node_final(w, run, result, error);
+        return;
+    }
 
     if (permanent && !ignore_fail) {
         wk_run_permanent(run);
@@ -979,12 +1017,251 @@ wk_cfg_pair(wh_mem_t *mem, wh_val_t item, const char *what,
     return NULL;
 }
 
+/*
+ * The request node's URL (SPEC §7): request data can never change its
+ * scheme, host or port.  The url's template is rendered here rather than
+ * as text: its own characters, and values of $env (the operator's), are
+ * copied and decide where the authority ends; any other value is
+ * refused while the authority is still open, and after it is
+ * percent-encoded but for RFC 3986's unreserved characters, so "/",
+ * "?", "#", "@", "%" and ".." arrive as data, not as URL syntax.
+ */
+
+typedef struct {
+    size_t              start;
+    size_t              end;
+    const char         *inner;
+    size_t              inner_len;
+} wk_url_span_t;
+
+typedef struct {
+    wk_url_span_t      *spans;
+    size_t              n;
+    size_t              cap;
+} wk_url_spans_t;
+
+typedef struct {
+    wh_buf_t            b;
+    int                 state;      /* 0 authority, 1 path, 2 query, 3 # */
+    int                 slashes;    /* after the scheme's ':' */
+} wk_url_t;
+
+
+static int
+wk_url_span(void *data, size_t start, size_t end, const char *inner,
+    size_t inner_len)
+{
+    size_t           cap;
+    wk_url_span_t   *s;
+    wk_url_spans_t  *l;
+
+    l = data;
+
+    if (l->n == l->cap) {
+        cap = l->cap ? l->cap * 2 : 4;
+        s = realloc(l->spans, cap * sizeof(wk_url_span_t));
+        if (s == NULL) {
+            return -1;
+        }
+
+        l->spans = s;
+        l->cap = cap;
+    }
+
+    l->spans[l->n++] = (wk_url_span_t) { start, end, inner, inner_len };
+
+    return 0;
+}
+
+
+/* URL text copied as it is: it moves the state past the authority. */
+static void
+wk_url_raw(wk_url_t *u, const char *p, size_t len)
+{
+    char    c;
+    size_t  i;
+
+    wh_buf_add(&u->b, p, len);
+
+    for (i = 0; i < len; i++) {
+        c = p[i];
+
+        switch (u->state) {
+
+        case 0:
+            /* the authority ends at the first / ? # after "scheme://" */
+            if (u->slashes < 0) {
+                if (c == ':') {
+                    u->slashes = 0;
+                }
+
+            } else if (u->slashes < 2) {
+                u->slashes = c == '/' ? u->slashes + 1 : 2;
+
+            } else if (c == '/') {
+                u->state = 1;
+
+            } else if (c == '?') {
+                u->state = 2;
+
+            } else if (c == '#') {
+                u->state = 3;
+            }
+
+            break;
+
+        case 1:
+            u->state = c == '?' ? 2 : c == '#' ? 3 : 1;
+            break;
+
+        case 2:
+            u->state = c == '#' ? 3 : 2;
+            break;
+        }
+    }
+}
+
+
+static void
+wk_url_encoded(wk_url_t *u, const char *p, size_t len)
+{
+    u_char  c;
+    size_t  i;
+
+    static const char  hex[] = "0123456789ABCDEF";
+
+    for (i = 0; i < len; i++) {
+        c = (u_char) p[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '~'
+            || (c == '.' && u->state != 1))
+        {
+            wh_buf_addc(&u->b, (char) c);
+
+        } else {
+            /* in a path, "." too: no value forms a "." or ".." segment */
+            wh_buf_addc(&u->b, '%');
+            wh_buf_addc(&u->b, hex[c >> 4]);
+            wh_buf_addc(&u->b, hex[c & 0xf]);
+        }
+    }
+}
+
+
+/*
+ * NULL, or the error (*final set when no retry can cure it); *url is the
+ * URL, NUL-terminated, in run memory.
+ */
+static const char *
+wk_http_url(wk_xfer_t *x, const wh_node_t *node, wh_scope_t *scope,
+    wh_val_t cfg, const char **url, size_t *len, int *final)
+{
+    char             perr[128];
+    size_t           i, pos, vlen;
+    json_t          *raw;
+    wh_buf_t         vb;
+    wh_mem_t        *mem;
+    wh_path_t       *path;
+    wk_url_t         u;
+    const char      *s, *err, *value;
+    wk_url_spans_t   l;
+
+    mem = x->mem;
+
+    raw = json_object_get(node->config, "url");
+
+    if (!json_is_string(raw)
+        || memmem(json_string_value(raw), json_string_length(raw), "{{", 2)
+           == NULL)
+    {
+        /* no template: the node's own text */
+        if (wk_cfg_str(mem, cfg, "url", NULL, url, len) != 0 || *len == 0) {
+            return "request failed: no url";
+        }
+
+        return NULL;
+    }
+
+    s = json_string_value(raw);
+    memset(&l, 0, sizeof(l));
+
+    if (wh_path_scan(s, json_string_length(raw), wk_url_span, &l, perr,
+                     sizeof(perr))
+        != 0)
+    {
+        free(l.spans);
+        return "request failed: invalid url template";
+    }
+
+    wh_buf_init(&u.b, mem, json_string_length(raw) + 64);
+    u.state = 0;
+    u.slashes = -1;
+    err = NULL;
+    pos = 0;
+
+    for (i = 0; i < l.n && err == NULL; i++) {
+        wk_url_raw(&u, s + pos, l.spans[i].start - pos);
+        pos = l.spans[i].end;
+
+        path = wh_path_compile(l.spans[i].inner, l.spans[i].inner_len,
+                               wk_run_keys(x->run), perr, sizeof(perr));
+        if (path == NULL) {
+            err = wk_fmt(mem, "request failed: url: %s", perr);
+            break;
+        }
+
+        wh_buf_init(&vb, mem, 64);
+        wh_val_write_text(&vb, wh_path_resolve(path, scope));
+        value = vb.data;
+        vlen = vb.len;
+
+        if (vb.failed) {
+            err = "request failed: out of memory";
+
+        } else if (path->root == WH_ROOT_ENV) {
+            wk_url_raw(&u, value, vlen);
+
+        } else if (u.state == 0) {
+            err = "request failed: the url's scheme, host or port "
+                  "is a template: only $env values may set them";
+            *final = 1;
+
+        } else {
+            wk_url_encoded(&u, value, vlen);
+        }
+
+        wh_path_free(path);
+    }
+
+    if (err == NULL) {
+        wk_url_raw(&u, s + pos, json_string_length(raw) - pos);
+        wh_buf_addc(&u.b, '\0');
+
+        if (u.b.failed) {
+            err = "request failed: out of memory";
+
+        } else if (u.b.len == 1) {
+            err = "request failed: no url";
+        }
+    }
+
+    free(l.spans);
+
+    if (err == NULL) {
+        *url = u.b.data;
+        *len = u.b.len - 1;
+    }
+
+    return err;
+}
+
 
 int
 wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     const wh_node_t *node)
 {
-    int            ignore_fail, has_ct, has_body, rc;
+    int            ignore_fail, has_ct, has_body, rc, final;
     char           sep;
     char          *scheme;
     size_t         len, nlen, vlen, i;
@@ -1003,6 +1280,7 @@ wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     mem = scope->mem;
     ignore_fail = json_is_true(json_object_get(node->config, "ignoreFail"));
     x = NULL;
+    final = 0;
 
     if (wh_tpl_eval(node->config_tpl, scope, &cfg) != 0) {
         err = "request failed: out of memory";
@@ -1045,8 +1323,8 @@ wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
 
     /* the URL and its params */
 
-    if (wk_cfg_str(mem, cfg, "url", NULL, &url, &len) != 0 || len == 0) {
-        err = "request failed: no url";
+    err = wk_http_url(x, node, scope, cfg, &url, &len, &final);
+    if (err != NULL) {
         goto failed;
     }
 
@@ -1280,6 +1558,12 @@ wk_http_request_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, wk_http_on_header);
     curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETFUNCTION,
+                     wk_http_open_socket);
+    curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETDATA, x);
+
+    /* a proxy from the environment would be the only address checked */
+    curl_easy_setopt(x->easy, CURLOPT_PROXY, "");
 
     if (wk_xfer_go(x) != 0) {
         err = "request failed: cannot start the transfer";
@@ -1292,6 +1576,12 @@ failed:
 
     if (x != NULL) {
         wk_xfer_free(x);
+    }
+
+    if (final) {
+        /* a template in the url's authority: no retry changes that */
+        wk_run_node_final(w, run, wh_val_null(), err);
+        return 0;
     }
 
     wk_http_end(w, run, ignore_fail, WH_STATUS_ERROR, wh_val_null(), err);

@@ -24,6 +24,7 @@ typedef struct {
     wk_worker_t        *w;
     wk_run_t           *run;
     wh_mem_t           *mem;
+    wh_exec_t          *ex;
     wk_script_t        *script;
     int                 ignore_fail;
 } wk_sjob_t;
@@ -56,6 +57,41 @@ wk_sjob_cancel(wk_worker_t *w, wk_hold_t *h)
     wk_io_del(w, sj);
     wk_script_cancel(sj->script);
     free(sj);
+}
+
+
+/* The console lines go to the job as "logs", an array of strings. */
+
+static void
+wk_sjob_logs(wk_sjob_t *sj, const wk_script_result_t *out)
+{
+    size_t         i;
+    wh_buf_t       b;
+    wh_val_t       logs;
+    wh_json_err_t  jerr;
+
+    if (out->nlogs == 0) {
+        return;
+    }
+
+    wh_buf_init(&b, sj->mem, 256);
+    wh_buf_addc(&b, '[');
+
+    for (i = 0; i < out->nlogs; i++) {
+        if (i) {
+            wh_buf_addc(&b, ',');
+        }
+
+        wh_json_escape(&b, out->logs[i], strlen(out->logs[i]));
+    }
+
+    wh_buf_addc(&b, ']');
+
+    if (!b.failed
+        && wh_val_parse(sj->mem, b.data, b.len, 0, &logs, &jerr) == 0)
+    {
+        wh_exec_resume_logs(sj->ex, logs);
+    }
 }
 
 
@@ -114,6 +150,8 @@ wk_sjob_handler(wk_worker_t *w, void *data, int revents)
         status = WH_STATUS_ERROR;
         error = out.error ? out.error : "script error: out of memory";
     }
+
+    wk_sjob_logs(sj, &out);
 
     /* the job copies the error */
     wk_sjob_end(w, sj->run, sj->ignore_fail, status, result, error);
@@ -244,9 +282,9 @@ int
 wk_node_script_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     const wh_node_t *node)
 {
-    int          ignore_fail;
+    int          ignore_fail, allow_eval;
     double       d;
-    size_t       len;
+    size_t       len, memory;
     int64_t      deadline;
     unsigned     timeout;
     wh_val_t     cfg;
@@ -282,6 +320,16 @@ wk_node_script_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
         timeout = d > UINT_MAX / 2 ? UINT_MAX / 2 : (unsigned) d;
     }
 
+    /* memory: MB of JavaScript heap (64 when missing) */
+    memory = WK_SCRIPT_MEM_LIMIT;
+
+    if (wh_val_to_number(wh_val_get(cfg, "memory", 6), &d) == 0 && d >= 1) {
+        memory = d > 4096 ? (size_t) 4096 << 20 : (size_t) d << 20;
+    }
+
+    allow_eval = (wh_val_type(wh_val_get(cfg, "allowEval", 9))
+                  == WH_JSON_TRUE);
+
     wh_buf_init(&ctx, mem, 1024);
     wh_val_write_json(&ctx, scope->context);
     wh_buf_init(&nodes, mem, 1024);
@@ -298,8 +346,9 @@ wk_node_script_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
         goto failed;
     }
 
-    sj->script = wk_script_start(content, len, args, ctx.data, nodes.data,
-                                 timeout, 0);
+    sj->script = wk_script_start_eval(content, len, args, ctx.data,
+                                      nodes.data, timeout, memory,
+                                      allow_eval);
     if (sj->script == NULL) {
         wh_buf_init(&ctx, mem, 64);
         wh_buf_printf(&ctx, "script cannot start: %s", strerror(errno));
@@ -311,6 +360,7 @@ wk_node_script_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     sj->w = w;
     sj->run = run;
     sj->mem = mem;
+    sj->ex = ex;
     sj->ignore_fail = ignore_fail;
     sj->hold.cancel = wk_sjob_cancel;
 

@@ -733,6 +733,11 @@ wk_run_jobs(wk_run_t *run, wh_buf_t *b)
             wh_json_escape(b, job->error, strlen(job->error));
         }
 
+        if (wh_val_type(job->logs) == WH_JSON_ARRAY) {
+            wh_buf_adds(b, ",\"logs\":");
+            wh_val_write_json(b, job->logs);
+        }
+
         wh_buf_addc(b, '}');
     }
 
@@ -1177,6 +1182,32 @@ void
 wk_run_permanent(wk_run_t *run)
 {
     run->permanent = 1;
+}
+
+
+void
+wk_run_node_final(wk_worker_t *w, wk_run_t *run, wh_val_t result,
+    const char *error)
+{
+    const wh_node_t  *node;
+
+    node = wh_exec_pending(run->ex);
+    run->permanent = 1;
+
+    wk_run_node_done(w, run, WH_STATUS_ERROR, result, error);
+
+    if (wh_exec_status(run->ex) == WH_STATUS_STARTED && node != NULL) {
+        /* "ignoreFail" kept the run going: it ends all the same */
+        run->status = WH_STATUS_ERROR;
+        run->error = wk_fmt(&run->mem, "node \"%s\": %s", node->key, error);
+    }
+}
+
+
+const wh_keys_t *
+wk_run_keys(wk_run_t *run)
+{
+    return &run->top->wf->wf->keys;
 }
 
 

@@ -1,32 +1,41 @@
 /*
- * The "script" node: JavaScript in a forked child process.
+ * The "script" node: JavaScript in a sandboxed process per run.
  *
- * Why a process.  Debian's Duktape is built without DUK_USE_INTERRUPT_COUNTER
- * and DUK_USE_EXEC_TIMEOUT_CHECK (see /usr/include/duk_config.h), so nothing
- * can stop `while (true) {}` from inside the engine, and a thread stuck in a
- * loop cannot be stopped safely.  A child process can: it is killed whole,
- * and whatever the script did to the heap dies with it.  Each run is
+ * Processes.  The worker forks a small helper first thing, before it reads
+ * any option, password, credential or job; the helper wipes its copy of
+ * the environment and the arguments, closes every descriptor but its
+ * control socket, readies V8 (wk_v8.cc) and waits.  For a run the worker
+ * writes the input to a memfd and passes it and one end of a socket pair
+ * to the helper, which forks the script process:
  *
- *   fork() → child: seccomp filter, rlimits, timer, Duktape heap with a
- *            counting allocator, run, JSON.stringify, frames on a pipe, _exit
- *   parent: reads the pipe (non-blocking, for the worker's event loop),
- *           reaps the child, decodes the frames.
+ *   script process: reads the input, closes every descriptor but the
+ *       socket (fd 3; fds 0, 1 and 2 too: errors go back as frames),
+ *       rlimits, watchdog thread, system-call filter (or the run fails:
+ *       never unsandboxed), then runs: each in a fresh context of the
+ *       process's one isolate, its frames ending with a final one that
+ *       says whether the process takes another run.
+ *   worker: reads the socket (non-blocking, for its event loop) until the
+ *       final frame, decodes the frames, and keeps up to WK_SCRIPT_IDLE
+ *       processes for later runs, passing them the next memfd itself.
  *
- * Time: the child arms ITIMER_REAL for the timeout; its SIGALRM handler
- * writes the "timed out" frame and exits.  RLIMIT_CPU and the parent's
- * SIGKILL at timeout + WK_SCRIPT_GRACE are the backstops.  Memory: every
- * Duktape allocation goes through wk_child_alloc(), which refuses to pass
- * the cap; Duktape then collects garbage, retries and finally throws, and
- * the run ends with "script exceeded the memory limit".  Sandbox: the
- * script only sees ECMAScript built-ins (Duktape has no file, network or
- * module access; `require`, `print`, `alert` and the introspective parts
- * of the `Duktape` object are removed), and the kernel backs that up with
- * a seccomp filter that fails every system call but memory, time, read,
- * write and exit, plus RLIMIT_NOFILE 0.
+ * So a script process is created from a process that holds no secret and
+ * no job's data.  A process serves at most WK_SCRIPT_RUNS runs (of any
+ * jobs, each in a fresh context: no global or built-in of one run is seen
+ * by the next) and ends after a run that timed out or hit the memory cap.
+ * Making an isolate costs 2 to 3 ms, a context 0.5 ms: the pool is what
+ * makes V8 as fast as Duktape was.  The helper reaps its children
+ * (SIGCHLD ignored) and dies with the worker (PR_SET_PDEATHSIG), its
+ * children with it; a script process also ends as soon as the worker
+ * closes its socket (cancel, or the worker's death).
  *
- * A run costs about 2 ms (fork 0.35 ms, Duktape heap 0.6 ms), small beside
- * the network round trips of a workflow, and buys a worker that survives
- * any script.
+ * Time: the watchdog stops V8 at the timeout and ends the process
+ * WK_SCRIPT_GRACE later if V8 did not stop; the worker's own deadline
+ * (it closes the socket, which the watchdog sees) is the backstop.  Memory: V8's heap cap (wk_v8.cc).
+ * Sandbox: the script sees ECMAScript built-ins and the globals of §12
+ * only; the kernel backs that up with a seccomp filter that allows what
+ * V8 without JIT needs (memory without PROT_EXEC, time, futex, the
+ * socket's read, write and recvmsg, close, exit) and fails everything
+ * else with EPERM.
  */
 
 #define _GNU_SOURCE
@@ -42,120 +51,92 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/futex.h>
 #include <linux/seccomp.h>
 
-#include <duktape.h>
-
 #include "wk_script.h"
+#include "wk_v8.h"
 
 
-#define WK_SCRIPT_GRACE   1000      /* ms the parent waits past the timeout */
+#define WK_SCRIPT_GRACE   1000      /* ms the process lives past the timeout */
+#define WK_SCRIPT_WAIT    500       /* ms more the worker waits for it */
+#define WK_SCRIPT_FD      3         /* the socket in the script process */
 
-/* Frames on the pipe: kind, 8-byte length in host order, payload. */
+/* Frames on the socket: kind, 8-byte length in host order, payload. */
 #define WK_FRAME_LOG      'L'
-#define WK_FRAME_RESULT   'R'
+#define WK_FRAME_RESULT   'R'       /* the last run of the process */
 #define WK_FRAME_ERROR    'E'
+#define WK_FRAME_RESULT_NEXT  'r'   /* and the process takes another */
+#define WK_FRAME_ERROR_NEXT   'e'
 #define WK_FRAME_HDR      9
+
+#define WK_SCRIPT_RUNS    1000      /* runs of one script process */
+#define WK_SCRIPT_IDLE    2         /* idle script processes kept */
 
 #define WK_MSG_TIMEOUT    "script timed out after %u ms"
 #define WK_MSG_MEMORY     "script exceeded the memory limit"
 
+/* The helper's test switch (t/unit/test_script.c), read once at its start. */
+#define WK_SCRIPT_TEST_ENV  "WEBHOOK_SCRIPT_TEST"
+
+
+/* The input in the memfd: this header, then the NUL-terminated strings. */
 
 typedef struct {
-    const char          *content;
-    size_t               len;
-    const char          *args_json;
-    const char          *context_json;
-    const char          *nodes_json;
-    unsigned             timeout_ms;
-    size_t               mem_limit;
-} wk_script_in_t;
+    uint32_t             timeout_ms;
+    uint32_t             allow_eval;
+    uint64_t             mem_limit;
+    uint64_t             len[4];        /* content, args, context, nodes */
+    uint8_t              have[4];       /* 0: the string is NULL */
+} wk_script_hdr_t;
 
 
 struct wk_script_s {
-    pid_t                pid;
     int                  fd;
+    size_t               mem_limit;
+    size_t               scan;         /* the next frame's offset */
     unsigned             timeout_ms;
     int64_t              deadline;
-    size_t               max;          /* bytes the child may send */
+    size_t               max;          /* bytes the process may send */
     char                *buf;
     size_t               len;
     size_t               cap;
 };
 
 
-/* Memory blocks carry their size so that the cap can be kept exactly. */
+/* Script processes between runs: their sockets and heap caps. */
+static int               wk_idle_fd[WK_SCRIPT_IDLE];
+static size_t            wk_idle_mem[WK_SCRIPT_IDLE];
+static int               wk_nidle;
 
-typedef union {
-    size_t               size;
-    max_align_t          align;
-} wk_block_t;
-
-
-/*
- * State of the child process.  The parent never touches these, so the
- * module stays free of shared state on the caller's side.
- */
-
-static int               wk_child_fd;
-static size_t            wk_child_used;
-static size_t            wk_child_cap;
-static int               wk_child_oom;
-static uint64_t          wk_child_rnd[2];
-static char              wk_child_timeout[WK_FRAME_HDR + 64];
-static size_t            wk_child_timeout_len;
-static char              wk_child_log[WK_SCRIPT_LOG_MAX];
-static size_t            wk_child_log_len;
+static pid_t             wk_helper_pid = -1;
+static pid_t             wk_helper_owner;    /* the process that forked it */
+static int               wk_helper_fd = -1;
+static int               wk_helper_final;
 
 
 /*
- * Installs console and Math.random and trims the `Duktape` object to its
- * version and codecs: act, fin, info and the like look into the engine.
+ * State of a script process.  The worker never touches these.  The log
+ * lines are counted with release/acquire so that the watchdog can send
+ * the finished ones while the script still runs.
  */
 
-static const char  wk_prelude[] =
-    "function (g, out, random) {\n"
-    "    function text(v) {\n"
-    "        var j;\n"
-    "        if (typeof v === 'string') return v;\n"
-    "        if (typeof v === 'object' && v !== null\n"
-    "            && !(v instanceof Error))\n"
-    "        {\n"
-    "            try { j = JSON.stringify(v); } catch (e) {}\n"
-    "            if (typeof j === 'string') return j;\n"
-    "        }\n"
-    "        return String(v);\n"
-    "    }\n"
-    "    function log() {\n"
-    "        var a = [], i;\n"
-    "        for (i = 0; i < arguments.length; i++)\n"
-    "            a.push(text(arguments[i]));\n"
-    "        out(a.join(' '));\n"
-    "    }\n"
-    "    var d = g.Duktape, keep = { version: 1, enc: 1, dec: 1 };\n"
-    "    g.console = { log: log, info: log, warn: log, error: log,\n"
-    "                  debug: log, trace: log };\n"
-    "    Object.defineProperty(Math, 'random', { value: random,\n"
-    "        writable: true, enumerable: false, configurable: true });\n"
-    "    if (d) Object.getOwnPropertyNames(d).forEach(function (k) {\n"
-    "        if (!keep.hasOwnProperty(k)) delete d[k];\n"
-    "    });\n"
-    "    delete g.require; delete g.print; delete g.alert;\n"
-    "}";
-
-
-static void wk_child(int fd, pid_t parent, const wk_script_in_t *in)
-    __attribute__((noreturn));
-static void wk_child_end(int kind, const char *p1, size_t l1, const char *p2,
-    size_t l2) __attribute__((noreturn));
+static int               wk_child_test_seccomp;     /* forced failure */
+static int               wk_child_test_probe;
+static int               wk_child_v8_failed;
+static unsigned          wk_child_timeout_ms;
+static char             *wk_child_lines[WK_SCRIPT_LOG_LINES];
+static size_t            wk_child_line_len[WK_SCRIPT_LOG_LINES];
+static unsigned          wk_child_nlines;
 
 
 static int64_t
@@ -196,189 +177,81 @@ wk_write_all(int fd, const void *p, size_t n)
 }
 
 
-/*
- * Duktape keeps strings in CESU-8: a character beyond U+FFFF is two
- * encoded surrogates, and a lone surrogate is possible.  JSON needs
- * UTF-8, so pairs are joined and anything else invalid becomes U+FFFD.
- * Returns the bytes of s consumed and writes 1 to 4 bytes to o.
- */
-
-static size_t
-wk_utf8_next(const unsigned char *s, size_t n, unsigned char *o,
-    size_t *olen)
-{
-    size_t        need, i;
-    unsigned      lo, hi, h, l, cp;
-
-    if (s[0] < 0x80) {
-        o[0] = s[0];
-        *olen = 1;
-        return 1;
-    }
-
-    lo = 0x80;
-    hi = 0xbf;
-
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        need = 1;
-
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        need = 2;
-        lo = (s[0] == 0xe0) ? 0xa0 : 0x80;
-
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        need = 3;
-        lo = (s[0] == 0xf0) ? 0x90 : 0x80;
-        hi = (s[0] == 0xf4) ? 0x8f : 0xbf;
-
-    } else {
-        goto invalid;
-    }
-
-    if (n <= need || s[1] < lo || s[1] > hi) {
-        goto invalid;
-    }
-
-    for (i = 2; i <= need; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            goto invalid;
-        }
-    }
-
-    if (s[0] == 0xed && s[1] >= 0xa0) {
-
-        /* a surrogate: valid only as the first half of a pair */
-
-        if (s[1] > 0xaf || n < 6 || s[3] != 0xed || s[4] < 0xb0
-            || s[4] > 0xbf || (s[5] & 0xc0) != 0x80)
-        {
-            o[0] = 0xef; o[1] = 0xbf; o[2] = 0xbd;
-            *olen = 3;
-            return 3;
-        }
-
-        h = ((s[1] & 0x0f) << 6) | (s[2] & 0x3f);
-        l = ((s[4] & 0x0f) << 6) | (s[5] & 0x3f);
-        cp = 0x10000 + (h << 10) + l;
-
-        o[0] = (unsigned char) (0xf0 | (cp >> 18));
-        o[1] = (unsigned char) (0x80 | ((cp >> 12) & 0x3f));
-        o[2] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
-        o[3] = (unsigned char) (0x80 | (cp & 0x3f));
-        *olen = 4;
-        return 6;
-    }
-
-    memcpy(o, s, need + 1);
-    *olen = need + 1;
-
-    return need + 1;
-
-invalid:
-
-    o[0] = 0xef; o[1] = 0xbf; o[2] = 0xbd;
-    *olen = 3;
-
-    return 1;
-}
-
-
-/* Writes a frame, its payload p1 p2 made valid UTF-8 on the way. */
+/* The script process's side. */
 
 static int
 wk_child_frame(int kind, const char *p1, size_t l1, const char *p2,
     size_t l2)
 {
-    int                   pass;
-    size_t                i, k, n, olen, total;
-    uint64_t              len;
-    unsigned char         buf[4096 + 8], o[4];
-    const unsigned char  *s;
+    char      hdr[WK_FRAME_HDR];
+    uint64_t  len;
 
-    total = 0;
+    len = l1 + l2;
+    hdr[0] = (char) kind;
+    memcpy(hdr + 1, &len, 8);
 
-    /* pass 0 measures, pass 1 writes */
-
-    for (pass = 0; pass < 2; pass++) {
-        n = 0;
-
-        if (pass == 1) {
-            len = total;
-            buf[0] = (unsigned char) kind;
-            memcpy(buf + 1, &len, 8);
-            n = WK_FRAME_HDR;
-        }
-
-        for (k = 0; k < 2; k++) {
-            s = (const unsigned char *) (k ? p2 : p1);
-
-            for (i = 0; i < (k ? l2 : l1); /* void */) {
-                i += wk_utf8_next(s + i, (k ? l2 : l1) - i, o, &olen);
-
-                if (pass == 0) {
-                    total += olen;
-                    continue;
-                }
-
-                memcpy(buf + n, o, olen);
-                n += olen;
-
-                if (n >= 4096) {
-                    if (wk_write_all(wk_child_fd, buf, n) != 0) {
-                        return -1;
-                    }
-
-                    n = 0;
-                }
-            }
-        }
-
-        if (pass == 1 && n && wk_write_all(wk_child_fd, buf, n) != 0) {
-            return -1;
-        }
+    if (wk_write_all(WK_SCRIPT_FD, hdr, WK_FRAME_HDR) != 0
+        || wk_write_all(WK_SCRIPT_FD, p1, l1) != 0
+        || wk_write_all(WK_SCRIPT_FD, p2, l2) != 0)
+    {
+        return -1;
     }
 
     return 0;
 }
 
 
+/* Sends the run's log lines and its final frame. */
+
 static void
-wk_child_on_alarm(int signo)
+wk_child_send(int kind, const char *p1, size_t l1, const char *p2, size_t l2)
 {
-    if (wk_child_log_len) {
-        (void) wk_child_frame(WK_FRAME_LOG, wk_child_log, wk_child_log_len,
-                              NULL, 0);
+    unsigned  i, n;
+
+    n = __atomic_load_n(&wk_child_nlines, __ATOMIC_ACQUIRE);
+
+    for (i = 0; i < n; i++) {
+        (void) wk_child_frame(WK_FRAME_LOG, wk_child_lines[i],
+                              wk_child_line_len[i], NULL, 0);
     }
 
-    (void) wk_write_all(wk_child_fd, wk_child_timeout, wk_child_timeout_len);
-
-    _exit(0);
+    (void) wk_child_frame(kind, p1, l1, p2, l2);
 }
 
 
-/* Sends the log and the final frame, then exits. */
+/*
+ * The same, and the process ends.  The main thread, the watchdog and V8's
+ * fatal handler may all end a run: wk_v8.cc lets one of them at a time.
+ */
+
+static void
+wk_child_end(int kind, const char *p1, size_t l1, const char *p2, size_t l2)
+    __attribute__((noreturn));
 
 static void
 wk_child_end(int kind, const char *p1, size_t l1, const char *p2, size_t l2)
 {
-    sigset_t  set;
-
-    /* from here on the timer must not add a second final frame */
-
-    sigemptyset(&set);
-    sigaddset(&set, SIGALRM);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-
-    if (wk_child_log_len) {
-        (void) wk_child_frame(WK_FRAME_LOG, wk_child_log, wk_child_log_len,
-                              NULL, 0);
-    }
-
-    (void) wk_child_frame(kind, p1, l1, p2, l2);
+    wk_child_send(kind, p1, l1, p2, l2);
 
     _exit(0);
 }
 
+
+static void
+wk_child_logs_reset(void)
+{
+    unsigned  i;
+
+    for (i = 0; i < wk_child_nlines; i++) {
+        free(wk_child_lines[i]);
+    }
+
+    __atomic_store_n(&wk_child_nlines, 0, __ATOMIC_RELEASE);
+}
+
+
+static void
+wk_child_fail(const char *msg) __attribute__((noreturn));
 
 static void
 wk_child_fail(const char *msg)
@@ -387,322 +260,87 @@ wk_child_fail(const char *msg)
 }
 
 
-static void *
-wk_child_alloc(void *udata, duk_size_t size)
+static void
+wk_child_timed_out(void) __attribute__((noreturn));
+
+static void
+wk_child_timed_out(void)
 {
-    wk_block_t  *b;
+    char  msg[64];
 
-    if (size == 0) {
-        return NULL;
-    }
-
-    if (size > wk_child_cap - wk_child_used) {
-        wk_child_oom = 1;
-        return NULL;
-    }
-
-    b = malloc(sizeof(wk_block_t) + size);
-    if (b == NULL) {
-        wk_child_oom = 1;
-        return NULL;
-    }
-
-    b->size = size;
-    wk_child_used += size;
-
-    return b + 1;
-}
-
-
-static void *
-wk_child_realloc(void *udata, void *p, duk_size_t size)
-{
-    size_t       old;
-    wk_block_t  *b;
-
-    if (p == NULL) {
-        return wk_child_alloc(udata, size);
-    }
-
-    b = (wk_block_t *) p - 1;
-    old = b->size;
-
-    if (size == 0) {
-        wk_child_used -= old;
-        free(b);
-        return NULL;
-    }
-
-    if (size > old && size - old > wk_child_cap - wk_child_used) {
-        wk_child_oom = 1;
-        return NULL;
-    }
-
-    b = realloc(b, sizeof(wk_block_t) + size);
-    if (b == NULL) {
-        wk_child_oom = 1;
-        return NULL;
-    }
-
-    b->size = size;
-    wk_child_used = wk_child_used - old + size;
-
-    return b + 1;
+    snprintf(msg, sizeof(msg), WK_MSG_TIMEOUT, wk_child_timeout_ms);
+    wk_child_fail(msg);
 }
 
 
 static void
-wk_child_free(void *udata, void *p)
+wk_child_expire(int hung_up)
 {
-    wk_block_t  *b;
-
-    if (p != NULL) {
-        b = (wk_block_t *) p - 1;
-        wk_child_used -= b->size;
-        free(b);
+    if (hung_up) {
+        /* the worker cancelled the run or is gone: nobody reads */
+        _exit(0);
     }
+
+    wk_child_timed_out();
 }
 
 
 static void
-wk_child_fatal(void *udata, const char *msg)
+wk_child_fatal(int memory, const char *msg)
 {
     static const char  prefix[] = "script error: fatal: ";
 
-    if (wk_child_oom) {
+    if (memory) {
         wk_child_fail(WK_MSG_MEMORY);
     }
 
-    wk_child_end(WK_FRAME_ERROR, prefix, sizeof(prefix) - 1,
-                 msg ? msg : "", msg ? strlen(msg) : 0);
+    wk_child_end(WK_FRAME_ERROR, prefix, sizeof(prefix) - 1, msg,
+                 strlen(msg));
 }
 
 
-/* console.*(): one line per call, kept up to WK_SCRIPT_LOG_MAX bytes. */
+/* A console line: at most WK_SCRIPT_LOG_LINE bytes, cut between UTF-8
+ * characters; lines past WK_SCRIPT_LOG_LINES are dropped. */
 
-static duk_ret_t
-wk_child_console(duk_context *ctx)
+static void
+wk_child_log(void *data, const char *p, size_t len)
 {
-    size_t       len, room;
-    const char  *s;
+    char      *line;
+    unsigned   n;
 
-    s = duk_safe_to_lstring(ctx, 0, &len);
-    room = sizeof(wk_child_log) - wk_child_log_len;
+    n = __atomic_load_n(&wk_child_nlines, __ATOMIC_RELAXED);
 
-    if (room == 0) {
-        return 0;
+    if (n >= WK_SCRIPT_LOG_LINES) {
+        return;
     }
 
-    if (len >= room) {
-        len = room - 1;
+    if (len > WK_SCRIPT_LOG_LINE) {
+        len = WK_SCRIPT_LOG_LINE;
+
+        while (len && ((unsigned char) p[len] & 0xc0) == 0x80) {
+            len--;
+        }
     }
 
-    memcpy(wk_child_log + wk_child_log_len, s, len);
-    wk_child_log[wk_child_log_len + len] = '\n';
-    wk_child_log_len += len + 1;
+    line = malloc(len + 1);
+    if (line == NULL) {
+        return;
+    }
 
-    return 0;
+    memcpy(line, p, len);
+    line[len] = '\0';
+
+    wk_child_lines[n] = line;
+    wk_child_line_len[n] = len;
+    __atomic_store_n(&wk_child_nlines, n + 1, __ATOMIC_RELEASE);
 }
 
 
 /*
- * Math.random(): Duktape seeds its generator from the time and heap
- * addresses, which are the same in children forked in the same
- * millisecond; this one (xorshift128+) is seeded from getrandom().
- */
-
-static duk_ret_t
-wk_child_random(duk_context *ctx)
-{
-    uint64_t  x, y;
-
-    x = wk_child_rnd[0];
-    y = wk_child_rnd[1];
-    wk_child_rnd[0] = y;
-    x ^= x << 23;
-    wk_child_rnd[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
-
-    duk_push_number(ctx,
-        (double) ((wk_child_rnd[1] + y) >> 11) * (1.0 / 9007199254740992.0));
-
-    return 1;
-}
-
-
-static void
-wk_child_push_json(duk_context *ctx, const char *json, const char *dflt)
-{
-    duk_push_string(ctx, json ? json : dflt);
-    duk_json_decode(ctx, -1);
-}
-
-
-static duk_ret_t
-wk_child_setup(duk_context *ctx, void *udata)
-{
-    duk_idx_t              g;
-    const wk_script_in_t  *in;
-
-    in = udata;
-
-    duk_push_global_object(ctx);
-    g = duk_get_top_index(ctx);
-
-    duk_compile_string(ctx, DUK_COMPILE_FUNCTION, wk_prelude);
-    duk_dup(ctx, g);
-    duk_push_c_function(ctx, wk_child_console, 1);
-    duk_push_c_function(ctx, wk_child_random, 0);
-    duk_call(ctx, 3);
-    duk_pop(ctx);
-
-    wk_child_push_json(ctx, in->context_json, "null");
-    duk_dup_top(ctx);
-    duk_put_prop_string(ctx, g, "$context");
-    duk_put_prop_string(ctx, g, "context");
-
-    wk_child_push_json(ctx, in->nodes_json, "{}");
-    duk_dup_top(ctx);
-    duk_put_prop_string(ctx, g, "$nodes");
-    duk_put_prop_string(ctx, g, "nodes");
-
-    /* arguments come last: a user's name wins over ours */
-
-    if (in->args_json != NULL) {
-        wk_child_push_json(ctx, in->args_json, "{}");
-
-        if (!duk_is_object(ctx, -1) || duk_is_array(ctx, -1)) {
-            return duk_error(ctx, DUK_ERR_TYPE_ERROR,
-                             "arguments are not a JSON object");
-        }
-
-        duk_enum(ctx, -1, DUK_ENUM_OWN_PROPERTIES_ONLY);
-
-        while (duk_next(ctx, -1, 1)) {
-            /* defined, not assigned: "__proto__" is just a name */
-            duk_def_prop(ctx, g, DUK_DEFPROP_HAVE_VALUE
-                                 | DUK_DEFPROP_SET_WEC);
-        }
-
-        duk_pop_2(ctx);
-    }
-
-    duk_pop(ctx);
-
-    return 0;
-}
-
-
-/* The content is a function body; on the first line, so lines match. */
-
-static duk_ret_t
-wk_child_call(duk_context *ctx, void *udata)
-{
-    const wk_script_in_t  *in;
-
-    in = udata;
-
-    duk_push_string(ctx, "function () {");
-    duk_push_lstring(ctx, in->content, in->len);
-    duk_push_string(ctx, "\n}");
-    duk_concat(ctx, 3);
-    duk_push_string(ctx, "script");
-    duk_compile(ctx, DUK_COMPILE_FUNCTION);
-    duk_call(ctx, 0);
-
-    return 1;
-}
-
-
-static duk_ret_t
-wk_child_encode(duk_context *ctx, void *udata)
-{
-    if (duk_is_undefined(ctx, -1)) {
-        duk_push_string(ctx, "null");
-        return 1;
-    }
-
-    if (duk_is_function(ctx, -1) || duk_is_symbol(ctx, -1)) {
-        return duk_error(ctx, DUK_ERR_TYPE_ERROR, "%s has no JSON form",
-                         duk_is_symbol(ctx, -1) ? "a symbol" : "a function");
-    }
-
-    duk_json_encode(ctx, -1);
-
-    if (!duk_is_string(ctx, -1)) {
-        return duk_error(ctx, DUK_ERR_TYPE_ERROR, "the value has no JSON form");
-    }
-
-    return 1;
-}
-
-
-/* String(e), with the line of a run-time error. */
-
-static duk_ret_t
-wk_child_error_text(duk_context *ctx, void *udata)
-{
-    duk_int_t    line;
-    const char  *s;
-
-    line = 0;
-
-    /* errors raised in C carry the C file's name and line */
-
-    if (duk_is_error(ctx, -1)) {
-        duk_get_prop_string(ctx, -1, "fileName");
-        duk_get_prop_string(ctx, -2, "lineNumber");
-
-        if (duk_is_number(ctx, -1) && duk_is_string(ctx, -2)
-            && strcmp(duk_get_string(ctx, -2), "script") == 0)
-        {
-            line = duk_get_int(ctx, -1);
-        }
-
-        duk_pop_2(ctx);
-    }
-
-    s = duk_to_string(ctx, -1);
-
-    if (line > 0 && strstr(s, "(line ") == NULL) {
-        duk_push_sprintf(ctx, "%s (line %ld)", s, (long) line);
-    }
-
-    return 1;
-}
-
-
-static void
-wk_child_error(duk_context *ctx, const char *prefix)
-{
-    size_t       len;
-    const char  *s;
-
-    if (wk_child_oom) {
-        wk_child_fail(WK_MSG_MEMORY);
-    }
-
-    if (duk_safe_call(ctx, wk_child_error_text, NULL, 1, 1)
-        != DUK_EXEC_SUCCESS)
-    {
-        if (wk_child_oom) {
-            wk_child_fail(WK_MSG_MEMORY);
-        }
-
-        duk_pop(ctx);
-        duk_push_string(ctx, "unknown error");
-    }
-
-    s = duk_get_lstring(ctx, -1, &len);
-
-    wk_child_end(WK_FRAME_ERROR, prefix, strlen(prefix), s ? s : "",
-                 s ? len : 0);
-}
-
-
-/*
- * Kernel-side sandbox: what a script may need is memory, time, the pipe
- * and exit.  Anything else fails with EPERM rather than killing, so that
- * a sanitizer or libc fallback path degrades instead of crashing.
+ * Kernel-side sandbox: what V8 without JIT needs to run a script is
+ * memory (never executable), time, futexes, the socket and exit.  Anything
+ * else fails with EPERM rather than killing, so that an unexpected path
+ * in libc or V8 degrades instead of crashing.
  */
 
 #if defined(__x86_64__)
@@ -717,6 +355,15 @@ wk_child_error(duk_context *ctx, const char *prefix)
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1),                          \
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
 
+/* mmap and mprotect only without PROT_EXEC (argument 2) */
+#define WK_ALLOW_NOEXEC(nr)                                                   \
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 4),                          \
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS,                                        \
+             offsetof(struct seccomp_data, args[2])),                         \
+    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 1, 0),                    \
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),                             \
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & 0xffff))
+
 static int
 wk_child_seccomp(void)
 {
@@ -728,17 +375,16 @@ wk_child_seccomp(void)
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
                  offsetof(struct seccomp_data, nr)),
         WK_ALLOW(__NR_read),
+        WK_ALLOW(__NR_pread64),
         WK_ALLOW(__NR_write),
+        WK_ALLOW(__NR_recvmsg),     /* the next run's memfd */
         WK_ALLOW(__NR_close),
-        WK_ALLOW(__NR_mmap),
         WK_ALLOW(__NR_munmap),
         WK_ALLOW(__NR_mremap),
-        WK_ALLOW(__NR_mprotect),
         WK_ALLOW(__NR_madvise),
         WK_ALLOW(__NR_brk),
         WK_ALLOW(__NR_rt_sigreturn),
         WK_ALLOW(__NR_rt_sigprocmask),
-        WK_ALLOW(__NR_sigaltstack),     /* AddressSanitizer's longjmp */
         WK_ALLOW(__NR_restart_syscall),
         WK_ALLOW(__NR_clock_gettime),
         WK_ALLOW(__NR_clock_getres),
@@ -747,11 +393,23 @@ wk_child_seccomp(void)
         WK_ALLOW(__NR_gettid),
         WK_ALLOW(__NR_futex),
         WK_ALLOW(__NR_sched_yield),
+        WK_ALLOW(__NR_ppoll),
+        WK_ALLOW(__NR_getrandom),
+#ifdef __NR_poll
+        WK_ALLOW(__NR_poll),
+#endif
         WK_ALLOW(__NR_exit),
         WK_ALLOW(__NR_exit_group),
+        WK_ALLOW_NOEXEC(__NR_mmap),
+        WK_ALLOW_NOEXEC(__NR_mprotect),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & 0xffff)),
     };
     struct sock_fprog   prog;
+
+    if (wk_child_test_seccomp) {
+        errno = ENOSYS;
+        return -1;
+    }
 
     prog.len = sizeof(filter) / sizeof(filter[0]);
     prog.filter = filter;
@@ -760,7 +418,9 @@ wk_child_seccomp(void)
         return -1;
     }
 
-    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
+    /* every thread: the watchdog runs already */
+    return (int) syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
+                         SECCOMP_FILTER_FLAG_TSYNC, &prog);
 }
 
 #else
@@ -768,32 +428,329 @@ wk_child_seccomp(void)
 static int
 wk_child_seccomp(void)
 {
+    errno = ENOSYS;
     return -1;
 }
 
 #endif
 
 
-/* The process around the script: signals, descriptors, limits, timer. */
+/* What the sandbox lets through, for the tests (WEBHOOK_SCRIPT_TEST). */
 
 static void
-wk_child_prepare(int fd, pid_t parent, const wk_script_in_t *in)
+wk_child_probe(void)
 {
-    int                i, nul;
-    size_t             n;
-    uint64_t           len;
-    rlim_t             cpu;
-    sigset_t           set;
-    struct rlimit      rl;
-    struct sigaction   sa;
-    struct itimerval   it;
-    static const int   ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
-                                     SIGUSR1, SIGUSR2, SIGPIPE };
+    int   fd, sfd, e1, e2;
+    char  line[128];
+
+    fd = open("/etc/hostname", O_RDONLY);
+    e1 = (fd >= 0) ? 0 : errno;
+    sfd = socket(AF_INET, SOCK_STREAM, 0);
+    e2 = (sfd >= 0) ? 0 : errno;
+
+    snprintf(line, sizeof(line), "probe: open %s, socket %s",
+             e1 ? strerrorname_np(e1) : "allowed",
+             e2 ? strerrorname_np(e2) : "allowed");
+    wk_child_log(NULL, line, strlen(line));
+}
+
+
+static char *
+wk_child_read_input(int fd, wk_script_hdr_t *h)
+{
+    char     *p;
+    size_t    n, got;
+    ssize_t   r;
+
+    if (pread(fd, h, sizeof(*h), 0) != (ssize_t) sizeof(*h)) {
+        return NULL;
+    }
+
+    n = h->len[0] + h->len[1] + h->len[2] + h->len[3] + 4;
+    p = malloc(n);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    for (got = 0; got < n; got += (size_t) r) {
+        r = pread(fd, p + got, n - got, sizeof(*h) + got);
+        if (r <= 0) {
+            free(p);
+            return NULL;
+        }
+    }
+
+    return p;
+}
+
+
+/* Waits for the next run's memfd on the socket; -1 when the worker is
+ * gone or sent something else. */
+
+static int
+wk_child_next(void)
+{
+    int              fd;
+    char             byte, cbuf[CMSG_SPACE(sizeof(int))];
+    ssize_t          n;
+    struct iovec     iov;
+    struct msghdr    msg;
+    struct cmsghdr  *cm;
+
+    iov.iov_base = &byte;
+    iov.iov_len = 1;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf;
+    msg.msg_controllen = sizeof(cbuf);
+
+    do {
+        n = recvmsg(WK_SCRIPT_FD, &msg, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+
+    cm = CMSG_FIRSTHDR(&msg);
+
+    if (n != 1 || cm == NULL || cm->cmsg_level != SOL_SOCKET
+        || cm->cmsg_type != SCM_RIGHTS
+        || cm->cmsg_len != CMSG_LEN(sizeof(int)))
+    {
+        return -1;
+    }
+
+    memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+
+    return fd;
+}
+
+
+static void
+wk_child(int sock, int in_fd, pid_t helper) __attribute__((noreturn));
+
+static void
+wk_child(int sock, int in_fd, pid_t helper)
+{
+    int               rc, err, i, runs, last;
+    char             *data, *json, *error, msg[128];
+    size_t            json_len, off, mem_limit;
+    sigset_t          set;
+    wk_v8_in_t        in;
+    struct rlimit     rl;
+    wk_script_hdr_t   h;
+    const char       *s[4];
+
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0
+        || getppid() != helper)
+    {
+        _exit(1);
+    }
+
+    data = wk_child_read_input(in_fd, &h);
+
+    /* the socket becomes fd 3; nothing else stays open, 0 to 2 neither */
+
+    if (sock != WK_SCRIPT_FD) {
+        if (dup2(sock, WK_SCRIPT_FD) != WK_SCRIPT_FD) {
+            _exit(1);
+        }
+    }
+
+    if (close_range(0, WK_SCRIPT_FD - 1, 0) != 0
+        || close_range(WK_SCRIPT_FD + 1, ~0U, 0) != 0)
+    {
+        for (i = 0; i < 65536; i++) {
+            if (i != WK_SCRIPT_FD) {
+                (void) close(i);
+            }
+        }
+    }
+
+    wk_child_timeout_ms = h.timeout_ms;
+
+    if (data == NULL) {
+        wk_child_fail("script error: the input cannot be read");
+    }
+
+    if (wk_child_v8_failed) {
+        wk_child_fail("script error: the JavaScript engine cannot start");
+    }
+
+    sigemptyset(&set);
+    sigprocmask(SIG_SETMASK, &set, NULL);
+
+    rl.rlim_cur = 0;
+    rl.rlim_max = 0;
+    setrlimit(RLIMIT_CORE, &rl);
+
+    /* poll() needs the socket below the limit; one more for a memfd */
+    rl.rlim_cur = WK_SCRIPT_FD + 2;
+    rl.rlim_max = WK_SCRIPT_FD + 2;
+    setrlimit(RLIMIT_NOFILE, &rl);
+
+    /* Date needs the time zone before /etc/localtime is out of reach */
+    tzset();
+
+    if (wk_v8_watch(WK_SCRIPT_FD, wk_child_expire) != 0) {
+        wk_child_fail("script error: the watchdog cannot start");
+    }
+
+    /* last: nothing but runs may follow; never run unfiltered */
+
+    if (wk_child_seccomp() != 0) {
+        err = errno;
+        snprintf(msg, sizeof(msg), "script sandbox cannot be installed: "
+                 "system-call filter: %s", strerror(err));
+        wk_child_fail(msg);
+    }
+
+    if (wk_child_test_probe) {
+        wk_child_probe();
+    }
+
+    /* the isolate is made for the first run's cap: later runs share it */
+    mem_limit = h.mem_limit;
+
+    for (runs = 1; /* void */; runs++) {
+        wk_child_timeout_ms = h.timeout_ms;
+
+        if (h.mem_limit != mem_limit) {
+            wk_child_fail("script error: a run with another memory limit");
+        }
+
+        memset(&in, 0, sizeof(in));
+
+        if (getrandom(in.seed, sizeof(in.seed), GRND_NONBLOCK)
+            != (ssize_t) sizeof(in.seed))
+        {
+            in.seed[0] = (uint64_t) wk_mono_ms() ^ ((uint64_t) runs << 32);
+            in.seed[1] = (uint64_t) (uintptr_t) &in * 0x9e3779b97f4a7c15ULL;
+        }
+
+        off = 0;
+
+        for (i = 0; i < 4; i++) {
+            s[i] = h.have[i] ? data + off : NULL;
+            off += h.len[i] + 1;
+        }
+
+        in.content = s[0];
+        in.len = h.len[0];
+        in.args_json = s[1];
+        in.context_json = s[2];
+        in.nodes_json = s[3];
+        in.heap_limit = h.mem_limit;
+        in.timeout_ms = h.timeout_ms;
+        in.grace_ms = WK_SCRIPT_GRACE;
+        in.allow_eval = (int) h.allow_eval;
+        in.log = wk_child_log;
+
+        rc = wk_v8_run(&in, &json, &json_len, &error);
+
+        /* a stopped or exhausted isolate is not used again */
+        last = (runs >= WK_SCRIPT_RUNS || rc == WK_V8_TIMEOUT
+                || rc == WK_V8_MEMORY);
+
+        switch (rc) {
+
+        case WK_V8_OK:
+            wk_child_send(last ? WK_FRAME_RESULT : WK_FRAME_RESULT_NEXT,
+                          json, json_len, NULL, 0);
+            break;
+
+        case WK_V8_TIMEOUT:
+            wk_child_timed_out();
+
+        case WK_V8_MEMORY:
+            wk_child_fail(WK_MSG_MEMORY);
+
+        default:
+            if (error == NULL) {
+                wk_child_fail("script error: out of memory");
+            }
+
+            wk_child_send(last ? WK_FRAME_ERROR : WK_FRAME_ERROR_NEXT,
+                          error, strlen(error), NULL, 0);
+        }
+
+        if (last) {
+            _exit(0);
+        }
+
+        free(json);
+        free(error);
+        free(data);
+        wk_child_logs_reset();
+
+        /* the next run, or the end when the worker closes the socket */
+        in_fd = wk_child_next();
+        if (in_fd < 0) {
+            _exit(0);
+        }
+
+        data = wk_child_read_input(in_fd, &h);
+        close(in_fd);
+
+        if (data == NULL) {
+            wk_child_fail("script error: the input cannot be read");
+        }
+    }
+}
+
+
+/*
+ * The helper.  Its copy of the worker's memory holds the environment and
+ * the arguments (a password in WEBHOOK_REDIS_PASSWORD, an SMTP URL with
+ * credentials, --env values): both are wiped before anything else.
+ */
+
+static void
+wk_helper_wipe(char **argv)
+{
+    char          **e;
+    extern char   **environ;
+
+    for (e = environ; e != NULL && *e != NULL; e++) {
+        explicit_bzero(*e, strlen(*e));
+    }
+
+    clearenv();
+
+    for (e = argv; e != NULL && *e != NULL; e++) {
+        explicit_bzero(*e, strlen(*e));
+    }
+}
+
+
+static void
+wk_helper(int ctl, pid_t worker, char **argv) __attribute__((noreturn));
+
+static void
+wk_helper(int ctl, pid_t worker, char **argv)
+{
+    int               i, fds[2];
+    char              byte, cbuf[CMSG_SPACE(2 * sizeof(int))];
+    pid_t             pid, self;
+    ssize_t           n;
+    sigset_t          set;
+    const char       *test;
+    struct iovec      iov;
+    struct msghdr     msg;
+    struct cmsghdr   *cm;
+    struct sigaction  sa;
+    static const int  ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+                                    SIGUSR1, SIGUSR2, SIGPIPE, SIGCHLD };
+
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0
+        || getppid() != worker)
+    {
+        _exit(1);
+    }
 
     /*
      * The worker finishes what is in flight on SIGTERM (which systemd
-     * sends to the whole cgroup), so its scripts do not die of it; they
-     * die with it instead.
+     * sends to the whole cgroup), so the helper and the scripts do not
+     * die of it; they die with the worker instead.  SIGCHLD ignored: the
+     * kernel reaps the script processes.
      */
 
     memset(&sa, 0, sizeof(sa));
@@ -804,125 +761,287 @@ wk_child_prepare(int fd, pid_t parent, const wk_script_in_t *in)
         sigaction(ignored[i], &sa, NULL);
     }
 
-    sa.sa_handler = wk_child_on_alarm;
-    sigaction(SIGALRM, &sa, NULL);
-
     sigemptyset(&set);
     sigprocmask(SIG_SETMASK, &set, NULL);
 
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0
-        || getppid() != parent)
-    {
-        _exit(1);
+    test = getenv(WK_SCRIPT_TEST_ENV);
+    if (test != NULL) {
+        wk_child_test_seccomp = (strstr(test, "seccomp-fail") != NULL);
+        wk_child_test_probe = (strstr(test, "probe") != NULL);
     }
 
-    /* the pipe becomes fd 3; nothing else of the worker's stays open */
+    wk_helper_wipe(argv);
 
-    if (fd != 3) {
-        if (dup2(fd, 3) != 3) {
+    (void) prctl(PR_SET_NAME, "webhook-script", 0, 0, 0);
+
+    if (ctl != WK_SCRIPT_FD + 1) {
+        if (dup2(ctl, WK_SCRIPT_FD + 1) != WK_SCRIPT_FD + 1) {
             _exit(1);
         }
+
+        ctl = WK_SCRIPT_FD + 1;
     }
 
-    wk_child_fd = 3;
+    (void) close_range(0, ctl - 1, 0);
+    (void) close_range(ctl + 1, ~0U, 0);
 
-    nul = open("/dev/null", O_RDWR);
-    if (nul >= 0) {
-        dup2(nul, 0);
-        dup2(nul, 1);
-    }
+    wk_child_v8_failed = (wk_v8_init(WK_SCRIPT_MEM_LIMIT, wk_child_fatal)
+                          != 0);
 
-    if (close_range(4, ~0U, 0) != 0) {
-        for (i = 4; i < 65536; i++) {
-            (void) close(i);
+    self = getpid();
+
+    for ( ;; ) {
+        iov.iov_base = &byte;
+        iov.iov_len = 1;
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf;
+        msg.msg_controllen = sizeof(cbuf);
+
+        n = recvmsg(ctl, &msg, MSG_CMSG_CLOEXEC);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
         }
+
+        if (n <= 0) {
+            _exit(0);       /* the worker closed its end */
+        }
+
+        cm = CMSG_FIRSTHDR(&msg);
+
+        if (cm == NULL || cm->cmsg_level != SOL_SOCKET
+            || cm->cmsg_type != SCM_RIGHTS
+            || cm->cmsg_len != CMSG_LEN(2 * sizeof(int)))
+        {
+            continue;
+        }
+
+        memcpy(fds, CMSG_DATA(cm), sizeof(fds));
+
+        pid = fork();
+
+        if (pid == 0) {
+            wk_child(fds[0], fds[1], self);
+        }
+
+        /* a failed fork: the worker sees the end of file at once */
+        close(fds[0]);
+        close(fds[1]);
     }
+}
 
-    rl.rlim_cur = 0;
-    rl.rlim_max = 0;
-    setrlimit(RLIMIT_CORE, &rl);
-    setrlimit(RLIMIT_NOFILE, &rl);
 
-    cpu = in->timeout_ms / 1000 + 2;
-    rl.rlim_cur = cpu;
-    rl.rlim_max = cpu + 1;
-    setrlimit(RLIMIT_CPU, &rl);
+/* A forked copy of the caller has no helper of its own (yet). */
 
-    /* Date needs the time zone before /etc/localtime is out of reach */
-    tzset();
-
-    if (getrandom(wk_child_rnd, sizeof(wk_child_rnd), GRND_NONBLOCK)
-        != (ssize_t) sizeof(wk_child_rnd))
-    {
-        wk_child_rnd[0] = (uint64_t) wk_mono_ms() ^ ((uint64_t) getpid() << 32);
-        wk_child_rnd[1] = (uint64_t) (uintptr_t) &len * 0x9e3779b97f4a7c15ULL;
+static void
+wk_idle_close(void)
+{
+    while (wk_nidle) {
+        close(wk_idle_fd[--wk_nidle]);
     }
-
-    wk_child_rnd[0] |= 1;
-
-    wk_child_cap = in->mem_limit;
-
-    n = (size_t) snprintf(wk_child_timeout + WK_FRAME_HDR,
-                          sizeof(wk_child_timeout) - WK_FRAME_HDR,
-                          WK_MSG_TIMEOUT, in->timeout_ms);
-    wk_child_timeout[0] = WK_FRAME_ERROR;
-    len = n;
-    memcpy(wk_child_timeout + 1, &len, 8);
-    wk_child_timeout_len = WK_FRAME_HDR + n;
-
-    memset(&it, 0, sizeof(it));
-    it.it_value.tv_sec = in->timeout_ms / 1000;
-    it.it_value.tv_usec = (in->timeout_ms % 1000) * 1000;
-    setitimer(ITIMER_REAL, &it, NULL);
-
-    /* last: setitimer() and the rest would be refused afterwards */
-    (void) wk_child_seccomp();
 }
 
 
 static void
-wk_child(int fd, pid_t parent, const wk_script_in_t *in)
+wk_helper_forget(void)
 {
-    size_t        len;
-    const char   *s;
-    duk_context  *ctx;
-
-    wk_child_prepare(fd, parent, in);
-
-    ctx = duk_create_heap(wk_child_alloc, wk_child_realloc, wk_child_free,
-                          NULL, wk_child_fatal);
-    if (ctx == NULL) {
-        wk_child_fail(wk_child_oom ? WK_MSG_MEMORY
-                                   : "script error: no JavaScript heap");
+    if (wk_helper_pid > 0 && wk_helper_owner != getpid()) {
+        close(wk_helper_fd);
+        wk_idle_close();
+        wk_helper_fd = -1;
+        wk_helper_pid = -1;
     }
-
-    if (duk_safe_call(ctx, wk_child_setup, (void *) in, 0, 1)
-        != DUK_EXEC_SUCCESS)
-    {
-        wk_child_error(ctx, "script setup failed: ");
-    }
-
-    duk_pop(ctx);
-
-    if (duk_safe_call(ctx, wk_child_call, (void *) in, 0, 1)
-        != DUK_EXEC_SUCCESS)
-    {
-        wk_child_error(ctx, "script error: ");
-    }
-
-    if (duk_safe_call(ctx, wk_child_encode, NULL, 1, 1)
-        != DUK_EXEC_SUCCESS)
-    {
-        wk_child_error(ctx, "script result cannot be converted to JSON: ");
-    }
-
-    s = duk_get_lstring(ctx, -1, &len);
-
-    wk_child_end(WK_FRAME_RESULT, s, len, NULL, 0);
 }
 
 
-/* The parent's side. */
+int
+wk_script_helper_start(int final, char **argv)
+{
+    int    sv[2], err;
+    pid_t  worker;
+
+    if (final) {
+        wk_helper_final = 1;
+    }
+
+    wk_helper_forget();
+
+    if (wk_helper_pid > 0) {
+        return 0;
+    }
+
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+        return -1;
+    }
+
+    worker = getpid();
+    wk_helper_pid = fork();
+
+    if (wk_helper_pid == 0) {
+        close(sv[0]);
+        wk_helper(sv[1], worker, argv);
+    }
+
+    err = errno;
+    close(sv[1]);
+
+    if (wk_helper_pid == -1) {
+        close(sv[0]);
+        errno = err;
+        return -1;
+    }
+
+    wk_helper_fd = sv[0];
+    wk_helper_owner = worker;
+
+    return 0;
+}
+
+
+void
+wk_script_helper_stop(void)
+{
+    wk_helper_forget();
+
+    if (wk_helper_pid <= 0) {
+        return;
+    }
+
+    close(wk_helper_fd);
+    wk_idle_close();
+    kill(wk_helper_pid, SIGKILL);
+
+    while (waitpid(wk_helper_pid, NULL, 0) == -1 && errno == EINTR) {
+        /* void */
+    }
+
+    wk_helper_fd = -1;
+    wk_helper_pid = -1;
+}
+
+
+/* Passes the run's socket and input to the helper. */
+
+static int
+wk_helper_send(int sock, int in_fd)
+{
+    int              fds[2];
+    char             byte, cbuf[CMSG_SPACE(2 * sizeof(int))];
+    ssize_t          n;
+    struct iovec     iov;
+    struct msghdr    msg;
+    struct cmsghdr  *cm;
+
+    wk_helper_forget();
+
+    if (wk_helper_pid <= 0) {
+        if (wk_helper_final || wk_script_helper_start(0, NULL) != 0) {
+            errno = ECHILD;
+            return -1;
+        }
+    }
+
+    fds[0] = sock;
+    fds[1] = in_fd;
+    byte = 'r';
+    iov.iov_base = &byte;
+    iov.iov_len = 1;
+
+    memset(&msg, 0, sizeof(msg));
+    memset(cbuf, 0, sizeof(cbuf));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf;
+    msg.msg_controllen = sizeof(cbuf);
+
+    cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(fds));
+    memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+
+    do {
+        n = sendmsg(wk_helper_fd, &msg, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+
+    if (n == 1) {
+        return 0;
+    }
+
+    if (errno == EPIPE || errno == ECONNRESET || errno == ECONNREFUSED) {
+        /* the helper is gone; a fresh one only while no secret is held */
+        wk_script_helper_stop();
+        errno = ECHILD;
+
+        if (!wk_helper_final) {
+            return wk_helper_send(sock, in_fd);
+        }
+    }
+
+    return -1;
+}
+
+
+static int
+wk_script_input(const char *content, size_t len, const char *args_json,
+    const char *context_json, const char *nodes_json, unsigned timeout_ms,
+    size_t mem_limit, int allow_eval)
+{
+    int               fd, i;
+    const char       *s[4];
+    size_t            l[4];
+    wk_script_hdr_t   h;
+
+    fd = memfd_create("webhook-script", MFD_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+
+    s[0] = content;
+    l[0] = len;
+    s[1] = args_json;
+    s[2] = context_json;
+    s[3] = nodes_json;
+
+    memset(&h, 0, sizeof(h));
+    h.timeout_ms = timeout_ms;
+    h.allow_eval = (uint32_t) (allow_eval != 0);
+    h.mem_limit = mem_limit;
+
+    for (i = 0; i < 4; i++) {
+        if (i > 0) {
+            l[i] = s[i] ? strlen(s[i]) : 0;
+        }
+
+        h.len[i] = l[i];
+        h.have[i] = (s[i] != NULL);
+    }
+
+    if (wk_write_all(fd, &h, sizeof(h)) != 0) {
+        goto failed;
+    }
+
+    for (i = 0; i < 4; i++) {
+        if ((l[i] && wk_write_all(fd, s[i], l[i]) != 0)
+            || wk_write_all(fd, "", 1) != 0)
+        {
+            goto failed;
+        }
+    }
+
+    return fd;
+
+failed:
+
+    close(fd);
+
+    return -1;
+}
+
+
+/* The worker's side. */
 
 static char *
 wk_strdupf(const char *fmt, ...)
@@ -967,42 +1086,56 @@ wk_memdup(const char *p, size_t len)
 }
 
 
+/*
+ * The kind of the run's final frame when the whole of it has come (the
+ * process sends nothing after it), else 0.  Frames already seen are not
+ * looked at again.
+ */
+
 static int
-wk_script_reap(wk_script_t *s, int kill_it)
+wk_script_final(wk_script_t *s)
 {
-    int  status;
+    uint64_t  n;
 
-    if (kill_it) {
-        kill(s->pid, SIGKILL);
-    }
+    while (s->len - s->scan >= WK_FRAME_HDR) {
+        memcpy(&n, s->buf + s->scan + 1, 8);
 
-    while (waitpid(s->pid, &status, 0) == -1) {
-        if (errno != EINTR) {
-            return -1;      /* reaped by someone else: status unknown */
+        if (n > s->len - s->scan - WK_FRAME_HDR) {
+            return 0;
         }
+
+        if (s->buf[s->scan] != WK_FRAME_LOG) {
+            return (s->scan + WK_FRAME_HDR + n == s->len)
+                   ? s->buf[s->scan] : 0;
+        }
+
+        s->scan += WK_FRAME_HDR + n;
     }
 
-    return status;
+    return 0;
 }
 
 
 static void
 wk_script_free(wk_script_t *s)
 {
-    close(s->fd);
+    if (s->fd >= 0) {
+        close(s->fd);
+    }
+
     free(s->buf);
     free(s);
 }
 
 
-/* Fills out from the frames, or from how the child ended. */
+/* Fills out from the frames. */
 
 static void
-wk_script_decode(wk_script_t *s, int status, wk_script_result_t *out)
+wk_script_decode(wk_script_t *s, wk_script_result_t *out)
 {
-    int          sig;
-    char        *p, *end;
-    uint64_t     n;
+    char       *p, *end, *line, **lines;
+    size_t      total, i;
+    uint64_t    n;
 
     memset(out, 0, sizeof(wk_script_result_t));
 
@@ -1019,65 +1152,174 @@ wk_script_decode(wk_script_t *s, int status, wk_script_result_t *out)
         switch (p[0]) {
 
         case WK_FRAME_LOG:
-            /* lines end with a new line but for the last one */
-            free(out->log);
-            out->log = wk_memdup(p + WK_FRAME_HDR,
-                                 n - (n && p[WK_FRAME_HDR + n - 1] == '\n'));
+            if (out->nlogs >= WK_SCRIPT_LOG_LINES) {
+                break;
+            }
+
+            lines = realloc(out->logs, (out->nlogs + 1) * sizeof(char *));
+            if (lines == NULL) {
+                break;
+            }
+
+            out->logs = lines;
+            line = wk_memdup(p + WK_FRAME_HDR, n);
+            if (line != NULL) {
+                out->logs[out->nlogs++] = line;
+            }
+
             break;
 
         case WK_FRAME_RESULT:
+        case WK_FRAME_RESULT_NEXT:
             out->result_json = wk_memdup(p + WK_FRAME_HDR, n);
             out->ok = (out->result_json != NULL);
             if (!out->ok) {
                 out->error = wk_strdupf("script result: out of memory");
             }
-            return;
+            goto logs;
 
         case WK_FRAME_ERROR:
+        case WK_FRAME_ERROR_NEXT:
             out->error = wk_memdup(p + WK_FRAME_HDR, n);
-            return;
+            goto logs;
         }
 
         p += WK_FRAME_HDR + n;
     }
 
-    if (status != -1 && WIFSIGNALED(status)) {
-        sig = WTERMSIG(status);
+    out->error = wk_strdupf("script process ended without a result");
 
-        if (sig == SIGXCPU) {
-            out->error = wk_strdupf(WK_MSG_TIMEOUT, s->timeout_ms);
+logs:
 
-        } else {
-            out->error = wk_strdupf("script process died of signal %d (%s)",
-                                    sig, strsignal(sig));
-        }
-
+    if (out->nlogs == 0) {
         return;
     }
 
-    out->error = wk_strdupf("script process ended without a result");
+    total = 0;
+
+    for (i = 0; i < out->nlogs; i++) {
+        total += strlen(out->logs[i]) + 1;
+    }
+
+    out->log = malloc(total);
+    if (out->log == NULL) {
+        return;
+    }
+
+    p = out->log;
+
+    for (i = 0; i < out->nlogs; i++) {
+        n = strlen(out->logs[i]);
+        memcpy(p, out->logs[i], n);
+        p += n;
+        *p++ = '\n';
+    }
+
+    p[-1] = '\0';
 }
 
 
 static void
 wk_script_fail(wk_script_t *s, wk_script_result_t *out, char *error)
 {
-    (void) wk_script_reap(s, 1);
     memset(out, 0, sizeof(wk_script_result_t));
     out->error = error;
     wk_script_free(s);
 }
 
 
-wk_script_t *
-wk_script_start(const char *content, size_t len, const char *args_json,
-    const char *context_json, const char *nodes_json, unsigned timeout_ms,
-    size_t mem_limit)
+/*
+ * An idle script process with this heap cap, given the run's memfd; its
+ * socket, or -1.  One that hung up (it ended) or says anything is closed.
+ */
+
+static int
+wk_idle_take(size_t mem_limit, int in_fd)
 {
-    int              fds[2], err;
-    pid_t            parent;
+    int              i, fd;
+    char             byte, cbuf[CMSG_SPACE(sizeof(int))];
+    ssize_t          n;
+    struct iovec     iov;
+    struct msghdr    msg;
+    struct pollfd    pfd;
+    struct cmsghdr  *cm;
+
+    wk_helper_forget();
+
+    for (i = wk_nidle - 1; i >= 0; i--) {
+        if (wk_idle_mem[i] != mem_limit) {
+            continue;
+        }
+
+        fd = wk_idle_fd[i];
+        wk_idle_fd[i] = wk_idle_fd[--wk_nidle];
+        wk_idle_mem[i] = wk_idle_mem[wk_nidle];
+
+        pfd.fd = fd;
+        pfd.events = POLLIN | POLLRDHUP;
+        pfd.revents = 0;
+
+        if (poll(&pfd, 1, 0) != 0) {
+            close(fd);
+            continue;
+        }
+
+        byte = 'r';
+        iov.iov_base = &byte;
+        iov.iov_len = 1;
+        memset(&msg, 0, sizeof(msg));
+        memset(cbuf, 0, sizeof(cbuf));
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf;
+        msg.msg_controllen = sizeof(cbuf);
+
+        cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &in_fd, sizeof(int));
+
+        do {
+            n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+
+        if (n == 1) {
+            return fd;
+        }
+
+        close(fd);
+    }
+
+    return -1;
+}
+
+
+/* After a run: its process waits for the next one, or goes. */
+
+static void
+wk_idle_put(int fd, size_t mem_limit)
+{
+    if (wk_nidle == WK_SCRIPT_IDLE || wk_helper_pid <= 0
+        || wk_helper_owner != getpid())
+    {
+        close(fd);
+        return;
+    }
+
+    wk_idle_fd[wk_nidle] = fd;
+    wk_idle_mem[wk_nidle] = mem_limit;
+    wk_nidle++;
+}
+
+
+wk_script_t *
+wk_script_start_eval(const char *content, size_t len, const char *args_json,
+    const char *context_json, const char *nodes_json, unsigned timeout_ms,
+    size_t mem_limit, int allow_eval)
+{
+    int              sv[2], in_fd, err;
     wk_script_t     *s;
-    wk_script_in_t   in;
 
     if (timeout_ms == 0) {
         timeout_ms = WK_SCRIPT_TIMEOUT;
@@ -1092,48 +1334,70 @@ wk_script_start(const char *content, size_t len, const char *args_json,
         return NULL;
     }
 
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        free(s);
-        return NULL;
-    }
-
-    in.content = content;
-    in.len = len;
-    in.args_json = args_json;
-    in.context_json = context_json;
-    in.nodes_json = nodes_json;
-    in.timeout_ms = timeout_ms;
-    in.mem_limit = mem_limit;
-
-    s->timeout_ms = timeout_ms;
-    s->deadline = wk_mono_ms() + timeout_ms + WK_SCRIPT_GRACE;
-
-    /* UTF-8 repair triples invalid bytes at worst */
-    s->max = 3 * (mem_limit + WK_SCRIPT_LOG_MAX) + 2 * WK_FRAME_HDR + 64;
-
-    parent = getpid();
-
-    s->pid = fork();
-
-    if (s->pid == 0) {
-        close(fds[0]);
-        wk_child(fds[1], parent, &in);
-    }
-
-    err = errno;
-    close(fds[1]);
-
-    if (s->pid == -1) {
-        close(fds[0]);
+    in_fd = wk_script_input(content, len, args_json, context_json,
+                            nodes_json, timeout_ms, mem_limit, allow_eval);
+    if (in_fd < 0) {
+        err = errno;
         free(s);
         errno = err;
         return NULL;
     }
 
-    s->fd = fds[0];
+    s->fd = wk_idle_take(mem_limit, in_fd);
+
+    if (s->fd >= 0) {
+        close(in_fd);
+        goto started;
+    }
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        err = errno;
+        close(in_fd);
+        free(s);
+        errno = err;
+        return NULL;
+    }
+
+    if (wk_helper_send(sv[1], in_fd) != 0) {
+        err = errno;
+        close(sv[0]);
+        close(sv[1]);
+        close(in_fd);
+        free(s);
+        errno = err;
+        return NULL;
+    }
+
+    close(sv[1]);
+    close(in_fd);
+
+    s->fd = sv[0];
+
+started:
+
+    s->mem_limit = mem_limit;
+    s->timeout_ms = timeout_ms;
+    s->deadline = wk_mono_ms() + timeout_ms + WK_SCRIPT_GRACE
+                  + WK_SCRIPT_WAIT;
+
+    /* the result's JSON fits in the heap; the log lines come on top */
+    s->max = mem_limit + WK_SCRIPT_LOG_LINES
+                         * (WK_SCRIPT_LOG_LINE + WK_FRAME_HDR)
+             + 2 * WK_FRAME_HDR + 4096;
+
     (void) fcntl(s->fd, F_SETFL, O_NONBLOCK);
 
     return s;
+}
+
+
+wk_script_t *
+wk_script_start(const char *content, size_t len, const char *args_json,
+    const char *context_json, const char *nodes_json, unsigned timeout_ms,
+    size_t mem_limit)
+{
+    return wk_script_start_eval(content, len, args_json, context_json,
+                                nodes_json, timeout_ms, mem_limit, 0);
 }
 
 
@@ -1154,6 +1418,7 @@ wk_script_deadline(const wk_script_t *s)
 int
 wk_script_collect(wk_script_t *s, wk_script_result_t *out)
 {
+    int       kind;
     char     *p;
     size_t    cap;
     ssize_t   n;
@@ -1198,10 +1463,23 @@ wk_script_collect(wk_script_t *s, wk_script_result_t *out)
         }
 
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            kind = wk_script_final(s);
+
+            if (kind == WK_FRAME_RESULT_NEXT || kind == WK_FRAME_ERROR_NEXT)
+            {
+                /* the run is over, its process stays for the next */
+                wk_script_decode(s, out);
+                wk_idle_put(s->fd, s->mem_limit);
+                s->fd = -1;
+                wk_script_free(s);
+                return 0;
+            }
+
             if (wk_mono_ms() < s->deadline) {
                 return WK_SCRIPT_AGAIN;
             }
 
+            /* closing the socket ends the process */
             wk_script_fail(s, out, wk_strdupf(WK_MSG_TIMEOUT, s->timeout_ms));
             return 0;
         }
@@ -1211,9 +1489,9 @@ wk_script_collect(wk_script_t *s, wk_script_result_t *out)
         return 0;
     }
 
-    /* end of file: the child has exited or is about to */
+    /* end of file: the script process has ended */
 
-    wk_script_decode(s, wk_script_reap(s, 0), out);
+    wk_script_decode(s, out);
     wk_script_free(s);
 
     return 0;
@@ -1223,22 +1501,21 @@ wk_script_collect(wk_script_t *s, wk_script_result_t *out)
 void
 wk_script_cancel(wk_script_t *s)
 {
-    (void) wk_script_reap(s, 1);
     wk_script_free(s);
 }
 
 
 int
-wk_script_run(const char *content, size_t len, const char *args_json,
+wk_script_run_eval(const char *content, size_t len, const char *args_json,
     const char *context_json, const char *nodes_json, unsigned timeout_ms,
-    size_t mem_limit, wk_script_result_t *out)
+    size_t mem_limit, int allow_eval, wk_script_result_t *out)
 {
     int64_t         wait;
     wk_script_t    *s;
     struct pollfd   pfd;
 
-    s = wk_script_start(content, len, args_json, context_json, nodes_json,
-                        timeout_ms, mem_limit);
+    s = wk_script_start_eval(content, len, args_json, context_json,
+                             nodes_json, timeout_ms, mem_limit, allow_eval);
     if (s == NULL) {
         memset(out, 0, sizeof(wk_script_result_t));
         out->error = wk_strdupf("script cannot start: %s", strerror(errno));
@@ -1259,15 +1536,29 @@ wk_script_run(const char *content, size_t len, const char *args_json,
 }
 
 
+int
+wk_script_run(const char *content, size_t len, const char *args_json,
+    const char *context_json, const char *nodes_json, unsigned timeout_ms,
+    size_t mem_limit, wk_script_result_t *out)
+{
+    return wk_script_run_eval(content, len, args_json, context_json,
+                              nodes_json, timeout_ms, mem_limit, 0, out);
+}
+
+
 void
 wk_script_result_free(wk_script_result_t *r)
 {
+    size_t  i;
+
+    for (i = 0; i < r->nlogs; i++) {
+        free(r->logs[i]);
+    }
+
+    free(r->logs);
     free(r->result_json);
     free(r->error);
     free(r->log);
 
-    r->result_json = NULL;
-    r->error = NULL;
-    r->log = NULL;
-    r->ok = 0;
+    memset(r, 0, sizeof(wk_script_result_t));
 }

@@ -1,13 +1,14 @@
 /*
- * The "script" node: JavaScript (Duktape 2.7) in a sandbox, one forked
- * child process per run, bounded in time and memory.  See wk_script.c for
- * why a process and not a thread.
+ * The "script" node: modern JavaScript (V8 from Debian's libnode, ES2022)
+ * in a sandboxed process per run, bounded in time and memory.  See
+ * wk_script.c for the processes and the sandbox, wk_v8.cc for the engine.
  *
- * The script is a function body: `return` gives the result.  Globals:
- * every argument by name, `context` (alias `$context`), `nodes` (alias
- * `$nodes`) and a `console` whose output is captured.  ECMAScript 5.1 plus
- * what Duktape has of ES2015+: `const` works, `let`, arrow functions,
- * template literals, destructuring and for-of do not (no transpiling).
+ * The script is the body of an async function: `return` gives the result
+ * (a promise is awaited), `await` works.  Globals: every argument by
+ * name, `context` (alias `$context`), `nodes` (aliases `$nodes`,
+ * `$jobsMapByNodeKey`) and a `console` whose lines are captured.  No
+ * require, process, network, files, timers or WebAssembly; eval and
+ * `new Function` only with allow_eval.
  */
 
 #ifndef WK_SCRIPT_H
@@ -19,7 +20,8 @@
 
 #define WK_SCRIPT_TIMEOUT    5000               /* ms, when 0 is given */
 #define WK_SCRIPT_MEM_LIMIT  (64 * 1024 * 1024) /* bytes, when 0 is given */
-#define WK_SCRIPT_LOG_MAX    16384              /* captured console bytes */
+#define WK_SCRIPT_LOG_LINES  100                /* console lines kept */
+#define WK_SCRIPT_LOG_LINE   4096               /* bytes of one line */
 
 #define WK_SCRIPT_AGAIN      1
 
@@ -29,7 +31,8 @@
  * is compact JSON (undefined returns null); on failure error says why:
  * "script error: ...", "script timed out after N ms", "script exceeded
  * the memory limit", ...  error is NULL only when even that could not be
- * allocated.  log is the console output, NULL when there was none.
+ * allocated.  logs are the console lines (nlogs of them), log the same
+ * joined by new lines; NULL when there was none.
  */
 
 typedef struct {
@@ -37,9 +40,24 @@ typedef struct {
     char                *result_json;
     char                *error;
     char                *log;
+    char               **logs;
+    size_t               nlogs;
 } wk_script_result_t;
 
 typedef struct wk_script_s  wk_script_t;
+
+
+/*
+ * The helper: a process forked before the caller reads any secret or job,
+ * holding neither (it wipes its environment and arguments), from which
+ * every script process is forked.  wk_script_helper_start() forks it
+ * (once; returns 0, or -1 with errno); after a start with final set, a
+ * helper that died is not replaced (the caller holds secrets by then) and
+ * script nodes fail.  Without a call, the first run starts one.
+ * wk_script_helper_stop() ends it and reaps it.
+ */
+int wk_script_helper_start(int final, char **argv);
+void wk_script_helper_stop(void);
 
 
 /*
@@ -51,6 +69,10 @@ typedef struct wk_script_s  wk_script_t;
 int wk_script_run(const char *content, size_t len, const char *args_json,
     const char *context_json, const char *nodes_json, unsigned timeout_ms,
     size_t mem_limit, wk_script_result_t *out);
+int wk_script_run_eval(const char *content, size_t len,
+    const char *args_json, const char *context_json, const char *nodes_json,
+    unsigned timeout_ms, size_t mem_limit, int allow_eval,
+    wk_script_result_t *out);
 
 void wk_script_result_free(wk_script_result_t *r);
 
@@ -64,12 +86,16 @@ void wk_script_result_free(wk_script_result_t *r);
  * out filled and the handle freed.  wk_script_cancel() kills the run and
  * frees the handle.
  *
- * The runs are children of the caller: it must not reap them itself
- * (no SIGCHLD set to SIG_IGN, no waitpid(-1, ...)).
+ * The helper is a child of the caller: it must not reap it itself (no
+ * SIGCHLD set to SIG_IGN, no waitpid(-1, ...)).  The script processes are
+ * the helper's children.
  */
 wk_script_t *wk_script_start(const char *content, size_t len,
     const char *args_json, const char *context_json, const char *nodes_json,
     unsigned timeout_ms, size_t mem_limit);
+wk_script_t *wk_script_start_eval(const char *content, size_t len,
+    const char *args_json, const char *context_json, const char *nodes_json,
+    unsigned timeout_ms, size_t mem_limit, int allow_eval);
 int wk_script_fd(const wk_script_t *s);
 int64_t wk_script_deadline(const wk_script_t *s);
 int wk_script_collect(wk_script_t *s, wk_script_result_t *out);

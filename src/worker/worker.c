@@ -29,6 +29,7 @@
 #include <sys/resource.h>
 
 #include "wk.h"
+#include "wk_script.h"
 #include "wk_flow.h"
 
 
@@ -68,6 +69,8 @@ wk_usage(FILE *f)
         "  --retention TIME      keep execution records that long (7d)\n"
         "  --smtp URL            the mail server of mail nodes\n"
         "  --env NAME,...        environment variables $env may read\n"
+        "  --allow-net CIDR,...  addresses request nodes may reach besides\n"
+        "                        public ones, e.g. 127.0.0.0/8,::1/128\n"
         "  --help                this text\n"
         "\n"
         "TIME: a number and a unit: ms, s, m, h, d (30s, 500ms, 7d).\n");
@@ -225,9 +228,10 @@ wk_env_arg(wk_conf_t *conf, const char *s)
 static int
 wk_options(int argc, char **argv, wk_conf_t *conf)
 {
-    int          c;
+    int          c, rc;
     char         host[64];
-    const char  *redis;
+    size_t       len;
+    const char  *redis, *bad;
 
     static const struct option  opts[] = {
         { "redis", required_argument, NULL, 'r' },
@@ -240,6 +244,7 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
         { "retention", required_argument, NULL, 'R' },
         { "smtp", required_argument, NULL, 's' },
         { "env", required_argument, NULL, 'e' },
+        { "allow-net", required_argument, NULL, 'N' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -326,6 +331,23 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
 
         case 'e':
             if (wk_env_arg(conf, optarg) != 0) {
+                fprintf(stderr, "webhook-worker: out of memory\n");
+                return -1;
+            }
+
+            break;
+
+        case 'N':
+            rc = wk_net_allow(&conf->net, optarg, &bad, &len);
+
+            if (rc == -1) {
+                fprintf(stderr, "webhook-worker: invalid allow-net \"%.*s\""
+                        " (CIDR: 10.0.0.0/8, ::1/128, 127.0.0.1)\n",
+                        (int) len, bad);
+                return -1;
+            }
+
+            if (rc != 0) {
                 fprintf(stderr, "webhook-worker: out of memory\n");
                 return -1;
             }
@@ -711,6 +733,17 @@ main(int argc, char **argv)
     serials = NULL;
     pfds_cap = 0;
 
+    /*
+     * The script nodes' helper first, before any option, password file,
+     * credential or job is read (wk_script.h); it wipes its copy of the
+     * environment and the arguments.
+     */
+    if (wk_script_helper_start(1, argv) != 0) {
+        fprintf(stderr, "webhook-worker: the script helper cannot start: "
+                "%s\n", strerror(errno));
+        return 1;
+    }
+
     if (wk_options(argc, argv, &conf) != 0) {
         return 2;
     }
@@ -973,6 +1006,7 @@ main(int argc, char **argv)
     }
 
     free(conf.env);
+    wk_net_free(&conf.net);
 
     return 0;
 }

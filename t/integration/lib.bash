@@ -11,7 +11,8 @@
 #                 (a server on a free port: VAR, SERVE_PID)
 #   redis         start_redis [ARGS...]: PORT, ADDR, REDIS_PID; R, RAW
 #   the worker    start_worker [ARGS...], stop_worker (WORKER_OPTS first,
-#                 stderr to WORKER_LOG)
+#                 stderr to WORKER_LOG); ALLOW_NET: the --allow-net of
+#                 every worker a test starts (loopback peers, SPEC §7)
 #   jobs          wait_for, uuid7, json, status_of, final, show, publish,
 #                 enqueue, run (a script whose jobs take another shape
 #                 defines its own publish, enqueue or run after this)
@@ -32,6 +33,7 @@ WORKER_PID=
 PORT=
 ADDR=
 WORKER_OPTS=()
+ALLOW_NET=(--allow-net 127.0.0.0/8,::1/128)
 WORKER_LOG=
 WAIT_STEP=0.05      # wait_for's polling interval
 UUID7_GAP=          # a pause after each uuid7, for ids in distinct ms
@@ -204,7 +206,7 @@ start_redis() {
 
 # shellcheck disable=SC2120
 start_worker() {    # ARGS...: after WORKER_OPTS
-    "$WORKER" --redis "$ADDR" "${WORKER_OPTS[@]}" "$@" \
+    "$WORKER" --redis "$ADDR" "${ALLOW_NET[@]}" "${WORKER_OPTS[@]}" "$@" \
         2>>"${WORKER_LOG:-$TMP/worker.log}" &
     WORKER_PID=$!
 }

@@ -313,7 +313,7 @@ is "$(job "$A" 'd["jobs"][0]["result"]["id"]')" 5 "the next id is 5"
 # ---- updates from several workers at once lose nothing (WATCH/MULTI)
 
 for _ in 1 2 3; do
-    "$WORKER" --redis "$ADDR" --concurrency 4 2>>"$TMP/workers.log" &
+    "$WORKER" --redis "$ADDR" "${ALLOW_NET[@]}" --concurrency 4 2>>"$TMP/workers.log" &
     MORE_PIDS="$MORE_PIDS $!"
 done
 : >"$TMP/upds"

@@ -122,7 +122,10 @@ wf() {      # KEY CONFIG
          \"status\":\"{{ \$nodes.call.status }}\"}}}]}"
 }
 
-WORKER_OPTS=(--max-attempts 1)
+# the upstreams' addresses come from $env: request data cannot set a
+# url's host or port (SPEC §7)
+export WH_BASE=$BASE WH_SLOW=$SLOW
+WORKER_OPTS=(--max-attempts 1 --env WH_BASE,WH_SLOW)
 start_worker --concurrency 256
 
 CTX="{\"data\":{\"base\":\"$BASE\",\"slow\":\"$SLOW\",\"n\":7,\"ref\":\"refs/heads/main\",\"commits\":[{\"id\":\"a1\"},{\"id\":\"b2\"}]}}"
@@ -130,7 +133,7 @@ CTX="{\"data\":{\"base\":\"$BASE\",\"slow\":\"$SLOW\",\"n\":7,\"ref\":\"refs/hea
 
 # ---- a JSON answer
 
-REV=$(wf ok '{"url":"{{ $context.data.base }}/ok"}')
+REV=$(wf ok '{"url":"{{ $env.WH_BASE }}/ok"}')
 ID=$(run ok "$REV" "$CTX")
 S=$(show "$ID")
 is "$(echo "$S" | json 'd["status"]')" 1 "a POST to a JSON upstream resolves"
@@ -145,14 +148,14 @@ is "$(echo "$S" | json 'sorted(d["jobs"][0]["result"])')" '["data","headers","st
 is "$(echo "$S" | json 'd["jobs"][1]["result"]')" '{"status":200}' \
    "... and \$nodes.call.status reaches the next node"
 
-REV=$(wf only '{"url":"{{ $context.data.base }}/ok","method":"GET","onlyData":true}')
+REV=$(wf only '{"url":"{{ $env.WH_BASE }}/ok","method":"GET","onlyData":true}')
 ID=$(run only "$REV" "$CTX")
 is "$(show "$ID" | json 'd["jobs"][0]["result"]')" '{"ok":true}' "onlyData: the result is the data"
 
 
 # ---- what reaches the upstream
 
-REV=$(wf echo '{"method":"PUT","url":"{{ $context.data.base }}/echo?pre=1",
+REV=$(wf echo '{"method":"PUT","url":"{{ $env.WH_BASE }}/echo?pre=1",
   "params":[{"name":"q","value":"a b&c=d"},{"name":"n","value":"{{ $context.data.n }}"},
             {"name":"ünï","value":"é/?#"}],
   "headers":[{"name":"X-Test","value":"hello {{ $context.data.n }}"}],
@@ -173,16 +176,16 @@ is "$(echo "$S" | json "$R0[\"data\"]")" \
 is "$(echo "$S" | json "$R0[\"headers\"][\"x-got-agent\"]")" webhook-worker \
    "User-Agent: webhook-worker"
 
-REV=$(wf jsontext '{"url":"{{ $context.data.base }}/echo","data":"{\"n\": {{ $context.data.n }}}"}')
+REV=$(wf jsontext '{"url":"{{ $env.WH_BASE }}/echo","data":"{\"n\": {{ $context.data.n }}}"}')
 ID=$(run jsontext "$REV" "$CTX")
 is "$(show "$ID" | json "$R0[\"data\"]")" '{"n":7}' \
    "json: a string data that is JSON text is sent as it is"
-REV=$(wf jsonstr '{"url":"{{ $context.data.base }}/echo","data":"plain {{ $context.data.n }}"}')
+REV=$(wf jsonstr '{"url":"{{ $env.WH_BASE }}/echo","data":"plain {{ $context.data.n }}"}')
 ID=$(run jsonstr "$REV" "$CTX")
 is "$(show "$ID" | json "[$R0[\"data\"], $R0[\"headers\"][\"content-length\"]]")" \
    '["plain 7","9"]' "... other strings as JSON strings"
 
-REV=$(wf form '{"url":"{{ $context.data.base }}/echo","contentType":"form",
+REV=$(wf form '{"url":"{{ $env.WH_BASE }}/echo","contentType":"form",
   "data":{"a":"x y&z","b":[1,"two"],"c":{"d":1},"n":"{{ $context.data.n }}"}}')
 ID=$(run form "$REV" "$CTX")
 S=$(show "$ID")
@@ -192,7 +195,7 @@ is "$(echo "$S" | json "$R0[\"data\"]")" \
    'a=x%20y%26z&b=1&b=two&c=%7B%22d%22%3A1%7D&n=7' \
    "... the object urlencoded, arrays as repeated names; a text answer stays text"
 
-REV=$(wf text '{"url":"{{ $context.data.base }}/echo","contentType":"text",
+REV=$(wf text '{"url":"{{ $env.WH_BASE }}/echo","contentType":"text",
   "data":"branch {{ $context.data.ref }} has {{ $context.data.commits }}"}')
 ID=$(run text "$REV" "$CTX")
 S=$(show "$ID")
@@ -201,27 +204,27 @@ is "$(echo "$S" | json "$R0[\"headers\"][\"x-got-type\"]")" \
 is "$(echo "$S" | json "$R0[\"data\"]")" \
    'branch refs/heads/main has [{"id":"a1"},{"id":"b2"}]' "... the data as text"
 
-REV=$(wf ctype '{"url":"{{ $context.data.base }}/echo","data":[1,2],
+REV=$(wf ctype '{"url":"{{ $env.WH_BASE }}/echo","data":[1,2],
   "headers":[{"name":"Content-Type","value":"application/vnd.test+json"}]}')
 ID=$(run ctype "$REV" "$CTX")
 S=$(show "$ID")
 is "$(echo "$S" | json "[$R0[\"headers\"][\"x-got-type\"], $R0[\"data\"]]")" \
    '["application/vnd.test+json",[1,2]]' "a Content-Type header overrides contentType's"
 
-REV=$(wf get '{"url":"{{ $context.data.base }}/echo","method":"GET","data":{"a":1}}')
+REV=$(wf get '{"url":"{{ $env.WH_BASE }}/echo","method":"GET","data":{"a":1}}')
 ID=$(run get "$REV" "$CTX")
 S=$(show "$ID")
 is "$(echo "$S" | json "[$R0[\"headers\"][\"x-got-method\"], $R0[\"data\"]]")" \
    '["GET",""]' "GET sends no body; an empty answer is \"\""
 
-REV=$(wf cookies '{"url":"{{ $context.data.base }}/cookies","method":"GET"}')
+REV=$(wf cookies '{"url":"{{ $env.WH_BASE }}/cookies","method":"GET"}')
 ID=$(run cookies "$REV" "$CTX")
 S=$(show "$ID")
 is "$(echo "$S" | json "[$R0[\"headers\"][\"set-cookie\"], $R0[\"headers\"][\"x-multi\"], $R0[\"data\"]]")" \
    '[["a=1","b=2"],"one, two","plain text"]' \
    "repeated headers joined, set-cookie an array; a text body is a string"
 
-REV=$(wf redir '{"url":"{{ $context.data.base }}/redir","method":"GET"}')
+REV=$(wf redir '{"url":"{{ $env.WH_BASE }}/redir","method":"GET"}')
 ID=$(run redir "$REV" "$CTX")
 is "$(show "$ID" | json "[$R0[\"status\"], $R0[\"data\"]]")" '[200,{"ok":true}]' \
    "a redirect is followed"
@@ -229,7 +232,7 @@ is "$(show "$ID" | json "[$R0[\"status\"], $R0[\"data\"]]")" '[200,{"ok":true}]'
 
 # ---- failures
 
-REV=$(wf fail '{"url":"{{ $context.data.base }}/fail"}')
+REV=$(wf fail '{"url":"{{ $env.WH_BASE }}/fail"}')
 ID=$(run fail "$REV" "$CTX")
 S=$(show "$ID")
 is "$(echo "$S" | json 'd["status"]')" -2 "a 500 ends the execution with status error"
@@ -241,7 +244,7 @@ is "$(echo "$S" | json '[(j["nodeKey"], j["status"], j.get("error")) for j in d[
 is "$(echo "$S" | json "[$R0[\"status\"], $R0[\"data\"]]")" '[500,{"error":"boom"}]' \
    "... the job keeps the response"
 
-REV=$(wf ignore '{"url":"{{ $context.data.base }}/notfound","ignoreFail":true}')
+REV=$(wf ignore '{"url":"{{ $env.WH_BASE }}/notfound","ignoreFail":true}')
 ID=$(run ignore "$REV" "$CTX")
 S=$(show "$ID")
 is "$(echo "$S" | json '[d["status"], d.get("error")]')" '[1,null]' \
@@ -262,7 +265,7 @@ like "$(echo "$S" | json 'd["jobs"][0]["error"]')" \
      "^request failed: Failed to connect to 127.0.0.1 port $DEAD_PORT .*Couldn't connect to server$" \
      "... saying so"
 
-REV=$(wf timeout '{"url":"{{ $context.data.slow }}/x?ms=3000","timeout":300}')
+REV=$(wf timeout '{"url":"{{ $env.WH_SLOW }}/x?ms=3000","timeout":300}')
 T0=$(date +%s%3N)
 ID=$(run timeout "$REV" "$CTX")
 T1=$(date +%s%3N)
@@ -273,12 +276,12 @@ like "$(echo "$S" | json 'd["jobs"][0]["error"]')" \
      '^request failed: Operation timed out after 3[0-9]{2} milliseconds' "... timed out"
 ok $(( T1 - T0 < 2500 ? 0 : 1 )) "... after 300 ms, not 3 s ($((T1 - T0)) ms queued to recorded)"
 
-REV=$(wf loop '{"url":"{{ $context.data.base }}/loop","method":"GET"}')
+REV=$(wf loop '{"url":"{{ $env.WH_BASE }}/loop","method":"GET"}')
 ID=$(run loop "$REV" "$CTX")
 is "$(show "$ID" | json 'd["jobs"][0]["error"]')" \
    "request failed: Maximum (5) redirects followed" "redirects: 5 at most"
 
-REV=$(wf big '{"url":"{{ $context.data.base }}/big.txt","method":"GET"}')
+REV=$(wf big '{"url":"{{ $env.WH_BASE }}/big.txt","method":"GET"}')
 ID=$(run big "$REV" "$CTX")
 is "$(show "$ID" | json '[d["status"], d["jobs"][0]["error"]]')" \
    '[-2,"request failed: the response is larger than 10485760 bytes"]' \
@@ -290,12 +293,12 @@ is "$(show "$ID" | json 'd["jobs"][0]["error"]')" \
    'request failed: invalid url "file:///etc/passwd": only http and https are allowed' \
    "only http and https"
 
-REV=$(wf badurl '{"url":"{{ $context.data.nothing }}"}')
+REV=$(wf badurl '{"url":"{{ $env.WH_NOTHING }}"}')
 ID=$(run badurl "$REV" "$CTX")
 is "$(show "$ID" | json 'd["jobs"][0]["error"]')" "request failed: no url" \
    "a url that renders empty"
 
-REV=$(wf badhdr '{"url":"{{ $context.data.base }}/ok","headers":[{"name":"X-A","value":"a\r\nX-Injected: 1"}]}')
+REV=$(wf badhdr '{"url":"{{ $env.WH_BASE }}/ok","headers":[{"name":"X-A","value":"a\r\nX-Injected: 1"}]}')
 ID=$(run badhdr "$REV" "$CTX")
 is "$(show "$ID" | json 'd["jobs"][0]["error"]')" 'request failed: invalid header "X-A"' \
    "a header value with a line break is refused"
@@ -311,7 +314,7 @@ is "$(R XLEN webhook:dead)" 9 "each failed execution is a dead letter (--max-att
 
 # ---- 200 requests in flight at once
 
-REV=$(wf slow '{"url":"{{ $context.data.slow }}/slow?ms=1000&i={{ $context.data.i }}","method":"GET"}')
+REV=$(wf slow '{"url":"{{ $env.WH_SLOW }}/slow?ms=1000&i={{ $context.data.i }}","method":"GET"}')
 : >"$TMP/ids"
 for i in $(seq 1 200); do
     id=$(uuid7)
@@ -364,7 +367,7 @@ is "$(for id in $(cat "$TMP/ids"); do status_of "$id"; done | tr '\n' ' ')" "1 1
 # entries stay pending), the worker lives on and reconnects
 
 start_worker
-REV=$(wf slow2 '{"url":"{{ $context.data.slow }}/slow?ms=1500","method":"GET"}')
+REV=$(wf slow2 '{"url":"{{ $env.WH_SLOW }}/slow?ms=1500","method":"GET"}')
 : >"$TMP/ids"
 for i in 1 2 3; do
     id=$(uuid7)
@@ -382,7 +385,7 @@ wait_for 5 eval '[ "$(R ping 2>/dev/null)" == PONG ]'
 sleep 2     # past the moment the dropped requests would have ended
 kill -0 "$WORKER_PID"
 ok $? "Redis lost with 3 requests in flight: the worker survives"
-REV=$(wf ok2 '{"url":"{{ $context.data.base }}/ok"}')
+REV=$(wf ok2 '{"url":"{{ $env.WH_BASE }}/ok"}')
 ID=$(run ok2 "$REV" "$CTX")
 is "$(status_of "$ID")" 1 "... reconnects and runs new jobs"
 stop_worker

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The "script" node of webhook-worker against a real redis-server, TAP:
-# NocoBase's examples, arguments, $nodes, errors, and a script stuck in
-# `while (true) {}` that times out while other jobs go on meanwhile.
+# NocoBase's examples and their modern forms, arguments, $nodes, errors,
+# logs, limits, allowEval, a script stuck in `while (true) {}` that times
+# out while other jobs go on meanwhile, and the sandbox's helper holding
+# none of the worker's secrets (environment, --smtp credentials).
 set -u
 
 cd "$(dirname "$0")/../.." || exit 2
@@ -23,7 +25,9 @@ wf() {      # KEY CONFIG
 }
 
 WORKER_OPTS=(--max-attempts 1)
-start_worker
+# secrets the helper must not hold: one in the environment, one in argv
+WEBHOOK_TEST_SECRET=s3cr3t-env start_worker \
+    --smtp "smtp://user:s3cr3t-smtp@127.0.0.1:$(free_port)"
 
 CTX='{"data":{"ref":"refs/heads/main","n":7,"commits":[{"id":"a1"},{"id":"b2"},{"id":"c3"}]}}'
 JS='d["jobs"][1]'
@@ -134,6 +138,60 @@ ok $? "20 busy scripts of 600 ms each resolve"
 T1=$(date +%s%3N)
 ok $(( T1 - T0 < 8000 ? 0 : 1 )) \
    "... side by side: $((T1 - T0)) ms for 12 s of scripts (--concurrency 128, $(nproc) CPUs)"
+
+# ---- modern JavaScript: the examples in ES2022, logs
+REV=$(wf modern '{"content":"const {ref, commits} = context.data;\nconst ids = commits.map(({id}) => id);\nconsole.log(`ref ${ref}`, {n: ids.length});\nconsole.warn(\"second\");\nconst branch = await (async () => ref.replace(\"refs/heads/\", \"\"))();\nreturn {branch, ids: [...ids], first: ids?.[0] ?? null, big: String(2n ** 70n)}"}')
+ID=$(run modern "$REV" "$CTX")
+S=$(show "$ID")
+is "$(echo "$S" | json "[$JS[\"status\"], $JS[\"result\"][\"branch\"], $JS[\"result\"][\"ids\"], $JS[\"result\"][\"first\"], $JS[\"result\"][\"big\"]]")" \
+   '[1,"main",["a1","b2","c3"],"a1","1180591620717411303424"]' \
+   "destructuring, arrows, templates, async/await, ?., ??, spread, BigInt"
+is "$(echo "$S" | json "$JS[\"logs\"]")" '["ref refs/heads/main {\"n\":3}","second"]' \
+   "console lines are the job's logs"
+is "$(echo "$S" | json "'logs' in d['jobs'][0]")" false \
+   "... other jobs have none"
+
+REV=$(wf mem '{"content":"const a = []; while (true) a.push(new Array(1e6).fill(1))","memory":16,"timeout":20000}')
+ID=$(run mem "$REV" "$CTX")
+is "$(show "$ID" | json "[$JS[\"status\"], $JS[\"error\"]]")" \
+   '[-2,"script exceeded the memory limit"]' "memory: 16 MB cuts a runaway allocation"
+REV=$(wf never '{"content":"return new Promise(() => {})"}')
+ID=$(run never "$REV" "$CTX")
+is "$(show "$ID" | json "$JS[\"error\"]")" \
+   "script error: the returned promise never settles (nothing is left that could settle it)" \
+   "a promise that never settles fails the node"
+REV=$(wf noeval '{"content":"return eval(\"1 + 1\")"}')
+ID=$(run noeval "$REV" "$CTX")
+like "$(show "$ID" | json "$JS[\"error\"]")" '^script error: EvalError: ' \
+   "eval of code is refused"
+REV=$(wf yeseval '{"content":"return eval(\"1 + 1\")","allowEval":true}')
+ID=$(run yeseval "$REV" "$CTX")
+is "$(show "$ID" | json "$JS[\"result\"]")" 2 "... unless allowEval: true"
+
+# ---- the sandbox's helper: the worker's one child, none of its secrets
+HELPER=$(pgrep -P "$WORKER_PID")
+is "$(echo "$HELPER" | wc -w)" 1 "the worker has one child, the script helper"
+has() { tr '\0' '\n' <"$1" | grep -c "$2"; }
+is "$(has "/proc/$WORKER_PID/environ" s3cr3t-env),$(has "/proc/$WORKER_PID/cmdline" s3cr3t-smtp)" \
+   "1,1" "the worker holds the secrets (the check can see them)"
+is "$(has "/proc/$HELPER/environ" s3cr3t),$(has "/proc/$HELPER/cmdline" s3cr3t)" \
+   "0,0" "its helper's environment and arguments hold none of them"
+is "$(ls "/proc/$HELPER/fd" | wc -l)" 1 "the helper keeps one descriptor"
+REV=$(wf spin2 '{"content":"while (true) {}","timeout":3000}')
+SPIN=$(enqueue spin2 "$REV" "$CTX")
+P=
+for _ in $(seq 1 100); do
+    P=$(pgrep -P "$HELPER" | head -1)
+    [ -n "$P" ] && break
+    sleep 0.02
+done
+is "$(ls "/proc/$P/fd" 2>/dev/null | tr '\n' ' ')" "3 " \
+   "a script process holds its socket (fd 3) and nothing else"
+is "$(grep -E '^(Seccomp|NoNewPrivs):' "/proc/$P/status" | tr -s '\t\n' '  ')" \
+   "NoNewPrivs: 1 Seccomp: 2 " "... under a seccomp filter"
+is "$(has "/proc/$P/environ" s3cr3t),$(has "/proc/$P/cmdline" s3cr3t)" "0,0" \
+   "... and none of the secrets either"
+wait_for 10 final "$SPIN"
 
 stop_worker
 is $? 0 "SIGTERM: the worker exits 0"

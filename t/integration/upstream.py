@@ -1,5 +1,6 @@
 # An HTTP peer for the worker's request nodes: answers any path but /stats
-# after ?ms=N milliseconds (1000 by default), thousands at a time.
+# after ?ms=N milliseconds (1000 by default) with ?status=N (200),
+# thousands at a time.
 # /stats: per path, the requests in flight, the most it had in flight at
 # once and how many it answered.  Usage: upstream.py PORT
 import asyncio, json, resource, sys, urllib.parse
@@ -25,10 +26,12 @@ async def handle(reader, writer):
         if length:
             await reader.readexactly(length)
         url = urllib.parse.urlparse(line.split()[1])
+        query = urllib.parse.parse_qs(url.query)
+        status = int(query.get("status", ["200"])[0] or 200)
         if url.path == "/stats":
             body = json.dumps(stats).encode()
         else:
-            ms = int(urllib.parse.parse_qs(url.query).get("ms", ["1000"])[0])
+            ms = int(query.get("ms", ["1000"])[0])
             p = stats.setdefault(url.path,
                                  {"inflight": 0, "max": 0, "done": 0})
             p["inflight"] += 1
@@ -39,9 +42,9 @@ async def handle(reader, writer):
                 p["inflight"] -= 1
             p["done"] += 1
             body = json.dumps({"slept": ms}).encode()
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        writer.write(b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
                      b"Connection: close\r\nContent-Length: %d\r\n\r\n"
-                     % len(body) + body)
+                     % (status, len(body)) + body)
         await writer.drain()
     except Exception:
         pass

@@ -55,7 +55,8 @@ http {
 EOC
 sleep 0.3
 "$nginx" -p "$dir/" -c "$dir/nginx.conf"
-"$top/build/webhook-worker" --redis "127.0.0.1:$rport" 2>"$dir/worker.log" &
+"$top/build/webhook-worker" --redis "127.0.0.1:$rport" \
+    --allow-net 127.0.0.0/8,::1/128 2>"$dir/worker.log" &
 wpid=$!
 sleep 0.5
 

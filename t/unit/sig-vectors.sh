@@ -62,3 +62,26 @@ printf '%s' 'payload=1&x=2' \
 
 # Basic: base64 of user:password.
 printf '%s' 'alice:s3cr3t:with:colons' | echo "basic Basic $(openssl base64 -A)"
+
+# SPEC §10 schemes.  None of these providers publishes a worked example
+# with secret, body and signature except Twilio (its docs' auth token 12345
+# example, recomputed below); the others are made here with openssl from
+# each provider's documented construction.
+printf 'v0:1700000000:%s' '{"event":"meeting.started"}' \
+    | echo "zoom v0=$(hmac_hex sha256 zoom_secret_token)"
+printf '%s' '{"for_user_id":"2244994945"}' \
+    | echo "twitter sha256=$(hmac_b64 sha256 tw_consumer_secret)"
+printf '%s' '{"list_folder":{"accounts":["dbid:AAH4f99T0taONIb"]}}' \
+    | echo "dropbox $(hmac_hex sha256 dropbox_app_secret)"
+printf '%s' '{"object":"page","entry":[]}' \
+    | echo "meta sha256=$(hmac_hex sha256 meta_app_secret)"
+printf '1671552777:%s' '{"event_id":"evt_01h","event_type":"x"}' \
+    | echo "paddle ts=1671552777;h1=$(hmac_hex sha256 pdl_ntfset_secret)"
+printf '%s' '{"action":"create","type":"Issue"}' \
+    | echo "linear $(hmac_hex sha256 lin_wh_secret)"
+printf '%s' 'https://mycompany.com/myapp.php?foo=1&bar=2CallSidCA1234567890ABCDECaller+12349013030Digits1234From+12349013030To+18005551212' \
+    | echo "twilio $(hmac_b64 sha1 12345)"
+BODYSHA=$(printf '%s' '{"a":1}' | openssl dgst -sha256 | sed 's/^.*= //')
+echo "twilio-json-sha $BODYSHA"
+printf '%s' "https://example.com/hook?bodySHA256=$BODYSHA" \
+    | echo "twilio-json $(hmac_b64 sha1 12345)"

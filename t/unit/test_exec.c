@@ -737,6 +737,97 @@ test_yield(void)
 }
 
 
+/* §7: a Content-Type from request data must be a media type */
+static void
+test_response_type(void)
+{
+    size_t           i;
+    wh_exec_t       *ex;
+    wh_workflow_t   *wf;
+    char             ctx[256];
+    const wh_response_t  *r;
+
+    static const char  *good[] = {
+        "text/plain", "application/json; charset=utf-8",
+        "application/vnd.api+json", "text/plain;charset=\\\"a b\\\"",
+        "multipart/mixed; boundary=x; a=b",
+    };
+
+    static const char  *bad[] = {
+        "", "text", "text/", "/plain", "text/html<script>", "text/plain;x",
+        "text/plain; x=", "text/html, text/plain", "text /plain",
+        "text/plain; a=\\\"open", "a/b\\u0000c", "text/html\\r\\nX-A: 1",
+    };
+
+    wf = wf_load("{\"key\":\"k\",\"nodes\":[{\"key\":\"r\",\"type\":"
+                 "\"response\",\"config\":{\"headers\":[{\"name\":"
+                 "\"content-type\",\"value\":\"{{ $context.data.t }}\"}],"
+                 "\"body\":\"x\"}}]}");
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        snprintf(ctx, sizeof(ctx), "{\"data\":{\"t\":\"%s\"}}", good[i]);
+        ex = start(wf, ctx);
+        is_int(run(ex), WH_STATUS_RESOLVED, "Content-Type %s: answered",
+               good[i]);
+        r = wh_exec_response(ex);
+        ok(r != NULL && r->nheaders == 1, "... with the header");
+    }
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(ctx, sizeof(ctx), "{\"data\":{\"t\":\"%s\"}}", bad[i]);
+        ex = start(wf, ctx);
+        is_int(run(ex), WH_STATUS_ERROR, "Content-Type \"%s\": the node "
+               "fails", bad[i]);
+        is_str(wh_exec_error(ex), "node \"r\": \"Content-Type\" is not a "
+               "media type", "... saying so");
+        ok(wh_exec_response(ex) == NULL, "... no response");
+    }
+
+    wh_workflow_free(wf);
+}
+
+
+/* §7: what a failed sync answer shows of an execution's error */
+static void
+test_public_error(void)
+{
+    size_t    i;
+    wh_buf_t  b;
+
+    static const struct {
+        const char  *err;
+        const char  *pub;
+    } t[] = {
+        { "node \"call\": request failed: Failed to connect to 10.0.0.5 "
+          "port 8080 after 0 ms: Couldn't connect to server",
+          "node \"call\": request failed" },
+        { "node \"call\": request failed: the address 127.0.0.2 is not "
+          "allowed (webhook-worker --allow-net)",
+          "node \"call\": request failed" },
+        { "node \"call\": request failed: HTTP status 503",
+          "node \"call\": request failed: HTTP status 503" },
+        { "node \"call\": request failed: invalid url "
+          "\"http://secret.internal/x?token=s3cr3t\": bad",
+          "node \"call\": request failed" },
+        { "node \"x-1_a\": script failed: s3cr3t is not defined",
+          "node \"x-1_a\": script failed" },
+        { "node \"r\": \"Content-Type\" is not a media type",
+          "node \"r\": \"Content-Type\" is not a media type" },
+        { "node \"m\": 10.0.0.5 said no", "node \"m\": failed" },
+        { "node \"n\": ", "node \"n\": failed" },
+        { "the execution exceeded options.timeout (400 ms)",
+          "the execution exceeded options.timeout (400 ms)" },
+    };
+
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        wh_buf_init(&b, &mem, 16);
+        wh_exec_public_error(t[i].err, strlen(t[i].err), &b);
+        wh_buf_addc(&b, '\0');
+        is_str(b.data, t[i].pub, "public part of \"%s\"", t[i].err);
+    }
+}
+
+
 int
 main(void)
 {
@@ -749,6 +840,8 @@ main(void)
     test_response_end();
     test_loops();
     test_yield();
+    test_response_type();
+    test_public_error();
 
     wh_arena_destroy(arena);
 

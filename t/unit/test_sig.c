@@ -108,6 +108,26 @@ verify(const wh_sig_opts_t *o, const char *secret, hdrs_t *h,
     in.body = body;
     in.body_len = strlen(body);
     in.now = now;
+    in.url = NULL;
+    in.url_len = 0;
+
+    return wh_sig_verify(o, secret, strlen(secret), &in);
+}
+
+
+static wh_sig_rc_t
+verify_url(const wh_sig_opts_t *o, const char *secret, hdrs_t *h,
+    const char *body, const char *url)
+{
+    wh_sig_input_t  in;
+
+    in.header = get_header;
+    in.data = h;
+    in.body = body;
+    in.body_len = strlen(body);
+    in.now = 0;
+    in.url = url;
+    in.url_len = url ? strlen(url) : 0;
 
     return wh_sig_verify(o, secret, strlen(secret), &in);
 }
@@ -842,6 +862,164 @@ test_combine(void)
 }
 
 
+/*
+ * SPEC §10 schemes.  Only Twilio publishes a worked example (its docs'
+ * auth token "12345" request); the other vectors come from
+ * t/unit/sig-vectors.sh, computed with openssl from each provider's
+ * documented construction.
+ */
+
+static void
+body_scheme(const char *scheme, const char *name, const char *secret,
+    const char *body, const char *sig, int b64, size_t pos)
+{
+    wh_sig_opts_t  o;
+    hdrs_t         h;
+
+    is_int(setup(&o, scheme, NULL), 0, "%s: init", scheme);
+    is_rc(verify(&o, secret, hdrs(&h, name, sig, NULL), body, 0), WH_SIG_OK,
+          "%s: vector", scheme);
+    is_rc(verify(&o, secret, hdrs(&h, name, b64 ? flip_b64(sig, pos)
+                                                : flip_hex(sig, pos), NULL),
+                 body, 0), WH_SIG_INVALID, "%s: flipped bit", scheme);
+    is_rc(verify(&o, secret, hdrs(&h, name, sig, NULL), flip_body(body, 3),
+                 0), WH_SIG_INVALID, "%s: changed body byte", scheme);
+    is_rc(verify(&o, "other", hdrs(&h, name, sig, NULL), body, 0),
+          WH_SIG_INVALID, "%s: other secret", scheme);
+    is_rc(verify(&o, secret, hdrs(&h, "X-Other", sig, NULL), body, 0),
+          WH_SIG_MISSING, "%s: missing header", scheme);
+    wh_sig_free(&o);
+}
+
+
+static void
+test_providers(void)
+{
+    wh_sig_opts_t  o;
+    hdrs_t         h;
+    const char    *zbody = "{\"event\":\"meeting.started\"}";
+    const char    *zsig = "v0=3e26cabfef3d31e659f8b672f08a7e4872438adf9c171b"
+                          "0122eefa5e8c0c6803";
+    const char    *Z = "x-zm-signature", *ZT = "x-zm-request-timestamp";
+    const char    *pbody = "{\"event_id\":\"evt_01h\",\"event_type\":\"x\"}";
+    const char    *psig = "ts=1671552777;h1=9f2a4e8de8e4ba7d0fb659b4eeabb456"
+                          "1995c60af21f266534d67646e898bdb4";
+    const char    *P = "Paddle-Signature";
+
+    body_scheme("twitter", "x-twitter-webhooks-signature", "tw_consumer_secret",
+                "{\"for_user_id\":\"2244994945\"}",
+                "sha256=nBJMvQhlV4u+5VS7VIiWMQ/y3mv/66adltVRNWhxiRs=", 1, 10);
+    body_scheme("dropbox", "X-Dropbox-Signature", "dropbox_app_secret",
+                "{\"list_folder\":{\"accounts\":[\"dbid:AAH4f99T0taONIb\"]}}",
+                "b4c3a82cd1dd4155cfced4075ba67f3ab7dda644139d2afda49a0746ea79"
+                "394f", 0, 5);
+    body_scheme("meta", "X-Hub-Signature-256", "meta_app_secret",
+                "{\"object\":\"page\",\"entry\":[]}",
+                "sha256=7737c8c2c205014576d41d33bf51e33b58a44d48700b5820ea939"
+                "7d612e36dd1", 0, 12);
+    body_scheme("linear", "Linear-Signature", "lin_wh_secret",
+                "{\"action\":\"create\",\"type\":\"Issue\"}",
+                "a7bba58b65016c49731160ce8b989d0ca1f59132af4325a869c25a574017"
+                "9f91", 0, 0);
+
+    /* zoom: Slack's construction with its own headers, tolerance 300s */
+
+    is_int(setup(&o, "zoom", NULL), 0, "zoom: init");
+    is_rc(verify(&o, "zoom_secret_token", hdrs(&h, Z, zsig, ZT, "1700000000",
+                 NULL), zbody, 1700000000 + 300), WH_SIG_OK, "zoom: vector");
+    is_rc(verify(&o, "zoom_secret_token", hdrs(&h, Z, flip_hex(zsig, 20), ZT,
+                 "1700000000", NULL), zbody, 1700000000), WH_SIG_INVALID,
+          "zoom: flipped bit");
+    is_rc(verify(&o, "zoom_secret_token", hdrs(&h, Z, zsig, ZT, "1700000001",
+                 NULL), zbody, 1700000000), WH_SIG_INVALID,
+          "zoom: other timestamp");
+    is_rc(verify(&o, "zoom_secret_token", hdrs(&h, Z, zsig, NULL), zbody,
+                 1700000000), WH_SIG_MISSING, "zoom: missing timestamp");
+    is_rc(verify(&o, "zoom_secret_token", hdrs(&h, Z, zsig, ZT, "1700000000",
+                 NULL), zbody, 1700000000 + 301), WH_SIG_EXPIRED,
+          "zoom: old timestamp");
+    wh_sig_free(&o);
+
+    is_int(setup(&o, "zoom", "tolerance=0", NULL), 0, "zoom: tolerance=0");
+    is_rc(verify(&o, "zoom_secret_token", hdrs(&h, Z, zsig, ZT, "1700000000",
+                 NULL), zbody, 1800000000), WH_SIG_OK,
+          "zoom: tolerance=0 turns the time check off");
+    wh_sig_free(&o);
+
+    /* paddle: ts=;h1= list, any h1 */
+
+    is_int(setup(&o, "paddle", NULL), 0, "paddle: init");
+    is_rc(verify(&o, "pdl_ntfset_secret", hdrs(&h, P, psig, NULL), pbody,
+                 1671552777), WH_SIG_OK, "paddle: vector");
+    is_rc(verify(&o, "pdl_ntfset_secret", hdrs(&h, P,
+                 cat("ts=1671552777;h1=00;h1=", psig + 17), NULL), pbody,
+                 1671552777), WH_SIG_OK, "paddle: second h1 matches");
+    is_rc(verify(&o, "pdl_ntfset_secret", hdrs(&h, P, flip_hex(psig, 30),
+                 NULL), pbody, 1671552777), WH_SIG_INVALID,
+          "paddle: flipped bit");
+    is_rc(verify(&o, "pdl_ntfset_secret", hdrs(&h, P, psig + 14, NULL),
+                 pbody, 1671552777), WH_SIG_INVALID, "paddle: no ts");
+    is_rc(verify(&o, "pdl_ntfset_secret", hdrs(&h, P, psig, NULL), pbody,
+                 1671552777 + 301), WH_SIG_EXPIRED, "paddle: old timestamp");
+    is_rc(verify(&o, "pdl_ntfset_secret", hdrs(&h, NULL), pbody, 1671552777),
+          WH_SIG_MISSING, "paddle: missing header");
+    wh_sig_free(&o);
+
+    /* twilio: the published example, a form body, sorted parameters */
+
+    is_int(setup(&o, "twilio", NULL), 0, "twilio: init");
+    is_rc(verify_url(&o, "12345", hdrs(&h, "X-Twilio-Signature",
+                     "0/KCTR6DLpKmkAf8muzZqo1nDgQ=", "Content-Type",
+                     "application/x-www-form-urlencoded", NULL),
+                     "To=%2B18005551212&From=%2B12349013030&Digits=1234"
+                     "&Caller=%2B12349013030&CallSid=CA1234567890ABCDE",
+                     "https://mycompany.com/myapp.php?foo=1&bar=2"),
+          WH_SIG_OK, "twilio: Twilio's published example");
+    is_rc(verify_url(&o, "12345", hdrs(&h, "X-Twilio-Signature",
+                     "0/KCTR6DLpKmkAf8muzZqo1nDgQ=", "Content-Type",
+                     "application/x-www-form-urlencoded; charset=utf-8",
+                     NULL),
+                     "CallSid=CA1234567890ABCDE&Caller=%2B12349013030"
+                     "&Digits=1234&From=%2B12349013030&To=%2B18005551212",
+                     "https://mycompany.com/myapp.php?foo=1&bar=2"),
+          WH_SIG_OK, "twilio: charset parameter, other order");
+    is_rc(verify_url(&o, "12345", hdrs(&h, "X-Twilio-Signature",
+                     "0/KCTR6DLpKmkAf8muzZqo1nDgQ=", "Content-Type",
+                     "application/x-www-form-urlencoded", NULL),
+                     "To=%2B18005551212&From=%2B12349013030&Digits=1235"
+                     "&Caller=%2B12349013030&CallSid=CA1234567890ABCDE",
+                     "https://mycompany.com/myapp.php?foo=1&bar=2"),
+          WH_SIG_INVALID, "twilio: changed parameter");
+    is_rc(verify_url(&o, "12345", hdrs(&h, "X-Twilio-Signature",
+                     "0/KCTR6DLpKmkAf8muzZqo1nDgQ=", "Content-Type",
+                     "application/x-www-form-urlencoded", NULL),
+                     "To=%2B18005551212&From=%2B12349013030&Digits=1234"
+                     "&Caller=%2B12349013030&CallSid=CA1234567890ABCDE",
+                     "http://mycompany.com/myapp.php?foo=1&bar=2"),
+          WH_SIG_INVALID, "twilio: other URL");
+    is_rc(verify_url(&o, "12345", hdrs(&h, "X-Twilio-Signature",
+                     "2e7mH/NA6FwzvUqLZxhsETU/4bw=", "Content-Type",
+                     "application/json", NULL), "{\"a\":1}",
+                     "https://example.com/hook?bodySHA256=015abd7f5cc57a2dd94b"
+                     "7590f04ad8084273905ee33ec5cebeae62276a97f862"),
+          WH_SIG_OK, "twilio: JSON body through bodySHA256");
+    is_rc(verify_url(&o, "12345", hdrs(&h, "X-Twilio-Signature",
+                     "2e7mH/NA6FwzvUqLZxhsETU/4bw=", "Content-Type",
+                     "application/json", NULL), "{\"a\":2}",
+                     "https://example.com/hook?bodySHA256=015abd7f5cc57a2dd94b"
+                     "7590f04ad8084273905ee33ec5cebeae62276a97f862"),
+          WH_SIG_INVALID, "twilio: JSON body that bodySHA256 does not match");
+    is_rc(verify_url(&o, "12345", hdrs(&h, "X-Twilio-Signature",
+                     "2e7mH/NA6FwzvUqLZxhsETU/4bw=", "Content-Type",
+                     "application/json", NULL), "{\"a\":1}",
+                     "https://example.com/hook"),
+          WH_SIG_INVALID, "twilio: JSON body without bodySHA256");
+    is_rc(verify_url(&o, "12345", hdrs(&h, NULL), "", "https://example.com/"),
+          WH_SIG_MISSING, "twilio: missing header");
+    wh_sig_free(&o);
+}
+
+
 int
 main(void)
 {
@@ -856,6 +1034,7 @@ main(void)
     test_hmac();
     test_options();
     test_combine();
+    test_providers();
 
     return done_testing();
 }
