@@ -207,12 +207,12 @@ Content-Type: application/json
 
 
 
-=== TEST 10: zoom: with a signature scheme, an unsigned handshake gets no HMAC
+=== TEST 10: zoom: with the zoom scheme, an unsigned handshake gets no HMAC
 --- config
     location = /zoom {
         webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
         webhook_queue test:challenge;
-        webhook_signature hmac zoom-secret header=x-zm-signature prefix=v0=;
+        webhook_signature zoom zoom-secret;
         webhook_challenge zoom zoom-secret;
         webhook ../html/wf.json;
     }
@@ -223,7 +223,30 @@ Content-Type: application/json
 
 
 
-=== TEST 11: twitter: GET crc_token, the base64 HMAC as response_token
+=== TEST 11: zoom: a handshake signed with the zoom scheme is answered
+--- config
+    location = /zoom {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook_queue test:challenge;
+        webhook_signature zoom zoom-secret;
+        webhook_challenge zoom zoom-secret;
+        webhook ../html/wf.json;
+    }
+--- request eval
+"POST /zoom\n$::zoom_body"
+--- more_headers eval
+"x-zm-request-timestamp: $::now\n"
+. "x-zm-signature: v0="
+. Digest::SHA::hmac_sha256_hex("v0:$::now:$::zoom_body", 'zoom-secret')
+--- error_code: 200
+--- response_body eval
+'{"plainToken":"qgg8vlvZRS6UYooatFL8Aw","encryptedToken":"'
+. Digest::SHA::hmac_sha256_hex('qgg8vlvZRS6UYooatFL8Aw', 'zoom-secret')
+. '"}'
+
+
+
+=== TEST 12: twitter: GET crc_token, the base64 HMAC as response_token
 --- config
     location = /x {
         webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
@@ -244,7 +267,7 @@ Content-Type: application/json
 
 
 
-=== TEST 12: msgraph: validationToken echoed as text, decoded, on POST
+=== TEST 13: msgraph: validationToken echoed as text, decoded, on POST
 --- config
     location = /graph {
         webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
@@ -264,7 +287,7 @@ Validation: Testing client application reachability
 
 
 
-=== TEST 13: dropbox: GET challenge echoed as text
+=== TEST 14: dropbox: GET challenge echoed as text
 --- config
     location = /dropbox {
         webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
@@ -282,7 +305,7 @@ hD8T3zW4
 
 
 
-=== TEST 14: inherited from server level, off in a location
+=== TEST 15: inherited from server level, off in a location
 --- config
     webhook_challenge dropbox;
     location = /off {
@@ -297,7 +320,7 @@ GET /off?challenge=hD8T3zW4
 
 
 
-=== TEST 15: meta needs its SECRET
+=== TEST 16: meta needs its SECRET
 --- config
     location = /meta {
         webhook_challenge meta;
@@ -309,7 +332,7 @@ challenge provider "meta" needs a SECRET
 
 
 
-=== TEST 16: an unknown provider is refused
+=== TEST 17: an unknown provider is refused
 --- config
     location = /x {
         webhook_challenge github;

@@ -67,6 +67,12 @@ is "$(cat "$TMP/body")" 42 "meta: answered with hub.challenge"
 is "$(post "$base/hooks/whatsapp?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=42")" \
    403 "meta: a wrong token is 403"
 
+wa='{"entry":[{"changes":[{"value":{"messages":[{"from":"15551234567","text":{"body":"hi"}}]}}]}]}'
+is "$(post -H "X-Hub-Signature-256: sha256=$(hmac meta-app-secret "$wa")" \
+      -H 'Content-Type: application/json' -d "$wa" "$base/hooks/whatsapp")" \
+   202 "meta: a signed message is queued"
+RAW DEL webhook:jobs >/dev/null
+
 ts=$(date +%s)
 sl='{"token":"x","challenge":"c-123","type":"url_verification"}'
 is "$(post -H "X-Slack-Request-Timestamp: $ts" \
@@ -75,9 +81,13 @@ is "$(post -H "X-Slack-Request-Timestamp: $ts" \
    200 "slack: the signed url_verification"
 is "$(cat "$TMP/body")" '{"challenge":"c-123"}' "slack: the challenge back"
 
-is "$(post -H 'Content-Type: application/json' \
-      -d '{"event":"endpoint.url_validation","payload":{"plainToken":"tok"}}' \
-      "$base/hooks/zoom")" 200 "zoom: endpoint.url_validation"
+zv='{"event":"endpoint.url_validation","payload":{"plainToken":"tok"}}'
+is "$(post -H 'Content-Type: application/json' -d "$zv" "$base/hooks/zoom")" \
+   401 "zoom: an unsigned handshake gets no HMAC"
+is "$(post -H "x-zm-request-timestamp: $ts" \
+      -H "x-zm-signature: v0=$(hmac zoom-secret-token "v0:$ts:$zv")" \
+      -H 'Content-Type: application/json' -d "$zv" "$base/hooks/zoom")" \
+   200 "zoom: the signed endpoint.url_validation"
 is "$(cat "$TMP/body")" \
    "{\"plainToken\":\"tok\",\"encryptedToken\":\"$(hmac zoom-secret-token tok)\"}" \
    "zoom: the HMAC of the plain token"
