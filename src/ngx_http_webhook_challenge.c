@@ -45,6 +45,7 @@ static struct {
 
 static ngx_int_t ngx_http_webhook_query_arg(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
+static ngx_uint_t ngx_http_webhook_crc_token(ngx_str_t *token);
 static ngx_int_t ngx_http_webhook_challenge_secret(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, ngx_str_t *secret);
 static ngx_int_t ngx_http_webhook_challenge_text(ngx_http_request_t *r,
@@ -173,6 +174,12 @@ ngx_http_webhook_challenge_query(ngx_http_request_t *r,
     }
 
     if (ngx_http_webhook_query_arg(r, name, &arg) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (wlcf->challenge == NGX_HTTP_WEBHOOK_CHALLENGE_TWITTER
+        && !ngx_http_webhook_crc_token(&arg))
+    {
         return NGX_DECLINED;
     }
 
@@ -356,6 +363,44 @@ ngx_http_webhook_challenge_body(ngx_http_request_t *r,
     ctx->id[0] = '\0';                     /* no execution was made */
 
     return ngx_http_webhook_send_json(r, NGX_HTTP_OK, b.data, b.len);
+}
+
+
+/*
+ * X's response_token is "sha256=" base64 HMAC-SHA256 of crc_token, which
+ * is also the twitter signature of a body equal to crc_token: answering
+ * any token would sign any event.  X's tokens are short base64 text, so
+ * only those are answered; no JSON or form body is made of them.
+ */
+
+static ngx_uint_t
+ngx_http_webhook_crc_token(ngx_str_t *token)
+{
+    u_char  c;
+    size_t  i, end;
+
+    if (token->len == 0 || token->len > 256) {
+        return 0;
+    }
+
+    end = token->len;
+
+    while (end > 0 && token->data[end - 1] == '=') {
+        end--;                              /* padding, at the end only */
+    }
+
+    for (i = 0; i < end; i++) {
+        c = token->data[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '+' || c == '/'
+              || c == '-' || c == '_'))
+        {
+            return 0;
+        }
+    }
+
+    return end > 0;
 }
 
 

@@ -255,19 +255,34 @@ Content-Type: application/json
         webhook ../html/wf.json;
     }
 --- request
-GET /x?crc_token=a%2Bb%3Dc
+GET /x?crc_token=NzEz%2BMjMw%2FMTM%3D
 --- error_code: 200
 --- response_headers
 Content-Type: application/json
 --- response_body eval
 '{"response_token":"sha256='
-. MIME::Base64::encode_base64(Digest::SHA::hmac_sha256('a+b=c',
+. MIME::Base64::encode_base64(Digest::SHA::hmac_sha256('NzEz+MjMw/MTM=',
                                                        'consumer-secret'), '')
 . '"}'
 
 
 
-=== TEST 13: msgraph: validationToken echoed as text, decoded, on POST
+=== TEST 13: twitter: a crc_token that could be a body is not signed
+--- config
+    location = /x {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook_queue test:challenge;
+        webhook_challenge twitter consumer-secret;
+        webhook ../html/wf.json;
+    }
+--- request
+GET /x?crc_token=%7B%22event%22%3A1%7D
+--- error_code: 405
+--- response_body_unlike: response_token
+
+
+
+=== TEST 14: msgraph: validationToken echoed as text, decoded, on POST
 --- config
     location = /graph {
         webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
@@ -287,7 +302,7 @@ Validation: Testing client application reachability
 
 
 
-=== TEST 14: dropbox: GET challenge echoed as text
+=== TEST 15: dropbox: GET challenge echoed as text
 --- config
     location = /dropbox {
         webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
@@ -305,7 +320,7 @@ hD8T3zW4
 
 
 
-=== TEST 15: inherited from server level, off in a location
+=== TEST 16: inherited from server level, off in a location
 --- config
     webhook_challenge dropbox;
     location = /off {
@@ -320,7 +335,7 @@ GET /off?challenge=hD8T3zW4
 
 
 
-=== TEST 16: meta needs its SECRET
+=== TEST 17: meta needs its SECRET
 --- config
     location = /meta {
         webhook_challenge meta;
@@ -332,7 +347,7 @@ challenge provider "meta" needs a SECRET
 
 
 
-=== TEST 17: an unknown provider is refused
+=== TEST 18: an unknown provider is refused
 --- config
     location = /x {
         webhook_challenge github;
