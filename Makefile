@@ -23,7 +23,7 @@ MODULE_SRC := ngx_http_webhook_module.c $(wildcard src/ngx_http_webhook_*.c) \
               $(wildcard src/*.h) $(wildcard src/core/*.[ch])
 MODULE     := $(BUILD)/nginx/ngx_http_webhook_module.so
 
-.PHONY: all setup module unit worker test run clean
+.PHONY: all setup module unit worker test run run-ha clean
 
 all: setup module unit worker
 
@@ -167,6 +167,11 @@ test: all matrix
 
 run: all
 	@tools/run
+
+# primary, replicas, three Sentinels, workers and nginx for a failover by
+# hand (README: High availability)
+run-ha: all
+	@tools/run-ha
 
 clean:
 	rm -rf $(BUILD) t/servroot*

@@ -27,8 +27,6 @@ static char *ngx_http_webhook_methods(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webhook_dedup(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_webhook_redis(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static void ngx_http_webhook_free_workflow(void *data);
 static ngx_int_t ngx_http_webhook_init_process(ngx_cycle_t *cycle);
 static void ngx_http_webhook_exit_process(ngx_cycle_t *cycle);
@@ -80,16 +78,16 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
 
     { ngx_string("webhook_redis"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_http_webhook_redis,
+      ngx_http_webhook_redis_directive,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 
     { ngx_string("webhook_queue"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_webhook_queue_directive,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_webhook_loc_conf_t, queue),
+      0,
       NULL },
 
     { ngx_string("webhook_sync_timeout"),
@@ -130,6 +128,13 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
     { ngx_string("webhook_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_webhook_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhook_resume"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhook_resume,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -256,6 +261,20 @@ ngx_http_webhook_variable(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_webhook_postconfiguration(ngx_conf_t *cf)
 {
+    char                           err[1024];
+    ngx_http_webhook_main_conf_t  *wmcf;
+
+    /* the cycles nginx can see: among the workflows it loads (SPEC §11) */
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_webhook_module);
+
+    if (wh_workflow_check_cycles(wmcf->workflows.elts, wmcf->workflows.nelts,
+                                 err, sizeof(err))
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "webhook: %s", err);
+        return NGX_ERROR;
+    }
+
     if (ngx_http_webhook_verify_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -278,6 +297,8 @@ ngx_http_webhook_create_main_conf(ngx_conf_t *cf)
                        sizeof(ngx_http_webhook_stat_t *))
         != NGX_OK
         || ngx_array_init(&wmcf->peers, cf->pool, 1, sizeof(void *))
+           != NGX_OK
+        || ngx_array_init(&wmcf->workflows, cf->pool, 4, sizeof(void *))
            != NGX_OK)
     {
         return NULL;
@@ -315,6 +336,7 @@ ngx_http_webhook_create_loc_conf(ngx_conf_t *cf)
     conf->dedup_ttl = NGX_CONF_UNSET;
     conf->redis = NGX_CONF_UNSET_PTR;
     conf->sync_timeout = NGX_CONF_UNSET_MSEC;
+    conf->queue_max = NGX_CONF_UNSET_UINT;
     conf->challenge = NGX_CONF_UNSET_UINT;
     conf->challenge_secret = NGX_CONF_UNSET_PTR;
 
@@ -343,6 +365,8 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->dedup_ttl, prev->dedup_ttl, 86400);
     ngx_conf_merge_ptr_value(conf->redis, prev->redis, NULL);
     ngx_conf_merge_str_value(conf->queue, prev->queue, "webhook:jobs");
+    ngx_conf_merge_uint_value(conf->queue_max, prev->queue_max,
+                              NGX_HTTP_WEBHOOK_QUEUE_MAX);
     ngx_conf_merge_msec_value(conf->sync_timeout, prev->sync_timeout, 10000);
     ngx_conf_merge_uint_value(conf->challenge, prev->challenge, 0);
     ngx_conf_merge_ptr_value(conf->challenge_secret, prev->challenge_secret,
@@ -351,6 +375,18 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->workflow == NULL) {
         if (conf->verify) {
             return ngx_http_webhook_verify_merge(cf, conf);
+        }
+
+        if (conf->resume_secret.data != NULL && conf->redis == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"webhook_resume\" needs \"webhook_redis\"");
+            return NGX_CONF_ERROR;
+        }
+
+        if (conf->resume_secret.data != NULL
+            && ngx_http_webhook_redis_register(cf, conf) != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
         }
 
         /* the viewer of a status location reads the records */
@@ -400,8 +436,11 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->needs_redis = (conf->mode == NGX_HTTP_WEBHOOK_ASYNC || conf->dedup
                          || conf->workflow->needs_worker);
 
-    /* the connection of each process sends the definitions it needs */
-    if (conf->needs_redis
+    /*
+     * The connection of each process sends the definitions it needs, and
+     * every workflow where Redis is configured: a subflow may call it.
+     */
+    if ((conf->needs_redis || conf->redis != NULL)
         && ngx_http_webhook_redis_register(cf, conf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
@@ -416,10 +455,12 @@ ngx_http_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_webhook_loc_conf_t *wlcf = conf;
 
-    char                      err[1024];
-    ngx_str_t                *value, name;
-    ngx_pool_cleanup_t       *cln;
-    ngx_http_core_loc_conf_t *clcf;
+    char                           err[1024];
+    ngx_str_t                     *value, name;
+    wh_workflow_t                **wfp;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_webhook_main_conf_t  *wmcf;
 
     if (wlcf->workflow) {
         return "is duplicate";
@@ -453,6 +494,15 @@ ngx_http_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cln->data = wlcf->workflow;
 
     wlcf->file = value[1];
+
+    /* for the subflow cycles of all of them (postconfiguration) */
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_webhook_module);
+    wfp = ngx_array_push(&wmcf->workflows);
+    if (wfp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *wfp = wlcf->workflow;
 
     wlcf->stat = ngx_http_webhook_stat_add(cf, wlcf->workflow->key);
     if (wlcf->stat == NULL) {
@@ -522,126 +572,6 @@ ngx_http_webhook_dedup(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_webhook_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_webhook_loc_conf_t *wlcf = conf;
-
-    u_char                         *colon, *last;
-    ngx_str_t                      *value;
-    ngx_uint_t                      i;
-    ngx_http_webhook_redis_conf_t  *rc;
-#if (NGX_HAVE_INET6)
-    u_char                          addr6[16];
-#endif
-
-    if (wlcf->redis != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    rc = ngx_pcalloc(cf->pool, sizeof(ngx_http_webhook_redis_conf_t));
-    if (rc == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    rc->name = value[1];
-
-    if (value[1].len > 5 && ngx_strncmp(value[1].data, "unix:", 5) == 0) {
-        rc->host.data = value[1].data + 5;
-        rc->host.len = value[1].len - 5;
-        rc->port = 0;
-
-    } else {
-        /* hiredis resolves names with a blocking call: only addresses. */
-        last = value[1].data + value[1].len;
-
-        if (value[1].data[0] == '[') {
-            /* "[::1]:6379"; hiredis takes the address without brackets */
-            colon = ngx_strlchr(value[1].data, last, ']');
-            if (colon == NULL || colon + 1 == last || colon[1] != ':') {
-                goto invalid;
-            }
-
-            rc->host.data = value[1].data + 1;
-            rc->host.len = colon - rc->host.data;
-            colon++;
-
-#if (NGX_HAVE_INET6)
-            if (ngx_inet6_addr(rc->host.data, rc->host.len, addr6) != NGX_OK) {
-                goto invalid;
-            }
-#else
-            goto invalid;
-#endif
-
-        } else {
-            colon = ngx_strlchr(value[1].data, last, ':');
-            if (colon == NULL) {
-                goto invalid;
-            }
-
-            rc->host.data = value[1].data;
-            rc->host.len = colon - value[1].data;
-
-            if (ngx_inet_addr(rc->host.data, rc->host.len) == INADDR_NONE) {
-                goto invalid;
-            }
-        }
-
-        rc->port = ngx_atoi(colon + 1, last - colon - 1);
-        if (rc->port < 1 || rc->port > 65535) {
-            goto invalid;
-        }
-    }
-
-    /* hiredis wants a C string */
-    colon = rc->host.data;
-    rc->host.data = ngx_pnalloc(cf->pool, rc->host.len + 1);
-    if (rc->host.data == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_cpystrn(rc->host.data, colon, rc->host.len + 1);
-
-    for (i = 2; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
-            rc->db = ngx_atoi(value[i].data + 3, value[i].len - 3);
-            if (rc->db == NGX_ERROR) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid parameter \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
-            rc->password.data = value[i].data + 9;
-            rc->password.len = value[i].len - 9;
-            continue;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i]);
-        return NGX_CONF_ERROR;
-    }
-
-    wlcf->redis = rc;
-
-    return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid Redis address \"%V\": expected "
-                       "IP:PORT, [IPv6]:PORT or unix:PATH", &value[1]);
-    return NGX_CONF_ERROR;
 }
 
 

@@ -1,6 +1,7 @@
 /*
  * libFuzzer target: multipart/form-data.  The first line of the input is
- * the boundary (also tried as a Content-Type value), the rest the body.
+ * the boundary (also tried as a Content-Type value, and through the media
+ * type check of response nodes), the rest the body.
  * Success must give a JSON object the request path's parser accepts.
  *
  * clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/core \
@@ -37,6 +38,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     nl = memchr(s, '\n', size);
     blen = nl ? (size_t) (nl - s) : size;
     body = nl ? nl + 1 : s + size;
+
+    /* a valid media type has its "/" */
+    if (wh_media_type_valid(s, blen) && memchr(s, '/', blen) == NULL) {
+        abort();
+    }
 
     t = wh_media_type(s, blen, &mb, &mlen);
 

@@ -32,11 +32,22 @@ typedef struct ngx_http_webhook_dedup_s  ngx_http_webhook_dedup_t;
 
 
 typedef struct {
+    ngx_str_t                    host;      /* NUL-terminated IP */
+    ngx_int_t                    port;
+} ngx_http_webhook_redis_addr_t;
+
+
+typedef struct {
     ngx_str_t                    name;      /* "127.0.0.1:6379", "unix:…" */
     ngx_str_t                    host;      /* NUL-terminated */
     ngx_int_t                    port;      /* 0: unix socket */
     ngx_int_t                    db;
+    ngx_str_t                    user;      /* ACL user, with password */
     ngx_str_t                    password;
+    ngx_uint_t                   replicas;  /* WAIT for that many */
+    ngx_msec_t                   wait;      /* WAIT's timeout */
+    ngx_array_t                 *sentinels; /* redis_addr_t, or NULL */
+    ngx_str_t                    master;    /* the Sentinels' name */
     void                        *peer;      /* its connection, redis.c */
 } ngx_http_webhook_redis_conf_t;
 
@@ -56,6 +67,7 @@ typedef struct {
 typedef struct {
     ngx_array_t                  peers;   /* ngx_http_webhook_redis_peer_t * */
     ngx_array_t                  stats;     /* ngx_http_webhook_stat_t * */
+    ngx_array_t                  workflows; /* wh_workflow_t *, all loaded */
     ngx_shm_zone_t              *zone;
     ngx_http_webhook_shm_t      *shm;
 } ngx_http_webhook_main_conf_t;
@@ -77,7 +89,18 @@ typedef struct {
     time_t                       dedup_ttl;
     ngx_http_webhook_redis_conf_t *redis;
     ngx_str_t                    queue;
+    ngx_uint_t                   queue_max;  /* webhook_queue max= */
+    /* this process's view of the queue's length (async.c), not config */
+    struct {
+        ngx_uint_t               len;       /* XLEN's last answer */
+        ngx_msec_t               at;        /* when it came */
+        ngx_uint_t               added;     /* jobs sent by this process */
+        ngx_uint_t               base;      /* added when XLEN was sent */
+        unsigned                 known:1;
+        unsigned                 asking:1;
+    }                            queue_len;
     ngx_msec_t                   sync_timeout;
+    ngx_str_t                    resume_secret;  /* webhook_resume here */
     ngx_flag_t                   verify;      /* webhook_verify */
     ngx_uint_t                   challenge;   /* webhook_challenge */
     ngx_http_complex_value_t    *challenge_secret;
@@ -130,7 +153,7 @@ ngx_int_t ngx_http_webhook_read_body(ngx_http_request_t *r,
     ngx_http_webhook_ctx_t *ctx);
 ngx_int_t ngx_http_webhook_build_context(ngx_http_request_t *r,
     ngx_http_webhook_ctx_t *ctx, ngx_http_webhook_loc_conf_t *wlcf);
-void ngx_http_webhook_uuid7(char *out);
+ngx_int_t ngx_http_webhook_uuid7(char *out);
 ngx_int_t ngx_http_webhook_init_random(void);
 
 /*
@@ -165,6 +188,7 @@ ngx_int_t ngx_http_webhook_disabled(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf);
 ngx_int_t ngx_http_webhook_unavailable(ngx_http_request_t *r,
     const char *err);
+ngx_int_t ngx_http_webhook_queue_full(ngx_http_request_t *r);
 ngx_int_t ngx_http_webhook_not_allowed(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf);
 /* every answer's body goes out here, and is noted in ctx->answer */
@@ -181,6 +205,10 @@ ngx_http_webhook_stat_t *ngx_http_webhook_stat_add(ngx_conf_t *cf,
     const char *key);
 ngx_int_t ngx_http_webhook_status_init(ngx_conf_t *cf);
 char *ngx_http_webhook_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* ngx_http_webhook_resume.c */
+char *ngx_http_webhook_resume(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 /* ngx_http_webhook_sig.c */

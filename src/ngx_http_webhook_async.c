@@ -5,7 +5,8 @@
  * The contract's order is dedup, enabled?, run.  Each request makes one
  * round trip, sync runs with worker nodes two with a dedup key:
  *
- *   async                 XADD
+ *   async                 XADD far below webhook_queue max=; near it
+ *                         EVALSHA: XLEN below max, then XADD
  *   async + dedup key     EVAL: the first id, or XADD then SET NX EX
  *   sync + dedup key      EVAL: SET NX EX, or the first id and answer
  *   disabled + dedup key  MGET of the first id and answer
@@ -46,11 +47,28 @@
 #define NGX_HTTP_WEBHOOK_CLAIM          2
 #define NGX_HTTP_WEBHOOK_PEEK           3
 
+/*
+ * webhook_queue max=: far below it a job is a plain XADD, near it the
+ * enqueue script checks the length and adds atomically.  "Far below" is
+ * under half of max by this process's view: the last XLEN (asked at most
+ * every SAMPLE ms, in order with the XADDs on the same connection) plus
+ * the jobs this process sent since it asked, not older than FRESH ms.
+ * Only other senders adding half of max within that time could overshoot.
+ */
+#define NGX_HTTP_WEBHOOK_QUEUE_SAMPLE   100
+#define NGX_HTTP_WEBHOOK_QUEUE_FRESH    1000
 
-/* KEYS: dedup key, queue; ARGV: id, workflow, revision, context, TTL */
+
+/*
+ * KEYS: dedup key, queue; ARGV: id, workflow, revision, context, TTL,
+ * webhook_queue max=.  {2}: the queue is full (a duplicate is answered
+ * as one even then).
+ */
 static char  ngx_http_webhook_enqueue_script[] =
     "local first = redis.call('GET', KEYS[1]) "
     "if first then return {0, first} end "
+    "if redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[6]) then "
+    "return {2} end "
     "redis.call('XADD', KEYS[2], '*', 'execution', ARGV[1], "
     "'workflow', ARGV[2], 'revision', ARGV[3], 'context', ARGV[4]) "
     "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[5]) "
@@ -77,6 +95,10 @@ static ngx_int_t ngx_http_webhook_async_replay(ngx_http_webhook_async_t *st,
 static ngx_int_t ngx_http_webhook_async_run(ngx_http_webhook_async_t *st);
 static void ngx_http_webhook_async_store(ngx_http_webhook_async_t *st);
 static void ngx_http_webhook_async_cleanup(void *data);
+static ngx_uint_t ngx_http_webhook_queue_roomy(
+    ngx_http_webhook_loc_conf_t *wlcf);
+static void ngx_http_webhook_queue_sampled(void *data, redisReply *reply,
+    const char *err);
 
 
 ngx_int_t
@@ -85,9 +107,10 @@ ngx_http_webhook_redis_path(ngx_http_request_t *r,
 {
     int                        argc;
     u_char                     ttl[NGX_TIME_T_LEN];
-    size_t                     len[12];
+    u_char                     max[NGX_INT_T_LEN];
+    size_t                     len[13];
     ngx_str_t                  value;
-    const char                *argv[12];
+    const char                *argv[13];
     wh_workflow_t             *wf;
     ngx_pool_cleanup_t        *cln;
     ngx_http_webhook_async_t  *st;
@@ -160,7 +183,7 @@ ngx_http_webhook_redis_path(ngx_http_request_t *r,
         }
     }
 
-    /* at most 11: XADD, the queue, "*" and 4 fields */
+    /* at most 13: EVALSHA, its SHA, 1, the queue, max and 4 fields */
     argc = 0;
 
 #define ngx_http_webhook_arg(s, n)                                            \
@@ -169,9 +192,21 @@ ngx_http_webhook_redis_path(ngx_http_request_t *r,
     switch (st->op) {
 
     case NGX_HTTP_WEBHOOK_ENQUEUE:
-        ngx_http_webhook_arg("XADD", 4);
+        wlcf->queue_len.added++;
+
+        if (ngx_http_webhook_queue_roomy(wlcf)) {
+            ngx_http_webhook_arg("XADD", 4);
+            ngx_http_webhook_arg(wlcf->queue.data, wlcf->queue.len);
+            ngx_http_webhook_arg("*", 1);
+            break;
+        }
+
+        ngx_http_webhook_arg("EVALSHA", 7);
+        ngx_http_webhook_arg(ngx_http_webhook_redis_enqueue_sha, 40);
+        ngx_http_webhook_arg("1", 1);
         ngx_http_webhook_arg(wlcf->queue.data, wlcf->queue.len);
-        ngx_http_webhook_arg("*", 1);
+        ngx_http_webhook_arg(max, ngx_sprintf(max, "%ui", wlcf->queue_max)
+                                  - max);
         break;
 
     case NGX_HTTP_WEBHOOK_ENQUEUE_DEDUP:
@@ -219,6 +254,8 @@ ngx_http_webhook_redis_path(ngx_http_request_t *r,
         ngx_http_webhook_arg(ctx->context.data, ctx->context.len);
         ngx_http_webhook_arg(ttl, ngx_sprintf(ttl, "%T", wlcf->dedup_ttl)
                                   - ttl);
+        ngx_http_webhook_arg(max, ngx_sprintf(max, "%ui", wlcf->queue_max)
+                                  - max);
     }
 
 #undef ngx_http_webhook_arg
@@ -227,14 +264,71 @@ ngx_http_webhook_redis_path(ngx_http_request_t *r,
                    "webhook redis path: execution %s, op %ui",
                    ctx->id, st->op);
 
-    st->cmd = ngx_http_webhook_redis_send(wlcf, argc, argv, len,
-                                          ngx_http_webhook_async_reply, st);
+    /* with replicas=, answered once WAIT confirmed it */
+    st->cmd = ngx_http_webhook_redis_write(wlcf, argc, argv, len,
+                                           ngx_http_webhook_async_reply, st);
     if (st->cmd == NULL) {
         return ngx_http_webhook_unavailable(r, "Redis is not "
                                                   "reachable");
     }
 
     return NGX_DONE;
+}
+
+
+static ngx_uint_t
+ngx_http_webhook_queue_roomy(ngx_http_webhook_loc_conf_t *wlcf)
+{
+    size_t       len[2];
+    ngx_msec_t   age;
+    const char  *argv[2];
+
+    age = ngx_current_msec - wlcf->queue_len.at;
+
+    if (!wlcf->queue_len.asking
+        && (!wlcf->queue_len.known
+            || age >= NGX_HTTP_WEBHOOK_QUEUE_SAMPLE))
+    {
+        argv[0] = "XLEN";
+        len[0] = 4;
+        argv[1] = (char *) wlcf->queue.data;
+        len[1] = wlcf->queue.len;
+
+        if (ngx_http_webhook_redis_send(wlcf, 2, argv, len,
+                                        ngx_http_webhook_queue_sampled, wlcf)
+            != NULL)
+        {
+            wlcf->queue_len.asking = 1;
+            /* XLEN counts what was sent before it, this job excluded */
+            wlcf->queue_len.base = wlcf->queue_len.added - 1;
+        }
+    }
+
+    return wlcf->queue_len.known && age < NGX_HTTP_WEBHOOK_QUEUE_FRESH
+           && wlcf->queue_len.len + (wlcf->queue_len.added
+                                     - wlcf->queue_len.base)
+              < wlcf->queue_max / 2;
+}
+
+
+static void
+ngx_http_webhook_queue_sampled(void *data, redisReply *reply,
+    const char *err)
+{
+    ngx_http_webhook_loc_conf_t *wlcf = data;
+
+    wlcf->queue_len.asking = 0;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
+        || reply->integer < 0)
+    {
+        wlcf->queue_len.known = 0;
+        return;
+    }
+
+    wlcf->queue_len.len = (ngx_uint_t) reply->integer;
+    wlcf->queue_len.at = ngx_current_msec;
+    wlcf->queue_len.known = 1;
 }
 
 
@@ -344,6 +438,10 @@ ngx_http_webhook_async_answer(ngx_http_webhook_async_t *st,
     switch (st->op) {
 
     case NGX_HTTP_WEBHOOK_ENQUEUE:
+        if (reply->type == REDIS_REPLY_NIL) {
+            return ngx_http_webhook_queue_full(r);
+        }
+
         if (reply->type != REDIS_REPLY_STRING) {
             break;
         }
@@ -351,14 +449,19 @@ ngx_http_webhook_async_answer(ngx_http_webhook_async_t *st,
         return ngx_http_webhook_async_ack(st);
 
     case NGX_HTTP_WEBHOOK_ENQUEUE_DEDUP:
-        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
-            || e[0]->type != REDIS_REPLY_INTEGER)
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
+            || e[0]->type != REDIS_REPLY_INTEGER
+            || (e[0]->integer != 2 && reply->elements != 2))
         {
             break;
         }
 
         if (e[0]->integer == 1) {
             return ngx_http_webhook_async_ack(st);
+        }
+
+        if (e[0]->integer == 2) {
+            return ngx_http_webhook_queue_full(r);
         }
 
         return ngx_http_webhook_async_duplicate(st, e[1]);
@@ -442,7 +545,8 @@ ngx_http_webhook_async_ack(ngx_http_webhook_async_t *st)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "webhook: \"%s\": the \"response\" acknowledgement "
                       "could not be rendered (a \"statusCode\" out of "
-                      "200-599?), answering 202", wf->key);
+                      "200-599 or a \"Content-Type\" that is no media "
+                      "type?), answering 202", wf->key);
     }
 
     return ngx_http_webhook_send_state(r, NGX_HTTP_ACCEPTED, ctx->id, "queued");

@@ -25,7 +25,13 @@ static ngx_int_t ngx_http_webhook_check_data(ngx_http_request_t *r,
     int parsed);
 
 
-static uint64_t  ngx_http_webhook_rnd[2];
+/*
+ * Random bits of execution ids (§7): OpenSSL's CSPRNG, drawn 4 KB at a
+ * time so that a request costs no call into it, and per process (the
+ * buffer is refilled after fork, in init_process).
+ */
+static u_char  ngx_http_webhook_rnd[4096];
+static size_t  ngx_http_webhook_rnd_pos = sizeof(ngx_http_webhook_rnd);
 
 
 /* The offset of the first byte at or after from that is not JSON space. */
@@ -47,33 +53,39 @@ ngx_http_webhook_skip_ws(const char *p, size_t from, size_t len)
 ngx_int_t
 ngx_http_webhook_init_random(void)
 {
-    /* per process: workers are forked from one master */
-    if (RAND_bytes((u_char *) ngx_http_webhook_rnd,
-                   sizeof(ngx_http_webhook_rnd)) != 1)
+    /* nothing drawn before fork is used: workers share the master's */
+    if (RAND_bytes(ngx_http_webhook_rnd, sizeof(ngx_http_webhook_rnd))
+        != 1)
     {
         return NGX_ERROR;
     }
 
-    ngx_http_webhook_rnd[0] |= 1;
+    ngx_http_webhook_rnd_pos = 0;
 
     return NGX_OK;
 }
 
 
-/* xorshift128+: ids need to be unique and hard to guess, not secret */
-
-static uint64_t
-ngx_http_webhook_random(void)
+static ngx_int_t
+ngx_http_webhook_random(u_char *out, size_t n)
 {
-    uint64_t  s1, s0;
+    if (ngx_http_webhook_rnd_pos + n > sizeof(ngx_http_webhook_rnd)) {
+        if (RAND_bytes(ngx_http_webhook_rnd, sizeof(ngx_http_webhook_rnd))
+            != 1)
+        {
+            return NGX_ERROR;
+        }
 
-    s1 = ngx_http_webhook_rnd[0];
-    s0 = ngx_http_webhook_rnd[1];
-    ngx_http_webhook_rnd[0] = s0;
-    s1 ^= s1 << 23;
-    ngx_http_webhook_rnd[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+        ngx_http_webhook_rnd_pos = 0;
+    }
 
-    return ngx_http_webhook_rnd[1] + s0;
+    ngx_memcpy(out, ngx_http_webhook_rnd + ngx_http_webhook_rnd_pos, n);
+
+    /* bytes handed out are not kept for a later core dump to show */
+    ngx_explicit_memzero(ngx_http_webhook_rnd + ngx_http_webhook_rnd_pos, n);
+    ngx_http_webhook_rnd_pos += n;
+
+    return NGX_OK;
 }
 
 
@@ -82,16 +94,21 @@ ngx_http_webhook_random(void)
  * that keeps ids of one process ordered within a millisecond.
  */
 
-void
+ngx_int_t
 ngx_http_webhook_uuid7(char *out)
 {
-    u_char           b[16];
-    uint64_t         ms, r;
+    u_char           b[16], rb[10];
+    uint64_t         ms;
     ngx_uint_t       i;
     static uint64_t  last_ms;
     static uint32_t  seq;
 
     static const char  hex[] = "0123456789abcdef";
+
+    /* 2 bytes for a new sequence, 8 for the id's random part */
+    if (ngx_http_webhook_random(rb, sizeof(rb)) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     ms = (uint64_t) ngx_http_webhook_now();
 
@@ -99,11 +116,11 @@ ngx_http_webhook_uuid7(char *out)
         ms = last_ms;
         if (++seq > 0xfff) {
             ms++;
-            seq = ngx_http_webhook_random() & 0x3ff;
+            seq = ((rb[0] << 8) | rb[1]) & 0x3ff;
         }
 
     } else {
-        seq = ngx_http_webhook_random() & 0x3ff;
+        seq = ((rb[0] << 8) | rb[1]) & 0x3ff;
     }
 
     last_ms = ms;
@@ -115,13 +132,10 @@ ngx_http_webhook_uuid7(char *out)
     b[6] = (u_char) (0x70 | (seq >> 8));
     b[7] = (u_char) seq;
 
-    r = ngx_http_webhook_random();
-    b[8] = (u_char) (0x80 | (r & 0x3f));
+    ngx_memcpy(&b[8], &rb[2], 8);
+    b[8] = (u_char) (0x80 | (b[8] & 0x3f));
 
-    for (i = 9; i < 16; i++) {
-        r >>= 8;
-        b[i] = (u_char) r;
-    }
+    ngx_explicit_memzero(rb, sizeof(rb));
 
     for (i = 0; i < 16; i++) {
         *out++ = hex[b[i] >> 4];
@@ -133,6 +147,8 @@ ngx_http_webhook_uuid7(char *out)
     }
 
     *out = '\0';
+
+    return NGX_OK;
 }
 
 
@@ -245,7 +261,11 @@ ngx_http_webhook_build_context(ngx_http_request_t *r,
     wh_json_err_t   jerr;
     wh_json_doc_t  *doc;
 
-    ngx_http_webhook_uuid7(ctx->id);
+    if (ngx_http_webhook_uuid7(ctx->id) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "webhook: RAND_bytes() failed");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     b = &ctx->context;
     wh_buf_init(b, &ctx->mem, ctx->body_len + 1024);

@@ -19,15 +19,31 @@
  * peer->down; the follow-up (failing waiting commands, scheduling the
  * reconnection) runs from that event, outside hiredis.
  *
- * On (re)connecting, AUTH, SELECT and a SET of every workflow definition
- * that uses the connection are sent first; commands issued meanwhile wait
- * in peer->waiting until the last of those replies, so a job never
- * reaches Redis before its definition.  hiredis 0.14 has no timeouts:
- * the setup has a connect timer and every command its own timer.
+ * On (re)connecting, AUTH [user] password, ROLE (with Sentinels),
+ * SELECT, SCRIPT LOAD of the enqueue script and a SET of every workflow
+ * definition that uses the connection are sent first; commands issued
+ * meanwhile wait in peer->waiting until the last of those replies, so a
+ * job never reaches Redis before its definition.  hiredis 0.14 has no
+ * timeouts: the setup has a connect timer and every command its own
+ * timer.
+ *
+ * With sentinel=, every connect first asks the Sentinels in turn for the
+ * primary's address, on a query peer of its own (the same machinery, a
+ * SENTINEL command as its setup); the server must then say ROLE master.
+ * READONLY, LOADING or NOSCRIPT replies close the connection, so that the
+ * next connect asks again (and loads the script again).
+ *
+ * With replicas=N, a command sent with ngx_http_webhook_redis_write() is
+ * answered only after a WAIT N written behind it confirmed it: its reply
+ * is copied and held in peer->held; one WAIT, from an event posted by the
+ * first such command of an event-loop turn, covers every command written
+ * before it on the connection (Redis answers in order, so the held ones
+ * are exactly those).  A WAIT short of N, a lost connection or a timeout
+ * fails them all: never a 2xx before the replicas have the job.
  *
  * A Redis used by a sync location with worker nodes has a second peer,
- * peer->sub, the subscriber: the same connection machinery, with AUTH and
- * SUBSCRIBE as its setup.  It is ready once Redis confirmed the
+ * peer->sub, the subscriber: the same connection machinery, with AUTH,
+ * SELECT and SUBSCRIBE as its setup.  It is ready once Redis confirmed the
  * subscription, so a job queued after that cannot have its reply missed.
  * Requests wait in sub->waits, a tree by execution id; the messages name
  * their execution.  Pub/sub delivers a message to whoever listens at the
@@ -43,6 +59,7 @@
 #include "wh_redis_keys.h"
 #include "wh_val.h"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 
@@ -68,6 +85,24 @@ struct ngx_http_webhook_redis_peer_s {
     ngx_queue_t                        all;          /* oldest first */
     ngx_queue_t                        pending;      /* until subscribed */
     ngx_uint_t                         conn;         /* attempts made */
+
+    /* where it connects: the address, or the primary a Sentinel named */
+    char                              *host;
+    ngx_int_t                          port;
+    u_char                             primary[NGX_INET6_ADDRSTRLEN + 1];
+
+    /* with Sentinels: the query connection, and its owner's state */
+    ngx_http_webhook_redis_peer_t     *query;
+    ngx_http_webhook_redis_peer_t     *owner;        /* of a query */
+    ngx_uint_t                         next_sentinel;
+    ngx_uint_t                         asked;        /* this round */
+    ngx_uint_t                         discovering;
+    ngx_uint_t                         found;        /* primary is fresh */
+
+    /* replicas=: commands answered, held until WAIT confirms them */
+    ngx_queue_t                        held;
+    ngx_event_t                        wait_ev;      /* posted */
+    ngx_uint_t                         wait_needed;  /* once ready */
 
     redisAsyncContext                 *ac;
     ngx_connection_t                  *c;
@@ -101,8 +136,11 @@ struct ngx_http_webhook_redis_cmd_s {
     void                              *data;
     char                              *buf;          /* while waiting */
     size_t                             len;
+    redisReply                        *reply;        /* held: a copy */
     ngx_event_t                        timer;
     unsigned                           quiet:1;     /* failure reported */
+    unsigned                           confirm:1;   /* WAIT for replicas */
+    unsigned                           held:1;      /* in peer->held */
 };
 
 
@@ -119,6 +157,23 @@ struct ngx_http_webhook_redis_wait_s {
 };
 
 
+/*
+ * XLEN counts what is not yet acknowledged: the worker trims entries
+ * from the stream once their execution is final (every 50 ms when busy),
+ * while those waiting for a retry or a delay stay.  Both are O(1).
+ */
+static char  ngx_http_webhook_redis_enqueue_script[] =
+    "if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then "
+    "return false end "
+    "return redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))";
+
+char  ngx_http_webhook_redis_enqueue_sha[41];
+
+
+static ngx_int_t ngx_http_webhook_redis_parse_addr(ngx_conf_t *cf,
+    ngx_str_t *value, ngx_str_t *host, ngx_int_t *port,
+    ngx_uint_t allow_unix);
+static ngx_int_t ngx_http_webhook_redis_sha(ngx_conf_t *cf);
 static ngx_http_webhook_redis_peer_t *ngx_http_webhook_redis_peer(
     ngx_conf_t *cf, ngx_http_webhook_redis_conf_t *rc);
 static ngx_int_t ngx_http_webhook_redis_subscriber(ngx_conf_t *cf,
@@ -174,9 +229,363 @@ static void ngx_http_webhook_redis_sub_down(
     ngx_http_webhook_redis_peer_t *sub);
 static void ngx_http_webhook_redis_dispatch(
     ngx_http_webhook_redis_peer_t *sub, const char *msg, size_t len);
+static ngx_http_webhook_redis_cmd_t *ngx_http_webhook_redis_command(
+    ngx_http_webhook_redis_peer_t *peer, int argc, const char **argv,
+    const size_t *argvlen, ngx_http_webhook_redis_handler_pt handler,
+    void *data, ngx_uint_t confirm);
+static void ngx_http_webhook_redis_wait_handler(ngx_event_t *ev);
+static void ngx_http_webhook_redis_wait_reply(void *data, redisReply *reply,
+    const char *err);
+static void ngx_http_webhook_redis_release(
+    ngx_http_webhook_redis_peer_t *peer, ngx_uint_t ok, const char *err);
+static redisReply *ngx_http_webhook_redis_copy(redisReply *r);
+static void ngx_http_webhook_redis_ask(ngx_http_webhook_redis_peer_t *peer);
+static void ngx_http_webhook_redis_sentinel_reply(redisAsyncContext *ac,
+    void *r, void *privdata);
+static void ngx_http_webhook_redis_query_down(
+    ngx_http_webhook_redis_peer_t *q);
+static void ngx_http_webhook_redis_role_reply(redisAsyncContext *ac,
+    void *r, void *privdata);
 
 
 /* configuration */
+
+/*
+ * webhook_redis ADDRESS [db=N] [user=U password=P] [replicas=N wait=TIME],
+ * or sentinel=IP:PORT[,IP:PORT...] master=NAME in place of ADDRESS.
+ * Addresses are IPs and ports or unix sockets, never names: hiredis would
+ * resolve a name with a blocking call.
+ */
+
+char *
+ngx_http_webhook_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_webhook_loc_conf_t *wlcf = conf;
+
+    u_char                         *p, *last, *comma;
+    ngx_int_t                       n;
+    ngx_str_t                      *value, s;
+    ngx_uint_t                      i, first;
+    ngx_http_webhook_redis_addr_t  *sa;
+    ngx_http_webhook_redis_conf_t  *rc;
+
+    if (wlcf->redis != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    rc = ngx_pcalloc(cf->pool, sizeof(ngx_http_webhook_redis_conf_t));
+    if (rc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rc->name = value[1];
+    rc->wait = NGX_HTTP_WEBHOOK_REDIS_WAIT;
+    first = 1;
+
+    if (ngx_strncmp(value[1].data, "sentinel=", 9) != 0) {
+        if (ngx_http_webhook_redis_parse_addr(cf, &value[1], &rc->host,
+                                              &rc->port, 1)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        first = 2;
+    }
+
+    for (i = first; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "sentinel=", 9) == 0
+            && value[i].len > 9 && rc->sentinels == NULL && first == 1)
+        {
+            rc->sentinels = ngx_array_create(cf->pool, 3,
+                                        sizeof(ngx_http_webhook_redis_addr_t));
+            if (rc->sentinels == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            p = value[i].data + 9;
+            last = value[i].data + value[i].len;
+
+            while (p < last) {
+                comma = ngx_strlchr(p, last, ',');
+                if (comma == NULL) {
+                    comma = last;
+                }
+
+                s.data = p;
+                s.len = comma - p;
+
+                sa = ngx_array_push(rc->sentinels);
+                if (sa == NULL) {
+                    return NGX_CONF_ERROR;
+                }
+
+                if (ngx_http_webhook_redis_parse_addr(cf, &s, &sa->host,
+                                                      &sa->port, 0)
+                    != NGX_OK)
+                {
+                    return NGX_CONF_ERROR;
+                }
+
+                p = comma + 1;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "master=", 7) == 0
+            && value[i].len > 7)
+        {
+            rc->master.data = value[i].data + 7;
+            rc->master.len = value[i].len - 7;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
+            rc->db = ngx_atoi(value[i].data + 3, value[i].len - 3);
+            if (rc->db == NGX_ERROR) {
+                goto invalid_parameter;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "password=", 9) == 0
+            && value[i].len > 9)
+        {
+            rc->password.data = value[i].data + 9;
+            rc->password.len = value[i].len - 9;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "user=", 5) == 0 && value[i].len > 5) {
+            rc->user.data = value[i].data + 5;
+            rc->user.len = value[i].len - 5;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "replicas=", 9) == 0) {
+            n = ngx_atoi(value[i].data + 9, value[i].len - 9);
+            if (n == NGX_ERROR) {
+                goto invalid_parameter;
+            }
+
+            rc->replicas = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "wait=", 5) == 0) {
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+
+            n = ngx_parse_time(&s, 0);
+            if (n == NGX_ERROR || n < 1) {
+                goto invalid_parameter;
+            }
+
+            rc->wait = n;
+            continue;
+        }
+
+        goto invalid_parameter;
+    }
+
+    if (first == 1 && (rc->sentinels == NULL || rc->master.len == 0)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"sentinel=\" and \"master=\" go together, "
+                           "in place of the address");
+        return NGX_CONF_ERROR;
+    }
+
+    if (first == 2 && rc->master.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"master=\" needs \"sentinel=\" in place of the "
+                           "address");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_webhook_redis_sha(cf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (rc->user.len && rc->password.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"user=\" needs \"password=\"");
+        return NGX_CONF_ERROR;
+    }
+
+    wlcf->redis = rc;
+
+    return NGX_CONF_OK;
+
+invalid_parameter:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+/* IP:PORT, [IPv6]:PORT or (with unix) unix:PATH; host NUL-terminated */
+
+static ngx_int_t
+ngx_http_webhook_redis_parse_addr(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_str_t *host, ngx_int_t *port, ngx_uint_t allow_unix)
+{
+    u_char     *colon, *last;
+    ngx_str_t   h;
+#if (NGX_HAVE_INET6)
+    u_char      addr6[16];
+#endif
+
+    if (allow_unix && value->len > 5
+        && ngx_strncmp(value->data, "unix:", 5) == 0)
+    {
+        h.data = value->data + 5;
+        h.len = value->len - 5;
+        *port = 0;
+
+    } else {
+        if (value->len == 0) {
+            goto invalid;
+        }
+
+        last = value->data + value->len;
+
+        if (value->data[0] == '[') {
+            /* "[::1]:6379"; hiredis takes the address without brackets */
+            colon = ngx_strlchr(value->data, last, ']');
+            if (colon == NULL || colon + 1 == last || colon[1] != ':') {
+                goto invalid;
+            }
+
+            h.data = value->data + 1;
+            h.len = colon - h.data;
+            colon++;
+
+#if (NGX_HAVE_INET6)
+            if (ngx_inet6_addr(h.data, h.len, addr6) != NGX_OK) {
+                goto invalid;
+            }
+#else
+            goto invalid;
+#endif
+
+        } else {
+            colon = ngx_strlchr(value->data, last, ':');
+            if (colon == NULL) {
+                goto invalid;
+            }
+
+            h.data = value->data;
+            h.len = colon - value->data;
+
+            if (ngx_inet_addr(h.data, h.len) == INADDR_NONE) {
+                goto invalid;
+            }
+        }
+
+        *port = ngx_atoi(colon + 1, last - colon - 1);
+        if (*port < 1 || *port > 65535) {
+            goto invalid;
+        }
+    }
+
+    /* hiredis wants a C string */
+    host->data = ngx_pnalloc(cf->pool, h.len + 1);
+    if (host->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn(host->data, h.data, h.len + 1);
+    host->len = h.len;
+
+    return NGX_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid %s address \"%V\": expected %s",
+                       allow_unix ? "Redis" : "Sentinel", value,
+                       allow_unix ? "IP:PORT, [IPv6]:PORT or unix:PATH"
+                            : "IP:PORT or [IPv6]:PORT");
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_webhook_redis_sha(ngx_conf_t *cf)
+{
+    u_char        md[EVP_MAX_MD_SIZE];
+    unsigned int  n;
+
+    if (ngx_http_webhook_redis_enqueue_sha[0]) {
+        return NGX_OK;
+    }
+
+    if (EVP_Digest(ngx_http_webhook_redis_enqueue_script,
+                   sizeof(ngx_http_webhook_redis_enqueue_script) - 1, md, &n,
+                   EVP_sha1(), NULL)
+        != 1 || n != 20)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "EVP_Digest() failed");
+        return NGX_ERROR;
+    }
+
+    *ngx_hex_dump((u_char *) ngx_http_webhook_redis_enqueue_sha, md, n) = '\0';
+
+    return NGX_OK;
+}
+
+
+/* webhook_queue NAME [max=N] */
+
+char *
+ngx_http_webhook_queue_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_webhook_loc_conf_t *wlcf = conf;
+
+    ngx_int_t   max;
+    ngx_str_t  *value;
+
+    if (wlcf->queue.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        return "takes a non-empty stream name";
+    }
+
+    wlcf->queue = value[1];
+    wlcf->queue_max = NGX_HTTP_WEBHOOK_QUEUE_MAX;
+
+    if (cf->args->nelts == 3) {
+        max = -1;
+
+        if (value[2].len > 4 && ngx_strncmp(value[2].data, "max=", 4) == 0) {
+            max = ngx_atoi(value[2].data + 4, value[2].len - 4);
+        }
+
+        if (max < 1) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\": expected max=N, "
+                               "N at least 1", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        wlcf->queue_max = max;
+    }
+
+    return NGX_CONF_OK;
+}
+
 
 /* Records that the location's workflow is used with its Redis. */
 
@@ -249,6 +658,10 @@ ngx_http_webhook_redis_peer(ngx_conf_t *cf, ngx_http_webhook_redis_conf_t *rc)
         if (prc->name.len == rc->name.len
             && ngx_strncmp(prc->name.data, rc->name.data, rc->name.len) == 0
             && prc->db == rc->db
+            && prc->replicas == rc->replicas
+            && prc->wait == rc->wait
+            && prc->user.len == rc->user.len
+            && ngx_strncmp(prc->user.data, rc->user.data, rc->user.len) == 0
             && prc->password.len == rc->password.len
             && (rc->password.len == 0
                 || ngx_strncmp(prc->password.data, rc->password.data,
@@ -361,8 +774,13 @@ static ngx_int_t
 ngx_http_webhook_redis_peer_init(ngx_cycle_t *cycle,
     ngx_http_webhook_redis_peer_t *peer)
 {
+    ngx_http_webhook_redis_peer_t  *q;
+
     peer->log = cycle->log;
     peer->backoff = NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN;
+    peer->host = (char *) peer->conf->host.data;
+    peer->port = peer->conf->port;
+    ngx_queue_init(&peer->held);
     ngx_queue_init(&peer->waiting);
     ngx_queue_init(&peer->sent);
     ngx_queue_init(&peer->all);
@@ -389,6 +807,34 @@ ngx_http_webhook_redis_peer_init(ngx_cycle_t *cycle,
     peer->drop.handler = ngx_http_webhook_redis_drop_handler;
     peer->drop.data = peer;
     peer->drop.log = cycle->log;
+
+    peer->wait_ev.handler = ngx_http_webhook_redis_wait_handler;
+    peer->wait_ev.data = peer;
+    peer->wait_ev.log = cycle->log;
+
+    if (peer->owner) {
+        return NGX_OK;                    /* a query: asked when needed */
+    }
+
+    if (peer->conf->sentinels) {
+        /* a connection of its own for asking the Sentinels */
+        q = ngx_pcalloc(cycle->pool, sizeof(ngx_http_webhook_redis_peer_t));
+        if (q == NULL) {
+            return NGX_ERROR;
+        }
+
+        q->conf = peer->conf;
+        q->owner = peer;
+        ngx_str_set(&q->name, "Sentinel");
+        peer->query = q;
+
+        if (ngx_http_webhook_redis_peer_init(cycle, q) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        /* a random first Sentinel spreads the processes' questions */
+        peer->next_sentinel = ngx_random() % peer->conf->sentinels->nelts;
+    }
 
     ngx_http_webhook_redis_connect(peer);
 
@@ -485,6 +931,25 @@ ngx_http_webhook_redis_peer_exit(ngx_http_webhook_redis_peer_t *peer)
 
     peer->exiting = 1;
 
+    if (peer->query) {
+        ngx_http_webhook_redis_peer_exit(peer->query);
+    }
+
+    if (peer->wait_ev.posted) {
+        ngx_delete_posted_event(&peer->wait_ev);
+    }
+
+    while (!ngx_queue_empty(&peer->held)) {
+        q = ngx_queue_head(&peer->held);
+        cmd = ngx_queue_data(q, ngx_http_webhook_redis_cmd_t, queue);
+
+        if (cmd->reply) {
+            freeReplyObject(cmd->reply);
+        }
+
+        ngx_http_webhook_redis_cmd_free(cmd);
+    }
+
     if (peer->retry.timer_set) {
         ngx_del_timer(&peer->retry);
     }
@@ -538,17 +1003,29 @@ ngx_http_webhook_redis_connect(ngx_http_webhook_redis_peer_t *peer)
     rc = peer->conf;
     peer->last_attempt = ngx_current_msec;
     peer->reason = NULL;
+
+    if (rc->sentinels && peer->owner == NULL && !peer->found) {
+        /* the primary is asked of the Sentinels before every connect */
+        peer->discovering = 1;
+        peer->asked = 0;
+        peer->state = NGX_HTTP_WEBHOOK_REDIS_CONNECTING;
+        ngx_http_webhook_redis_ask(peer);
+        return;
+    }
+
+    peer->found = 0;
     peer->conn++;
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, peer->log, 0,
-                   "webhook redis %V: connecting", &rc->name);
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, peer->log, 0,
+                   "webhook redis %V: connecting to %s", &rc->name,
+                   peer->host);
 
-    /* addresses only (the directive checks): nothing here can block */
-    if (rc->port) {
-        ac = redisAsyncConnect((char *) rc->host.data, (int) rc->port);
+    /* addresses only (the directive and the query check): no blocking */
+    if (peer->port) {
+        ac = redisAsyncConnect(peer->host, (int) peer->port);
 
     } else {
-        ac = redisAsyncConnectUnix((char *) rc->host.data);
+        ac = redisAsyncConnectUnix(peer->host);
     }
 
     if (ac == NULL) {
@@ -600,7 +1077,8 @@ ngx_http_webhook_redis_connect(ngx_http_webhook_redis_peer_t *peer)
 
 
 /*
- * AUTH, SELECT, the workflow definitions, and a PING when there is
+ * AUTH, SELECT, the enqueue script, the workflow definitions (a PING
+ * when there is
  * nothing else to wait for: the connection is ready with the last reply.
  * All are buffered by hiredis until the connect completes.
  */
@@ -610,6 +1088,8 @@ ngx_http_webhook_redis_setup(ngx_http_webhook_redis_peer_t *peer)
 {
     u_char                          db[NGX_INT_T_LEN];
     u_char                          key[sizeof(WH_REDIS_WORKFLOW) - 1 + 64];
+    int                             n;
+    u_char                          kkey[sizeof(WH_REDIS_WORKFLOW_KEY) + 64];
     size_t                          len[3];
     ngx_uint_t                      i;
     const char                     *argv[3];
@@ -619,33 +1099,60 @@ ngx_http_webhook_redis_setup(ngx_http_webhook_redis_peer_t *peer)
     rc = peer->conf;
     peer->setup = 0;
 
+    if (peer->owner) {
+        argv[0] = "SENTINEL";
+        len[0] = 8;
+        argv[1] = "get-master-addr-by-name";
+        len[1] = sizeof("get-master-addr-by-name") - 1;
+        argv[2] = (char *) rc->master.data;
+        len[2] = rc->master.len;
+
+        (void) redisAsyncCommandArgv(peer->ac,
+                                     ngx_http_webhook_redis_sentinel_reply,
+                                     peer, 3, argv, len);
+        return;
+    }
+
     if (rc->password.len) {
-        argv[0] = "AUTH";
-        len[0] = 4;
-        argv[1] = (char *) rc->password.data;
-        len[1] = rc->password.len;
+        n = 0;
+        argv[n] = "AUTH";
+        len[n++] = 4;
+
+        if (rc->user.len) {
+            argv[n] = (char *) rc->user.data;
+            len[n++] = rc->user.len;
+        }
+
+        argv[n] = (char *) rc->password.data;
+        len[n++] = rc->password.len;
 
         if (redisAsyncCommandArgv(peer->ac,
                                   ngx_http_webhook_redis_setup_reply, peer,
-                                  2, argv, len)
+                                  n, argv, len)
             == REDIS_OK)
         {
             peer->setup++;
         }
     }
 
-    if (peer->subscriber) {
-        /* channels are not per database: no SELECT */
-        argv[0] = "SUBSCRIBE";
-        len[0] = 9;
-        argv[1] = (char *) peer->channel.data;
-        len[1] = peer->channel.len;
+    /* a Sentinel's answer may be stale: the server must say "master" */
+    if (rc->sentinels) {
+        argv[0] = "ROLE";
+        len[0] = 4;
 
-        (void) redisAsyncCommandArgv(peer->ac,
-                                     ngx_http_webhook_redis_sub_reply, peer,
-                                     2, argv, len);
-        return;
+        if (redisAsyncCommandArgv(peer->ac,
+                                  ngx_http_webhook_redis_role_reply, peer,
+                                  1, argv, len)
+            == REDIS_OK)
+        {
+            peer->setup++;
+        }
     }
+
+    /*
+     * Channels are not per database, but an ACL that refuses SELECT
+     * should fail both connections alike, and at setup.
+     */
 
     if (rc->db) {
         argv[0] = "SELECT";
@@ -662,6 +1169,33 @@ ngx_http_webhook_redis_setup(ngx_http_webhook_redis_peer_t *peer)
         }
     }
 
+    if (peer->subscriber) {
+        argv[0] = "SUBSCRIBE";
+        len[0] = 9;
+        argv[1] = (char *) peer->channel.data;
+        len[1] = peer->channel.len;
+
+        (void) redisAsyncCommandArgv(peer->ac,
+                                     ngx_http_webhook_redis_sub_reply, peer,
+                                     2, argv, len);
+        return;
+    }
+
+    /* a new primary, or a restarted Redis, has an empty script cache */
+    argv[0] = "SCRIPT";
+    len[0] = 6;
+    argv[1] = "LOAD";
+    len[1] = 4;
+    argv[2] = ngx_http_webhook_redis_enqueue_script;
+    len[2] = sizeof(ngx_http_webhook_redis_enqueue_script) - 1;
+
+    if (redisAsyncCommandArgv(peer->ac, ngx_http_webhook_redis_setup_reply,
+                              peer, 3, argv, len)
+        == REDIS_OK)
+    {
+        peer->setup++;
+    }
+
     wfp = peer->workflows.elts;
 
     for (i = 0; i < peer->workflows.nelts; i++) {
@@ -674,6 +1208,21 @@ ngx_http_webhook_redis_setup(ngx_http_webhook_redis_peer_t *peer)
         len[1] = sizeof(key);
         argv[2] = wfp[i]->definition;
         len[2] = wfp[i]->definition_len;
+
+        if (redisAsyncCommandArgv(peer->ac,
+                                  ngx_http_webhook_redis_setup_reply, peer,
+                                  3, argv, len)
+            == REDIS_OK)
+        {
+            peer->setup++;
+        }
+
+        /* by key too, for subflow nodes (SPEC §11): the last one loaded */
+        len[1] = ngx_sprintf(kkey, WH_REDIS_WORKFLOW_KEY "%s", wfp[i]->key)
+                 - kkey;
+        argv[1] = (char *) kkey;
+        argv[2] = wfp[i]->revision;
+        len[2] = 64;
 
         if (redisAsyncCommandArgv(peer->ac,
                                   ngx_http_webhook_redis_setup_reply, peer,
@@ -776,6 +1325,11 @@ ngx_http_webhook_redis_ready(ngx_http_webhook_redis_peer_t *peer)
         ngx_free(cmd->buf);
         cmd->buf = NULL;
         ngx_queue_insert_tail(&peer->sent, q);
+    }
+
+    if (peer->wait_needed) {
+        peer->wait_needed = 0;
+        ngx_http_webhook_redis_wait_handler(&peer->wait_ev);
     }
 }
 
@@ -1072,7 +1626,7 @@ ngx_http_webhook_redis_retry_handler(ngx_event_t *ev)
 {
     ngx_http_webhook_redis_peer_t  *peer = ev->data;
 
-    if (peer->ac == NULL && !peer->exiting) {
+    if (peer->ac == NULL && !peer->exiting && !peer->discovering) {
         ngx_http_webhook_redis_connect(peer);
     }
 }
@@ -1117,6 +1671,20 @@ ngx_http_webhook_redis_down_handler(ngx_event_t *ev)
 
     if (peer->exiting) {
         return;
+    }
+
+    if (peer->owner) {
+        ngx_http_webhook_redis_query_down(peer);
+        return;
+    }
+
+    if (peer->ac == NULL) {
+        /* answered but not confirmed: the WAIT can no longer come */
+        ngx_http_webhook_redis_release(peer, 0, peer->err);
+    }
+
+    if (peer->ac == NULL && peer->discovering) {
+        return;                    /* asking the Sentinels meanwhile */
     }
 
     if (peer->ac == NULL) {
@@ -1204,6 +1772,10 @@ ngx_http_webhook_redis_wake(ngx_http_webhook_redis_peer_t *peer)
             return NGX_DECLINED;
         }
 
+        return NGX_OK;
+    }
+
+    if (peer->discovering) {
         return NGX_OK;
     }
 
@@ -1330,9 +1902,6 @@ ngx_http_webhook_redis_send(ngx_http_webhook_loc_conf_t *wlcf, int argc,
     const char **argv, const size_t *argvlen,
     ngx_http_webhook_redis_handler_pt handler, void *data)
 {
-    int                             len;
-    char                           *buf;
-    ngx_http_webhook_redis_cmd_t   *cmd;
     ngx_http_webhook_redis_peer_t  *peer;
 
     peer = wlcf->redis->peer;
@@ -1340,6 +1909,40 @@ ngx_http_webhook_redis_send(ngx_http_webhook_loc_conf_t *wlcf, int argc,
     if (peer == NULL || ngx_http_webhook_redis_wake(peer) != NGX_OK) {
         return NULL;
     }
+
+    return ngx_http_webhook_redis_command(peer, argc, argv, argvlen, handler,
+                                          data, 0);
+}
+
+
+ngx_http_webhook_redis_cmd_t *
+ngx_http_webhook_redis_write(ngx_http_webhook_loc_conf_t *wlcf, int argc,
+    const char **argv, const size_t *argvlen,
+    ngx_http_webhook_redis_handler_pt handler, void *data)
+{
+    ngx_http_webhook_redis_peer_t  *peer;
+
+    peer = wlcf->redis->peer;
+
+    if (peer == NULL || ngx_http_webhook_redis_wake(peer) != NGX_OK) {
+        return NULL;
+    }
+
+    return ngx_http_webhook_redis_command(peer, argc, argv, argvlen, handler,
+                                          data, peer->conf->replicas > 0);
+}
+
+
+static ngx_http_webhook_redis_cmd_t *
+ngx_http_webhook_redis_command(ngx_http_webhook_redis_peer_t *peer, int argc,
+    const char **argv, const size_t *argvlen,
+    ngx_http_webhook_redis_handler_pt handler, void *data,
+    ngx_uint_t confirm)
+{
+    int                             len;
+    char                           *buf;
+    ngx_msec_t                      timeout;
+    ngx_http_webhook_redis_cmd_t   *cmd;
 
     buf = ngx_http_webhook_redis_format(argc, argv, argvlen, &len,
                                         peer->log);
@@ -1355,6 +1958,7 @@ ngx_http_webhook_redis_send(ngx_http_webhook_loc_conf_t *wlcf, int argc,
     cmd->peer = peer;
     cmd->handler = handler;
     cmd->data = data;
+    cmd->confirm = confirm;
     cmd->timer.handler = ngx_http_webhook_redis_cmd_timeout;
     cmd->timer.data = cmd;
     cmd->timer.log = peer->log;
@@ -1384,9 +1988,358 @@ ngx_http_webhook_redis_send(ngx_http_webhook_loc_conf_t *wlcf, int argc,
         ngx_queue_insert_tail(&peer->waiting, &cmd->queue);
     }
 
-    ngx_add_timer(&cmd->timer, NGX_HTTP_WEBHOOK_REDIS_COMMAND_TIMEOUT);
+    timeout = NGX_HTTP_WEBHOOK_REDIS_COMMAND_TIMEOUT;
+
+    if (confirm) {
+        /* one WAIT, sent after this turn's events, covers them all */
+        timeout += peer->conf->wait;
+
+        if (!peer->wait_ev.posted) {
+            ngx_post_event(&peer->wait_ev, &ngx_posted_events);
+        }
+    }
+
+    ngx_add_timer(&cmd->timer, timeout);
 
     return cmd;
+}
+
+
+/*
+ * replicas=N: WAIT N <wait> after the commands of an event-loop turn.
+ * Redis answers it once the replicas acknowledged everything this
+ * connection wrote before it, or at the timeout with how many did.
+ */
+
+static void
+ngx_http_webhook_redis_wait_handler(ngx_event_t *ev)
+{
+    ngx_http_webhook_redis_peer_t  *peer = ev->data;
+
+    u_char                          n[NGX_INT_T_LEN], ms[NGX_INT_T_LEN];
+    size_t                          len[3];
+    const char                     *argv[3];
+    ngx_http_webhook_redis_cmd_t   *cmd;
+    ngx_http_webhook_redis_conf_t  *rc;
+
+    rc = peer->conf;
+
+    if (peer->state != NGX_HTTP_WEBHOOK_REDIS_READY) {
+        if (!ngx_queue_empty(&peer->held)) {
+            /* a WAIT on another connection would confirm nothing */
+            ngx_http_webhook_redis_release(peer, 0, "the connection was "
+                                           "lost before WAIT");
+        }
+
+        if (!ngx_queue_empty(&peer->waiting)) {
+            peer->wait_needed = 1;
+        }
+
+        return;
+    }
+
+    argv[0] = "WAIT";
+    len[0] = 4;
+    argv[1] = (char *) n;
+    len[1] = ngx_sprintf(n, "%ui", rc->replicas) - n;
+    argv[2] = (char *) ms;
+    len[2] = ngx_sprintf(ms, "%M", rc->wait) - ms;
+
+    cmd = ngx_http_webhook_redis_command(peer, 3, argv, len,
+                                         ngx_http_webhook_redis_wait_reply,
+                                         peer, 0);
+    if (cmd == NULL) {
+        ngx_http_webhook_redis_close(peer, "WAIT could not be sent");
+        return;
+    }
+
+    /* Redis itself answers WAIT at its timeout */
+    ngx_add_timer(&cmd->timer, NGX_HTTP_WEBHOOK_REDIS_COMMAND_TIMEOUT
+                               + rc->wait);
+}
+
+
+static void
+ngx_http_webhook_redis_wait_reply(void *data, redisReply *reply,
+    const char *err)
+{
+    ngx_http_webhook_redis_peer_t  *peer = data;
+
+    ngx_uint_t  ok;
+
+    ok = (reply != NULL && reply->type == REDIS_REPLY_INTEGER
+          && reply->integer >= (long long) peer->conf->replicas);
+
+    if (!ok) {
+        if (reply != NULL && reply->type == REDIS_REPLY_INTEGER) {
+            ngx_log_error(ngx_http_webhook_redis_level(peer), peer->log, 0,
+                          "webhook: Redis %V: %L of %ui replicas "
+                          "confirmed within %M ms", &peer->name,
+                          (int64_t) reply->integer, peer->conf->replicas,
+                          peer->conf->wait);
+            err = "the job was not confirmed by enough replicas";
+
+        } else if (reply != NULL) {
+            ngx_log_error(NGX_LOG_ERR, peer->log, 0,
+                          "webhook: Redis %V: WAIT: %*s", &peer->name,
+                          (size_t) reply->len, reply->str);
+            err = "WAIT failed";
+        }
+    }
+
+    ngx_http_webhook_redis_release(peer, ok, err);
+}
+
+
+/*
+ * The held commands, all written before the WAIT that answered (their
+ * replies came before its reply): their handlers get their replies, or
+ * the failure.
+ */
+
+static void
+ngx_http_webhook_redis_release(ngx_http_webhook_redis_peer_t *peer,
+    ngx_uint_t ok, const char *err)
+{
+    void                               *data;
+    redisReply                         *reply;
+    ngx_queue_t                        *q;
+    ngx_http_webhook_redis_cmd_t       *cmd;
+    ngx_http_webhook_redis_handler_pt   handler;
+
+    while (!ngx_queue_empty(&peer->held)) {
+        q = ngx_queue_head(&peer->held);
+        cmd = ngx_queue_data(q, ngx_http_webhook_redis_cmd_t, queue);
+
+        handler = cmd->handler;
+        data = cmd->data;
+        reply = cmd->reply;
+
+        ngx_http_webhook_redis_cmd_free(cmd);
+
+        if (handler) {
+            handler(data, ok ? reply : NULL,
+                    ok ? NULL : (err ? err : "not confirmed by replicas"));
+        }
+
+        if (reply) {
+            freeReplyObject(reply);
+        }
+    }
+}
+
+
+/* A reply hiredis is about to free, copied as freeReplyObject() frees. */
+
+static redisReply *
+ngx_http_webhook_redis_copy(redisReply *r)
+{
+    size_t       i;
+    redisReply  *c;
+
+    c = calloc(1, sizeof(redisReply));
+    if (c == NULL) {
+        return NULL;
+    }
+
+    c->type = r->type;
+    c->integer = r->integer;
+
+    if (r->str != NULL) {
+        c->str = malloc(r->len + 1);
+        if (c->str == NULL) {
+            free(c);
+            return NULL;
+        }
+
+        ngx_memcpy(c->str, r->str, r->len);
+        c->str[r->len] = '\0';
+        c->len = r->len;
+    }
+
+    if (r->type == REDIS_REPLY_ARRAY && r->elements) {
+        c->element = calloc(r->elements, sizeof(redisReply *));
+        if (c->element == NULL) {
+            freeReplyObject(c);
+            return NULL;
+        }
+
+        c->elements = r->elements;
+
+        for (i = 0; i < r->elements; i++) {
+            c->element[i] = ngx_http_webhook_redis_copy(r->element[i]);
+            if (c->element[i] == NULL) {
+                freeReplyObject(c);
+                return NULL;
+            }
+        }
+    }
+
+    return c;
+}
+
+
+/*
+ * Sentinels.  The query peer connects to one Sentinel, asks for the
+ * primary's address and closes; its down event tries the next Sentinel,
+ * or has its owner connect to the address found.  Each connect asks
+ * again, so a failover is followed at the next reconnect.
+ */
+
+static void
+ngx_http_webhook_redis_ask(ngx_http_webhook_redis_peer_t *peer)
+{
+    ngx_http_webhook_redis_peer_t  *q;
+    ngx_http_webhook_redis_addr_t  *sa;
+
+    q = peer->query;
+    sa = peer->conf->sentinels->elts;
+    sa = &sa[peer->next_sentinel % peer->conf->sentinels->nelts];
+
+    q->host = (char *) sa->host.data;
+    q->port = sa->port;
+    q->found = 0;
+
+    ngx_http_webhook_redis_connect(q);
+}
+
+
+static void
+ngx_http_webhook_redis_sentinel_reply(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    redisReply                     *reply = r;
+    ngx_http_webhook_redis_peer_t  *q = privdata;
+
+    ngx_int_t                       port;
+    redisReply                    **e;
+    ngx_http_webhook_redis_peer_t  *owner;
+#if (NGX_HAVE_INET6)
+    u_char                          addr6[16];
+#endif
+
+    if (reply == NULL) {
+        return;                    /* the connection is going away */
+    }
+
+    owner = q->owner;
+    e = reply->element;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || e[0]->type != REDIS_REPLY_STRING
+        || e[1]->type != REDIS_REPLY_STRING
+        || e[0]->len > NGX_INET6_ADDRSTRLEN)
+    {
+        ngx_log_error(ngx_http_webhook_redis_level(owner), q->log, 0,
+                      "webhook: Sentinel %s:%i knows no primary \"%V\"%s%*s",
+                      q->host, q->port, &owner->conf->master,
+                      reply->type == REDIS_REPLY_ERROR ? ": " : "",
+                      (size_t) (reply->type == REDIS_REPLY_ERROR
+                                ? reply->len : 0),
+                      reply->type == REDIS_REPLY_ERROR ? reply->str : "");
+        ngx_http_webhook_redis_close(q, "no primary known");
+        return;
+    }
+
+    port = ngx_atoi((u_char *) e[1]->str, e[1]->len);
+
+    /* an announced host name would need a blocking resolver */
+    if (port < 1 || port > 65535
+        || (ngx_inet_addr((u_char *) e[0]->str, e[0]->len) == INADDR_NONE
+#if (NGX_HAVE_INET6)
+            && ngx_inet6_addr((u_char *) e[0]->str, e[0]->len, addr6)
+               != NGX_OK
+#endif
+        ))
+    {
+        ngx_log_error(NGX_LOG_ERR, q->log, 0,
+                      "webhook: Sentinel %s:%i names the primary \"%*s:%*s\", "
+                      "not an IP address and port", q->host, q->port,
+                      (size_t) e[0]->len, e[0]->str,
+                      (size_t) e[1]->len, e[1]->str);
+        ngx_http_webhook_redis_close(q, "not an address");
+        return;
+    }
+
+    ngx_cpystrn(owner->primary, (u_char *) e[0]->str, e[0]->len + 1);
+    owner->host = (char *) owner->primary;
+    owner->port = port;
+    q->found = 1;
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, q->log, 0,
+                   "webhook redis: Sentinel %s:%i: primary %s:%i",
+                   q->host, q->port, owner->host, owner->port);
+
+    ngx_http_webhook_redis_close(q, "asked");
+}
+
+
+static void
+ngx_http_webhook_redis_query_down(ngx_http_webhook_redis_peer_t *q)
+{
+    ngx_uint_t                      n;
+    ngx_http_webhook_redis_peer_t  *owner;
+
+    owner = q->owner;
+
+    if (owner->exiting || !owner->discovering) {
+        return;
+    }
+
+    n = owner->conf->sentinels->nelts;
+
+    if (q->found) {
+        q->found = 0;
+        owner->discovering = 0;
+        owner->found = 1;
+        ngx_http_webhook_redis_connect(owner);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, q->log, 0,
+                  "webhook: Sentinel %s:%i: %s", q->host, q->port, q->err);
+
+    owner->next_sentinel++;
+
+    if (++owner->asked < n) {
+        ngx_http_webhook_redis_ask(owner);
+        return;
+    }
+
+    owner->discovering = 0;
+
+    ngx_snprintf((u_char *) owner->err, sizeof(owner->err) - 1,
+                 "no Sentinel named a primary \"%V\"%Z",
+                 &owner->conf->master);
+
+    ngx_http_webhook_redis_failed(owner, owner->err);
+}
+
+
+/* ROLE: a server that is not (or no longer) the primary is left. */
+
+static void
+ngx_http_webhook_redis_role_reply(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    redisReply                     *reply = r;
+    ngx_http_webhook_redis_peer_t  *peer = privdata;
+
+    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY
+        && reply->elements > 0
+        && (reply->element[0]->type != REDIS_REPLY_STRING
+            || ngx_strcmp(reply->element[0]->str, "master") != 0))
+    {
+        ngx_log_error(ngx_http_webhook_redis_level(peer), peer->log, 0,
+                      "webhook: Redis %V: %s:%i is not the primary, asking "
+                      "the Sentinels again", &peer->name, peer->host,
+                      peer->port);
+
+        ngx_http_webhook_redis_close(peer, "not the primary");
+        return;
+    }
+
+    ngx_http_webhook_redis_setup_reply(ac, r, privdata);
 }
 
 
@@ -1416,11 +2369,30 @@ ngx_http_webhook_redis_cmd_reply(redisAsyncContext *ac, void *r,
     data = cmd->data;
     quiet = cmd->quiet || peer->exiting;
 
+    if (cmd->confirm && handler && reply != NULL
+        && reply->type != REDIS_REPLY_ERROR)
+    {
+        /* until the WAIT written after it answers */
+        cmd->reply = ngx_http_webhook_redis_copy(reply);
+
+        if (cmd->reply != NULL) {
+            ngx_queue_remove(&cmd->queue);
+            ngx_queue_insert_tail(&peer->held, &cmd->queue);
+            cmd->held = 1;
+            return;
+        }
+
+        reply = NULL;                         /* out of memory */
+    }
+
     ngx_http_webhook_redis_cmd_free(cmd);
 
     err = NULL;
 
-    if (reply == NULL) {
+    if (reply == NULL && r != NULL) {
+        err = "out of memory";
+
+    } else if (reply == NULL) {
         if (peer->reason) {
             err = peer->reason;
 
@@ -1430,6 +2402,25 @@ ngx_http_webhook_redis_cmd_reply(redisAsyncContext *ac, void *r,
         } else {
             err = "connection closed";
         }
+    }
+
+    /*
+     * A server that lost the enqueue script (SCRIPT FLUSH), that is no
+     * longer the primary (READONLY) or is loading its data (LOADING): the
+     * command fails, and a new connection loads the script again (and asks
+     * the Sentinels again).  hiredis defers the free until we return.
+     */
+
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR
+        && (ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0
+            || ngx_strncmp(reply->str, "READONLY", 8) == 0
+            || ngx_strncmp(reply->str, "LOADING", 7) == 0))
+    {
+        ngx_log_error(NGX_LOG_WARN, peer->log, 0,
+                      "webhook: Redis %V: %*s, reconnecting", &peer->name,
+                      (size_t) reply->len, reply->str);
+
+        ngx_http_webhook_redis_close(peer, "the server must be asked again");
     }
 
     if (handler) {
@@ -1471,6 +2462,21 @@ ngx_http_webhook_redis_cmd_timeout(ngx_event_t *ev)
     peer = cmd->peer;
     handler = cmd->handler;
     data = cmd->data;
+
+    if (cmd->held) {
+        /* the WAIT's own timer closes the connection: not reached */
+        if (cmd->reply) {
+            freeReplyObject(cmd->reply);
+        }
+
+        ngx_http_webhook_redis_cmd_free(cmd);
+
+        if (handler) {
+            handler(data, NULL, "timed out waiting for replicas");
+        }
+
+        return;
+    }
 
     if (cmd->buf != NULL) {
         /* still waiting for the connection setup */

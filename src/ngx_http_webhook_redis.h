@@ -1,8 +1,10 @@
 /*
  * The Redis connections of a worker process: hiredis's asynchronous API
  * driven by nginx's event loop.  One connection per process and Redis
- * (address, db, password), opened in init_process, reopened with backoff;
- * a second one in SUBSCRIBE mode where sync runs wait for workers.
+ * (address or Sentinels, db, user, password, replicas), opened in
+ * init_process, reopened with backoff, logged in and selected each time;
+ * a second one in SUBSCRIBE mode where sync runs wait for workers.  The
+ * webhook_redis and webhook_queue directives are parsed here.
  */
 
 #ifndef NGX_HTTP_WEBHOOK_REDIS_H
@@ -25,6 +27,18 @@
 #define NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN      100     /* ms */
 #define NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MAX      5000    /* ms */
 
+#define NGX_HTTP_WEBHOOK_REDIS_WAIT             1000    /* ms, SPEC §8 */
+#define NGX_HTTP_WEBHOOK_QUEUE_MAX              100000  /* SPEC §2 */
+
+
+/*
+ * The enqueue script, loaded on every connection (SCRIPT LOAD) and run by
+ * its SHA-1 (EVALSHA): KEYS[1] the stream, ARGV[1] webhook_queue max=,
+ * then the entry's field-value pairs.  The entry id, or nil when the
+ * stream holds max entries or more (queue_full).
+ */
+extern char  ngx_http_webhook_redis_enqueue_sha[41];
+
 
 typedef struct ngx_http_webhook_redis_peer_s  ngx_http_webhook_redis_peer_t;
 typedef struct ngx_http_webhook_redis_cmd_s   ngx_http_webhook_redis_cmd_t;
@@ -40,7 +54,11 @@ typedef void (*ngx_http_webhook_redis_handler_pt)(void *data,
     redisReply *reply, const char *err);
 
 
-/* ngx_http_webhook_module.c: merge, init_process, exit_process */
+/* ngx_http_webhook_module.c: the directive, merge, init_process, exit */
+char *ngx_http_webhook_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_webhook_queue_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 ngx_int_t ngx_http_webhook_redis_register(ngx_conf_t *cf,
     ngx_http_webhook_loc_conf_t *wlcf);
 ngx_int_t ngx_http_webhook_redis_init_process(ngx_cycle_t *cycle);
@@ -56,6 +74,16 @@ void ngx_http_webhook_redis_exit_process(ngx_cycle_t *cycle);
  */
 
 ngx_http_webhook_redis_cmd_t *ngx_http_webhook_redis_send(
+    ngx_http_webhook_loc_conf_t *wlcf, int argc, const char **argv,
+    const size_t *argvlen, ngx_http_webhook_redis_handler_pt handler,
+    void *data);
+
+/*
+ * The same for a command whose effect must be durable: with replicas=N
+ * its handler is called only once WAIT confirmed it on N replicas, or
+ * with NULL and the reason when that did not happen within wait=.
+ */
+ngx_http_webhook_redis_cmd_t *ngx_http_webhook_redis_write(
     ngx_http_webhook_loc_conf_t *wlcf, int argc, const char **argv,
     const size_t *argvlen, ngx_http_webhook_redis_handler_pt handler,
     void *data);
@@ -116,6 +144,7 @@ struct ngx_http_webhook_async_s {
     ngx_str_t                      key;        /* webhook:dedup:<wf>:<v> */
     ngx_str_t                      answer;     /* the key + ":response" */
     ngx_http_webhook_redis_wait_t *wait;       /* for the worker */
+    ngx_str_t                      early;      /* its message, before WAIT */
     ngx_event_t                    timer;      /* webhook_sync_timeout */
     /* once a sync run through a worker has answered (dedup keeps it) */
     ngx_http_webhook_async_done_pt done;

@@ -18,6 +18,24 @@
 #define NGX_HTTP_WEBHOOK_RETRY_AFTER    "5"
 
 
+static ngx_int_t
+ngx_http_webhook_nosniff(ngx_http_request_t *r)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "X-Content-Type-Options");
+    ngx_str_set(&h->value, "nosniff");
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_webhook_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *fmt, ...)
@@ -43,6 +61,8 @@ ngx_http_webhook_error(ngx_http_request_t *r, ngx_uint_t status,
                   "webhook: %ui %s: %*s", status, code, last - msg, msg);
 
     if (ctx == NULL) {
+        /* nginx's own page answers: nosniff all the same */
+        (void) ngx_http_webhook_nosniff(r);
         return status;
     }
 
@@ -102,25 +122,51 @@ ngx_http_webhook_disabled(ngx_http_request_t *r,
 }
 
 
-/* Redis is needed and not there: 503 with Retry-After. */
-
-ngx_int_t
-ngx_http_webhook_unavailable(ngx_http_request_t *r, const char *err)
+static ngx_int_t
+ngx_http_webhook_retry_after(ngx_http_request_t *r)
 {
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     h->hash = 1;
     ngx_str_set(&h->key, "Retry-After");
     ngx_str_set(&h->value, NGX_HTTP_WEBHOOK_RETRY_AFTER);
 
+    return NGX_OK;
+}
+
+
+/* Redis is needed and not there: 503 with Retry-After. */
+
+ngx_int_t
+ngx_http_webhook_unavailable(ngx_http_request_t *r, const char *err)
+{
+    if (ngx_http_webhook_retry_after(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     return ngx_http_webhook_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                   "queue_unavailable",
                                   "the job queue is unavailable: %s", err);
+}
+
+
+/* webhook_queue max=: nothing was added; 503 with Retry-After. */
+
+ngx_int_t
+ngx_http_webhook_queue_full(ngx_http_request_t *r)
+{
+    if (ngx_http_webhook_retry_after(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhook_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "queue_full",
+                                  "the job queue is full, retry later");
 }
 
 
@@ -275,20 +321,14 @@ ngx_http_webhook_output(ngx_http_request_t *r, ngx_uint_t status,
     ngx_int_t                rc;
     ngx_buf_t               *b;
     ngx_chain_t              out;
-    ngx_table_elt_t         *h;
     ngx_http_webhook_ctx_t  *ctx;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "webhook output: %ui, %uz bytes", status, len);
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_webhook_nosniff(r) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "X-Content-Type-Options");
-    ngx_str_set(&h->value, "nosniff");
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;

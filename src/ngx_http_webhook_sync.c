@@ -25,6 +25,7 @@
 #define NGX_HTTP_WEBHOOK_SYNC_UNAVAILABLE  1
 #define NGX_HTTP_WEBHOOK_SYNC_TIMEOUT      2
 #define NGX_HTTP_WEBHOOK_SYNC_GONE         3
+#define NGX_HTTP_WEBHOOK_SYNC_FULL         4
 
 
 static ngx_int_t ngx_http_webhook_sync_enqueue(ngx_http_webhook_async_t *st);
@@ -151,9 +152,11 @@ ngx_http_webhook_sync_start(ngx_http_webhook_async_t *st)
 static ngx_int_t
 ngx_http_webhook_sync_enqueue(ngx_http_webhook_async_t *st)
 {
-    size_t                        len[13];
+    int                           argc;
+    u_char                        max[NGX_INT_T_LEN];
+    size_t                        len[15];
     ngx_str_t                    *channel;
-    const char                   *argv[13];
+    const char                   *argv[15];
     wh_workflow_t                *wf;
     ngx_http_webhook_ctx_t       *ctx;
     ngx_http_webhook_loc_conf_t  *wlcf;
@@ -163,39 +166,37 @@ ngx_http_webhook_sync_enqueue(ngx_http_webhook_async_t *st)
     ctx = st->ctx;
     channel = ngx_http_webhook_redis_channel(st->wait);
 
-    argv[0] = "XADD";
-    len[0] = 4;
-    argv[1] = (char *) wlcf->queue.data;
-    len[1] = wlcf->queue.len;
-    argv[2] = "*";
-    len[2] = 1;
-    argv[3] = "execution";
-    len[3] = 9;
-    argv[4] = ctx->id;
-    len[4] = 36;
-    argv[5] = "workflow";
-    len[5] = 8;
-    argv[6] = wf->key;
-    len[6] = ngx_strlen(wf->key);
-    argv[7] = "revision";
-    len[7] = 8;
-    argv[8] = wf->revision;
-    len[8] = 64;
-    argv[9] = "context";
-    len[9] = 7;
-    argv[10] = ctx->context.data;
-    len[10] = ctx->context.len;
-    argv[11] = "reply";
-    len[11] = 5;
-    argv[12] = (char *) channel->data;
-    len[12] = channel->len;
+    argc = 0;
+
+#define ngx_http_webhook_arg(s, n)                                            \
+    argv[argc] = (const char *) (s); len[argc++] = (n)
+
+    /* the enqueue script: webhook_queue max= applies (redis.h) */
+    ngx_http_webhook_arg("EVALSHA", 7);
+    ngx_http_webhook_arg(ngx_http_webhook_redis_enqueue_sha, 40);
+    ngx_http_webhook_arg("1", 1);
+    ngx_http_webhook_arg(wlcf->queue.data, wlcf->queue.len);
+    ngx_http_webhook_arg(max, ngx_sprintf(max, "%ui", wlcf->queue_max) - max);
+    ngx_http_webhook_arg("execution", 9);
+    ngx_http_webhook_arg(ctx->id, 36);
+    ngx_http_webhook_arg("workflow", 8);
+    ngx_http_webhook_arg(wf->key, ngx_strlen(wf->key));
+    ngx_http_webhook_arg("revision", 8);
+    ngx_http_webhook_arg(wf->revision, 64);
+    ngx_http_webhook_arg("context", 7);
+    ngx_http_webhook_arg(ctx->context.data, ctx->context.len);
+    ngx_http_webhook_arg("reply", 5);
+    ngx_http_webhook_arg(channel->data, channel->len);
+
+#undef ngx_http_webhook_arg
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, st->request->connection->log, 0,
                    "webhook sync run %s: queued, reply on \"%V\"",
                    ctx->id, channel);
 
-    st->cmd = ngx_http_webhook_redis_send(wlcf, 13, argv, len,
-                                          ngx_http_webhook_sync_queued, st);
+    /* with replicas=, the reply comes once WAIT confirmed the job */
+    st->cmd = ngx_http_webhook_redis_write(wlcf, argc, argv, len,
+                                           ngx_http_webhook_sync_queued, st);
     if (st->cmd == NULL) {
         return ngx_http_webhook_sync_finish(st, NULL, 0,
                                             "Redis is not reachable",
@@ -218,7 +219,20 @@ ngx_http_webhook_sync_queued(void *data, redisReply *reply, const char *err)
     st->cmd = NULL;
 
     if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
+        if (st->early.data) {
+            ngx_http_webhook_sync_end(st, (char *) st->early.data,
+                                      st->early.len, NULL,
+                                      NGX_HTTP_WEBHOOK_SYNC_MESSAGE);
+        }
+
         return;                             /* queued: wait for the worker */
+    }
+
+    if (reply != NULL && reply->type == REDIS_REPLY_NIL) {
+        st->sent = 0;                       /* nothing was queued */
+        ngx_http_webhook_sync_end(st, NULL, 0, NULL,
+                                  NGX_HTTP_WEBHOOK_SYNC_FULL);
+        return;
     }
 
     if (reply != NULL) {
@@ -263,6 +277,19 @@ ngx_http_webhook_sync_reply(void *data, const char *msg, size_t len,
     }
 
     st->wait = NULL;                        /* the adapter is done with it */
+
+    if (msg != NULL && st->cmd != NULL && st->wlcf->redis->replicas) {
+        /* the worker was faster than WAIT: no answer before it confirms */
+        st->early.data = ngx_pnalloc(st->request->pool, len);
+        if (st->early.data != NULL) {
+            ngx_memcpy(st->early.data, msg, len);
+            st->early.len = len;
+            return;
+        }
+
+        msg = NULL;
+        err = "out of memory";
+    }
 
     ngx_http_webhook_sync_end(st, msg, len, err,
                               msg ? NGX_HTTP_WEBHOOK_SYNC_MESSAGE
@@ -415,6 +442,11 @@ ngx_http_webhook_sync_finish(ngx_http_webhook_async_t *st, const char *msg,
         rc = ngx_http_webhook_unavailable(r, err);
         break;
 
+    case NGX_HTTP_WEBHOOK_SYNC_FULL:
+        st->forget = 1;
+        rc = ngx_http_webhook_queue_full(r);
+        break;
+
     default: /* NGX_HTTP_WEBHOOK_SYNC_GONE */
         st->forget = 1;
         rc = NGX_HTTP_CLIENT_CLOSED_REQUEST;
@@ -495,7 +527,7 @@ static ngx_int_t
 ngx_http_webhook_sync_response(ngx_http_webhook_async_t *st, wh_val_t v)
 {
     double                   d;
-    size_t                   i, n;
+    size_t                   n;
     wh_val_t                 headers, h, body;
     wh_header_t             *hd;
     wh_response_t            resp;
@@ -528,8 +560,10 @@ ngx_http_webhook_sync_response(ngx_http_webhook_async_t *st, wh_val_t v)
         }
     }
 
-    for (i = 0; i < n; i++) {
-        h = wh_val_index(headers, i);
+    /* item by item: wh_val_index would walk from the first each time */
+    for (h = wh_val_first(headers); h.doc != NULL;
+         h = wh_val_next(headers, h))
+    {
         hd = &resp.headers[resp.nheaders];
 
         if (wh_val_str(&ctx->mem, wh_val_get(h, "name", 4), &hd->name,

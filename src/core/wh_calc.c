@@ -25,11 +25,6 @@
 #define WH_CALC_RE_OPTIONS    (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF)
 
 
-struct wh_calc_re_s {
-    pcre2_code  *code;
-};
-
-
 typedef struct {
     const char  *name;
     size_t       len;
@@ -386,7 +381,30 @@ wh_calc_member(wh_mem_t *mem, wh_val_t a, wh_val_t b, int *r)
 }
 
 
-/* regular expressions */
+/*
+ * Regular expressions.  PCRE2's backtracking matcher retries the pattern
+ * at every start position, and each try may scan to the end: "a*b|c" over
+ * 40 KB of "a" took a second however low the match limit, which counts
+ * backtracking, not scanning.  So a pattern is also compiled as
+ * "(?s:.*?)(?:PATTERN)" and run anchored by the DFA matcher, which
+ * follows every start position at once in one pass: O(n * m) for a
+ * subject of n bytes and a pattern of m items, m being the author's.
+ * Patterns the DFA matcher cannot run (back references, some verbs) and
+ * subjects that are not UTF-8 go to the backtracking matcher with its
+ * match, depth and heap limits.  Lookaround assertions are evaluated at
+ * each position by the DFA matcher: a lookahead that scans to the end is
+ * the pattern author's quadratic, as the README says.
+ */
+
+#define WH_CALC_DFA_WS       1024         /* ints; doubled on demand */
+#define WH_CALC_DFA_WS_MAX   (256 * 1024)
+
+
+struct wh_calc_re_s {
+    pcre2_code  *code;
+    pcre2_code  *dfa;            /* NULL: backtracking only */
+};
+
 
 static void *
 wh_calc_pcre_alloc(PCRE2_SIZE size, void *data)
@@ -399,6 +417,50 @@ static void
 wh_calc_pcre_free(void *p, void *data)
 {
     /* the caller's memory is freed all at once */
+}
+
+
+/* The one-pass form of a valid pattern, or NULL. */
+
+static pcre2_code *
+wh_calc_re_dfa(const pcre2_code *code, const char *pattern, size_t len,
+    pcre2_compile_context *cctx, wh_mem_t *mem)
+{
+    int          ec;
+    char        *w;
+    uint32_t     backrefs;
+    PCRE2_SIZE   off;
+
+    static const char  head[] = "(?s:.*?)(?:";
+    static const char  tail[] = "\\E)";     /* \E ends a \Q left open */
+
+    /* (*VERB) options must open the pattern; the DFA has no backrefs */
+    if ((len >= 2 && pattern[0] == '(' && pattern[1] == '*')
+        || pcre2_pattern_info(code, PCRE2_INFO_BACKREFMAX, &backrefs) != 0
+        || backrefs > 0)
+    {
+        return NULL;
+    }
+
+    w = mem ? wh_alloc(mem, sizeof(head) + len + sizeof(tail))
+            : malloc(sizeof(head) + len + sizeof(tail));
+    if (w == NULL) {
+        return NULL;
+    }
+
+    memcpy(w, head, sizeof(head) - 1);
+    memcpy(w + sizeof(head) - 1, pattern, len);
+    memcpy(w + sizeof(head) - 1 + len, tail, sizeof(tail) - 1);
+
+    code = pcre2_compile((PCRE2_SPTR) w,
+                         sizeof(head) - 1 + len + sizeof(tail) - 1,
+                         PCRE2_UTF, &ec, &off, cctx);
+
+    if (mem == NULL) {
+        free(w);
+    }
+
+    return (pcre2_code *) code;
 }
 
 
@@ -427,6 +489,8 @@ wh_calc_re_compile(const char *pattern, size_t len, char *err,
         return NULL;
     }
 
+    re->dfa = wh_calc_re_dfa(re->code, pattern, len, NULL, NULL);
+
     return re;
 }
 
@@ -439,7 +503,68 @@ wh_calc_re_free(wh_calc_re_t *re)
     }
 
     pcre2_code_free(re->code);
+    pcre2_code_free(re->dfa);
     free(re);
+}
+
+
+/* 1 match, 0 none, or a PCRE2 error; -1000 to use the backtracker. */
+
+static int
+wh_calc_dfa_match(const pcre2_code *dfa, const char *s, size_t sl,
+    pcre2_match_data *md, pcre2_match_context *mctx, wh_mem_t *mem)
+{
+    int     rc, *ws;
+    size_t  n;
+
+    for (n = WH_CALC_DFA_WS; n <= WH_CALC_DFA_WS_MAX; n *= 2) {
+        ws = wh_alloc(mem, n * sizeof(int));
+        if (ws == NULL) {
+            return PCRE2_ERROR_NOMEMORY;
+        }
+
+        rc = pcre2_dfa_match(dfa, (PCRE2_SPTR) s, sl, 0,
+                             PCRE2_ANCHORED | PCRE2_DFA_SHORTEST, md, mctx,
+                             ws, n);
+
+        if (rc >= 0) {
+            return 1;
+        }
+
+        if (rc == PCRE2_ERROR_NOMATCH) {
+            return 0;
+        }
+
+        if (rc != PCRE2_ERROR_DFA_WSSIZE) {
+            break;
+        }
+    }
+
+    /* a subject that is not UTF-8, or an item the DFA does not know */
+    if (rc == PCRE2_ERROR_DFA_WSSIZE || rc == PCRE2_ERROR_DFA_UITEM
+        || rc == PCRE2_ERROR_DFA_UCOND || rc == PCRE2_ERROR_DFA_UFUNC
+        || rc == PCRE2_ERROR_DFA_UINVALID_UTF
+        || (rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21))
+    {
+        return -1000;
+    }
+
+    return rc;
+}
+
+
+static int
+wh_calc_other_case(int c)
+{
+    if (c >= 'a' && c <= 'z') {
+        return c - 32;
+    }
+
+    if (c >= 'A' && c <= 'Z') {
+        return c + 32;
+    }
+
+    return c;
 }
 
 
@@ -452,7 +577,8 @@ wh_calc_matches(wh_val_t a, wh_val_t b, const wh_calc_re_t *re,
     PCRE2_SIZE               off;
     PCRE2_UCHAR              msg[128];
     const char              *s, *pat;
-    const pcre2_code        *code;
+    uint32_t                 req, flags;
+    const pcre2_code        *code, *dfa;
     pcre2_match_data        *md;
     pcre2_match_context     *mctx;
     pcre2_compile_context   *cctx;
@@ -476,6 +602,7 @@ wh_calc_matches(wh_val_t a, wh_val_t b, const wh_calc_re_t *re,
 
     if (re != NULL) {
         code = re->code;
+        dfa = re->dfa;
 
     } else {
         if (wh_val_text(mem, b, &pat, &pl) != 0) {
@@ -495,6 +622,8 @@ wh_calc_matches(wh_val_t a, wh_val_t b, const wh_calc_re_t *re,
                         (char *) msg, (size_t) off);
             return -1;
         }
+
+        dfa = wh_calc_re_dfa(code, pat, pl, cctx, mem);
     }
 
     mctx = pcre2_match_context_create(gctx);
@@ -508,15 +637,40 @@ wh_calc_matches(wh_val_t a, wh_val_t b, const wh_calc_re_t *re,
     pcre2_set_depth_limit(mctx, WH_CALC_DEPTH_LIMIT);
     pcre2_set_heap_limit(mctx, WH_CALC_HEAP_LIMIT);
 
-    rc = pcre2_match(code, (PCRE2_SPTR) s, sl, 0, 0, md, mctx);
+    rc = -1000;
 
-    if (rc >= 0) {
-        *r = 1;
+    /*
+     * A byte every match holds (PCRE2's "required code unit") that the
+     * subject lacks: no match, after one memchr.  The DFA has no such
+     * shortcut, and its states multiply with counted repeats.
+     */
+    if (pcre2_pattern_info(code, PCRE2_INFO_LASTCODETYPE, &flags) == 0
+        && flags == 1
+        && pcre2_pattern_info(code, PCRE2_INFO_LASTCODEUNIT, &req) == 0
+        && req < 0x80
+        && memchr(s, (int) req, sl) == NULL
+        /* the pattern may be caseless: both cases must be absent */
+        && memchr(s, wh_calc_other_case((int) req), sl) == NULL)
+    {
         return 0;
     }
 
-    if (rc == PCRE2_ERROR_NOMATCH) {
+    if (dfa != NULL) {
+        rc = wh_calc_dfa_match(dfa, s, sl, md, mctx, mem);
+    }
+
+    if (rc == -1000) {
+        rc = pcre2_match(code, (PCRE2_SPTR) s, sl, 0, 0, md, mctx);
+        rc = rc >= 0 ? 1 : rc == PCRE2_ERROR_NOMATCH ? 0 : rc;
+    }
+
+    if (rc >= 0) {
+        *r = rc;
         return 0;
+    }
+
+    if (rc == PCRE2_ERROR_NOMEMORY) {
+        goto oom;
     }
 
     pcre2_get_error_message(rc, msg, sizeof(msg));

@@ -69,6 +69,8 @@ struct wh_exec_s {
     int                   status;
     const char           *error;
     wh_response_t        *response;
+    wh_val_t              output;   /* root: the last "output" node's */
+    int                   has_output;
 };
 
 
@@ -790,6 +792,15 @@ wh_exec_node(wh_exec_t *ex, const wh_node_t *node)
 
         return WH_EXEC_DONE;
 
+    case WH_NODE_OUTPUT:
+        if (wh_tpl_eval(node->u.output_value, ex->scope, &v) != 0) {
+            return wh_exec_node_error(ex, node, WH_EXEC_TPL_ERR, started);
+        }
+
+        ex->root->output = v;
+        ex->root->has_output = 1;
+        break;
+
     case WH_NODE_LOOP:
         return wh_exec_loop(ex, node, started);
 
@@ -858,6 +869,9 @@ wh_exec_run(wh_exec_t *ex)
         if (wh_exec_step(ex) != 0) {
             return WH_EXEC_DONE;
         }
+
+        /* $execution.resumeUrl depends on the node that renders it */
+        ex->scope->node = node->index;
 
         if (!wh_node_is_inline(node->type) && node->type != WH_NODE_LOOP) {
             ex->pending = node;
@@ -959,6 +973,19 @@ const wh_response_t *
 wh_exec_response(const wh_exec_t *ex)
 {
     return ex->root->response;
+}
+
+
+int
+wh_exec_output(const wh_exec_t *ex, wh_val_t *v)
+{
+    if (!ex->root->has_output) {
+        return 0;
+    }
+
+    *v = ex->root->output;
+
+    return 1;
 }
 
 

@@ -128,6 +128,9 @@ void wh_exec_public_error(const char *err, size_t len, wh_buf_t *b);
 /* The response node's answer, NULL when none was reached. */
 const wh_response_t *wh_exec_response(const wh_exec_t *ex);
 
+/* The workflow's output (its last "output" node's value): 1, or 0. */
+int wh_exec_output(const wh_exec_t *ex, wh_val_t *v);
+
 size_t wh_exec_njobs(const wh_exec_t *ex);
 const wh_job_t *wh_exec_job(const wh_exec_t *ex, size_t i);
 

@@ -117,6 +117,9 @@ wh_path_compile(const char *s, size_t len, const wh_keys_t *keys,
     } else if (wh_root_is("$system")) {
         root = WH_ROOT_SYSTEM;
 
+    } else if (wh_root_is("$execution")) {
+        root = WH_ROOT_EXECUTION;
+
     } else {
         wh_err(err, errlen, "unknown variable \"%.*s\"",
                     rlen > 64 ? 64 : (int) rlen, r);
@@ -379,6 +382,14 @@ wh_path_resolve(const wh_path_t *p, wh_scope_t *scope)
 
     case WH_ROOT_SYSTEM:
         return wh_path_now(scope->mem, scope->now_ms);
+
+    case WH_ROOT_EXECUTION:
+        if (scope->execution == NULL) {
+            return wh_val_missing();
+        }
+
+        v = scope->execution(scope->execution_data, scope->mem, scope->node);
+        break;
 
     default:
         return wh_val_missing();

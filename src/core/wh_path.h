@@ -1,8 +1,8 @@
 /*
  * Template paths: "$context.data.commits.0.id", "$nodes.branch",
  * "$jobsMapByNodeKey.branch", "$scopes.loop1.item", "$env.NAME",
- * "$system.now".  Compiled once at configuration time; node keys are
- * resolved to node indexes then.
+ * "$system.now", "$execution.resumeUrl".  Compiled once at configuration
+ * time; node keys are resolved to node indexes then.
  */
 
 #ifndef WH_PATH_H
@@ -16,7 +16,8 @@ typedef enum {
     WH_ROOT_NODES,       /* also $jobsMapByNodeKey */
     WH_ROOT_SCOPES,
     WH_ROOT_ENV,
-    WH_ROOT_SYSTEM
+    WH_ROOT_SYSTEM,
+    WH_ROOT_EXECUTION    /* the worker's: resumeUrl, resumeUrls (§11) */
 } wh_root_t;
 
 
@@ -62,6 +63,13 @@ struct wh_scope_s {
                       size_t len);
     void        *env_data;
     int64_t      now_ms;     /* $system.now, Unix time in milliseconds */
+    /*
+     * $execution for the node being run (node: its index, set by wh_exec
+     * before a node runs or yields); NULL: $execution is missing.
+     */
+    wh_val_t   (*execution)(void *data, wh_mem_t *mem, int node);
+    void        *execution_data;
+    int          node;
 };
 
 

@@ -15,6 +15,9 @@
  *                 "json":BOOL}} (body: the text, JSON when "json")
  * webhook:workflow:<revision> (string)   canonical workflow JSON; written
  *                                        before the revision's first job
+ * webhook:workflow:key:<key> (string)   the revision of the workflow nginx
+ *                                        loaded last under that key: what
+ *                                        a subflow node runs (§11)
  * webhook:execution:<id> (hash)          the execution record
  * webhook:executions:<workflow> (zset)   ids by createdAt (ms): the index
  *                                        webhookctl lists, newest first
@@ -28,6 +31,12 @@
  *                                        plus error and attempts
  * webhook:delayed (zset)                 delay nodes: execution ids by
  *                                        due time (ms)
+ * webhook:paused (set)                  keys of paused workflows (§11)
+ * webhook:parked:<workflow> (list)       execution ids parked while paused
+ * webhook:running:<workflow> (zset)      concurrency leases: id by expiry
+ * webhook:order:<workflow>:<hash> (zset) one orderKey's executions in
+ *                                        queue order (wk_gate.c)
+ * webhook:ordered:<workflow> (set)       the ids registered in those
  * webhook:collection:<name> (hash)       records of create/update/…: id →
  *                                        JSON; webhook:collection:<name>:seq
  *                                        the id counter
@@ -39,11 +48,14 @@
 #define WH_REDIS_QUEUE_DEFAULT    "webhook:jobs"
 #define WH_REDIS_GROUP_DEFAULT    "webhook-workers"
 #define WH_REDIS_WORKFLOW         "webhook:workflow:"
+#define WH_REDIS_WORKFLOW_KEY     "webhook:workflow:key:"
 #define WH_REDIS_EXECUTION        "webhook:execution:"
 #define WH_REDIS_INDEX            "webhook:executions"
 #define WH_REDIS_DEDUP            "webhook:dedup:"
 #define WH_REDIS_DEAD             "webhook:dead"
 #define WH_REDIS_DELAYED          "webhook:delayed"
+#define WH_REDIS_PAUSED           "webhook:paused"
+#define WH_REDIS_PARKED           "webhook:parked:"
 #define WH_REDIS_COLLECTION       "webhook:collection:"
 
 #endif /* WH_REDIS_KEYS_H */

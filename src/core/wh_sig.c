@@ -5,7 +5,8 @@
  * fixed stack buffers; the only heap use is OpenSSL's own, a key or a
  * credential longer than WH_SIG_SCRATCH, and the contiguous message that
  * ed25519 needs.  Secret material (the secret, derived keys, computed MACs)
- * is compared with CRYPTO_memcmp over equal lengths only, cleansed from the
+ * is compared with CRYPTO_memcmp over equal lengths only (tokens: their
+ * SHA-256, so that the secret's length does not show), cleansed from the
  * stack afterwards and never printed.
  */
 
@@ -612,14 +613,26 @@ wh_sig_b64_decode(const char *s, size_t len, unsigned char *out, size_t cap)
 }
 
 
+/*
+ * A token against its secret (gitlab, token, basic) without revealing the
+ * secret's length or content (§7): the SHA-256 of each side, compared in
+ * constant time.  No early return on a length difference.
+ */
 static int
 wh_sig_eq(const void *a, size_t alen, const void *b, size_t blen)
 {
-    if (alen != blen) {
-        return 0;
-    }
+    int            eq;
+    unsigned char  ha[SHA256_DIGEST_LENGTH], hb[SHA256_DIGEST_LENGTH];
 
-    return CRYPTO_memcmp(a, b, alen) == 0;
+    SHA256(a, alen, ha);
+    SHA256(b, blen, hb);
+
+    eq = (CRYPTO_memcmp(ha, hb, sizeof(ha)) == 0) & (alen == blen);
+
+    OPENSSL_cleanse(ha, sizeof(ha));
+    OPENSSL_cleanse(hb, sizeof(hb));
+
+    return eq;
 }
 
 
@@ -1345,17 +1358,18 @@ wh_sig_basic(const char *secret, size_t secret_len, const wh_sig_input_t *in)
 
     n = wh_sig_b64_len(a.data, a.len);
 
-    if (n != secret_len) {
+    if (n == WH_SIG_BAD) {
         return WH_SIG_INVALID;
     }
 
-    cred = wh_sig_scratch(&s, n);
+    /* n is the sender's length; the secret's is never compared to it */
+    cred = wh_sig_scratch(&s, n ? n : 1);
     if (cred == NULL) {
         return WH_SIG_INVALID;
     }
 
     ok = wh_sig_b64_decode(a.data, a.len, cred, n) == n
-         && CRYPTO_memcmp(cred, secret, n) == 0;
+         && wh_sig_eq(cred, n, secret, secret_len);
 
     wh_sig_scratch_free(&s);
 

@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/types.h>
 #include <openssl/evp.h>
+#include "wh_body.h"
 #include "wh_cond.h"
 
 
@@ -36,9 +39,9 @@ static const char  *wh_methods[] = {
 };
 
 static const char  *wh_node_type_names[] = {
-    "condition", "calculation", "set", "response", "end",
+    "condition", "calculation", "set", "response", "end", "output",
     "request", "script", "create", "update", "destroy", "query", "mail",
-    "loop", "parallel", "delay"
+    "loop", "parallel", "delay", "subflow", "wait"
 };
 
 #define WH_NODE_NTYPES \
@@ -679,6 +682,18 @@ wh_wf_response(wh_wf_ctx_t *ctx, const wh_node_t *node, const json_t *obj,
                               "\"value\" is required", p, sep, i + 1);
         }
 
+        /* a constant type is checked now; a templated one when rendered */
+        if (strcasecmp(json_string_value(name), "Content-Type") == 0
+            && json_is_string(value)
+            && strstr(json_string_value(value), "{{") == NULL
+            && !wh_media_type_valid(json_string_value(value),
+                                    json_string_length(value)))
+        {
+            return wh_wf_fail(ctx, node, "%s%s\"headers\" item %zu: "
+                              "\"Content-Type\" is not a media type", p,
+                              sep, i + 1);
+        }
+
         rt->headers[i].name = wh_wf_strdup(ctx, json_string_value(name));
         if (rt->headers[i].name == NULL) {
             return -1;
@@ -821,6 +836,15 @@ wh_wf_compile_node(wh_wf_ctx_t *ctx, wh_node_t *node)
         node->u.end_status = (int) n;
         return 0;
 
+    case WH_NODE_OUTPUT:
+        v = wh_wf_get(config, "value");
+        if (v == NULL) {
+            v = json_null();
+        }
+
+        node->u.output_value = wh_wf_tpl(ctx, node, v, NULL);
+        return node->u.output_value ? 0 : -1;
+
     case WH_NODE_REQUEST:
         if (wh_wf_string(ctx, node, config, "url", 1, &s) != 0
             || wh_wf_string(ctx, node, config, "method", 0, &s) != 0)
@@ -892,6 +916,39 @@ wh_wf_compile_node(wh_wf_ctx_t *ctx, wh_node_t *node)
             return wh_wf_fail(ctx, node, "\"duration\" is required");
         }
         break;
+
+    case WH_NODE_SUBFLOW:
+        v = wh_wf_get(config, "workflow");
+        if (v == NULL) {
+            return wh_wf_fail(ctx, node, "\"workflow\" is required");
+        }
+
+        if (!wh_wf_key_valid(v)) {
+            return wh_wf_fail(ctx, node, "\"workflow\" must be a workflow "
+                              "key, " WH_KEY_RULE);
+        }
+
+        /* the cycle that one file shows; others are bounded at run time */
+        if (strcmp(json_string_value(v), ctx->wf->key) == 0) {
+            return wh_wf_fail(ctx, node, "\"workflow\" is this workflow "
+                              "itself: a subflow cycle");
+        }
+
+        node->u.subflow.workflow = wh_wf_strdup(ctx, json_string_value(v));
+        if (node->u.subflow.workflow == NULL) {
+            return -1;
+        }
+
+        if (wh_wf_bool(ctx, node, config, "wait", 1, &node->u.subflow.wait)
+            != 0)
+        {
+            return -1;
+        }
+        break;
+
+    case WH_NODE_WAIT:
+        ctx->wf->has_wait = 1;
+        break;
     }
 
     /*
@@ -909,11 +966,12 @@ wh_wf_top(wh_wf_ctx_t *ctx, json_t *root)
 {
     int             enabled;
     char            msg[256];
-    json_t         *v, *options, *timeout, *body;
+    json_t         *v, *options, *timeout, *body, *order;
     wh_workflow_t  *wf;
 
     wf = ctx->wf;
     enabled = 1;
+    order = NULL;
 
     if (!json_is_object(root)) {
         return wh_wf_fail(ctx, NULL, "a workflow must be a JSON object");
@@ -968,6 +1026,24 @@ wh_wf_top(wh_wf_ctx_t *ctx, json_t *root)
 
             wf->timeout_ms = json_integer_value(timeout);
         }
+
+        v = wh_wf_get(options, "concurrency");
+        if (v != NULL) {
+            if (!json_is_integer(v) || json_integer_value(v) < 1
+                || json_integer_value(v) > 1000000)
+            {
+                return wh_wf_fail(ctx, NULL, "\"options.concurrency\" must "
+                                  "be an integer from 1 to 1000000");
+            }
+
+            wf->concurrency = (int) json_integer_value(v);
+        }
+
+        order = wh_wf_get(options, "orderKey");
+        if (order != NULL && !json_is_string(order)) {
+            return wh_wf_fail(ctx, NULL, "\"options.orderKey\" must be a "
+                              "string (a template)");
+        }
     }
 
     v = json_object_get(root, "nodes");
@@ -984,6 +1060,14 @@ wh_wf_top(wh_wf_ctx_t *ctx, json_t *root)
         || wh_wf_keys(ctx) != 0)
     {
         return -1;
+    }
+
+    /* $nodes cannot be known before the start: $context only, in effect */
+    if (order != NULL) {
+        wf->order_key = wh_tpl_compile(order, &wf->keys, msg, sizeof(msg));
+        if (wf->order_key == NULL) {
+            return wh_wf_fail(ctx, NULL, "\"options.orderKey\": %s", msg);
+        }
     }
 
     v = wh_wf_get(root, "response");
@@ -1239,6 +1323,14 @@ wh_workflow_free(wh_workflow_t *wf)
             wh_tpl_free(node->u.loop_target);
             break;
 
+        case WH_NODE_OUTPUT:
+            wh_tpl_free(node->u.output_value);
+            break;
+
+        case WH_NODE_SUBFLOW:
+            free(node->u.subflow.workflow);
+            break;
+
         default:
             break;
         }
@@ -1259,6 +1351,7 @@ wh_workflow_free(wh_workflow_t *wf)
     }
 
     wh_wf_free_resp(&wf->response);
+    wh_tpl_free(wf->order_key);
     free(wf->nodes.items);
     free(wf->all);
     free(wf->keys.keys);
@@ -1269,6 +1362,113 @@ wh_workflow_free(wh_workflow_t *wf)
     free(wf->definition);
     json_decref(wf->root);
     free(wf);
+}
+
+
+static ssize_t
+wh_wf_find_key(wh_workflow_t *const *wfs, size_t n, const char *key)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(wfs[i]->key, key) == 0) {
+            return (ssize_t) i;
+        }
+    }
+
+    return -1;
+}
+
+
+/*
+ * Depth-first, iterative: state 0 unseen, 1 on the path, 2 done.  A key
+ * loaded in two revisions is one vertex: the first one's subflows.
+ */
+
+int
+wh_workflow_check_cycles(wh_workflow_t *const *wfs, size_t n, char *err,
+    size_t errlen)
+{
+    int         rc;
+    size_t      i, top, *node, *stack;
+    ssize_t     to;
+    uint8_t    *state;
+    wh_node_t  *nd;
+
+    if (n == 0) {
+        return 0;
+    }
+
+    rc = 0;
+    state = calloc(n, 1);
+    stack = malloc(n * sizeof(size_t));
+    node = calloc(n, sizeof(size_t));
+
+    if (state == NULL || stack == NULL || node == NULL) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+        goto done;
+    }
+
+    for (i = 0; i < n && rc == 0; i++) {
+        if (state[i] != 0
+            || wh_wf_find_key(wfs, n, wfs[i]->key) != (ssize_t) i)
+        {
+            continue;
+        }
+
+        top = 0;
+        stack[top++] = i;
+        state[i] = 1;
+        node[i] = 0;
+
+        while (top > 0 && rc == 0) {
+            size_t  v = stack[top - 1];
+
+            /* the next subflow node of v, any revision of its key */
+            to = -1;
+
+            while (node[v] < wfs[v]->nnodes) {
+                nd = wfs[v]->all[node[v]++];
+
+                if (nd->type == WH_NODE_SUBFLOW) {
+                    to = wh_wf_find_key(wfs, n, nd->u.subflow.workflow);
+                    if (to >= 0) {
+                        break;
+                    }
+                }
+            }
+
+            if (to < 0) {
+                state[v] = 2;
+                top--;
+                continue;
+            }
+
+            if (state[to] == 1) {
+                snprintf(err, errlen, "\"%s\": node \"%s\": workflow "
+                         "\"%s\" is already on the calling path: a subflow "
+                         "cycle", wfs[v]->name, nd->key,
+                         nd->u.subflow.workflow);
+                rc = -1;
+                break;
+            }
+
+            if (state[to] == 0) {
+                state[to] = 1;
+                node[to] = 0;
+                stack[top++] = (size_t) to;
+            }
+        }
+    }
+
+done:
+
+    free(state);
+    free(stack);
+    free(node);
+
+    return rc;
 }
 
 

@@ -16,14 +16,14 @@
 typedef enum {
     /* inline: run by wh_exec in nginx (sync) or in the worker */
     WH_NODE_CONDITION, WH_NODE_CALCULATION, WH_NODE_SET, WH_NODE_RESPONSE,
-    WH_NODE_END,
+    WH_NODE_END, WH_NODE_OUTPUT,
     /* worker only */
     WH_NODE_REQUEST, WH_NODE_SCRIPT, WH_NODE_CREATE, WH_NODE_UPDATE,
     WH_NODE_DESTROY, WH_NODE_QUERY, WH_NODE_MAIL, WH_NODE_LOOP,
-    WH_NODE_PARALLEL, WH_NODE_DELAY
+    WH_NODE_PARALLEL, WH_NODE_DELAY, WH_NODE_SUBFLOW, WH_NODE_WAIT
 } wh_node_type_t;
 
-#define wh_node_is_inline(t)  ((t) <= WH_NODE_END)
+#define wh_node_is_inline(t)  ((t) <= WH_NODE_OUTPUT)
 
 const char *wh_node_type_name(wh_node_type_t t);
 
@@ -71,6 +71,11 @@ struct wh_node_s {
         wh_resp_tpl_t  response;
         int            end_status;     /* 1 or -1 */
         wh_tpl_t      *loop_target;
+        wh_tpl_t      *output_value;
+        struct {
+            char      *workflow;   /* the child's key */
+            int        wait;
+        } subflow;
     } u;
 
     /* condition: "true", "false"; loop: "body"; parallel: the lists */
@@ -86,6 +91,8 @@ typedef struct {
     char              *title;
     int                enabled;
     int64_t            timeout_ms;     /* options.timeout, 0: none */
+    int                concurrency;    /* options.concurrency, 0: none */
+    wh_tpl_t          *order_key;      /* options.orderKey, NULL: none */
     wh_resp_tpl_t      response;       /* async acknowledgement */
     int                has_response;   /* "response" given in the file */
 
@@ -96,6 +103,7 @@ typedef struct {
 
     int                needs_worker;   /* any worker node */
     int                has_response_node;
+    int                has_wait;       /* a "wait" node: async only */
 
     char               revision[65];   /* hex SHA-256 of canonical JSON */
     char              *canonical;      /* sorted keys, compact */
@@ -117,6 +125,14 @@ wh_workflow_t *wh_workflow_load_file(const char *path, char *err,
 wh_workflow_t *wh_workflow_load(const char *text, size_t len,
     const char *name, char *err, size_t errlen);
 void wh_workflow_free(wh_workflow_t *wf);
+
+/*
+ * Subflow cycles among the workflows given (a -> b -> a): -1 with a
+ * message naming the cycle.  Keys not among them are not followed (the
+ * worker bounds those calls by depth).  O(workflows + subflow nodes).
+ */
+int wh_workflow_check_cycles(wh_workflow_t *const *wfs, size_t n, char *err,
+    size_t errlen);
 
 /* async mode: a "response" node is refused.  -1 with a message. */
 int wh_workflow_check_async(const wh_workflow_t *wf, char *err,

@@ -19,7 +19,7 @@
 
 
 typedef struct {
-    wk_addr_t           addr;
+    wk_redis_t          addr;
     const char         *queue;
     redisContext       *c;
 } wk_ctl_t;
@@ -29,19 +29,31 @@ static void
 wk_ctl_usage(FILE *f)
 {
     fprintf(f,
-        "usage: webhookctl [--redis ADDR] [--queue NAME] COMMAND\n"
+        "usage: webhookctl [--redis ADDR | --sentinel ADDR,... --master NAME]"
+        "\n"
+        "                  [--redis-db N] [--redis-user NAME]\n"
+        "                  [--redis-password-file FILE] [--queue NAME] "
+        "COMMAND\n"
         "\n"
         "  executions [--workflow KEY] [--status S] [--limit N]\n"
         "                    executions, newest first (S: a name such as\n"
-        "                    resolved, failed, error, or a number; N: 20)\n"
-        "  show ID           an execution record as JSON\n"
+        "                    resolved, failed, error, waiting, paused, or\n"
+        "                    a number; N: 20)\n"
+        "  show ID           an execution record as JSON (with \"waiting\",\n"
+        "                    \"parked\", \"parent\" and \"children\" when\n"
+        "                    it has them)\n"
         "  retry ID          runs an execution's job again, under a new id\n"
         "  dead [--limit N]  the dead letters, oldest first\n"
         "  revision FILE     the revision of a workflow file\n"
-        "  publish FILE      stores a workflow file's revision in Redis\n"
+        "  publish FILE      stores a workflow file's revision in Redis,\n"
+        "                    and its key's latest revision\n"
+        "  pause KEY         no execution of workflow KEY starts; its jobs\n"
+        "                    are still accepted and parked\n"
+        "  resume KEY        queues the parked jobs again, in order\n"
         "\n"
         "ADDR: host:port or unix:/path (127.0.0.1:6379); NAME: the job\n"
-        "stream (" WH_REDIS_QUEUE_DEFAULT ").\n");
+        "stream (" WH_REDIS_QUEUE_DEFAULT "). The password may also come\n"
+        "from the environment: WEBHOOK_REDIS_PASSWORD.\n");
 }
 
 
@@ -131,9 +143,10 @@ wk_ctl_executions(wk_ctl_t *ctl, int argc, char **argv)
     int64_t       s, f;
     wk_args_t     a;
     redisReply   *ids, *r;
-    const char   *workflow, *st;
+    const char   *workflow, *st, *name, *want_name;
 
     workflow = NULL;
+    want_name = NULL;
     limit = 20;
     filter = 0;
     want = 0;
@@ -141,6 +154,13 @@ wk_ctl_executions(wk_ctl_t *ctl, int argc, char **argv)
     for (i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--workflow") == 0 && i + 1 < argc) {
             workflow = argv[++i];
+
+        } else if (strcmp(argv[i], "--status") == 0 && i + 1 < argc
+                   && (strcmp(argv[i + 1], "waiting") == 0
+                       || strcmp(argv[i + 1], "paused") == 0))
+        {
+            /* not statuses: what the list shows for them (SPEC §11) */
+            want_name = argv[++i];
 
         } else if (strcmp(argv[i], "--status") == 0 && i + 1 < argc) {
             if (wk_status_parse(argv[++i], &want) != 0) {
@@ -198,6 +218,8 @@ wk_ctl_executions(wk_ctl_t *ctl, int argc, char **argv)
             wk_args_adds(&a, "createdAt");
             wk_args_adds(&a, "startedAt");
             wk_args_adds(&a, "finishedAt");
+            wk_args_adds(&a, "parked");
+            wk_args_adds(&a, "waiting");
             wk_append(ctl->c, &a);
         }
 
@@ -212,7 +234,7 @@ wk_ctl_executions(wk_ctl_t *ctl, int argc, char **argv)
 
             r = p;
 
-            if (r->type != REDIS_REPLY_ARRAY || r->elements != 5
+            if (r->type != REDIS_REPLY_ARRAY || r->elements != 7
                 || (wk_str(r->element[0]) == NULL
                     && wk_str(r->element[2]) == NULL)
                 || shown >= limit)
@@ -242,9 +264,28 @@ wk_ctl_executions(wk_ctl_t *ctl, int argc, char **argv)
                 strcpy(dur, "-");
             }
 
+            /* not a status of their own (SPEC §6): what holds them */
+            name = wk_status_name(status);
+
+            if (wk_str(r->element[6]) != NULL
+                && (status == WH_STATUS_STARTED || st == NULL))
+            {
+                name = "waiting";
+
+            } else if (st == NULL && wk_str(r->element[5]) != NULL
+                       && strcmp(r->element[5]->str, "paused") == 0)
+            {
+                name = "paused";
+            }
+
+            if (want_name != NULL && strcmp(name, want_name) != 0) {
+                freeReplyObject(r);
+                continue;
+            }
+
             printf("%-36s  %-20s  %-12s  %-24s  %s\n", ids->element[j]->str,
                    wk_str(r->element[0]) ? r->element[0]->str : "-",
-                   wk_status_name(status),
+                   name,
                    wk_str(r->element[2]) ? r->element[2]->str : "-", dur);
             shown++;
 
@@ -265,6 +306,104 @@ wk_ctl_executions(wk_ctl_t *ctl, int argc, char **argv)
 }
 
 
+/*
+ * pause: later entries of the workflow are parked by the workers
+ * (wk_gate.c).  resume: the parked executions go back to their queue in
+ * the order they were parked, a batch per script so that Redis is never
+ * held long; the workflow leaves webhook:paused only with the last
+ * batch, so jobs arriving meanwhile are parked behind and keep the order.
+ */
+
+static int
+wk_ctl_pause(wk_ctl_t *ctl, const char *key, int pause)
+{
+    long long    total;
+    wk_args_t    a;
+    redisReply  *r;
+
+    static const char  lua[] =
+        "local n = 0 "
+        "while n < tonumber(ARGV[2]) do "
+        "  local id = redis.call('LPOP', KEYS[2]) "
+        "  if not id then "
+        "    redis.call('SREM', KEYS[1], ARGV[1]) "
+        "    return {n, 0} "
+        "  end "
+        "  local rec = 'webhook:execution:' .. id "
+        "  local f = redis.call('HMGET', rec, 'workflow', 'revision', "
+        "    'context', 'queue') "
+        "  if f[1] and f[2] and f[3] then "
+        "    redis.call('XADD', f[4] or ARGV[3], '*', 'execution', id, "
+        "      'workflow', f[1], 'revision', f[2], 'context', f[3]) "
+        "    redis.call('HSET', rec, 'parked', 'resumed') "
+        "    n = n + 1 "
+        "  end "
+        "end "
+        "return {n, 1}";
+
+    if (wk_ctl_connect(ctl) != 0) {
+        return 1;
+    }
+
+    wk_args_init(&a);
+
+    if (pause) {
+        wk_args_adds(&a, "SADD");
+        wk_args_adds(&a, WH_REDIS_PAUSED);
+        wk_args_adds(&a, key);
+        r = wk_ctl_command(ctl, &a);
+        wk_args_free(&a);
+
+        if (r == NULL) {
+            return 1;
+        }
+
+        freeReplyObject(r);
+        printf("paused %s\n", key);
+        return 0;
+    }
+
+    total = 0;
+
+    for ( ;; ) {
+        wk_args_adds(&a, "EVAL");
+        wk_args_adds(&a, lua);
+        wk_args_adds(&a, "2");
+        wk_args_adds(&a, WH_REDIS_PAUSED);
+        wk_args_addf(&a, WH_REDIS_PARKED "%s", key);
+        wk_args_adds(&a, key);
+        wk_args_adds(&a, "1000");
+        wk_args_adds(&a, ctl->queue);
+        r = wk_ctl_command(ctl, &a);
+
+        if (r == NULL) {
+            wk_args_free(&a);
+            return 1;
+        }
+
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            freeReplyObject(r);
+            wk_args_free(&a);
+            return wk_ctl_fail("redis: unexpected reply");
+        }
+
+        total += r->element[0]->integer;
+
+        if (r->element[1]->integer == 0) {
+            freeReplyObject(r);
+            break;
+        }
+
+        freeReplyObject(r);
+    }
+
+    wk_args_free(&a);
+    printf("resumed %s: %lld queued again\n", key, total);
+
+    return 0;
+}
+
+
 static int
 wk_ctl_show(wk_ctl_t *ctl, const char *id)
 {
@@ -278,8 +417,8 @@ wk_ctl_show(wk_ctl_t *ctl, const char *id)
 
     static const char  *order[] = {
         "workflow", "revision", "status", "attempts", "createdAt",
-        "startedAt", "finishedAt", "nextAttemptAt", "error", "context",
-        "jobs", NULL
+        "startedAt", "finishedAt", "nextAttemptAt", "error", "parent",
+        "waiting", "parked", "context", "jobs", "output", NULL
     };
 
     if (wk_ctl_connect(ctl) != 0) {
@@ -323,7 +462,8 @@ wk_ctl_show(wk_ctl_t *ctl, const char *id)
                 v = json_integer(atoll(f->str));
 
             } else if (strcmp(r->element[i]->str, "context") == 0
-                       || strcmp(r->element[i]->str, "jobs") == 0)
+                       || strcmp(r->element[i]->str, "jobs") == 0
+                       || strcmp(r->element[i]->str, "output") == 0)
             {
                 v = json_loadb(f->str, f->len,
                                JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
@@ -341,6 +481,23 @@ wk_ctl_show(wk_ctl_t *ctl, const char *id)
         if (order[k] == NULL) {
             break;
         }
+    }
+
+    /* the child executions of subflow nodes, in one plain list */
+    v = json_array();
+
+    for (i = 0; i + 1 < r->elements; i += 2) {
+        if (strncmp(r->element[i]->str, "subflow:", 8) == 0) {
+            json_array_append_new(v, json_stringn(r->element[i + 1]->str,
+                                                  r->element[i + 1]->len));
+        }
+    }
+
+    if (json_array_size(v) > 0) {
+        json_object_set_new(o, "children", v);
+
+    } else {
+        json_decref(v);
     }
 
     freeReplyObject(r);
@@ -540,6 +697,21 @@ wk_ctl_revision(wk_ctl_t *ctl, const char *file, int publish)
         }
 
         freeReplyObject(r);
+
+        /* as nginx does: subflow nodes find it by key (SPEC §11) */
+        wk_args_init(&a);
+        wk_args_adds(&a, "SET");
+        wk_args_addf(&a, WH_REDIS_WORKFLOW_KEY "%s", wf->key);
+        wk_args_adds(&a, wf->revision);
+        r = wk_ctl_command(ctl, &a);
+        wk_args_free(&a);
+
+        if (r == NULL) {
+            wh_workflow_free(wf);
+            return 1;
+        }
+
+        freeReplyObject(r);
     }
 
     printf("%s\n", wf->revision);
@@ -554,15 +726,28 @@ main(int argc, char **argv)
 {
     int          i, rc;
     wk_ctl_t     ctl;
-    const char  *cmd, *redis;
+    const char  *cmd, *opt;
 
     memset(&ctl, 0, sizeof(ctl));
     ctl.queue = WH_REDIS_QUEUE_DEFAULT;
-    redis = "127.0.0.1:6379";
 
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "--redis") == 0 && i + 1 < argc) {
-            redis = argv[++i];
+        opt = argv[i] + 2;
+
+        if (strncmp(argv[i], "--", 2) == 0
+            && (strcmp(opt, "redis") == 0 || strcmp(opt, "sentinel") == 0
+                || strcmp(opt, "master") == 0
+                || strncmp(opt, "redis-", 6) == 0))
+        {
+            if (i + 1 == argc) {
+                return wk_ctl_fail("--%s needs a value", opt);
+            }
+
+            if (wk_redis_option(&ctl.addr, "webhookctl", opt, argv[++i])
+                != 0)
+            {
+                return 2;
+            }
 
         } else if (strcmp(argv[i], "--queue") == 0 && i + 1 < argc) {
             ctl.queue = argv[++i];
@@ -584,8 +769,8 @@ main(int argc, char **argv)
         return 2;
     }
 
-    if (wk_addr_parse(redis, &ctl.addr) != 0) {
-        return wk_ctl_fail("invalid redis address \"%s\"", redis);
+    if (wk_redis_options_done(&ctl.addr, "webhookctl") != 0) {
+        return 2;
     }
 
     cmd = argv[i++];
@@ -595,10 +780,14 @@ main(int argc, char **argv)
 
     } else if ((strcmp(cmd, "show") == 0 || strcmp(cmd, "retry") == 0
                 || strcmp(cmd, "revision") == 0
-                || strcmp(cmd, "publish") == 0)
+                || strcmp(cmd, "publish") == 0
+                || strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0)
                && argc - i == 1)
     {
-        if (strcmp(cmd, "show") == 0) {
+        if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0) {
+            rc = wk_ctl_pause(&ctl, argv[i], cmd[0] == 'p');
+
+        } else if (strcmp(cmd, "show") == 0) {
             rc = wk_ctl_show(&ctl, argv[i]);
 
         } else if (strcmp(cmd, "retry") == 0) {

@@ -21,6 +21,7 @@
 
 #define WK_LOG_BUF              65536   /* log lines written at once */
 #define WK_BACKOFF_MAX          (5 * 60 * 1000)
+#define WK_WAIT_MS              1000    /* --replicas: WAIT's timeout */
 
 
 typedef struct {
@@ -57,7 +58,37 @@ int64_t wk_backoff_ms(int attempts);
 
 /* wk_redis.c */
 
-redisContext *wk_connect(const wk_addr_t *a, int timeout_ms, char *err,
+#define WK_SENTINELS_MAX  8
+
+/*
+ * Where Redis is and how to log in.  With sentinels, addr is the primary
+ * they named last, asked again on every connect.
+ */
+typedef struct {
+    wk_addr_t           addr;
+    wk_addr_t           sentinels[WK_SENTINELS_MAX];
+    int                 nsentinels;
+    const char         *master;
+    int                 db;
+    const char         *user;
+    char               *password;       /* from the file or environment */
+} wk_redis_t;
+
+/*
+ * The Redis options of both programs: --redis, --sentinel, --master,
+ * --redis-db, --redis-user, --redis-password-file, and --redis-password,
+ * refused.  0, or -1 with a message on stderr.
+ */
+int wk_redis_option(wk_redis_t *r, const char *prog, const char *name,
+    const char *value);
+/* After the options: the environment's password, the checks. */
+int wk_redis_options_done(wk_redis_t *r, const char *prog);
+
+/*
+ * A connection that has logged in and selected the database; with
+ * sentinels, to the primary they name, checked with ROLE.
+ */
+redisContext *wk_connect(wk_redis_t *r, int timeout_ms, char *err,
     size_t errlen);
 
 
@@ -115,7 +146,7 @@ redisReply *wk_field(redisReply *r, const char *name);
 /* webhook-worker */
 
 typedef struct {
-    wk_addr_t           redis;
+    wk_redis_t          redis;
     const char         *queue;
     const char         *group;
     char                consumer[128];
@@ -123,9 +154,13 @@ typedef struct {
     int                 max_attempts;
     int64_t             claim_after_ms;
     int64_t             retention_ms;
+    int                 replicas;       /* WAIT after each worker node */
     const char         *smtp;
     char              **env;            /* names $env may read */
     size_t              nenv;
+    const char         *resume_url;     /* --resume-url: wait nodes' base */
+    char               *resume_secret;  /* --resume-secret-file's text */
+    size_t              resume_secret_len;
     wk_net_t            net;            /* --allow-net */
 } wk_conf_t;
 

@@ -696,6 +696,8 @@ wk_flow_stop(wk_worker_t *w)
 
     wk_stopping = 1;
 
+    wk_subflow_stop(w);
+
     while (wk_delays != NULL) {
         d = wk_delays;
 

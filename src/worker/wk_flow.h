@@ -20,6 +20,19 @@ int wk_parallel_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     const wh_node_t *node);
 int wk_delay_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
     const wh_node_t *node);
+int wk_subflow_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
+    const wh_node_t *node);
+int wk_wait_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
+    const wh_node_t *node);
+
+/* wk_wait.c: the conf of resume URLs; $execution in a run's scope. */
+void wk_wait_init(const wk_conf_t *conf);
+void wk_wait_scope(wh_scope_t *scope, wk_run_t *run);
+/* Queues again the executions whose wait timed out. */
+void wk_wait_sweep(wk_worker_t *w);
+
+/* Shutdown: runs waiting for a child are given up (wk_subflow.c). */
+void wk_subflow_stop(wk_worker_t *w);
 
 /*
  * Shutdown: the runs waiting in delay nodes are given up rather than
@@ -57,6 +70,9 @@ int wk_run_over(wk_run_t *run);
 
 wh_exec_t *wk_run_exec(wk_run_t *run);
 const char *wk_run_execution(wk_run_t *run);     /* the execution id */
+int wk_run_depth(wk_run_t *run);                 /* subflows above it */
+const wh_workflow_t *wk_run_workflow(wk_run_t *run);
+const char *wk_run_entry_id(wk_run_t *run);      /* its stream entry */
 int wk_run_is_sync(wk_run_t *run);               /* a request awaits it */
 
 /*

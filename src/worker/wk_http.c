@@ -64,6 +64,7 @@ typedef struct {
     size_t              msg_pos;
     const char         *accepted;       /* mail: the result, JSON */
     char                refused[56];    /* an address --allow-net lacks */
+    int                 last_refused;   /* the latest socket was refused */
     char                errbuf[CURL_ERROR_SIZE];
 } wk_xfer_t;
 
@@ -378,8 +379,12 @@ wk_http_open_socket(void *data, curlsocktype purpose,
         || !wk_net_allowed(&x->w->conf->net, &a->addr, a->addrlen))
     {
         wk_net_ntop(&a->addr, x->refused, sizeof(x->refused));
+        x->last_refused = 1;
         return CURL_SOCKET_BAD;
     }
+
+    /* a refused IPv6 then an allowed IPv4 that fails: a connect error */
+    x->last_refused = 0;
 
     return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
@@ -664,7 +669,7 @@ wk_http_request_done(wk_xfer_t *x, CURLcode code)
     error = NULL;
     status = WH_STATUS_RESOLVED;
     permanent = 0;
-    refused = code != CURLE_OK && x->refused[0];
+    refused = code != CURLE_OK && x->last_refused;
 
     if (refused) {
         status = WH_STATUS_ERROR;

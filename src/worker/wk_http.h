@@ -26,6 +26,12 @@
  * {"accepted": [the recipients' addresses]}; failures are "mail failed:
  * ...".
  *
+ * Every connection of a request node is checked against the SSRF policy
+ * (wk_net.h, --allow-net): a refused address fails the node for good,
+ * ignoreFail or not, with "... is not allowed".  The url's scheme, host
+ * and port come from its own text and $env values only; other values are
+ * percent-encoded after the authority and refused inside it.
+ *
  * With "ignoreFail": true a failure resolves the node (status 1) with
  * that result and the error kept on the job; "onlyData" makes the result
  * the response's data alone.

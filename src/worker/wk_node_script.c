@@ -320,11 +320,18 @@ wk_node_script_start(wk_worker_t *w, wk_run_t *run, wh_exec_t *ex,
         timeout = d > UINT_MAX / 2 ? UINT_MAX / 2 : (unsigned) d;
     }
 
-    /* memory: MB of JavaScript heap (64 when missing) */
+    /*
+     * memory: MB of JavaScript heap (64 when missing); a value of a
+     * million or more can only mean bytes.  At most 4 GB.
+     */
     memory = WK_SCRIPT_MEM_LIMIT;
 
     if (wh_val_to_number(wh_val_get(cfg, "memory", 6), &d) == 0 && d >= 1) {
-        memory = d > 4096 ? (size_t) 4096 << 20 : (size_t) d << 20;
+        if (d < 1048576) {
+            d *= 1048576;
+        }
+
+        memory = d > 4294967296.0 ? (size_t) 4294967296ULL : (size_t) d;
     }
 
     allow_eval = (wh_val_type(wh_val_get(cfg, "allowEval", 9))

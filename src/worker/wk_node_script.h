@@ -2,10 +2,10 @@
  * The "script" node on the worker's event loop: the asynchronous form of
  * wk_script.h, so that other runs go on while a script runs.  Config:
  * content, arguments [{name, value}] (rendered; globals by name),
- * timeout ms (5000 when missing or not positive), memory MB of heap (64),
- * allowEval (false).  The script sees `context` ($context) and `nodes`
- * (the results so far by node key); its console lines go to the job's
- * "logs".
+ * timeout ms (5000 when missing or not positive), memory MB of heap (64;
+ * bytes when a million or more), allowEval (false).  The script sees
+ * `context` ($context) and `nodes` (the results so far by node key); its
+ * console lines go to the job's "logs".
  */
 
 #ifndef WK_NODE_SCRIPT_H

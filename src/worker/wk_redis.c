@@ -1,10 +1,16 @@
 /*
- * Redis for webhook-worker and webhookctl: connections, command vectors
- * and replies.
+ * Redis for webhook-worker and webhookctl: options, connections, command
+ * vectors and replies.  Every connection, the first and each reconnect,
+ * goes through wk_connect(), so each one logs in (AUTH [user] password)
+ * and selects its database before anything else is sent; the password
+ * comes from a file or the environment, never from argv.
  */
 
 #define _GNU_SOURCE
 
+#include <errno.h>
+#include <limits.h>
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +19,194 @@
 #include "wk.h"
 
 
-redisContext *
-wk_connect(const wk_addr_t *a, int timeout_ms, char *err, size_t errlen)
+/* options */
+
+static int
+wk_redis_fail(const char *prog, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "%s: ", prog);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n");
+
+    return -1;
+}
+
+
+static int
+wk_redis_password_file(wk_redis_t *r, const char *prog, const char *path)
+{
+    char    buf[1024];
+    FILE   *f;
+    size_t  n;
+
+    f = fopen(path, "re");
+    if (f == NULL) {
+        fprintf(stderr, "%s: cannot read the Redis password file \"%s\": "
+                "%s\n", prog, path, strerror(errno));
+        return -1;
+    }
+
+    n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+
+    /* the first line; a trailing newline is not part of it */
+    buf[n < sizeof(buf) ? n : sizeof(buf) - 1] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+
+    if (n == sizeof(buf)) {
+        return wk_redis_fail(prog, "the Redis password file \"%s\" is "
+                             "longer than 1023 bytes", path);
+    }
+
+    free(r->password);
+    r->password = NULL;
+
+    /* an empty file: no password (the Debian package installs one) */
+    if (buf[0] == '\0') {
+        return 0;
+    }
+
+    r->password = strdup(buf);
+    explicit_bzero(buf, sizeof(buf));
+
+    return r->password ? 0 : wk_redis_fail(prog, "%s", "out of memory");
+}
+
+
+static int
+wk_redis_sentinels(wk_redis_t *r, const char *prog, const char *list)
+{
+    char  *copy, *p, *save;
+
+    copy = strdup(list);
+    if (copy == NULL) {
+        return wk_redis_fail(prog, "%s", "out of memory");
+    }
+
+    r->nsentinels = 0;
+
+    for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        if (r->nsentinels == WK_SENTINELS_MAX
+            || wk_addr_parse(p, &r->sentinels[r->nsentinels]) != 0
+            || r->sentinels[r->nsentinels].port == 0)
+        {
+            free(copy);
+            return wk_redis_fail(prog, "invalid sentinel list \"%s\": "
+                                 "IP:PORT[,IP:PORT...], at most 8", list);
+        }
+
+        r->nsentinels++;
+    }
+
+    free(copy);
+
+    return r->nsentinels ? 0 : wk_redis_fail(prog, "invalid sentinel list "
+                                             "\"%s\"", list);
+}
+
+
+int
+wk_redis_option(wk_redis_t *r, const char *prog, const char *name,
+    const char *value)
+{
+    long   n;
+    char  *end;
+
+    if (strcmp(name, "redis") == 0) {
+        if (wk_addr_parse(value, &r->addr) != 0) {
+            return wk_redis_fail(prog, "invalid redis address \"%s\"", value);
+        }
+
+        return 0;
+    }
+
+    if (strcmp(name, "sentinel") == 0) {
+        return wk_redis_sentinels(r, prog, value);
+    }
+
+    if (strcmp(name, "master") == 0) {
+        r->master = value;
+        return 0;
+    }
+
+    if (strcmp(name, "redis-db") == 0) {
+        errno = 0;
+        n = strtol(value, &end, 10);
+
+        if (errno || end == value || *end != '\0' || n < 0 || n > INT_MAX) {
+            return wk_redis_fail(prog, "invalid redis-db \"%s\"", value);
+        }
+
+        r->db = (int) n;
+        return 0;
+    }
+
+    if (strcmp(name, "redis-user") == 0) {
+        if (*value == '\0') {
+            return wk_redis_fail(prog, "%s", "invalid redis-user \"\"");
+        }
+
+        r->user = value;
+        return 0;
+    }
+
+    if (strcmp(name, "redis-password-file") == 0) {
+        return wk_redis_password_file(r, prog, value);
+    }
+
+    if (strcmp(name, "redis-password") == 0) {
+        return wk_redis_fail(prog, "%s", "--redis-password is refused: a "
+                             "password on the command line is seen by "
+                             "anyone who runs ps; use --redis-password-file "
+                             "FILE or the environment variable "
+                             "WEBHOOK_REDIS_PASSWORD");
+    }
+
+    return wk_redis_fail(prog, "unknown option --%s", name);
+}
+
+
+int
+wk_redis_options_done(wk_redis_t *r, const char *prog)
+{
+    const char  *env;
+
+    env = getenv("WEBHOOK_REDIS_PASSWORD");
+
+    if (env != NULL && *env != '\0' && r->password == NULL) {
+        r->password = strdup(env);
+        if (r->password == NULL) {
+            return wk_redis_fail(prog, "%s", "out of memory");
+        }
+    }
+
+    /* not for the processes the worker starts */
+    unsetenv("WEBHOOK_REDIS_PASSWORD");
+
+    if (r->user != NULL && r->password == NULL) {
+        return wk_redis_fail(prog, "%s", "--redis-user needs a password "
+                             "(--redis-password-file or "
+                             "WEBHOOK_REDIS_PASSWORD)");
+    }
+
+    if ((r->nsentinels != 0) != (r->master != NULL)) {
+        return wk_redis_fail(prog, "%s", "--sentinel and --master go "
+                             "together");
+    }
+
+    if (r->addr.path[0] == '\0') {
+        strcpy(r->addr.path, "127.0.0.1");
+        r->addr.port = 6379;
+    }
+
+    return 0;
+}
+
+
+/* connections */
+
+static redisContext *
+wk_connect_addr(const wk_addr_t *a, int timeout_ms, char *err, size_t errlen)
 {
     redisContext    *c;
     struct timeval   tv;
@@ -39,6 +231,214 @@ wk_connect(const wk_addr_t *a, int timeout_ms, char *err, size_t errlen)
         redisFree(c);
         return NULL;
     }
+
+    /* a Redis that accepts and never answers does not hang the login */
+    redisSetTimeout(c, tv);
+
+    return c;
+}
+
+
+/* One command of the login; 0 when its reply is not an error. */
+
+static int
+wk_login_step(redisContext *c, int argc, const char **argv, char *err,
+    size_t errlen)
+{
+    int          rc;
+    redisReply  *r;
+
+    r = redisCommandArgv(c, argc, argv, NULL);
+
+    if (r == NULL) {
+        snprintf(err, errlen, "%s: %s", argv[0], c->errstr);
+        return -1;
+    }
+
+    rc = 0;
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        /* never the arguments: they hold the password */
+        snprintf(err, errlen, "%s: %s", argv[0], r->str);
+        rc = -1;
+    }
+
+    freeReplyObject(r);
+
+    return rc;
+}
+
+
+static int
+wk_login(wk_redis_t *r, redisContext *c, char *err, size_t errlen)
+{
+    int          n;
+    char         db[16];
+    const char  *argv[3];
+
+    if (r->password != NULL) {
+        n = 0;
+        argv[n++] = "AUTH";
+
+        if (r->user != NULL) {
+            argv[n++] = r->user;
+        }
+
+        argv[n++] = r->password;
+
+        if (wk_login_step(c, n, argv, err, errlen) != 0) {
+            return -1;
+        }
+    }
+
+    if (r->db != 0) {
+        snprintf(db, sizeof(db), "%d", r->db);
+        argv[0] = "SELECT";
+        argv[1] = db;
+
+        if (wk_login_step(c, 2, argv, err, errlen) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The primary's address from the Sentinels, each asked in turn from the
+ * one after the last that answered.  Only an IP address is taken: a name
+ * would need the resolver.
+ */
+
+static int
+wk_sentinel_ask(wk_redis_t *r, int timeout_ms, char *err, size_t errlen)
+{
+    int                  i, k, port;
+    char                *end;
+    redisReply          *rep;
+    redisContext        *sc;
+    const char          *argv[3];
+    struct in6_addr      a6;
+    struct in_addr       a4;
+    static int           next;
+
+    snprintf(err, errlen, "no Sentinel answered");
+
+    for (i = 0; i < r->nsentinels; i++) {
+        k = (next + i) % r->nsentinels;
+
+        sc = wk_connect_addr(&r->sentinels[k], timeout_ms, err, errlen);
+        if (sc == NULL) {
+            continue;
+        }
+
+        argv[0] = "SENTINEL";
+        argv[1] = "get-master-addr-by-name";
+        argv[2] = r->master;
+        rep = redisCommandArgv(sc, 3, argv, NULL);
+
+        if (rep == NULL) {
+            snprintf(err, errlen, "Sentinel %s:%d: %s", r->sentinels[k].path,
+                     r->sentinels[k].port, sc->errstr);
+            redisFree(sc);
+            continue;
+        }
+
+        redisFree(sc);
+
+        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2
+            || rep->element[0]->type != REDIS_REPLY_STRING
+            || rep->element[1]->type != REDIS_REPLY_STRING
+            || rep->element[0]->len >= sizeof(r->addr.path)
+            || (inet_pton(AF_INET, rep->element[0]->str, &a4) != 1
+                && inet_pton(AF_INET6, rep->element[0]->str, &a6) != 1))
+        {
+            snprintf(err, errlen, "Sentinel %s:%d knows no primary \"%s\"",
+                     r->sentinels[k].path, r->sentinels[k].port, r->master);
+            freeReplyObject(rep);
+            continue;
+        }
+
+        port = (int) strtol(rep->element[1]->str, &end, 10);
+
+        if (*end != '\0' || port < 1 || port > 65535) {
+            freeReplyObject(rep);
+            continue;
+        }
+
+        strcpy(r->addr.path, rep->element[0]->str);
+        r->addr.port = port;
+        freeReplyObject(rep);
+        next = k;
+
+        return 0;
+    }
+
+    next++;
+
+    return -1;
+}
+
+
+/* ROLE: a Sentinel's answer may be stale during a failover. */
+
+static int
+wk_role_master(redisContext *c, char *err, size_t errlen)
+{
+    int          rc;
+    redisReply  *r;
+
+    r = redisCommand(c, "ROLE");
+
+    if (r == NULL) {
+        snprintf(err, errlen, "ROLE: %s", c->errstr);
+        return -1;
+    }
+
+    rc = (r->type == REDIS_REPLY_ARRAY && r->elements > 0
+          && r->element[0]->type == REDIS_REPLY_STRING
+          && strcmp(r->element[0]->str, "master") == 0) ? 0 : -1;
+
+    if (rc != 0) {
+        snprintf(err, errlen, "%s:%d is not the primary (yet)",
+                 c->tcp.host ? c->tcp.host : "?", c->tcp.port);
+    }
+
+    freeReplyObject(r);
+
+    return rc;
+}
+
+
+redisContext *
+wk_connect(wk_redis_t *r, int timeout_ms, char *err, size_t errlen)
+{
+    redisContext    *c;
+    struct timeval   tv;
+
+    if (r->nsentinels
+        && wk_sentinel_ask(r, timeout_ms, err, errlen) != 0)
+    {
+        return NULL;
+    }
+
+    c = wk_connect_addr(&r->addr, timeout_ms, err, errlen);
+    if (c == NULL) {
+        return NULL;
+    }
+
+    if (wk_login(r, c, err, errlen) != 0
+        || (r->nsentinels && wk_role_master(c, err, errlen) != 0))
+    {
+        redisFree(c);
+        return NULL;
+    }
+
+    /* the caller sets the timeout its commands need, if any */
+    tv.tv_sec = 0;
+    tv.tv_usec = 0;
+    redisSetTimeout(c, tv);
 
     return c;
 }
@@ -306,6 +706,26 @@ wk_redis_sync(redisContext *c)
 }
 
 
+/*
+ * A server that is no longer the primary (READONLY, a failover), or is
+ * loading its data: the connection is marked failed like a lost one, so
+ * that the caller reconnects, asking the Sentinels again.
+ */
+
+static void
+wk_redis_check(redisContext *c, redisReply *r)
+{
+    if (r != NULL && r->type == REDIS_REPLY_ERROR && c->err == 0
+        && (strncmp(r->str, "READONLY", 8) == 0
+            || strncmp(r->str, "LOADING", 7) == 0
+            || strncmp(r->str, "MASTERDOWN", 10) == 0))
+    {
+        c->err = REDIS_ERR_OTHER;
+        snprintf(c->errstr, sizeof(c->errstr), "%s", r->str);
+    }
+}
+
+
 redisReply *
 wk_command(redisContext *c, wk_args_t *a)
 {
@@ -320,6 +740,7 @@ wk_command(redisContext *c, wk_args_t *a)
 
     r = redisCommandArgv(c, a->n, a->argv, a->lens);
     wk_args_reset(a);
+    wk_redis_check(c, r);
 
     return r;
 }
@@ -352,6 +773,7 @@ wk_replies_now(redisContext *c, int n, const char *what)
         }
 
         r = p;
+        wk_redis_check(c, r);
 
         if (r->type == REDIS_REPLY_ERROR && i < n - 1 && !bad) {
             wk_log("redis: %s: %s", what, r->str);

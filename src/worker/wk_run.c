@@ -39,6 +39,7 @@
 
 #include "wk.h"
 #include "wk_flow.h"
+#include "wk_gate.h"
 #include "wk_records.h"
 #include "wk_http.h"
 #include "wk_node_script.h"
@@ -83,6 +84,8 @@ struct wk_run_s {
     const char         *context;
     size_t              context_len;
     const char         *reply;
+    const char         *parent;         /* a subflow's parent execution */
+    int                 depth;          /* subflows above it */
 
     wk_wf_t            *wf;
     wh_exec_t          *ex;
@@ -99,7 +102,12 @@ struct wk_run_s {
     int                 permanent;      /* no retry can cure the error */
     int                 fresh;          /* no record of it exists */
     int                 may_skip_start; /* a first delivery */
-    int                 asked;          /* its record's HMGET was sent */
+    int                 asked;          /* 1: its record's HMGET was sent,
+                                           2: and SISMEMBER webhook:paused */
+    int                 paused;         /* its workflow seemed paused */
+    int                 gated;          /* holds what gate says */
+    wk_gate_t           gate;           /* options.concurrency, orderKey */
+    char                order[33];
 
     /* a final transaction sent, its reply not read yet (wk_run_step) */
     wk_run_t           *fin_next;
@@ -242,6 +250,12 @@ wk_run_create(redisReply *entry)
 
         } else if (strcmp(kv->name, "reply") == 0) {
             run->reply = kv->value;
+
+        } else if (strcmp(kv->name, "parent") == 0) {
+            run->parent = kv->value;
+
+        } else if (strcmp(kv->name, "depth") == 0) {
+            run->depth = atoi(kv->value);
         }
     }
 
@@ -426,6 +440,27 @@ const char *
 wk_run_execution(wk_run_t *run)
 {
     return run->execution;
+}
+
+
+const wh_workflow_t *
+wk_run_workflow(wk_run_t *run)
+{
+    return run->top->wf->wf;
+}
+
+
+int
+wk_run_depth(wk_run_t *run)
+{
+    return run->top->depth;
+}
+
+
+const char *
+wk_run_entry_id(wk_run_t *run)
+{
+    return run->top->id;
 }
 
 
@@ -764,6 +799,11 @@ wk_run_add_job_fields(wk_args_t *a, wk_run_t *run)
         wk_args_adds(a, "context");
         wk_args_add(a, run->context, run->context_len);
     }
+
+    if (run->parent != NULL) {
+        wk_args_adds(a, "parent");
+        wk_args_adds(a, run->parent);
+    }
 }
 
 
@@ -799,6 +839,7 @@ wk_run_append_start(wk_worker_t *w, wk_run_t *run, const char *key,
     wk_args_adds(&a, key);
     wk_args_adds(&a, "finishedAt");
     wk_args_adds(&a, "nextAttemptAt");
+    wk_args_adds(&a, "parked");
     wk_append(w->cmd, &a);
     (*ncmds)++;
 
@@ -1039,8 +1080,36 @@ wk_run_save(wk_worker_t *w, wk_run_t *run)
     wk_args_adds(&a, key);
     wk_args_adds(&a, "jobs");
     wk_args_add(&a, b.data, b.len);
-    r = wk_command(w->cmd, &a);
-    wk_args_free(&a);
+
+    if (w->conf->replicas == 0) {
+        r = wk_command(w->cmd, &a);
+        wk_args_free(&a);
+
+    } else {
+        /*
+         * --replicas: the node's result (and every write before it on
+         * this connection: collection writes) on N replicas before the
+         * next node starts, so a failover never makes a run repeat it.
+         * Not confirmed: the run is given up, its entry stays pending.
+         */
+        wk_append(w->cmd, &a);
+        wk_args_adds(&a, "WAIT");
+        wk_args_addll(&a, w->conf->replicas);
+        wk_args_addll(&a, WK_WAIT_MS);
+        wk_append(w->cmd, &a);
+        wk_args_free(&a);
+
+        r = wk_replies(w->cmd, 2, "saving a run");
+
+        if (r != NULL && r->type == REDIS_REPLY_INTEGER
+            && r->integer < w->conf->replicas)
+        {
+            wk_log("redis: saving %s: %lld of %d replicas confirmed",
+                   run->execution, r->integer, w->conf->replicas);
+            freeReplyObject(r);
+            return -1;
+        }
+    }
 
     rc = (r != NULL && r->type != REDIS_REPLY_ERROR) ? 0 : -1;
 
@@ -1275,6 +1344,12 @@ wk_node_start(wk_worker_t *w, wk_run_t *run, const wh_node_t *node)
     case WH_NODE_DELAY:
         return wk_delay_start(w, run, run->ex, node);
 
+    case WH_NODE_SUBFLOW:
+        return wk_subflow_start(w, run, run->ex, node);
+
+    case WH_NODE_WAIT:
+        return wk_wait_start(w, run, run->ex, node);
+
     default:
         break;
     }
@@ -1337,6 +1412,11 @@ wk_run_go(wk_worker_t *w, wk_run_t *run)
         }
 
         if (wk_node_start(w, run, node) != 0) {
+            if (top->lost) {
+                /* dropped by its node (a wait): forgotten above */
+                continue;
+            }
+
             run->ready = 0;
             run->inflight = 1;
             return;
@@ -1583,7 +1663,8 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
     char          created_iso[WH_ISO_LEN], started_iso[WH_ISO_LEN];
     size_t        i;
     int64_t       now, due;
-    wh_buf_t      jobs;
+    wh_buf_t      jobs, out;
+    wh_val_t      output;
     wk_args_t     a;
     redisReply   *r;
     const char   *key, *error;
@@ -1670,6 +1751,17 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
         wk_args_adds(&a, error);
     }
 
+    /* the workflow's "output" node: what a parent's subflow node gets */
+    if (run->ex != NULL && wh_exec_output(run->ex, &output)) {
+        wh_buf_init(&out, &run->mem, 256);
+        wh_val_write_json(&out, output);
+
+        if (!out.failed) {
+            wk_args_adds(&a, "output");
+            wk_args_add(&a, out.data, out.len);
+        }
+    }
+
     due = 0;
 
     if (retry) {
@@ -1703,6 +1795,10 @@ wk_run_finish(wk_worker_t *w, wk_run_t *run)
     }
 
     wk_append_expire(w, key, &ncmds);
+
+    if (run->gated) {
+        wk_gate_append_release(w, &run->gate, !retry, &ncmds);
+    }
 
     if (!retry) {
         if (status == WH_STATUS_ERROR) {
@@ -1905,6 +2001,26 @@ wk_run_previous_send(redisContext *c, const char *key)
     wk_args_adds(&a, "attempts");
     wk_args_adds(&a, "jobs");
     wk_args_adds(&a, "nextAttemptAt");
+    wk_args_adds(&a, "parked");
+    rc = wk_append(c, &a);
+    wk_args_free(&a);
+
+    return rc;
+}
+
+
+/* Is the entry's workflow paused?  Asked with the record's HMGET. */
+
+static int
+wk_run_paused_send(redisContext *c, wk_run_t *run)
+{
+    int        rc;
+    wk_args_t  a;
+
+    wk_args_init(&a);
+    wk_args_adds(&a, "SISMEMBER");
+    wk_args_adds(&a, WH_REDIS_PAUSED);
+    wk_args_adds(&a, run->workflow != NULL ? run->workflow : "");
     rc = wk_append(c, &a);
     wk_args_free(&a);
 
@@ -1927,7 +2043,7 @@ wk_run_previous(wk_worker_t *w, wk_run_t *run, const char *key,
     redisReply     *e;
     wh_json_err_t   jerr;
 
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 5) {
         wk_log("redis: HMGET %s: %s", key,
                r == NULL ? w->cmd->errstr
                : r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
@@ -1942,7 +2058,9 @@ wk_run_previous(wk_worker_t *w, wk_run_t *run, const char *key,
 
     e = r->element[0];
     if (e->type != REDIS_REPLY_STRING) {
-        run->fresh = (run->attempts == 0);
+        /* a record parked by a pause is not fresh: its start clears that */
+        run->fresh = (run->attempts == 0
+                      && r->element[4]->type != REDIS_REPLY_STRING);
         freeReplyObject(r);
         return 0;
     }
@@ -1979,6 +2097,84 @@ wk_run_previous(wk_worker_t *w, wk_run_t *run, const char *key,
     freeReplyObject(r);
 
     return 0;
+}
+
+
+/*
+ * Pause, orderKey and concurrency (wk_gate.c): WK_GATE_GO to start now;
+ * otherwise the run is to be freed, its entry parked in Redis (paused)
+ * or kept pending here to ask again (the run holds no slot meanwhile),
+ * or left for a reclaim when Redis failed.
+ */
+
+static int
+wk_run_gate(wk_worker_t *w, wk_run_t *run, wh_val_t context)
+{
+    int          rc;
+    int64_t      due, extra;
+    wh_buf_t     b;
+    wk_gate_t   *g;
+    wh_exec_t   *ex;
+    wh_scope_t  *scope;
+
+    g = &run->gate;
+    g->workflow = run->workflow;
+    g->execution = run->execution;
+    g->entry = run->id;
+    g->revision = run->revision;
+    g->context = run->context;
+    g->context_len = run->context_len;
+    g->created_ms = run->created_ms;
+    g->concurrency = run->wf->wf->concurrency;
+
+    if (run->wf->wf->order_key != NULL) {
+        /* $context only: no node has run yet */
+        ex = wh_exec_create(run->wf->wf, &run->mem, context,
+                            run->started_ms);
+        if (ex == NULL) {
+            return -1;
+        }
+
+        scope = wh_exec_scope(ex);
+        scope->env = wk_env;
+        scope->env_data = w->conf;
+
+        wh_buf_init(&b, &run->mem, 64);
+        if (wh_tpl_render_text(run->wf->wf->order_key, scope, &b) != 0
+            || b.failed
+            || wk_gate_hash(b.data ? b.data : "", b.len, run->order) != 0)
+        {
+            wk_log("out of memory: %s waits for a reclaim", run->execution);
+            return -1;
+        }
+
+        g->order = run->order;
+        g->order_text = b.data;
+        g->order_text_len = b.len;
+    }
+
+    wk_run_flush(w);
+
+    rc = wk_gate_enter(w, g, &due);
+
+    if (rc == WK_GATE_GO) {
+        run->gated = 1;
+
+    } else if (rc == WK_GATE_WAIT) {
+        /*
+         * Each turned-away entry asks again on its own: with a long line
+         * of them, less often, so that a worker asks Redis a few hundred
+         * times a second at most, however long the line.
+         */
+        extra = (int64_t) (w->nwaits / 16) * 50;
+        wk_wait_add(w, run->id, due + (extra > 10000 ? 10000 : extra));
+
+    } else if (rc == WK_GATE_PAUSED) {
+        wk_log("%s parked: workflow %s is paused", run->execution,
+               run->workflow);
+    }
+
+    return rc;
 }
 
 
@@ -2067,6 +2263,16 @@ wk_run_begin(wk_worker_t *w, wk_run_t *run, redisReply *previous)
         return;
     }
 
+    if (run->paused || run->wf->wf->concurrency > 0
+        || run->wf->wf->order_key != NULL)
+    {
+        rc = wk_run_gate(w, run, context);
+        if (rc != WK_GATE_GO) {
+            wk_run_free(w, run);
+            return;
+        }
+    }
+
     /*
      * The start, with the delivery counted.  A first delivery without a
      * record, of a workflow without worker nodes, ends within this step:
@@ -2119,6 +2325,7 @@ run:
     scope = wh_exec_scope(run->ex);
     scope->env = wk_env;
     scope->env_data = w->conf;
+    wk_wait_scope(scope, run);
 
     run->ready = 1;
     run->next = w->runs;
@@ -2232,7 +2439,9 @@ wk_run_entries(wk_worker_t *w, redisReply *entries, int fresh,
                 continue;
             }
 
-            runs[n]->asked = 1;
+            /* 2: the pause was asked too (the gate asks again if not) */
+            runs[n]->asked = wk_run_paused_send(c, runs[n]) == 0 ? 2 : 1;
+            runs[n]->paused = (runs[n]->asked == 1);
         }
 
         n++;
@@ -2246,6 +2455,18 @@ wk_run_entries(wk_worker_t *w, redisReply *entries, int fresh,
         }
 
         replies[i] = p;
+
+        if (runs[i]->asked == 2 && p != NULL) {
+            p = NULL;
+
+            if (redisGetReply(c, &p) == REDIS_OK && p != NULL
+                && ((redisReply *) p)->type == REDIS_REPLY_INTEGER)
+            {
+                runs[i]->paused = (((redisReply *) p)->integer == 1);
+            }
+
+            freeReplyObject(p);
+        }
     }
 
     for (i = 0; i < n; i++) {
@@ -2288,6 +2509,8 @@ wk_heartbeat_start(wk_worker_t *w, wk_args_t *a)
 void
 wk_run_heartbeat(wk_worker_t *w)
 {
+    int         nrenew;
+    int64_t     now;
     size_t      i, n;
     wk_run_t   *run;
     wk_args_t   a;
@@ -2323,6 +2546,21 @@ wk_run_heartbeat(wk_worker_t *w)
     }
 
     wk_args_free(&a);
+
+    /* the concurrency leases of the runs in flight */
+    wk_run_flush(w);
+    nrenew = 0;
+    now = wk_now_ms();
+
+    for (run = w->runs; run != NULL; run = run->next) {
+        if (run->gated) {
+            wk_gate_append_renew(w, &run->gate, now, &nrenew);
+        }
+    }
+
+    if (nrenew) {
+        freeReplyObject(wk_replies(w->cmd, nrenew, "renewing leases"));
+    }
 }
 
 

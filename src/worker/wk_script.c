@@ -23,19 +23,19 @@
  * jobs, each in a fresh context: no global or built-in of one run is seen
  * by the next) and ends after a run that timed out or hit the memory cap.
  * Making an isolate costs 2 to 3 ms, a context 0.5 ms: the pool is what
- * makes V8 as fast as Duktape was.  The helper reaps its children
+ * makes V8 faster than Duktape was.  The helper reaps its children
  * (SIGCHLD ignored) and dies with the worker (PR_SET_PDEATHSIG), its
  * children with it; a script process also ends as soon as the worker
  * closes its socket (cancel, or the worker's death).
  *
  * Time: the watchdog stops V8 at the timeout and ends the process
  * WK_SCRIPT_GRACE later if V8 did not stop; the worker's own deadline
- * (it closes the socket, which the watchdog sees) is the backstop.  Memory: V8's heap cap (wk_v8.cc).
- * Sandbox: the script sees ECMAScript built-ins and the globals of §12
- * only; the kernel backs that up with a seccomp filter that allows what
- * V8 without JIT needs (memory without PROT_EXEC, time, futex, the
- * socket's read, write and recvmsg, close, exit) and fails everything
- * else with EPERM.
+ * (it closes the socket, which the watchdog sees) is the backstop.
+ * Memory: V8's heap cap (wk_v8.cc).  Sandbox: the script sees ECMAScript
+ * built-ins and the globals of §12 only; the kernel backs that up with a
+ * seccomp filter, in every thread, that allows what V8 without JIT needs
+ * (memory without PROT_EXEC, time, futex, the socket's read, write and
+ * recvmsg, close, exit) and fails everything else with EPERM.
  */
 
 #define _GNU_SOURCE
@@ -418,9 +418,12 @@ wk_child_seccomp(void)
         return -1;
     }
 
-    /* every thread: the watchdog runs already */
-    return (int) syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
-                         SECCOMP_FILTER_FLAG_TSYNC, &prog);
+    /*
+     * prctl() and not seccomp(SECCOMP_FILTER_FLAG_TSYNC): systemd's
+     * @system-service filter (the Debian unit's) refuses seccomp(2).  So
+     * each thread installs it for itself: the watchdog at its start.
+     */
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
 }
 
 #else
@@ -590,14 +593,25 @@ wk_child(int sock, int in_fd, pid_t helper)
     /* Date needs the time zone before /etc/localtime is out of reach */
     tzset();
 
-    if (wk_v8_watch(WK_SCRIPT_FD, wk_child_expire) != 0) {
-        wk_child_fail("script error: the watchdog cannot start");
+    /* the watchdog thread installs the filter for itself first */
+    err = 0;
+
+    if (wk_v8_watch(WK_SCRIPT_FD, wk_child_expire, wk_child_seccomp, &err)
+        != 0)
+    {
+        if (err == 0) {
+            wk_child_fail("script error: the watchdog cannot start");
+        }
+
+        errno = err;
+
+    } else if (wk_child_seccomp() != 0) {
+        err = errno;
     }
 
     /* last: nothing but runs may follow; never run unfiltered */
 
-    if (wk_child_seccomp() != 0) {
-        err = errno;
+    if (err != 0) {
         snprintf(msg, sizeof(msg), "script sandbox cannot be installed: "
                  "system-call filter: %s", strerror(err));
         wk_child_fail(msg);

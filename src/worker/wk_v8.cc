@@ -107,7 +107,9 @@ const wk_v8_in_t               *wk_in;
 uint64_t                        wk_rnd[2];
 int                             wk_watch_fd;
 void                          (*wk_watch_expire)(int);
-std::atomic<int>                wk_watch_running;
+std::atomic<int>                wk_watch_running;   /* 1 ok, -1 failed */
+int                           (*wk_watch_sandbox)(void);
+int                             wk_watch_errno;
 
 /*
  * The run the watchdog guards, under wk_watch_lock: a new generation per
@@ -221,7 +223,13 @@ wk_watchdog(void *arg)
     uint32_t       gen, done;
     struct pollfd  pfd;
 
-    /* running: glibc's thread start (rseq, robust list) is behind us */
+    /* glibc's thread start (rseq, robust list) is behind us */
+    if (wk_watch_sandbox() != 0) {
+        wk_watch_errno = errno;
+        wk_watch_running = -1;
+        return nullptr;
+    }
+
     wk_watch_running = 1;
     done = 0;
 
@@ -378,6 +386,47 @@ wk_console(const v8::FunctionCallbackInfo<v8::Value> &info)
     }
 
     wk_in->log(wk_in->log_data, line.data(), line.size());
+}
+
+
+/*
+ * structuredClone(value): Node's and browsers', not V8's; V8's value
+ * serializer does the work (functions and symbols throw, as there).
+ */
+
+void
+wk_structured_clone(const v8::FunctionCallbackInfo<v8::Value> &info)
+{
+    bool                    ok;
+    v8::Isolate            *isolate;
+    v8::Local<v8::Value>    v;
+    v8::Local<v8::Context>  ctx;
+
+    isolate = info.GetIsolate();
+    ctx = isolate->GetCurrentContext();
+
+    v8::ValueSerializer  ser(isolate);
+
+    ser.WriteHeader();
+
+    if (!ser.WriteValue(ctx, info[0]).FromMaybe(false)) {
+        return;     /* the exception is pending */
+    }
+
+    std::pair<uint8_t *, size_t>  buf = ser.Release();
+
+    {
+        v8::ValueDeserializer  des(isolate, buf.first, buf.second);
+
+        ok = des.ReadHeader(ctx).FromMaybe(false)
+             && des.ReadValue(ctx).ToLocal(&v);
+    }
+
+    free(buf.first);
+
+    if (ok) {
+        info.GetReturnValue().Set(v);
+    }
 }
 
 
@@ -563,6 +612,12 @@ wk_globals(v8::Isolate *isolate, v8::Local<v8::Context> ctx,
         }
     }
 
+    if (!v8::Function::New(ctx, wk_structured_clone).ToLocal(&f)
+        || wk_set(ctx, global, "structuredClone", f) != 0)
+    {
+        return -1;
+    }
+
     if (wk_set(ctx, global, "console", console) != 0
         || !global->Get(ctx, v8::String::NewFromUtf8Literal(isolate, "Math"))
             .ToLocal(&math)
@@ -712,9 +767,9 @@ wk_run(v8::Isolate *isolate, const wk_v8_in_t *in, char **json,
     WK_CHECK_STOP();
 
     if (promise->State() == v8::Promise::kPending) {
-        return wk_fail(error, "script error: the returned promise never "
-                              "settles (nothing is left that could settle "
-                              "it)");
+        return wk_fail(error, "script timed out: the returned promise "
+                              "never settles (nothing is left that could "
+                              "settle it)");
     }
 
     result = promise->Result();
@@ -804,13 +859,15 @@ wk_v8_init(size_t heap_limit, wk_v8_fatal_pt fatal)
 
 
 extern "C" int
-wk_v8_watch(int fd, void (*expire)(int hung_up))
+wk_v8_watch(int fd, void (*expire)(int hung_up), int (*sandbox)(void),
+    int *err)
 {
     pthread_t       t;
     pthread_attr_t  attr;
 
     wk_watch_fd = fd;
     wk_watch_expire = expire;
+    wk_watch_sandbox = sandbox;
 
     if (pthread_attr_init(&attr) != 0) {
         return -1;
@@ -826,9 +883,14 @@ wk_v8_watch(int fd, void (*expire)(int hung_up))
 
     pthread_attr_destroy(&attr);
 
-    /* the caller installs the system-call filter next */
-    while (!wk_watch_running) {
+    /* the caller installs its own system-call filter next */
+    while (wk_watch_running == 0) {
         sched_yield();
+    }
+
+    if (wk_watch_running < 0) {
+        *err = wk_watch_errno ? wk_watch_errno : EPERM;
+        return -1;
     }
 
     return 0;

@@ -59,10 +59,12 @@ int wk_v8_init(size_t heap_limit, wk_v8_fatal_pt fatal);
  * Starts the watchdog thread of the process's runs: timeout_ms into a run
  * it stops the script (wk_v8_run() returns WK_V8_TIMEOUT); grace_ms
  * later, or at once when fd is hung up during a run (the caller went
- * away), it calls expire(hung_up), which must not return.  Call before
- * the system-call filter: it makes a thread.  Returns 0 or -1.
+ * away), it calls expire(hung_up), which must not return.  The thread
+ * first calls sandbox() (its system-call filter); when that fails, -1
+ * with *err set to its errno.  Returns 0, or -1 (*err 0: no thread).
  */
-int wk_v8_watch(int fd, void (*expire)(int hung_up));
+int wk_v8_watch(int fd, void (*expire)(int hung_up), int (*sandbox)(void),
+    int *err);
 
 /*
  * Runs the script, a function body, and awaits a returned promise.  On

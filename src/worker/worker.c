@@ -38,6 +38,7 @@
 #define WK_CMD_TIMEOUT    10000
 #define WK_TRIM_EVERY     60000
 #define WK_STREAM_TRIM_EVERY  50    /* ms between trims of a busy stream */
+#define WK_WAIT_SWEEP_MS  500       /* ms between looks for due waits */
 
 
 typedef struct {
@@ -59,6 +60,16 @@ wk_usage(FILE *f)
         "executions.\n"
         "\n"
         "  --redis ADDR          host:port or unix:/path (127.0.0.1:6379)\n"
+        "  --sentinel ADDR,...   ask these Sentinels for the primary\n"
+        "  --master NAME         ... of this name (with --sentinel)\n"
+        "  --redis-db N          SELECT this database (0)\n"
+        "  --redis-user NAME     ACL user (with a password)\n"
+        "  --redis-password-file FILE\n"
+        "                        the Redis password, first line of FILE;\n"
+        "                        or WEBHOOK_REDIS_PASSWORD in the "
+        "environment\n"
+        "  --replicas N          each worker node's result confirmed on N\n"
+        "                        replicas (WAIT) before the next node\n"
         "  --queue NAME          the stream of jobs (" WH_REDIS_QUEUE_DEFAULT
         ")\n"
         "  --group NAME          consumer group (" WH_REDIS_GROUP_DEFAULT ")\n"
@@ -69,6 +80,8 @@ wk_usage(FILE *f)
         "  --retention TIME      keep execution records that long (7d)\n"
         "  --smtp URL            the mail server of mail nodes\n"
         "  --env NAME,...        environment variables $env may read\n"
+        "  --resume-url BASE     the base of wait nodes' resume URLs\n"
+        "  --resume-secret-file FILE  the secret of their tokens\n"
         "  --allow-net CIDR,...  addresses request nodes may reach besides\n"
         "                        public ones, e.g. 127.0.0.0/8,::1/128\n"
         "  --help                this text\n"
@@ -225,16 +238,66 @@ wk_env_arg(wk_conf_t *conf, const char *s)
 }
 
 
+/* The resume secret: the file's text without a trailing newline. */
+
+static int
+wk_secret_file(wk_conf_t *conf, const char *path)
+{
+    FILE    *f;
+    char     buf[4096];
+    size_t   n;
+
+    f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "webhook-worker: --resume-secret-file %s: %s\n",
+                path, strerror(errno));
+        return -1;
+    }
+
+    n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+        n--;
+    }
+
+    if (n == 0 || n == sizeof(buf)) {
+        fprintf(stderr, "webhook-worker: --resume-secret-file %s: empty or "
+                "longer than 4 KB\n", path);
+        return -1;
+    }
+
+    conf->resume_secret = malloc(n + 1);
+    if (conf->resume_secret == NULL) {
+        return -1;
+    }
+
+    memcpy(conf->resume_secret, buf, n);
+    conf->resume_secret[n] = '\0';
+    conf->resume_secret_len = n;
+    explicit_bzero(buf, sizeof(buf));
+
+    return 0;
+}
+
+
 static int
 wk_options(int argc, char **argv, wk_conf_t *conf)
 {
-    int          c, rc;
+    int          c, idx, rc;
     char         host[64];
     size_t       len;
-    const char  *redis, *bad;
+    const char  *bad;
 
     static const struct option  opts[] = {
         { "redis", required_argument, NULL, 'r' },
+        { "sentinel", required_argument, NULL, 'r' },
+        { "master", required_argument, NULL, 'r' },
+        { "redis-db", required_argument, NULL, 'r' },
+        { "redis-user", required_argument, NULL, 'r' },
+        { "redis-password-file", required_argument, NULL, 'r' },
+        { "redis-password", required_argument, NULL, 'r' },
+        { "replicas", required_argument, NULL, 'W' },
         { "queue", required_argument, NULL, 'q' },
         { "group", required_argument, NULL, 'g' },
         { "consumer", required_argument, NULL, 'c' },
@@ -244,12 +307,13 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
         { "retention", required_argument, NULL, 'R' },
         { "smtp", required_argument, NULL, 's' },
         { "env", required_argument, NULL, 'e' },
+        { "resume-url", required_argument, NULL, 'U' },
+        { "resume-secret-file", required_argument, NULL, 'S' },
         { "allow-net", required_argument, NULL, 'N' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
 
-    redis = "127.0.0.1:6379";
     conf->queue = WH_REDIS_QUEUE_DEFAULT;
     conf->group = WH_REDIS_GROUP_DEFAULT;
     conf->concurrency = 128;
@@ -265,11 +329,17 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
     snprintf(conf->consumer, sizeof(conf->consumer), "%s-%d", host,
              (int) getpid());
 
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
         switch (c) {
 
         case 'r':
-            redis = optarg;
+            if (wk_redis_option(&conf->redis, "webhook-worker",
+                                opts[idx].name, optarg)
+                != 0)
+            {
+                return -1;
+            }
+
             break;
 
         case 'q':
@@ -325,6 +395,13 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
 
             break;
 
+        case 'W':
+            if (wk_int_arg("replicas", optarg, 0, &conf->replicas)) {
+                return -1;
+            }
+
+            break;
+
         case 's':
             conf->smtp = optarg;
             break;
@@ -332,6 +409,17 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
         case 'e':
             if (wk_env_arg(conf, optarg) != 0) {
                 fprintf(stderr, "webhook-worker: out of memory\n");
+                return -1;
+            }
+
+            break;
+
+        case 'U':
+            conf->resume_url = optarg;
+            break;
+
+        case 'S':
+            if (wk_secret_file(conf, optarg) != 0) {
                 return -1;
             }
 
@@ -371,9 +459,13 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
         return -1;
     }
 
-    if (wk_addr_parse(redis, &conf->redis) != 0) {
-        fprintf(stderr, "webhook-worker: invalid redis address \"%s\"\n",
-                redis);
+    if (wk_redis_options_done(&conf->redis, "webhook-worker") != 0) {
+        return -1;
+    }
+
+    if ((conf->resume_url == NULL) != (conf->resume_secret == NULL)) {
+        fprintf(stderr, "webhook-worker: --resume-url and "
+                "--resume-secret-file go together\n");
         return -1;
     }
 
@@ -717,7 +809,7 @@ main(int argc, char **argv)
     uint64_t         *serials;
     char              cursor[64];
     int64_t           now, next_connect, next_claim, next_beat, next, block;
-    int64_t           beat_every, next_trim;
+    int64_t           beat_every, next_trim, next_sweep;
     sigset_t          block_set, wait_set;
     wk_conf_t         conf;
     wk_worker_t       w;
@@ -749,6 +841,7 @@ main(int argc, char **argv)
     }
 
     w.conf = &conf;
+    wk_wait_init(&conf);
 
     wk_nofile(&conf);
 
@@ -778,6 +871,7 @@ main(int argc, char **argv)
     next_claim = 0;
     next_beat = 0;
     next_trim = 0;
+    next_sweep = 0;
 
     /*
      * Freed memory stays in the heap between batches of runs instead of
@@ -822,6 +916,11 @@ main(int argc, char **argv)
             }
 
             wk_due(&w, now);
+
+            if (now >= next_sweep) {
+                wk_wait_sweep(&w);
+                next_sweep = now + WK_WAIT_SWEEP_MS;
+            }
 
             if (now >= next_trim) {
                 wk_run_trim(&w);

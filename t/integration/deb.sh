@@ -248,7 +248,11 @@ fi
 
 # The worker's options come from the EnvironmentFile, as systemd reads it.
 opts=$(set -a; . /etc/default/webhook-worker; echo "$WEBHOOK_WORKER_OPTS")
-is "$opts" "--redis 127.0.0.1:6379" "the default options point at local Redis"
+is "$opts" "--redis 127.0.0.1:6379 --redis-password-file /etc/webhook-worker/redis-password" \
+    "the default options point at local Redis, the password from its file"
+is "$(stat -c '%a %U %G %s' /etc/webhook-worker/redis-password 2>&1)" \
+    "640 root webhook 0" \
+    "the Redis password file: empty (no password), readable by webhook only"
 
 
 # ---- purge what this test installed

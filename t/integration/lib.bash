@@ -116,7 +116,7 @@ cleanup() {
     declare -F cleanup_more >/dev/null && cleanup_more
     [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null
     wait 2>/dev/null
-    rm -rf "$TMP"
+    [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
 
 

@@ -155,10 +155,14 @@ REV=$(wf mem '{"content":"const a = []; while (true) a.push(new Array(1e6).fill(
 ID=$(run mem "$REV" "$CTX")
 is "$(show "$ID" | json "[$JS[\"status\"], $JS[\"error\"]]")" \
    '[-2,"script exceeded the memory limit"]' "memory: 16 MB cuts a runaway allocation"
+REV=$(wf membytes '{"content":"const a = []; while (true) a.push(new Array(1e6).fill(1))","memory":16777216,"timeout":20000}')
+ID=$(run membytes "$REV" "$CTX")
+is "$(show "$ID" | json "[$JS[\"status\"], $JS[\"error\"]]")" \
+   '[-2,"script exceeded the memory limit"]' "... and so does memory: 16777216 (bytes)"
 REV=$(wf never '{"content":"return new Promise(() => {})"}')
 ID=$(run never "$REV" "$CTX")
 is "$(show "$ID" | json "$JS[\"error\"]")" \
-   "script error: the returned promise never settles (nothing is left that could settle it)" \
+   "script timed out: the returned promise never settles (nothing is left that could settle it)" \
    "a promise that never settles fails the node"
 REV=$(wf noeval '{"content":"return eval(\"1 + 1\")"}')
 ID=$(run noeval "$REV" "$CTX")
@@ -187,8 +191,9 @@ for _ in $(seq 1 100); do
 done
 is "$(ls "/proc/$P/fd" 2>/dev/null | tr '\n' ' ')" "3 " \
    "a script process holds its socket (fd 3) and nothing else"
-is "$(grep -E '^(Seccomp|NoNewPrivs):' "/proc/$P/status" | tr -s '\t\n' '  ')" \
-   "NoNewPrivs: 1 Seccomp: 2 " "... under a seccomp filter"
+is "$(grep -hE '^(Seccomp|NoNewPrivs):' /proc/"$P"/task/*/status | sort -u \
+     | tr -s '\t\n' '  ')" \
+   "NoNewPrivs: 1 Seccomp: 2 " "... under a seccomp filter, every thread of it"
 is "$(has "/proc/$P/environ" s3cr3t),$(has "/proc/$P/cmdline" s3cr3t)" "0,0" \
    "... and none of the secrets either"
 wait_for 10 final "$SPIN"

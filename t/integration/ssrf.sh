@@ -147,6 +147,13 @@ ID=$(run mapped "$REV" '{"data":null}')
 is "$(show "$ID" | json 'd["status"]')" 1 \
    "::ffff:127.0.0.1 is 127.0.0.1: admitted by the same CIDR"
 
+# a name: the check is on the addresses it resolves to (localhost may be
+# ::1 first, refused, then 127.0.0.1)
+REV=$(wf name "{\"url\":\"http://localhost:$PP/by-name\",\"method\":\"GET\"}")
+ID=$(run name "$REV" '{"data":null}')
+is "$(show "$ID" | json '[d["status"], d["jobs"][0]["result"]["data"]["local"]]')" \
+   '[1,"127.0.0.1"]' "localhost: connected to its admitted address 127.0.0.1"
+
 # a redirect from the admitted peer to a refused address
 REV=$(wf redir "{\"url\":\"http://127.0.0.1:$PP/redir?to=http://127.0.0.2:$PP/after-redirect\",\"method\":\"GET\"}")
 ID=$(run redir "$REV" '{"data":null}')
@@ -208,6 +215,10 @@ start_worker
 
 refused dflt "http://127.0.0.1:$PP/default" 127.0.0.1
 refused dfltmapped "http://[::ffff:127.0.0.1]:$PP/default-mapped" '[::ffff:127.0.0.1]'
+REV=$(wf dfltname "{\"url\":\"http://localhost:$PP/default-name\",\"method\":\"GET\"}")
+ID=$(run dfltname "$REV" '{"data":null}')
+like "$(outcome "$ID")" '^-2\|1\|request failed: the address .* is not allowed' \
+     "localhost: every address it resolves to is refused"
 unseen /default; ok $? "... the peer saw neither"
 
 stop_worker

@@ -2,8 +2,10 @@
 # after ?ms=N milliseconds (1000 by default) with ?status=N (200),
 # thousands at a time.
 # /stats: per path, the requests in flight, the most it had in flight at
-# once and how many it answered.  Usage: upstream.py PORT
-import asyncio, json, resource, sys, urllib.parse
+# once and how many it answered.  /log: every request but these two, in
+# order of arrival, as {"path", "query", "start", "end"} (ms since the
+# epoch, "end" once answered).  Usage: upstream.py PORT
+import asyncio, json, resource, sys, time, urllib.parse
 
 # many sockets at once: the soft limit up to the hard one, if allowed
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -13,6 +15,7 @@ except (ValueError, OSError):
     pass
 
 stats = {}
+log = []
 
 
 async def handle(reader, writer):
@@ -30,7 +33,12 @@ async def handle(reader, writer):
         status = int(query.get("status", ["200"])[0] or 200)
         if url.path == "/stats":
             body = json.dumps(stats).encode()
+        elif url.path == "/log":
+            body = json.dumps(log).encode()
         else:
+            entry = {"path": url.path, "query": url.query,
+                     "start": time.time() * 1000}
+            log.append(entry)
             ms = int(query.get("ms", ["1000"])[0])
             p = stats.setdefault(url.path,
                                  {"inflight": 0, "max": 0, "done": 0})
@@ -41,6 +49,7 @@ async def handle(reader, writer):
             finally:
                 p["inflight"] -= 1
             p["done"] += 1
+            entry["end"] = time.time() * 1000
             body = json.dumps({"slept": ms}).encode()
         writer.write(b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
                      b"Connection: close\r\nContent-Length: %d\r\n\r\n"

@@ -199,6 +199,188 @@ static const calc_case_t  cases[] = {
     { NULL, NULL, NULL, 0 }
 };
 
+/*
+ * SPEC §7: a megabyte of request data through each calculator gives the
+ * right answer (in milliseconds: the README lists the bounds; no timing
+ * is asserted here).
+ */
+
+static char *
+repeat(const char *pre, char c, size_t n, const char *post)
+{
+    char    *s;
+    size_t   pl;
+
+    pl = strlen(pre);
+    s = malloc(pl + n + strlen(post) + 1);
+    memcpy(s, pre, pl);
+    memset(s + pl, c, n);
+    strcpy(s + pl + n, post);
+
+    return s;
+}
+
+
+static int
+calc_v(const char *name, wh_val_t a, wh_val_t b)
+{
+    int  r;
+
+    r = -3;
+    err[0] = '\0';
+
+    if (wh_calc(wh_calc_lookup(name, strlen(name)), a, b, NULL, &mem, &r,
+                err, sizeof(err))
+        != 0)
+    {
+        return -1;
+    }
+
+    return r;
+}
+
+
+static void
+large_inputs(void)
+{
+    int            i, r;
+    char          *big, *needle, *o1, *o2, *p, *arr;
+    size_t         n, k;
+    wh_val_t       hay, a, b;
+    wh_calc_re_t  *re;
+
+    n = 1 << 20;
+
+    big = repeat("\"", 'a', n, "\"");
+    needle = repeat("\"", 'a', n / 2, "b\"");
+    hay = parse(big);
+
+    is_int(calc_v("includes", hay, parse(needle)), 0,
+           "includes: 1 MB of a, needle of 512 KB a and b");
+    is_int(calc_v("notIncludes", hay, parse(needle)), 1,
+           "notIncludes: the same");
+    is_int(calc_v("includes", hay, parse("\"aaab\"")), 0,
+           "includes: short needle, absent");
+    big[n] = 'b';
+    is_int(calc_v("includes", parse(big), parse("\"aaab\"")), 1,
+           "includes: short needle at the very end");
+    is_int(calc_v("endsWith", parse(big), parse(needle)), 1,
+           "endsWith: 512 KB suffix");
+    is_int(calc_v("startsWith", parse(big), parse(needle)), 0,
+           "startsWith: 512 KB that is not a prefix");
+    big[n] = 'a';
+    is_int(calc_v("equal", hay, parse(big)), 1, "equal: two 1 MB strings");
+    free(needle);
+
+    /* objects of 20 000 keys in opposite orders */
+
+    k = 20000;
+    o1 = malloc(k * 32);
+    o2 = malloc(k * 32);
+
+    p = o1;
+    *p++ = '{';
+    for (i = 0; i < (int) k; i++) {
+        p += sprintf(p, "%s\"key%d\":[%d,{\"x\":%d}]", i ? "," : "", i, i, i);
+    }
+    strcpy(p, "}");
+
+    p = o2;
+    *p++ = '{';
+    for (i = (int) k - 1; i >= 0; i--) {
+        p += sprintf(p, "%s\"key%d\":[%d,{\"x\":%d}]", i != (int) k - 1
+                     ? "," : "", i, i, i);
+    }
+    strcpy(p, "}");
+
+    a = parse(o1);
+    b = parse(o2);
+
+    is_int(calc_v("equal", a, b), 1, "equal: 20 000 keys, reversed order");
+    is_int(calc_v("notEqual", a, b), 0, "notEqual: the same");
+
+    p = strstr(o2, "\"key0\":[0,{\"x\":0");
+    p[strlen("\"key0\":[0,{\"x\":")] = '1';
+    is_int(calc_v("equal", a, parse(o2)), 0,
+           "equal: 20 000 keys, the last differs deep inside");
+
+    /* the last of duplicate keys counts, in large objects too */
+    p = o2 + strlen(o2) - 1;
+    strcpy(p, ",\"key0\":[0,{\"x\":0}]}");
+    is_int(calc_v("equal", a, parse(o2)), 1,
+           "equal: a later duplicate key replaces the earlier");
+    free(o1);
+    free(o2);
+
+    /* nested objects whose innermost member differs: each level once */
+
+    o1 = malloc(200 * 16 + 16);
+    o2 = malloc(200 * 16 + 16);
+    o1[0] = o2[0] = '\0';
+
+    for (i = 0; i < 200; i++) {
+        strcat(o1, "{\"a\":");
+        strcat(o2, "{\"a\":");
+    }
+
+    strcat(o1, "1");
+    strcat(o2, "2");
+
+    for (i = 0; i < 200; i++) {
+        strcat(o1, ",\"b\":1}");
+        strcat(o2, ",\"b\":1}");
+    }
+
+    is_int(calc_v("equal", parse(o1), parse(o2)), 0,
+           "equal: 200 nested objects, the innermost differs");
+    is_int(calc_v("equal", parse(o1), parse(o1)), 1,
+           "equal: 200 nested objects, equal");
+    free(o1);
+    free(o2);
+
+    /* in and includes over 100 000 items, a 1 MB probe */
+
+    arr = malloc(100000 * 12 + 16);
+    p = arr;
+    *p++ = '[';
+    for (i = 0; i < 100000; i++) {
+        p += sprintf(p, "%s\"x%d\"", i ? "," : "", i);
+    }
+    strcpy(p, "]");
+    b = parse(arr);
+
+    is_int(calc_v("in", hay, b), 0, "in: 1 MB probe, 100 000 items");
+    is_int(calc_v("notIn", hay, b), 1, "notIn: the same");
+    is_int(calc_v("in", parse("\"x99999\""), b), 1, "in: the last item");
+    is_int(calc_v("includes", b, parse("\"x99999\"")), 1,
+           "includes: an array of 100 000, the last item");
+    is_int(calc_v("includes", b, hay), 0,
+           "includes: an array of 100 000, a 1 MB needle");
+    free(arr);
+
+    /* matches: a pattern that backtracking would rescan at each start */
+
+    re = wh_calc_re_compile("a*b|c", 5, err, sizeof(err));
+    r = -1;
+    ok(re != NULL && wh_calc(WH_CALC_MATCHES, hay, wh_val_missing(), re, &mem,
+                             &r, err, sizeof(err)) == 0 && r == 0,
+       "matches: a*b|c over 1 MB of a, no match");
+    big[n] = 'c';
+    r = -1;
+    ok(re != NULL && wh_calc(WH_CALC_MATCHES, parse(big), wh_val_missing(),
+                             re, &mem, &r, err, sizeof(err)) == 0 && r == 1,
+       "matches: a*b|c over 1 MB of a and a final c");
+    wh_calc_re_free(re);
+    big[n] = 'a';
+
+    is_int(calc_v("matches", hay, parse("\"^(a|aa)*$\"")), 1,
+           "matches: run-time pattern (a|aa)*$ over 1 MB");
+    is_int(calc_v("matches", hay, parse("\"(a{1,300})+x\"")), 0,
+           "matches: bounded repeats over 1 MB, no match");
+
+    free(big);
+}
+
 
 int
 main(void)
@@ -311,12 +493,23 @@ main(void)
     }
     strcat(subject, "!\"");
 
+    /* the one-pass DFA run answers what backtracking could not */
     r = -1;
     is_int(wh_calc(WH_CALC_MATCHES, parse(subject), parse("\"^(a+)+$\""),
-                   NULL, &mem, &r, err, sizeof(err)), -1,
+                   NULL, &mem, &r, err, sizeof(err)), 0,
+           "nested quantifier: no catastrophic backtracking");
+    is_int(r, 0, "nested quantifier: no match");
+
+    /* a back reference needs the backtracker, which stops at the limit */
+    r = -1;
+    is_int(wh_calc(WH_CALC_MATCHES, parse(subject),
+                   parse("\"^(a|aa)+\\\\1$\""), NULL, &mem, &r, err,
+                   sizeof(err)), -1,
            "catastrophic backtracking is an error");
     is_str(err, "matches: match limit exceeded", "match limit message");
     free(subject);
+
+    large_inputs();
 
     wh_arena_destroy(arena);
 

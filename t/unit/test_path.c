@@ -45,6 +45,26 @@ json(wh_val_t v)
 }
 
 
+/* $execution: the node index that renders it shows in resumeUrl */
+
+static wh_val_t
+execution(void *data, wh_mem_t *m, int node)
+{
+    char           text[64];
+    wh_val_t       v;
+    wh_json_err_t  jerr;
+
+    snprintf(text, sizeof(text), "{\"id\":\"e1\",\"resumeUrl\":\"u%d\"}",
+             node);
+
+    if (wh_val_parse(m, text, strlen(text), 1, &v, &jerr) != 0) {
+        return wh_val_missing();
+    }
+
+    return v;
+}
+
+
 static wh_val_t
 env(void *data, wh_mem_t *m, const char *name, size_t len)
 {
@@ -320,6 +340,15 @@ main(void)
     scope.now_ms = -1;
     is_str(get(&scope, "$system.now"), "\"1969-12-31T23:59:59.999Z\"",
            "system.now before the epoch");
+
+    is_str(get(&scope, "$execution.resumeUrl"), "(missing)",
+           "no execution callback: $execution is missing (nginx)");
+    scope.execution = execution;
+    scope.node = 4;
+    is_str(get(&scope, "$execution.resumeUrl"), "\"u4\"",
+           "$execution for the node that renders it");
+    is_str(get(&scope, "$execution.id"), "\"e1\"", "$execution.id");
+    scope.execution = NULL;
 
     /* wh_path_scan */
 

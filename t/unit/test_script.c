@@ -14,8 +14,12 @@
 #include <time.h>
 #include <signal.h>
 #include <unistd.h>
+#include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include "wh_test.h"
 #include "wk_script.h"
@@ -446,6 +450,11 @@ test_sandbox(void)
            "error: script error: Error: x (line 1)", "a failing script");
     ok(r.nlogs == 1 && strcmp(r.logs[0], "before") == 0,
        "keeps its lines too");
+    is_str(run_full("console.log('spinning'); while (true) {}", NULL,
+                    CONTEXT, NODES, 300, 0),
+           "error: script timed out after 300 ms", "a script that times out");
+    ok(r.nlogs == 1 && strcmp(r.logs[0], "spinning") == 0,
+       "keeps its lines as well");
 
     run("return Math.random()", NULL);
     snprintf(text + 2048, 64, "%s", r.result_json ? r.result_json : "");
@@ -478,7 +487,7 @@ test_limits(void)
 
     t = now_ms();
     is_str(run_full("var a = []; while (true) a.push(new Array(1e6))",
-                    NULL, CONTEXT, NODES, 5000, 0),
+                    NULL, CONTEXT, NODES, 20000, 0),
            "error: script exceeded the memory limit",
            "a memory bomb is stopped at the default cap");
     t = now_ms() - t;
@@ -497,12 +506,12 @@ test_limits(void)
     printf("# string bomb stopped in %lld ms\n", (long long) (now_ms() - t));
     is_str(run_full("const a = []; while (true)\n"
                     "    a.push(new ArrayBuffer(1 << 20))", NULL, CONTEXT,
-                    NODES, 5000, 0),
+                    NODES, 20000, 0),
            "error: script exceeded the memory limit",
            "array buffers count against the cap too");
     is_str(run_full("return new Promise(() => {})", NULL, CONTEXT, NODES,
                     5000, 0),
-           "error: script error: the returned promise never settles "
+           "error: script timed out: the returned promise never settles "
            "(nothing is left that could settle it)",
            "a promise that never settles fails the node, saying so");
     is_str(run_full("const spin = async () => { for (;;) await null; };\n"
@@ -512,7 +521,7 @@ test_limits(void)
 
     is_str(run_full("var a = []; for (var i = 0; i < 200000; i++)\n"
                     "    a.push({i: i});\n"
-                    "return a.length", NULL, CONTEXT, NODES, 5000, 0),
+                    "return a.length", NULL, CONTEXT, NODES, 20000, 0),
            "200000", "200000 objects fit in the default 64 MB");
     is_str(run_full("var a = []; for (var i = 0; i < 200000; i++)\n"
                     "    a.push({i: i});\n"
@@ -758,6 +767,13 @@ test_es2022(void)
     is_str(run("return [[1, 2].at(-1), 'abc'.replaceAll('b', 'x'),\n"
                "        Object.hasOwn({a: 1}, 'a')]", NULL),
            "[2,\"axc\",true]", "at, replaceAll, Object.hasOwn");
+    is_str(run("const a = {d: new Date(0), m: new Map([[1, [2]]])};\n"
+               "const b = structuredClone(a); b.m.get(1).push(3);\n"
+               "return [b.d instanceof Date, a.m.get(1), b.m.get(1)]", NULL),
+           "[true,[2],[2,3]]", "structuredClone (a deep copy)");
+    is_str(run("return structuredClone({f() {}})", NULL),
+           "error: script error: Error: f() {} could not be "
+           "cloned. (line 1)", "which refuses functions");
     is_str(run("return $jobsMapByNodeKey.branch", NULL), "\"main\"",
            "$jobsMapByNodeKey is an alias of nodes");
     is_str(run("return new Intl.NumberFormat('en-US').format(1234.5)",
@@ -805,6 +821,9 @@ test_isolation(void)
  * WEBHOOK_SCRIPT_TEST is read by a helper when it starts.
  */
 
+static int under_system_service(void);
+
+
 static void
 test_fail_closed(void)
 {
@@ -824,6 +843,55 @@ test_fail_closed(void)
     wk_script_helper_stop();
     unsetenv("WEBHOOK_SCRIPT_TEST");
     is_str(run("return 2", NULL), "2", "a fresh helper runs scripts again");
+
+    is_int(under_system_service(), 0, "scripts run where seccomp(2) is "
+           "refused, as systemd's @system-service filter does (the unit's)");
+}
+
+
+/*
+ * A worker whose own seccomp(2) is refused (prctl() is not): the filter
+ * of systemd's @system-service.  0 when a script runs there.
+ */
+
+static int
+under_system_service(void)
+{
+    int                 status;
+    pid_t               pid;
+    struct sock_fprog   prog;
+    struct sock_filter  filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_seccomp, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+
+    fflush(stdout);     /* the child must not print the parent's lines */
+    pid = fork();
+
+    if (pid == 0) {
+        prog.len = sizeof(filter) / sizeof(filter[0]);
+        prog.filter = filter;
+
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0)
+        {
+            _exit(2);
+        }
+
+        run("return 3", NULL);
+        printf("# under a filter refusing seccomp(2): %s\n", show());
+        fflush(stdout);
+        wk_script_helper_stop();
+        _exit(strcmp(text, "3") != 0);
+    }
+
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+        return -1;
+    }
+
+    return WEXITSTATUS(status);
 }
 
 

@@ -677,6 +677,14 @@ test_basic(void)
           WH_SIG_INVALID, "basic: other auth scheme");
     is_rc(verify(&o, secret, hdrs(&h, A, "Basic !!!", NULL), "", 0),
           WH_SIG_INVALID, "basic: bad base64");
+    /* compared by hash: any length is a plain mismatch, never an error */
+    is_rc(verify(&o, "alice:s3cr3t:with:colon", hdrs(&h, A,
+                 "Basic YWxpY2U6czNjcjN0OndpdGg6Y29sb25z", NULL), "", 0),
+          WH_SIG_INVALID, "basic: the secret a prefix of the credential");
+    is_rc(verify(&o, secret, hdrs(&h, A, "Basic ", NULL), "", 0),
+          WH_SIG_INVALID, "basic: an empty credential");
+    is_rc(verify(&o, secret, hdrs(&h, A, "Basic YQ==", NULL), "", 0),
+          WH_SIG_INVALID, "basic: a one-byte credential");
     is_rc(verify(&o, secret, hdrs(&h, NULL), "", 0), WH_SIG_MISSING,
           "basic: missing header");
     wh_sig_free(&o);

@@ -1,7 +1,7 @@
 /*
  * Tests of the worker's helpers without Redis (src/worker/wk_util.c):
- * addresses, times, ids, status names, the retry backoff and the RESP
- * text of commands.
+ * addresses, times, ids, status names, the retry backoff, the RESP
+ * text of commands and the Redis options (wk_redis.c).
  */
 
 #include "../../src/worker/wk_util.c"
@@ -258,6 +258,67 @@ test_resp(void)
 }
 
 
+/* The Redis options of both programs (wk_redis.c), without Redis. */
+
+static void
+test_redis_options(void)
+{
+    int          fd;
+    FILE        *f;
+    char         path[] = "/tmp/wk-test-pass-XXXXXX";
+    wk_redis_t   r;
+
+    memset(&r, 0, sizeof(r));
+    ok(wk_redis_option(&r, "t", "redis-password", "secret") == -1,
+       "--redis-password is refused");
+    ok(r.password == NULL, "... and nothing was taken from it");
+
+    ok(wk_redis_option(&r, "t", "redis-db", "3") == 0 && r.db == 3,
+       "--redis-db 3");
+    ok(wk_redis_option(&r, "t", "redis-db", "x") == -1, "--redis-db x");
+    ok(wk_redis_option(&r, "t", "redis-db", "-1") == -1, "--redis-db -1");
+
+    fd = mkstemp(path);
+    f = fdopen(fd, "w");
+    fputs("s3cret word\nsecond line\n", f);
+    fclose(f);
+
+    ok(wk_redis_option(&r, "t", "redis-password-file", path) == 0,
+       "--redis-password-file");
+    is_str(r.password, "s3cret word", "the file's first line, no newline");
+
+    f = fopen(path, "w");
+    fclose(f);
+    ok(wk_redis_option(&r, "t", "redis-password-file", path) == 0
+       && r.password == NULL, "an empty file: no password");
+    unlink(path);
+    ok(wk_redis_option(&r, "t", "redis-password-file", path) == -1,
+       "a missing file is an error");
+
+    setenv("WEBHOOK_REDIS_PASSWORD", "from-env", 1);
+    ok(wk_redis_options_done(&r, "t") == 0, "options done");
+    is_str(r.password, "from-env", "the environment's password");
+    ok(getenv("WEBHOOK_REDIS_PASSWORD") == NULL,
+       "... removed from the environment");
+    is_str(r.addr.path, "127.0.0.1", "the default address");
+
+    memset(&r, 0, sizeof(r));
+    ok(wk_redis_option(&r, "t", "redis-user", "hook") == 0
+       && wk_redis_options_done(&r, "t") == -1,
+       "--redis-user without a password is refused");
+
+    memset(&r, 0, sizeof(r));
+    ok(wk_redis_option(&r, "t", "sentinel", "127.0.0.1:26379,[::1]:26380")
+       == 0 && r.nsentinels == 2 && r.sentinels[1].port == 26380,
+       "--sentinel with two addresses");
+    ok(wk_redis_options_done(&r, "t") == -1, "--sentinel needs --master");
+    ok(wk_redis_option(&r, "t", "sentinel", "127.0.0.1:26379,unix:/x")
+       == -1, "a Sentinel is IP:PORT, not a unix socket");
+    ok(wk_redis_option(&r, "t", "sentinel", "127.0.0.1") == -1,
+       "a Sentinel needs a port");
+}
+
+
 int
 main(void)
 {
@@ -268,6 +329,7 @@ main(void)
     test_status();
     test_backoff();
     test_resp();
+    test_redis_options();
 
     return done_testing();
 }

@@ -148,6 +148,9 @@ static const struct {
     { "bad_header.json",
       "\"bad_header.json\": node \"r\": \"headers\" item 1: \"name\" must "
       "be an HTTP header name (a token)" },
+    { "bad_content_type.json",
+      "\"bad_content_type.json\": node \"r\": \"headers\" item 2: "
+      "\"Content-Type\" is not a media type" },
     { "ack_bad_status.json",
       "\"ack_bad_status.json\": \"response\": \"statusCode\" must be an "
       "integer from 200 to 599" },
@@ -407,6 +410,162 @@ test_files(void)
 }
 
 
+static wh_workflow_t *
+loads(const char *text, char *err, size_t errlen)
+{
+    return wh_workflow_load(text, strlen(text), "f.json", err, errlen);
+}
+
+
+static wh_workflow_t *
+caller(const char *key, const char *callee)
+{
+    char  text[256], err[256];
+
+    snprintf(text, sizeof(text), "{\"key\":\"%s\",\"nodes\":[{\"key\":"
+             "\"s\",\"type\":\"subflow\",\"config\":{\"workflow\":"
+             "\"%s\"}}]}", key, callee);
+
+    return wh_workflow_load(text, strlen(text), key, err, sizeof(err));
+}
+
+
+static void
+test_cycles(void)
+{
+    char            err[512];
+    size_t          i;
+    wh_workflow_t  *w[4];
+
+    /* a -> b -> c -> a, and d -> a */
+    w[0] = caller("a", "b");
+    w[1] = caller("b", "c");
+    w[2] = caller("c", "a");
+    w[3] = caller("d", "a");
+
+    err[0] = '\0';
+    ok(wh_workflow_check_cycles(w, 4, err, sizeof(err)) == -1,
+       "a -> b -> c -> a is a cycle");
+    is_str(err, "\"c\": node \"s\": workflow \"a\" is already on the "
+           "calling path: a subflow cycle", "the message names it");
+
+    ok(wh_workflow_check_cycles(w, 2, err, sizeof(err)) == 0,
+       "a -> b -> (unknown c): no cycle seen");
+    {
+        wh_workflow_t  *v[4] = { w[3], w[2], w[1], w[0] };
+
+        ok(wh_workflow_check_cycles(v, 4, err, sizeof(err)) == -1,
+           "found from d too, whatever the order");
+    }
+    ok(wh_workflow_check_cycles(&w[3], 1, err, sizeof(err)) == 0,
+       "d alone calls an unknown a");
+
+    for (i = 0; i < 4; i++) {
+        wh_workflow_free(w[i]);
+    }
+
+    /* a diamond is no cycle: a -> b, a -> c, b -> d, c -> d */
+    {
+        const char  *t = "{\"key\":\"a\",\"nodes\":[{\"key\":\"s1\","
+                         "\"type\":\"subflow\",\"config\":{\"workflow\":"
+                         "\"b\"}},{\"key\":\"s2\",\"type\":\"subflow\","
+                         "\"config\":{\"workflow\":\"c\"}}]}";
+
+        w[0] = wh_workflow_load(t, strlen(t), "a", err, sizeof(err));
+        w[1] = caller("b", "d");
+        w[2] = caller("c", "d");
+        w[3] = caller("d", "e");
+        ok(w[0] != NULL && wh_workflow_check_cycles(w, 4, err, sizeof(err))
+                           == 0, "a diamond is not a cycle");
+
+        for (i = 0; i < 4; i++) {
+            wh_workflow_free(w[i]);
+        }
+    }
+}
+
+
+/* SPEC §11: options.concurrency, options.orderKey, subflow, output, wait */
+
+static void
+test_flow_control(void)
+{
+    size_t          i;
+    char            err[512];
+    wh_workflow_t  *wf;
+
+    static const struct {
+        const char  *text;
+        const char  *msg;
+    } bad[] = {
+        { "{\"key\":\"k\",\"options\":{\"concurrency\":0},\"nodes\":[]}",
+          "\"f.json\": \"options.concurrency\" must be an integer from 1 "
+          "to 1000000" },
+        { "{\"key\":\"k\",\"options\":{\"concurrency\":\"2\"},"
+          "\"nodes\":[]}",
+          "\"f.json\": \"options.concurrency\" must be an integer from 1 "
+          "to 1000000" },
+        { "{\"key\":\"k\",\"options\":{\"orderKey\":5},\"nodes\":[]}",
+          "\"f.json\": \"options.orderKey\" must be a string (a "
+          "template)" },
+        { "{\"key\":\"k\",\"nodes\":[{\"key\":\"s\",\"type\":\"subflow\","
+          "\"config\":{}}]}",
+          "\"f.json\": node \"s\": \"workflow\" is required" },
+        { "{\"key\":\"k\",\"nodes\":[{\"key\":\"s\",\"type\":\"subflow\","
+          "\"config\":{\"workflow\":\"a b\"}}]}",
+          "\"f.json\": node \"s\": \"workflow\" must be a workflow key, "
+          "[A-Za-z0-9_-]{1,64}" },
+        { "{\"key\":\"k\",\"nodes\":[{\"key\":\"s\",\"type\":\"subflow\","
+          "\"config\":{\"workflow\":\"k\"}}]}",
+          "\"f.json\": node \"s\": \"workflow\" is this workflow itself: "
+          "a subflow cycle" },
+        { "{\"key\":\"k\",\"nodes\":[{\"key\":\"s\",\"type\":\"subflow\","
+          "\"config\":{\"workflow\":\"c\",\"wait\":1}}]}",
+          "\"f.json\": node \"s\": \"wait\" must be true or false" },
+    };
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        wf = wh_workflow_load(bad[i].text, strlen(bad[i].text), "f.json",
+                              err, sizeof(err));
+        ok(wf == NULL, "flow control: refused %zu", i);
+        is_str(err, bad[i].msg, "flow control: message %zu", i);
+        wh_workflow_free(wf);
+    }
+
+    wf = loads("{\"key\":\"k\",\"options\":{\"concurrency\":3,"
+                          "\"orderKey\":\"{{ $context.data.c }}\"},"
+                          "\"nodes\":[{\"key\":\"o\",\"type\":\"output\","
+                          "\"config\":{\"value\":\"{{ $context.data }}\"}},"
+                          "{\"key\":\"s\",\"type\":\"subflow\",\"config\":"
+                          "{\"workflow\":\"child\",\"wait\":false}},"
+                          "{\"key\":\"w\",\"type\":\"wait\",\"config\":{}}]}",
+                          err, sizeof(err));
+    ok(wf != NULL, "concurrency, orderKey, output, subflow, wait load (%s)",
+       err);
+    if (wf == NULL) {
+        return;
+    }
+
+    is_int(wf->concurrency, 3, "options.concurrency");
+    ok(wf->order_key != NULL, "options.orderKey compiled");
+    ok(wh_node_is_inline(wf->all[0]->type), "output is an inline node");
+    is_str(wh_node_type_name(wf->all[1]->type), "subflow", "subflow type");
+    is_str(wf->all[1]->u.subflow.workflow, "child", "subflow workflow");
+    is_int(wf->all[1]->u.subflow.wait, 0, "subflow wait false");
+    is_str(wh_node_type_name(wf->all[2]->type), "wait", "wait type");
+    is_int(wf->has_wait, 1, "has a wait node");
+    wh_workflow_free(wf);
+
+    test_cycles();
+
+    wf = loads("{\"key\":\"k\",\"nodes\":[{\"key\":\"o\","
+                          "\"type\":\"output\",\"config\":{\"value\":1}}]}",
+                          err, sizeof(err));
+    ok(wf != NULL && !wf->needs_worker, "an output node alone runs inline");
+    wh_workflow_free(wf);
+}
+
+
 int
 main(void)
 {
@@ -429,6 +588,7 @@ main(void)
     test_spec_example();
     test_valid();
     test_files();
+    test_flow_control();
 
     return done_testing();
 }
