@@ -1,9 +1,12 @@
 /*
  * Calculators of condition nodes.  Values compare numerically when both
  * are numbers or numeric strings, objects and arrays as JSON, anything
- * else by its text.  Regular expressions are PCRE2 in UTF mode with match,
- * depth and heap limits; at run time PCRE2 allocates from the caller's
- * memory, never with malloc.
+ * else by its text.  No calculator is worse than O(n log n) in its
+ * operands: text search is memmem, objects compare by canonical forms,
+ * a probe against an array is prepared once, and regular expressions run
+ * in one pass of PCRE2's DFA matcher (the backtracking matcher, with
+ * match, depth and heap limits, only where the DFA cannot).  At run time
+ * PCRE2 allocates from the caller's memory, never with malloc.
  */
 
 #ifndef _GNU_SOURCE

@@ -115,8 +115,9 @@ wh_codec_base64(wh_buf_t *b, const void *p, size_t len)
 }
 
 
+/* Both alphabets: a sender using base64url loses nothing by it. */
 static int
-wh_codec_b64val(unsigned char c)
+wh_b64val(unsigned char c)
 {
     if (c >= 'A' && c <= 'Z') {
         return c - 'A';
@@ -142,36 +143,74 @@ wh_codec_b64val(unsigned char c)
 }
 
 
-int
-wh_codec_unbase64(wh_buf_t *b, const char *s, size_t len)
+/*
+ * Number of data characters of base64 text, or WH_B64_BAD.  Padding is
+ * optional but, when present, must complete the last quantum.
+ */
+static size_t
+wh_b64_chars(const char *s, size_t len)
 {
-    int       v, bits;
-    size_t    i, pad;
-    uint32_t  acc;
+    size_t  n, pad;
 
-    /* trailing padding: up to two '=' after a length that needs them */
+    n = len;
     pad = 0;
 
-    while (len > 0 && s[len - 1] == '=' && pad < 2) {
-        len--;
+    while (n && s[n - 1] == '=' && pad < 2) {
+        n--;
         pad++;
     }
 
-    if ((pad && (len + pad) % 4 != 0) || len % 4 == 1) {
-        return -1;
+    if (n % 4 == 1 || (pad && len % 4 != 0)) {
+        return WH_B64_BAD;
     }
 
-    if (wh_buf_reserve(b, len / 4 * 3 + 3) != 0) {
-        return -1;
+    return n;
+}
+
+
+/* Decoded length of base64 text, or WH_B64_BAD. */
+size_t
+wh_b64_len(const char *s, size_t len)
+{
+    size_t  n;
+
+    n = wh_b64_chars(s, len);
+    if (n == WH_B64_BAD) {
+        return WH_B64_BAD;
+    }
+
+    return n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
+}
+
+
+/*
+ * Decodes into out[0..cap).  Unused trailing bits must be zero, so every
+ * value has one encoding.  Returns the length or WH_B64_BAD.
+ */
+size_t
+wh_b64_decode(const char *s, size_t len, unsigned char *out, size_t cap)
+{
+    size_t    n, i, o;
+    uint32_t  acc;
+    int       v, bits;
+
+    n = wh_b64_chars(s, len);
+    if (n == WH_B64_BAD) {
+        return WH_B64_BAD;
+    }
+
+    if (n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > cap) {
+        return WH_B64_BAD;
     }
 
     acc = 0;
     bits = 0;
+    o = 0;
 
-    for (i = 0; i < len; i++) {
-        v = wh_codec_b64val((unsigned char) s[i]);
+    for (i = 0; i < n; i++) {
+        v = wh_b64val((unsigned char) s[i]);
         if (v < 0) {
-            return -1;
+            return WH_B64_BAD;
         }
 
         acc = acc << 6 | (uint32_t) v;
@@ -179,15 +218,37 @@ wh_codec_unbase64(wh_buf_t *b, const char *s, size_t len)
 
         if (bits >= 8) {
             bits -= 8;
-            b->data[b->len++] = (char) (acc >> bits);
+            out[o++] = (unsigned char) (acc >> bits);
             acc &= (1u << bits) - 1;
         }
     }
 
+    return acc == 0 ? o : WH_B64_BAD;
+}
+
+
+int
+wh_codec_unbase64(wh_buf_t *b, const char *s, size_t len)
+{
+    size_t  n;
+
+    n = wh_b64_len(s, len);
+    if (n == WH_B64_BAD) {
+        return -1;
+    }
+
+    if (wh_buf_reserve(b, n) != 0) {
+        return -1;
+    }
+
+    if (wh_b64_decode(s, len, (unsigned char *) b->data + b->len, n) != n) {
+        return -1;
+    }
+
+    b->len += n;
     b->data[b->len] = '\0';
 
-    /* the unused bits of the last character are zero in canonical text */
-    return acc == 0 ? 0 : -1;
+    return 0;
 }
 
 

@@ -25,6 +25,17 @@ void wh_codec_base64(wh_buf_t *b, const void *p, size_t len);
 /* Standard or URL-safe alphabet, padding optional; -1 if invalid. */
 int wh_codec_unbase64(wh_buf_t *b, const char *s, size_t len);
 
+/*
+ * Base64 of either alphabet, padding optional but complete when present,
+ * unused trailing bits zero (one encoding per value): the decoded length,
+ * or WH_B64_BAD.  The signature schemes decode with these too.
+ */
+#define WH_B64_BAD  ((size_t) -1)
+
+size_t wh_b64_len(const char *s, size_t len);
+size_t wh_b64_decode(const char *s, size_t len, unsigned char *out,
+    size_t cap);
+
 void wh_codec_hex(wh_buf_t *b, const void *p, size_t len);
 
 /* RFC 3986: all but A-Z a-z 0-9 - . _ ~ as %XX (upper case). */

@@ -3,8 +3,9 @@
  *
  * Header values are attacker-controlled and parsed without allocation into
  * fixed stack buffers; the only heap use is OpenSSL's own, a key or a
- * credential longer than WH_SIG_SCRATCH, and the contiguous message that
- * ed25519 needs.  Secret material (the secret, derived keys, computed MACs)
+ * credential longer than WH_SIG_SCRATCH, the contiguous message that
+ * ed25519 needs, and Twilio's decoded, sorted form parameters (O(n log n)
+ * in the body).  Secret material (the secret, derived keys, computed MACs)
  * is compared with CRYPTO_memcmp over equal lengths only (tokens: their
  * SHA-256, so that the secret's length does not show), cleansed from the
  * stack afterwards and never printed.
@@ -24,13 +25,13 @@
 #include <openssl/params.h>
 #include <openssl/sha.h>
 
+#include "wh_codec.h"
 #include "wh_mem.h"
 #include "wh_sig.h"
 
 
 #define WH_SIG_MAX_MAC      64          /* SHA-512 */
 #define WH_SIG_SCRATCH      512
-#define WH_SIG_BAD          ((size_t) -1)
 
 /*
  * Each ed25519 check hashes the whole body again: a header stuffed with
@@ -501,118 +502,6 @@ wh_sig_unhex(const char *s, size_t len, unsigned char *out, size_t n)
 }
 
 
-/* Both alphabets: a sender using base64url loses nothing by it. */
-static int
-wh_sig_b64val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-
-    if (c == '+' || c == '-') {
-        return 62;
-    }
-
-    if (c == '/' || c == '_') {
-        return 63;
-    }
-
-    return -1;
-}
-
-
-/*
- * Number of data characters of base64 text, or WH_SIG_BAD.  Padding is
- * optional but, when present, must complete the last quantum.
- */
-static size_t
-wh_sig_b64_chars(const char *s, size_t len)
-{
-    size_t  n, pad;
-
-    n = len;
-    pad = 0;
-
-    while (n && s[n - 1] == '=' && pad < 2) {
-        n--;
-        pad++;
-    }
-
-    if (n % 4 == 1 || (pad && len % 4 != 0)) {
-        return WH_SIG_BAD;
-    }
-
-    return n;
-}
-
-
-/* Decoded length of base64 text, or WH_SIG_BAD. */
-static size_t
-wh_sig_b64_len(const char *s, size_t len)
-{
-    size_t  n;
-
-    n = wh_sig_b64_chars(s, len);
-    if (n == WH_SIG_BAD) {
-        return WH_SIG_BAD;
-    }
-
-    return n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
-}
-
-
-/*
- * Decodes into out[0..cap).  Unused trailing bits must be zero, so every
- * value has one encoding.  Returns the length or WH_SIG_BAD.
- */
-static size_t
-wh_sig_b64_decode(const char *s, size_t len, unsigned char *out, size_t cap)
-{
-    size_t    n, i, o;
-    uint32_t  acc;
-    int       v, bits;
-
-    n = wh_sig_b64_chars(s, len);
-    if (n == WH_SIG_BAD) {
-        return WH_SIG_BAD;
-    }
-
-    if (n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > cap) {
-        return WH_SIG_BAD;
-    }
-
-    acc = 0;
-    bits = 0;
-    o = 0;
-
-    for (i = 0; i < n; i++) {
-        v = wh_sig_b64val((unsigned char) s[i]);
-        if (v < 0) {
-            return WH_SIG_BAD;
-        }
-
-        acc = acc << 6 | (uint32_t) v;
-        bits += 6;
-
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char) (acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-
-    return acc == 0 ? o : WH_SIG_BAD;
-}
-
-
 /*
  * A token against its secret (gitlab, token, basic) without revealing the
  * secret's length or content (§7): the SHA-256 of each side, compared in
@@ -840,7 +729,7 @@ wh_sig_body_mac(const char *name, const char *prefix, wh_sig_alg_t alg,
             return WH_SIG_INVALID;
         }
 
-    } else if (wh_sig_b64_decode(v.data, v.len, sig, sizeof(sig)) != n) {
+    } else if (wh_b64_decode(v.data, v.len, sig, sizeof(sig)) != n) {
         return WH_SIG_INVALID;
     }
 
@@ -1059,7 +948,7 @@ wh_sig_standard_ed25519(const wh_sig_str_t *key, const wh_sig_str_t *list,
     wh_sig_str_t   e;
     unsigned char  pk[32], sig[64], *msg, *p;
 
-    if (wh_sig_b64_decode(key->data, key->len, pk, sizeof(pk)) != 32) {
+    if (wh_b64_decode(key->data, key->len, pk, sizeof(pk)) != 32) {
         return 0;
     }
 
@@ -1109,7 +998,7 @@ wh_sig_standard_ed25519(const wh_sig_str_t *key, const wh_sig_str_t *list,
            && wh_sig_next_entry(list, &pos, &e))
     {
         if (e.len < 4 || memcmp(e.data, "v1a,", 4) != 0
-            || wh_sig_b64_decode(e.data + 4, e.len - 4, sig, sizeof(sig))
+            || wh_b64_decode(e.data + 4, e.len - 4, sig, sizeof(sig))
                != 64)
         {
             continue;
@@ -1146,9 +1035,9 @@ wh_sig_standard_hmac(const wh_sig_str_t *secret, const wh_sig_str_t *list,
     unsigned char     sig[32], mac[WH_SIG_MAX_MAC], *key;
     wh_sig_scratch_t  s;
 
-    klen = wh_sig_b64_len(secret->data, secret->len);
+    klen = wh_b64_len(secret->data, secret->len);
 
-    if (klen == WH_SIG_BAD || klen == 0) {
+    if (klen == WH_B64_BAD || klen == 0) {
         return 0;
     }
 
@@ -1159,7 +1048,7 @@ wh_sig_standard_hmac(const wh_sig_str_t *secret, const wh_sig_str_t *list,
 
     matched = 0;
 
-    if (wh_sig_b64_decode(secret->data, secret->len, key, klen) != klen) {
+    if (wh_b64_decode(secret->data, secret->len, key, klen) != klen) {
         goto done;
     }
 
@@ -1179,7 +1068,7 @@ wh_sig_standard_hmac(const wh_sig_str_t *secret, const wh_sig_str_t *list,
 
     while (!matched && wh_sig_next_entry(list, &pos, &e)) {
         if (e.len > 3 && memcmp(e.data, "v1,", 3) == 0
-            && wh_sig_b64_decode(e.data + 3, e.len - 3, sig, sizeof(sig))
+            && wh_b64_decode(e.data + 3, e.len - 3, sig, sizeof(sig))
                == 32
             && CRYPTO_memcmp(sig, mac, 32) == 0)
         {
@@ -1297,7 +1186,7 @@ wh_sig_dingtalk(const wh_sig_opts_t *o, const char *secret,
         }
     }
 
-    if (wh_sig_b64_decode(b64, n, sig, sizeof(sig)) != 32) {
+    if (wh_b64_decode(b64, n, sig, sizeof(sig)) != 32) {
         return WH_SIG_INVALID;
     }
 
@@ -1356,9 +1245,9 @@ wh_sig_basic(const char *secret, size_t secret_len, const wh_sig_input_t *in)
         a.len--;
     }
 
-    n = wh_sig_b64_len(a.data, a.len);
+    n = wh_b64_len(a.data, a.len);
 
-    if (n == WH_SIG_BAD) {
+    if (n == WH_B64_BAD) {
         return WH_SIG_INVALID;
     }
 
@@ -1368,7 +1257,7 @@ wh_sig_basic(const char *secret, size_t secret_len, const wh_sig_input_t *in)
         return WH_SIG_INVALID;
     }
 
-    ok = wh_sig_b64_decode(a.data, a.len, cred, n) == n
+    ok = wh_b64_decode(a.data, a.len, cred, n) == n
          && wh_sig_eq(cred, n, secret, secret_len);
 
     wh_sig_scratch_free(&s);
@@ -1601,7 +1490,7 @@ wh_sig_twilio(const char *secret, size_t secret_len,
     }
 
     if (secret_len == 0 || in->url == NULL
-        || wh_sig_b64_decode(h.data, h.len, sig, sizeof(sig)) != 20)
+        || wh_b64_decode(h.data, h.len, sig, sizeof(sig)) != 20)
     {
         return WH_SIG_INVALID;
     }

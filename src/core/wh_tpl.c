@@ -171,26 +171,14 @@ wh_tpl_new(wh_tpl_ctx_t *ctx, wh_tpl_kind_t kind)
 }
 
 
-/* Shortest text that reads back as the same double. */
+/* Shortest text that reads back as the same double, as values print. */
 
 static void
 wh_tpl_write_real(wh_buf_t *b, double d)
 {
-    int   prec;
     char  s[40];
 
-    for (prec = 15; prec < 17; prec++) {
-        snprintf(s, sizeof(s), "%.*g", prec, d);
-        if (strtod(s, NULL) == d) {
-            break;
-        }
-    }
-
-    if (prec == 17) {
-        snprintf(s, sizeof(s), "%.17g", d);
-    }
-
-    wh_buf_adds(b, s);
+    wh_buf_add(b, s, wh_num_format(d, s));
 }
 
 

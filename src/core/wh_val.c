@@ -1,6 +1,8 @@
 /*
  * Workflow values: tokens of JSON documents.  Computed values are written
  * as one-token documents, so every consumer sees a single representation.
+ * Equality of objects and arrays goes through canonical forms (sorted
+ * keys), O(n log n); the one number printer of the library lives here.
  */
 
 #include <float.h>

@@ -208,7 +208,7 @@ PIDS=()
 workers 1
 a=$(queue one '{}')
 started() { [ "$(status_of "$1")" == 0 ]; }
-wait_for 15 started "$a"
+wait_for 60 started "$a"
 ok $? "the first execution of a concurrency-1 workflow starts"
 for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done 2>/dev/null
 PIDS=()
@@ -238,7 +238,7 @@ for i in 1 2 3 4; do
 done
 
 parked() { [ "$(R LLEN webhook:parked:pz)" -eq 4 ]; }
-wait_for 10 parked
+wait_for 60 parked
 ok $? "the 4 jobs of the paused workflow are parked"
 sleep 1
 is "$(log_stat /pz 'len(e)')" 0 "no execution of a paused workflow started"
@@ -257,7 +257,7 @@ out=$("$CTL" --redis "$ADDR" resume pz)
 is "$out" "resumed pz: 4 queued again" "webhookctl resume KEY queues them again"
 is "$(R SCARD webhook:paused)" 0 "the workflow is no longer paused"
 
-wait_for 30 all_final "${ids[@]}"
+wait_for 60 all_final "${ids[@]}"
 ok $? "the resumed executions end"
 resolved=0
 for id in "${ids[@]}"; do
@@ -330,7 +330,7 @@ out=$("$CTL" --redis "$ADDR" publish "$TMP/self.json" 2>&1)
 like "$out" 'a subflow cycle' "a subflow calling its own workflow is refused at load"
 
 pid=$(queue parent '{"x":21}')
-wait_for 30 final "$pid"
+wait_for 60 final "$pid"
 is "$(status_of "$pid")" 1 "the parent resolves"
 res=$(show "$pid")
 child=$(json 'd["jobs"][0]["result"]["executionId"]' <<<"$res")
@@ -351,22 +351,22 @@ is "$(json '[d["context"]["data"], d["context"]["parent"], d["context"]["id"]]' 
     "its \$context: data from the node's context, parent, its own id"
 
 fid=$(queue fire '{"n":5}')
-wait_for 30 final "$fid"
+wait_for 60 final "$fid"
 is "$(status_of "$fid")" 1 "wait false: the parent resolves"
 fchild=$(job "$fid" 'd["jobs"][0]["result"]["executionId"]')
-wait_for 30 final "$fchild"
+wait_for 60 final "$fchild"
 is "$(job "$fchild" 'd["output"]["doubled"]')" 10 \
     "the fire-and-forget child ran with the caller's \$context.data"
 is "$(job "$fid" 'sorted(d["jobs"][0]["result"].keys())')" '["executionId"]' \
     "its result is only the child's executionId"
 
 sid=$(queue callsad '{}')
-wait_for 30 final "$sid"
+wait_for 60 final "$sid"
 is "$(status_of "$sid")" -1 "a child that fails fails the subflow node"
 like "$(job "$sid" 'd["error"]')" 'ended with status -1' "with a message"
 
 nid=$(queue nowhere '{}')
-wait_for 30 final "$nid"
+wait_for 60 final "$nid"
 is "$(status_of "$nid")" -1 "a subflow of an unknown workflow fails"
 like "$(job "$nid" 'd["error"]')" 'no workflow "never-published"' "and says so"
 
@@ -393,12 +393,12 @@ pub slowparent
 
 spid=$(queue slowparent '{}')
 has_child() { [ -n "$(RAW HGET "webhook:execution:$1" subflow:sub:0)" ]; }
-wait_for 15 has_child "$spid"
+wait_for 60 has_child "$spid"
 ok $? "the parent queued its child"
 schild=$(RAW HGET "webhook:execution:$spid" subflow:sub:0)
 for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 gone() { local p; for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
-wait_for 20 gone
+wait_for 60 gone
 ok $? "SIGTERM: the workers stop though a parent waits for a child"
 rcs=0
 for p in "${PIDS[@]}"; do wait "$p" || rcs=$((rcs + 1)); done

@@ -141,7 +141,7 @@ done
 like "${ids[0]}" '^[0-9a-f-]{36}$' "nginx queued an approval ($((${#ids[@]})) of them)"
 
 for id in "${ids[@]}"; do
-    wait_for 15 waits_in "$id" approve || echo "# $id does not wait" >&2
+    wait_for 60 waits_in "$id" approve || echo "# $id does not wait" >&2
 done
 waiting=0
 for id in "${ids[@]}"; do
@@ -158,7 +158,7 @@ is "$(wc -l <<<"$list")" 3 "executions --status waiting lists those 3 only"
 is "$(job "${ids[0]}" 'd["waiting"]')" approve "webhookctl show has waiting: approve"
 
 qid=$(queue_http /quick '{"n":7}')
-wait_for 15 final "$qid"
+wait_for 60 final "$qid"
 is "$(status_of "$qid")" 1 \
     "two --concurrency 1 workers still run other work: waits hold no slot"
 
@@ -190,7 +190,7 @@ is "$out" "{\"executionId\":\"$id\",\"status\":\"resumed\"}
 out=$(post "/resume/$id/approve?token=$tok" '{"ok":false}')
 is "$(tail -1 <<<"$out")" 409 "a second POST: 409, it resumes once"
 
-wait_for 20 final "$id"
+wait_for 60 final "$id"
 is "$(status_of "$id")" 1 "after a kill -9 of every worker, the resumed execution resolves"
 rec=$(show "$id")
 is "$(json '[j["result"] for j in d["jobs"] if j["nodeKey"] == "approve"][0]' <<<"$rec")" \
@@ -212,7 +212,7 @@ id2=${ids[1]}
 out=$(post "/resume/$id2/approve?token=$(token "$id2" approve)" '{"ok":false,"by":"bob"}')
 is "$(tail -1 <<<"$out")" 200 "resumed while no worker runs"
 workers 1
-wait_for 20 final "$id2"
+wait_for 60 final "$id2"
 is "$(status_of "$id2")" 1 "a worker started later finishes it"
 is "$(job "$id2" '[j["result"] for j in d["jobs"] if j["nodeKey"] == "after"][0]["by"]')" bob \
     "with its body"
@@ -220,7 +220,7 @@ is "$(job "$id2" '[j["result"] for j in d["jobs"] if j["nodeKey"] == "after"][0]
 # ---- a timeout without default fails
 
 sid=$(queue_http /strict '{}')
-wait_for 20 final "$sid"
+wait_for 60 final "$sid"
 is "$(status_of "$sid")" -1 "a wait that times out without default fails"
 like "$(job "$sid" 'd["error"]')" 'timed out' "saying it timed out"
 
@@ -228,10 +228,10 @@ like "$(job "$sid" 'd["error"]')" 'timed out' "saying it timed out"
 
 eid=$(queue_http /early '{}')
 started() { [ "$(status_of "$1")" == 0 ]; }
-wait_for 15 started "$eid"
+wait_for 60 started "$eid"
 out=$(post "/resume/$eid/w?token=$(token "$eid" w)" '{"early":true}')
 is "$(tail -1 <<<"$out")" 200 "a callback during the delay before the wait: 200"
-wait_for 20 final "$eid"
+wait_for 60 final "$eid"
 is "$(status_of "$eid")" 1 "the execution resolves"
 is "$(job "$eid" 'd["output"]')" '{"early":true}' "the wait took the early body"
 ! grep -q "$eid: waits in" "$TMP/worker.log"

@@ -475,6 +475,64 @@ nested(char *buf, size_t n, const char *open, const char *mid,
     }
 }
 
+/*
+ * SPEC §7: every string function over a megabyte, with the inputs that
+ * made the old loops quadratic (a separator that almost matches at every
+ * position, items fetched by index).  Answers only; no timing.
+ */
+
+static void
+large_inputs(void)
+{
+    char    *e, *a, *needle;
+    size_t   n;
+
+    n = 1 << 20;
+    e = malloc(3 * n);
+    a = malloc(n + 1);
+    needle = malloc(n / 2 + 2);
+
+    memset(a, 'a', n);
+    a[n] = '\0';
+    memset(needle, 'a', n / 2);
+    strcpy(needle + n / 2, "b");
+
+    snprintf(e, 3 * n, "len(replace('%s', '%s', 'x'))", a, needle);
+    is_str(run(e), "1048576", "replace: 1 MB, 512 KB near-miss needle");
+    snprintf(e, 3 * n, "len(replace('%s', 'a', 'bc'))", a);
+    is_str(run(e), "2097152", "replace: 1 MB, every character");
+    snprintf(e, 3 * n, "len(split('%s', '%s'))", a, needle);
+    is_str(run(e), "1", "split: 1 MB, 512 KB near-miss separator");
+    snprintf(e, 3 * n, "len(split('%s', 'aa'))", a);
+    is_str(run(e), "524289", "split: 1 MB into 524 289 parts");
+    snprintf(e, 3 * n, "len(join(split('%s', ''), ','))", a);
+    is_str(run(e), "2097151", "join: 1 048 576 items");
+    snprintf(e, 3 * n, "len(upper(lower(trim(substr('%s', 10, 1000000)))))",
+             a);
+    is_str(run(e), "1000000", "lower upper trim substr: 1 MB");
+    snprintf(e, 3 * n, "len(unbase64(base64('%s')))", a);
+    is_str(run(e), "1048576", "base64 and back: 1 MB");
+    snprintf(e, 3 * n, "len(urldecode(urlencode('%s')))", needle);
+    is_str(run(e), "524289", "urlencode and back: 512 KB");
+    snprintf(e, 3 * n, "len(hex('%s'))", a);
+    is_str(run(e), "2097152", "hex: 1 MB");
+    snprintf(e, 3 * n, "sha1('%s')", a);
+    is_str(run(e), "\"454027d64e3b855735552d42230eea1cbd645fa0\"",
+           "sha1: 1 MB of a");
+    snprintf(e, 3 * n, "len(parse(json(split('%s', ''))))", a);
+    is_str(run(e), "1048576", "json and parse: an array of 1 048 576");
+    snprintf(e, 3 * n, "split('%s', '') == split('%s', '')", a, a);
+    is_str(run(e), "true", "==: two arrays of 1 048 576 items");
+    snprintf(e, 3 * n, "len(format(0, '%s'))", a);
+    is_str(run(e), "1048576", "format: 1 MB pattern");
+    snprintf(e, 3 * n, "date('%s')", a);
+    is_str(run(e), "eval: date(): not a date", "date: 1 MB of text");
+
+    free(e);
+    free(a);
+    free(needle);
+}
+
 
 int
 main(void)
@@ -563,6 +621,8 @@ main(void)
     is_str(run(big), "error: expression too deep", "5000 additions");
 
     free(big);
+
+    large_inputs();
 
     wh_arena_destroy(arena);
 
