@@ -15,10 +15,10 @@ CORE_OBJ   := $(CORE_SRC:src/core/%.c=$(BUILD)/core/%.o)
 CORE_LIB   := $(BUILD)/libwh.a
 UNIT_SRC   := $(sort $(wildcard t/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:t/unit/%.c=$(BUILD)/unit/%)
-WORKER_SRC := $(filter-out src/worker/webhookctl.c, \
+WORKER_SRC := $(filter-out src/worker/webhookctl.c src/worker/wk_test.c, \
                   $(sort $(wildcard src/worker/*.c)))
 WKCTL_SRC  := $(wildcard src/worker/webhookctl.c src/worker/wk_redis.c \
-                          src/worker/wk_util.c)
+                          src/worker/wk_util.c src/worker/wk_test.c)
 MODULE_SRC := ngx_http_webhook_module.c $(wildcard src/ngx_http_webhook_*.c) \
               $(wildcard src/*.h) $(wildcard src/core/*.[ch])
 MODULE     := $(BUILD)/nginx/ngx_http_webhook_module.so

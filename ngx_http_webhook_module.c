@@ -132,6 +132,27 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
       0,
       NULL },
 
+    { ngx_string("webhook_ledger"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhook_ledger_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhook_ledger_body"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhook_loc_conf_t, ledger_body),
+      NULL },
+
+    { ngx_string("webhook_viewer"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_webhook_viewer_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("webhook_resume"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_webhook_resume,
@@ -298,6 +319,8 @@ ngx_http_webhook_create_main_conf(ngx_conf_t *cf)
         != NGX_OK
         || ngx_array_init(&wmcf->peers, cf->pool, 1, sizeof(void *))
            != NGX_OK
+        || ngx_array_init(&wmcf->locations, cf->pool, 4, sizeof(void *))
+           != NGX_OK
         || ngx_array_init(&wmcf->workflows, cf->pool, 4, sizeof(void *))
            != NGX_OK)
     {
@@ -336,6 +359,7 @@ ngx_http_webhook_create_loc_conf(ngx_conf_t *cf)
     conf->dedup_ttl = NGX_CONF_UNSET;
     conf->redis = NGX_CONF_UNSET_PTR;
     conf->sync_timeout = NGX_CONF_UNSET_MSEC;
+    conf->ledger_body = NGX_CONF_UNSET_SIZE;
     conf->queue_max = NGX_CONF_UNSET_UINT;
     conf->challenge = NGX_CONF_UNSET_UINT;
     conf->challenge_secret = NGX_CONF_UNSET_PTR;
@@ -368,6 +392,8 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->queue_max, prev->queue_max,
                               NGX_HTTP_WEBHOOK_QUEUE_MAX);
     ngx_conf_merge_msec_value(conf->sync_timeout, prev->sync_timeout, 10000);
+    ngx_conf_merge_size_value(conf->ledger_body, prev->ledger_body,
+                              64 * 1024);
     ngx_conf_merge_uint_value(conf->challenge, prev->challenge, 0);
     ngx_conf_merge_ptr_value(conf->challenge_secret, prev->challenge_secret,
                              NULL);
@@ -389,8 +415,8 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
             return NGX_CONF_ERROR;
         }
 
-        /* the viewer of a status location reads the records */
-        if (conf->status_page && conf->redis
+        /* the viewer reads the records */
+        if (conf->viewer && conf->redis
             && ngx_http_webhook_redis_register(cf, conf) != NGX_OK)
         {
             return NGX_CONF_ERROR;
@@ -460,6 +486,7 @@ ngx_http_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     wh_workflow_t                **wfp;
     ngx_pool_cleanup_t            *cln;
     ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_webhook_loc_conf_t  **loc;
     ngx_http_webhook_main_conf_t  *wmcf;
 
     if (wlcf->workflow) {
@@ -468,6 +495,11 @@ ngx_http_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (wlcf->verify) {
         return "cannot be used with \"webhook_verify\" in one location";
+    }
+
+    /* both would be the location's content handler: the last one wins */
+    if (wlcf->resume_secret.data != NULL) {
+        return "cannot be combined with \"webhook_resume\"";
     }
 
     value = cf->args->elts;
@@ -508,6 +540,14 @@ ngx_http_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (wlcf->stat == NULL) {
         return NGX_CONF_ERROR;
     }
+
+    /* the viewer finds the workflows (and where to replay) here */
+    loc = ngx_array_push(&wmcf->locations);
+    if (loc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *loc = wlcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_webhook_handler;

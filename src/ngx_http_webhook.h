@@ -64,19 +64,27 @@ typedef struct {
 } ngx_http_webhook_stat_t;
 
 
+typedef struct ngx_http_webhook_ledger_s  ngx_http_webhook_ledger_t;
+
 typedef struct {
     ngx_array_t                  peers;   /* ngx_http_webhook_redis_peer_t * */
     ngx_array_t                  stats;     /* ngx_http_webhook_stat_t * */
     ngx_array_t                  workflows; /* wh_workflow_t *, all loaded */
     ngx_shm_zone_t              *zone;
     ngx_http_webhook_shm_t      *shm;
+    ngx_shm_zone_t              *ledger_zone;
+    ngx_http_webhook_ledger_t   *ledger;
+    ngx_shmtx_t                 *ledger_mutex;
+    ngx_uint_t                   ledger_off;
+    ngx_array_t                  locations; /* loc confs of webhook */
 } ngx_http_webhook_main_conf_t;
 
 
 typedef struct {
     wh_workflow_t               *workflow;
     ngx_http_webhook_stat_t     *stat;
-    ngx_uint_t                   status_page;  /* webhook_status here */
+    ngx_uint_t                   viewer;      /* webhook_viewer here */
+    ngx_str_t                    viewer_token; /* its actions' token */
     ngx_str_t                    file;
     ngx_uint_t                   methods;     /* bitmask of NGX_HTTP_* */
     ngx_uint_t                   mode;
@@ -100,6 +108,7 @@ typedef struct {
         unsigned                 asking:1;
     }                            queue_len;
     ngx_msec_t                   sync_timeout;
+    size_t                       ledger_body;
     ngx_str_t                    resume_secret;  /* webhook_resume here */
     ngx_flag_t                   verify;      /* webhook_verify */
     ngx_uint_t                   challenge;   /* webhook_challenge */
@@ -114,6 +123,7 @@ typedef struct {
     u_char                      *mem_end;
     char                         id[37];      /* UUIDv7 */
     ngx_str_t                    status;      /* $webhook_status */
+    ngx_str_t                    message;     /* of an error answer */
     wh_buf_t                     context;     /* the $context JSON text */
     wh_val_t                     context_val;
     const char                  *body;        /* raw body, contiguous */
@@ -195,15 +205,37 @@ ngx_int_t ngx_http_webhook_not_allowed(ngx_http_request_t *r,
 ngx_int_t ngx_http_webhook_output(ngx_http_request_t *r, ngx_uint_t status,
     const char *body, size_t len);
 
-/* ngx_http_webhook_executions.c: the viewer of a webhook_status location */
-ngx_int_t ngx_http_webhook_viewer_page(ngx_http_request_t *r);
-ngx_int_t ngx_http_webhook_executions(ngx_http_request_t *r,
-    ngx_uint_t show);
+/* ngx_http_webhook_executions.c: the webhook_viewer location */
+char *ngx_http_webhook_viewer_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* ngx_http_webhook_ledger.c */
+char *ngx_http_webhook_ledger_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_webhook_ledger_init(ngx_conf_t *cf);
+/* JSON of entries newest first; NGX_DECLINED: no ledger */
+ngx_int_t ngx_http_webhook_ledger_list(ngx_http_request_t *r,
+    ngx_str_t *workflow, ngx_str_t *outcome, ngx_uint_t limit, wh_buf_t *b);
+/* JSON of one entry whole; NGX_DECLINED: none such */
+ngx_int_t ngx_http_webhook_ledger_get(ngx_http_request_t *r, uint64_t id,
+    wh_buf_t *b);
+
+/*
+ * The context of a replay of ledger entry id, as a new execution nid:
+ * NGX_OK with the context and the location whose workflow runs it;
+ * NGX_DECLINED with *status (404, 409) and why; NGX_ERROR.
+ */
+ngx_int_t ngx_http_webhook_ledger_replay(ngx_http_request_t *r,
+    ngx_http_webhook_ctx_t *ctx, uint64_t id, const char *nid,
+    wh_buf_t *context, ngx_http_webhook_loc_conf_t **target,
+    ngx_uint_t *status, ngx_str_t *why);
 
 /* ngx_http_webhook_status.c */
 ngx_http_webhook_stat_t *ngx_http_webhook_stat_add(ngx_conf_t *cf,
     const char *key);
 ngx_int_t ngx_http_webhook_status_init(ngx_conf_t *cf);
+void ngx_http_webhook_status_viewer(ngx_http_request_t *r,
+    ngx_http_webhook_stat_t *st, wh_buf_t *b);
 char *ngx_http_webhook_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 

@@ -527,10 +527,17 @@ invalid:
 
 
 /*
- * Lower-cased names; repeated headers joined with ", " (as Node does).
- * Quadratic in the number of headers, which large_client_header_buffers
- * bounds; comparing hashes first keeps it cheap.
+ * Lower-cased names; repeated headers joined with ", " (as Node does), in
+ * the order they came.  Each header links to the next one of its name;
+ * the links come from a sort when there are many headers, so that a
+ * request with thousands of them costs O(n log n), not O(n^2).
  */
+
+typedef struct {
+    ngx_table_elt_t   *h;
+    ngx_uint_t         idx;
+} ngx_http_webhook_hdr_t;
+
 
 static ngx_inline ngx_uint_t
 ngx_http_webhook_same_header(ngx_table_elt_t *a, ngx_table_elt_t *b)
@@ -540,14 +547,98 @@ ngx_http_webhook_same_header(ngx_table_elt_t *a, ngx_table_elt_t *b)
 }
 
 
+static int ngx_libc_cdecl
+ngx_http_webhook_header_cmp(const void *one, const void *two)
+{
+    int                            rc;
+    const ngx_http_webhook_hdr_t  *a = one, *b = two;
+
+    if (a->h->hash != b->h->hash) {
+        return a->h->hash < b->h->hash ? -1 : 1;
+    }
+
+    if (a->h->key.len != b->h->key.len) {
+        return a->h->key.len < b->h->key.len ? -1 : 1;
+    }
+
+    rc = ngx_memcmp(a->h->lowcase_key, b->h->lowcase_key, a->h->key.len);
+    if (rc != 0) {
+        return rc;
+    }
+
+    return a->idx < b->idx ? -1 : (a->idx > b->idx);
+}
+
+
+/*
+ * next[i]: the index of the next header named as hs[i], or n; dup[i]: it
+ * is not the first of its name.  A few headers are compared pairwise.
+ */
+
+static ngx_int_t
+ngx_http_webhook_header_links(ngx_pool_t *pool, ngx_table_elt_t **hs,
+    ngx_uint_t n, ngx_uint_t *next, u_char *dup)
+{
+    ngx_uint_t               i, j, last;
+    ngx_http_webhook_hdr_t  *sorted;
+
+    for (i = 0; i < n; i++) {
+        next[i] = n;
+        dup[i] = 0;
+    }
+
+    if (n <= 16) {
+        for (i = 0; i < n; i++) {
+            if (dup[i]) {
+                continue;
+            }
+
+            last = i;
+
+            for (j = i + 1; j < n; j++) {
+                if (ngx_http_webhook_same_header(hs[i], hs[j])) {
+                    next[last] = j;
+                    dup[j] = 1;
+                    last = j;
+                }
+            }
+        }
+
+        return NGX_OK;
+    }
+
+    sorted = ngx_palloc(pool, n * sizeof(ngx_http_webhook_hdr_t));
+    if (sorted == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        sorted[i].h = hs[i];
+        sorted[i].idx = i;
+    }
+
+    ngx_qsort(sorted, n, sizeof(ngx_http_webhook_hdr_t),
+              ngx_http_webhook_header_cmp);
+
+    for (i = 0; i + 1 < n; i++) {
+        if (ngx_http_webhook_same_header(sorted[i].h, sorted[i + 1].h)) {
+            next[sorted[i].idx] = sorted[i + 1].idx;
+            dup[sorted[i + 1].idx] = 1;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_webhook_add_headers(ngx_http_request_t *r, wh_buf_t *b,
     ngx_array_t *redact)
 {
-    u_char            *p;
+    u_char            *p, *dup;
     size_t             len;
     ngx_str_t         *rn;
-    ngx_uint_t         i, j, k, n, first;
+    ngx_uint_t         i, j, k, n, first, *next;
     ngx_list_part_t   *part;
     ngx_table_elt_t   *h, **hs;
 
@@ -556,11 +647,15 @@ ngx_http_webhook_add_headers(ngx_http_request_t *r, wh_buf_t *b,
         n += part->nelts;
     }
 
-    hs = ngx_palloc(r->pool, (n + 1) * sizeof(ngx_table_elt_t *));
+    hs = ngx_palloc(r->pool, (n + 1) * (sizeof(ngx_table_elt_t *)
+                                        + sizeof(ngx_uint_t) + 1));
     if (hs == NULL) {
         b->failed = 1;
         return;
     }
+
+    next = (ngx_uint_t *) (hs + n + 1);
+    dup = (u_char *) (next + n + 1);
 
     n = 0;
     for (part = &r->headers_in.headers.part; part; part = part->next) {
@@ -572,18 +667,17 @@ ngx_http_webhook_add_headers(ngx_http_request_t *r, wh_buf_t *b,
         }
     }
 
+    if (ngx_http_webhook_header_links(r->pool, hs, n, next, dup) != NGX_OK) {
+        b->failed = 1;
+        return;
+    }
+
     wh_buf_addc(b, '{');
     first = 1;
 
     for (i = 0; i < n; i++) {
 
-        for (j = 0; j < i; j++) {
-            if (ngx_http_webhook_same_header(hs[i], hs[j])) {
-                break;
-            }
-        }
-
-        if (j < i) {
+        if (dup[i]) {
             continue;      /* written with its first occurrence */
         }
 
@@ -616,10 +710,8 @@ ngx_http_webhook_add_headers(ngx_http_request_t *r, wh_buf_t *b,
 
         len = hs[i]->value.len;
 
-        for (j = i + 1; j < n; j++) {
-            if (ngx_http_webhook_same_header(hs[i], hs[j])) {
-                len += 2 + hs[j]->value.len;
-            }
+        for (j = next[i]; j < n; j = next[j]) {
+            len += 2 + hs[j]->value.len;
         }
 
         if (len == hs[i]->value.len) {
@@ -635,13 +727,11 @@ ngx_http_webhook_add_headers(ngx_http_request_t *r, wh_buf_t *b,
 
         len = ngx_cpymem(p, hs[i]->value.data, hs[i]->value.len) - p;
 
-        for (j = i + 1; j < n; j++) {
-            if (ngx_http_webhook_same_header(hs[i], hs[j])) {
-                p[len++] = ',';
-                p[len++] = ' ';
-                len = ngx_cpymem(p + len, hs[j]->value.data, hs[j]->value.len)
-                      - p;
-            }
+        for (j = next[i]; j < n; j = next[j]) {
+            p[len++] = ',';
+            p[len++] = ' ';
+            len = ngx_cpymem(p + len, hs[j]->value.data, hs[j]->value.len)
+                  - p;
         }
 
         wh_json_escape(b, (char *) p, len);

@@ -1076,6 +1076,72 @@ ngx_http_webhook_redis_connect(ngx_http_webhook_redis_peer_t *peer)
 }
 
 
+/* A workflow of a location that uses this peer. */
+
+static ngx_uint_t
+ngx_http_webhook_redis_own(ngx_http_webhook_redis_peer_t *peer,
+    wh_workflow_t *wf)
+{
+    ngx_uint_t       i;
+    wh_workflow_t  **wfp;
+
+    wfp = peer->workflows.elts;
+
+    for (i = 0; i < peer->workflows.nelts; i++) {
+        if (wfp[i] == wf
+            || ngx_strcmp(wfp[i]->revision, wf->revision) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* webhook:workflow:<revision> and webhook:workflow:key:<key> */
+
+static void
+ngx_http_webhook_redis_publish(ngx_http_webhook_redis_peer_t *peer,
+    wh_workflow_t *wf)
+{
+    u_char       key[sizeof(WH_REDIS_WORKFLOW) - 1 + 64];
+    u_char       kkey[sizeof(WH_REDIS_WORKFLOW_KEY) + 64];
+    size_t       len[3];
+    const char  *argv[3];
+
+    ngx_memcpy(key, WH_REDIS_WORKFLOW, sizeof(WH_REDIS_WORKFLOW) - 1);
+    ngx_memcpy(key + sizeof(WH_REDIS_WORKFLOW) - 1, wf->revision, 64);
+
+    argv[0] = "SET";
+    len[0] = 3;
+    argv[1] = (char *) key;
+    len[1] = sizeof(key);
+    argv[2] = wf->definition;
+    len[2] = wf->definition_len;
+
+    if (redisAsyncCommandArgv(peer->ac, ngx_http_webhook_redis_setup_reply,
+                              peer, 3, argv, len)
+        == REDIS_OK)
+    {
+        peer->setup++;
+    }
+
+    /* by key too, for subflow nodes (SPEC §11): the last one wins */
+    len[1] = ngx_sprintf(kkey, WH_REDIS_WORKFLOW_KEY "%s", wf->key) - kkey;
+    argv[1] = (char *) kkey;
+    argv[2] = wf->revision;
+    len[2] = 64;
+
+    if (redisAsyncCommandArgv(peer->ac, ngx_http_webhook_redis_setup_reply,
+                              peer, 3, argv, len)
+        == REDIS_OK)
+    {
+        peer->setup++;
+    }
+}
+
+
 /*
  * AUTH, SELECT, the enqueue script, the workflow definitions (a PING
  * when there is
@@ -1087,13 +1153,12 @@ static void
 ngx_http_webhook_redis_setup(ngx_http_webhook_redis_peer_t *peer)
 {
     u_char                          db[NGX_INT_T_LEN];
-    u_char                          key[sizeof(WH_REDIS_WORKFLOW) - 1 + 64];
     int                             n;
-    u_char                          kkey[sizeof(WH_REDIS_WORKFLOW_KEY) + 64];
     size_t                          len[3];
     ngx_uint_t                      i;
     const char                     *argv[3];
     wh_workflow_t                 **wfp;
+    ngx_http_webhook_main_conf_t   *wmcf;
     ngx_http_webhook_redis_conf_t  *rc;
 
     rc = peer->conf;
@@ -1196,41 +1261,26 @@ ngx_http_webhook_redis_setup(ngx_http_webhook_redis_peer_t *peer)
         peer->setup++;
     }
 
+    /*
+     * Every workflow nginx loaded (SPEC §11): a subflow may name one of
+     * a location without webhook_redis.  The peer's own ones last, so
+     * that under a key loaded twice its own location's revision wins.
+     */
+
+    wmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_webhook_module);
+    wfp = wmcf->workflows.elts;
+
+    for (i = 0; i < wmcf->workflows.nelts; i++) {
+        if (!ngx_http_webhook_redis_own(peer, wfp[i])) {
+            ngx_http_webhook_redis_publish(peer, wfp[i]);
+        }
+    }
+
     wfp = peer->workflows.elts;
 
     for (i = 0; i < peer->workflows.nelts; i++) {
-        ngx_memcpy(key, WH_REDIS_WORKFLOW, sizeof(WH_REDIS_WORKFLOW) - 1);
-        ngx_memcpy(key + sizeof(WH_REDIS_WORKFLOW) - 1, wfp[i]->revision, 64);
-
-        argv[0] = "SET";
-        len[0] = 3;
-        argv[1] = (char *) key;
-        len[1] = sizeof(key);
-        argv[2] = wfp[i]->definition;
-        len[2] = wfp[i]->definition_len;
-
-        if (redisAsyncCommandArgv(peer->ac,
-                                  ngx_http_webhook_redis_setup_reply, peer,
-                                  3, argv, len)
-            == REDIS_OK)
-        {
-            peer->setup++;
-        }
-
-        /* by key too, for subflow nodes (SPEC §11): the last one loaded */
-        len[1] = ngx_sprintf(kkey, WH_REDIS_WORKFLOW_KEY "%s", wfp[i]->key)
-                 - kkey;
-        argv[1] = (char *) kkey;
-        argv[2] = wfp[i]->revision;
-        len[2] = 64;
-
-        if (redisAsyncCommandArgv(peer->ac,
-                                  ngx_http_webhook_redis_setup_reply, peer,
-                                  3, argv, len)
-            == REDIS_OK)
-        {
-            peer->setup++;
-        }
+        ngx_http_webhook_redis_publish(peer, wfp[i]);
     }
 
     if (peer->setup == 0) {

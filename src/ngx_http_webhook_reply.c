@@ -66,6 +66,13 @@ ngx_http_webhook_error(ngx_http_request_t *r, ngx_uint_t status,
         return status;
     }
 
+    /* for webhook_ledger */
+    ctx->message.data = ngx_pnalloc(r->pool, last - msg);
+    if (ctx->message.data != NULL) {
+        ctx->message.len = last - msg;
+        ngx_memcpy(ctx->message.data, msg, last - msg);
+    }
+
     wh_buf_init(&b, &ctx->mem, 64 + (last - msg) + ngx_strlen(code));
     wh_buf_adds(&b, "{\"error\":{\"code\":\"");
     wh_buf_adds(&b, code);

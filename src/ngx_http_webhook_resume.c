@@ -12,7 +12,9 @@
  * not wait in that node (another node, running, or done); otherwise the
  * body goes to the record's "resume:<key>", "waiting" is cleared and a
  * job for the execution is queued (the record's queue), where a worker
- * picks it up (wk_wait.c): 200 {"executionId":ID,"status":"resumed"}.
+ * picks it up (wk_wait.c): 200 {"executionId":ID,"status":"resumed"},
+ * with webhook_redis replicas=N only once WAIT confirmed the script's
+ * writes, else 503 queue_unavailable (the resume may have happened).
  * A second POST to the same URL gets 409: a wait resumes once.
  *
  * Early callbacks: a workflow usually sends its resume URL in a node
@@ -89,6 +91,10 @@ ngx_http_webhook_resume(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (wlcf->resume_secret.data != NULL) {
         return "is duplicate";
+    }
+
+    if (wlcf->workflow != NULL) {
+        return "cannot be combined with \"webhook\"";
     }
 
     value = cf->args->elts;
@@ -296,14 +302,13 @@ ngx_http_webhook_resume_body(ngx_http_request_t *r)
     cln->handler = ngx_http_webhook_resume_cleanup;
     cln->data = rs;
 
-    rs->cmd = ngx_http_webhook_redis_send(wlcf, 7, argv, len,
-                                          ngx_http_webhook_resume_reply, rs);
+    /* replicas=N (SPEC §8): no 200 before WAIT confirmed body and job */
+    rs->cmd = ngx_http_webhook_redis_write(wlcf, 7, argv, len,
+                                           ngx_http_webhook_resume_reply, rs);
 
     if (rs->cmd == NULL) {
         ngx_http_finalize_request(r,
-            ngx_http_webhook_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                   "queue_unavailable",
-                                   "Redis is not reachable"));
+            ngx_http_webhook_unavailable(r, "Redis is not reachable"));
         return;
     }
 
@@ -332,9 +337,9 @@ ngx_http_webhook_resume_reply(void *data, redisReply *reply, const char *err)
                       : reply->type == REDIS_REPLY_ERROR ? reply->str
                       : "unexpected reply");
 
-        rc = ngx_http_webhook_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "queue_unavailable",
-                                    "the execution could not be resumed");
+        /* §5: every 503 queue_unavailable says when to try again */
+        rc = ngx_http_webhook_unavailable(r, "the execution could not be "
+                                          "resumed");
 
     } else if (reply->integer == 404) {
         rc = ngx_http_webhook_error(r, NGX_HTTP_NOT_FOUND, "not_found",

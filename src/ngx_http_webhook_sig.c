@@ -14,7 +14,13 @@ static void ngx_http_webhook_free_sigs(void *data);
 static int ngx_http_webhook_sig_header(void *data, const char *name,
     const char **v, size_t *vlen);
 static ngx_int_t ngx_http_webhook_sig_url(ngx_http_request_t *r,
-    ngx_str_t *url);
+    ngx_str_t *url, ngx_str_t *scheme, ngx_str_t *host, ngx_uint_t port);
+static ngx_uint_t ngx_http_webhook_sig_urls(ngx_http_request_t *r,
+    ngx_str_t *urls);
+
+
+/* twilio: the URL as requested, with and without the port, two schemes */
+#define NGX_HTTP_WEBHOOK_SIG_URLS  6
 
 
 char *
@@ -296,8 +302,8 @@ ngx_int_t
 ngx_http_webhook_verify(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx)
 {
-    ngx_str_t                secret, url;
-    ngx_uint_t               i;
+    ngx_str_t                secret, urls[NGX_HTTP_WEBHOOK_SIG_URLS];
+    ngx_uint_t               i, k, nurls;
     wh_sig_rc_t              rc, best;
     wh_sig_input_t           in;
     ngx_http_webhook_sig_t  *sig;
@@ -312,15 +318,15 @@ ngx_http_webhook_verify(ngx_http_request_t *r,
 
     best = WH_SIG_MISSING;
     sig = wlcf->signatures->elts;
+    nurls = 0;
 
     for (i = 0; i < wlcf->signatures->nelts; i++) {
         if (sig[i].opts.scheme == WH_SIG_TWILIO) {
-            if (ngx_http_webhook_sig_url(r, &url) != NGX_OK) {
+            nurls = ngx_http_webhook_sig_urls(r, urls);
+            if (nurls == 0) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
-            in.url = (char *) url.data;
-            in.url_len = url.len;
             break;
         }
     }
@@ -339,15 +345,25 @@ ngx_http_webhook_verify(ngx_http_request_t *r,
             continue;
         }
 
-        rc = wh_sig_verify(&sig[i].opts, (char *) secret.data, secret.len,
-                           &in);
+        k = 0;
 
-        if (rc == WH_SIG_OK) {
-            ctx->verified = sig[i].name;
-            return NGX_DECLINED;
-        }
+        do {
+            if (sig[i].opts.scheme == WH_SIG_TWILIO) {
+                in.url = (char *) urls[k].data;
+                in.url_len = urls[k].len;
+            }
 
-        best = wh_sig_combine(best, rc);
+            rc = wh_sig_verify(&sig[i].opts, (char *) secret.data,
+                               secret.len, &in);
+
+            if (rc == WH_SIG_OK) {
+                ctx->verified = sig[i].name;
+                return NGX_DECLINED;
+            }
+
+            best = wh_sig_combine(best, rc);
+
+        } while (sig[i].opts.scheme == WH_SIG_TWILIO && ++k < nurls);
     }
 
     switch (best) {
@@ -390,55 +406,31 @@ ngx_http_webhook_sig_header(void *data, const char *name, const char **v,
 
 
 /*
- * The URL a sender requested, for twilio: scheme://host[:port]/uri?args,
- * the port when the Host header has none and the server's is not the
- * scheme's default.
+ * The URLs a sender may have signed, for twilio.  The Host header names
+ * what the sender requested; without a port it is the scheme's default,
+ * which Twilio may sign either way (its own validators try the URL with
+ * and without the port), so both forms are tried, and the server's own
+ * port when that is not the default.  Behind a TLS-terminating proxy the
+ * sender's scheme is X-Forwarded-Proto's: both schemes are tried when it
+ * names the other one.  Returns the number of URLs, 0 on error.
  */
 
 static ngx_int_t
-ngx_http_webhook_sig_url(ngx_http_request_t *r, ngx_str_t *url)
+ngx_http_webhook_sig_url(ngx_http_request_t *r, ngx_str_t *url,
+    ngx_str_t *scheme, ngx_str_t *host, ngx_uint_t port)
 {
-    u_char            *p;
-    ngx_str_t          host, scheme;
-    ngx_uint_t         port, dflt;
-    ngx_connection_t  *c;
+    u_char  *p;
 
-    c = r->connection;
-
-    ngx_str_set(&scheme, "http");
-    dflt = 80;
-
-#if (NGX_HTTP_SSL)
-    if (c->ssl) {
-        ngx_str_set(&scheme, "https");
-        dflt = 443;
-    }
-#endif
-
-    host = r->headers_in.host ? r->headers_in.host->value
-                              : r->headers_in.server;
-    port = 0;
-
-    if (ngx_strlchr(host.data, host.data + host.len, ':') == NULL
-        && ngx_connection_local_sockaddr(c, NULL, 0) == NGX_OK)
-    {
-        port = ngx_inet_get_port(c->local_sockaddr);
-
-        if (port == dflt) {
-            port = 0;
-        }
-    }
-
-    url->data = ngx_pnalloc(r->pool, scheme.len + 3 + host.len
+    url->data = ngx_pnalloc(r->pool, scheme->len + 3 + host->len
                                      + sizeof(":65535") - 1
                                      + r->unparsed_uri.len);
     if (url->data == NULL) {
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(url->data, scheme.data, scheme.len);
+    p = ngx_cpymem(url->data, scheme->data, scheme->len);
     p = ngx_cpymem(p, "://", 3);
-    p = ngx_cpymem(p, host.data, host.len);
+    p = ngx_cpymem(p, host->data, host->len);
 
     if (port) {
         p = ngx_sprintf(p, ":%ui", port);
@@ -448,4 +440,116 @@ ngx_http_webhook_sig_url(ngx_http_request_t *r, ngx_str_t *url)
     url->len = p - url->data;
 
     return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_webhook_sig_urls(ngx_http_request_t *r, ngx_str_t *urls)
+{
+    u_char            *p, *colon;
+    ngx_str_t          host, name, scheme[2];
+    ngx_uint_t         i, n, nschemes, port, dflt[2];
+    ngx_table_elt_t   *xfp;
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    ngx_str_set(&scheme[0], "http");
+    dflt[0] = 80;
+
+#if (NGX_HTTP_SSL)
+    if (c->ssl) {
+        ngx_str_set(&scheme[0], "https");
+        dflt[0] = 443;
+    }
+#endif
+
+    nschemes = 1;
+
+    xfp = ngx_http_webhook_header_in(r, "X-Forwarded-Proto",
+                                     sizeof("X-Forwarded-Proto") - 1);
+
+    if (xfp != NULL) {
+        if (dflt[0] == 80 && xfp->value.len == 5
+            && ngx_strncasecmp(xfp->value.data, (u_char *) "https", 5) == 0)
+        {
+            ngx_str_set(&scheme[1], "https");
+            dflt[1] = 443;
+            nschemes = 2;
+
+        } else if (dflt[0] == 443 && xfp->value.len == 4
+                   && ngx_strncasecmp(xfp->value.data, (u_char *) "http", 4)
+                      == 0)
+        {
+            ngx_str_set(&scheme[1], "http");
+            dflt[1] = 80;
+            nschemes = 2;
+        }
+    }
+
+    host = r->headers_in.host ? r->headers_in.host->value
+                              : r->headers_in.server;
+
+    /* a port after the name; an IPv6 literal's colons are in brackets */
+    p = (host.len && host.data[0] == '[')
+        ? ngx_strlchr(host.data, host.data + host.len, ']') : host.data;
+    colon = p ? ngx_strlchr(p, host.data + host.len, ':') : NULL;
+
+    name = host;
+
+    if (colon != NULL) {
+        name.len = colon - host.data;
+    }
+
+    port = 0;
+
+    if (colon == NULL
+        && ngx_connection_local_sockaddr(c, NULL, 0) == NGX_OK)
+    {
+        port = ngx_inet_get_port(c->local_sockaddr);
+    }
+
+    n = 0;
+
+    for (i = 0; i < nschemes; i++) {
+
+        /* as requested */
+        if (ngx_http_webhook_sig_url(r, &urls[n++], &scheme[i], &host, 0)
+            != NGX_OK)
+        {
+            return 0;
+        }
+
+        if (colon == NULL) {
+            /* the default port written out */
+            if (ngx_http_webhook_sig_url(r, &urls[n++], &scheme[i], &host,
+                                         dflt[i])
+                != NGX_OK)
+            {
+                return 0;
+            }
+
+            /* the port the server listens on */
+            if (port && port != dflt[i]
+                && ngx_http_webhook_sig_url(r, &urls[n++], &scheme[i],
+                                            &host, port)
+                   != NGX_OK)
+            {
+                return 0;
+            }
+
+        } else if ((ngx_uint_t) ngx_atoi(colon + 1,
+                                         host.data + host.len - colon - 1)
+                   == dflt[i])
+        {
+            /* the default port left out */
+            if (ngx_http_webhook_sig_url(r, &urls[n++], &scheme[i], &name, 0)
+                != NGX_OK)
+            {
+                return 0;
+            }
+        }
+    }
+
+    return n;
 }

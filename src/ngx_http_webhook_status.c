@@ -35,8 +35,19 @@ static const ngx_msec_t  ngx_http_webhook_buckets[] = {
     (sizeof(ngx_http_webhook_buckets) / sizeof(ngx_msec_t))
 
 
+/* the viewer's charts: requests and latency per minute, the last 15 */
+#define NGX_HTTP_WEBHOOK_MINUTES  15
+
+typedef struct {
+    ngx_atomic_t        minute;              /* ms / 60000 */
+    ngx_atomic_t        count;
+    ngx_atomic_t        buckets[NGX_HTTP_WEBHOOK_NBUCKETS + 1];
+} ngx_http_webhook_minute_t;
+
+
 typedef struct {
     u_char              key[NGX_HTTP_WEBHOOK_KEY_LEN + 1];
+    ngx_http_webhook_minute_t  minutes[NGX_HTTP_WEBHOOK_MINUTES];
     ngx_atomic_t        received;
     ngx_atomic_t        outcomes[NGX_HTTP_WEBHOOK_NOUTCOMES];
     ngx_atomic_t        buckets[NGX_HTTP_WEBHOOK_NBUCKETS + 1];
@@ -207,16 +218,19 @@ ngx_http_webhook_status_init(ngx_conf_t *cf)
 
     *h = ngx_http_webhook_log_handler;
 
-    return NGX_OK;
+    return ngx_http_webhook_ledger_init(cf);
 }
 
 
 static ngx_int_t
 ngx_http_webhook_log_handler(ngx_http_request_t *r)
 {
+    int64_t                        now;
     ngx_msec_int_t                 ms;
-    ngx_uint_t                     i, o;
+    ngx_uint_t                     i, o, k;
+    ngx_atomic_uint_t              m, old;
     ngx_http_webhook_ctx_t        *ctx;
+    ngx_http_webhook_minute_t     *mi;
     ngx_http_webhook_slot_t       *slot;
     ngx_http_webhook_loc_conf_t   *wlcf;
     ngx_http_webhook_main_conf_t  *wmcf;
@@ -246,8 +260,9 @@ ngx_http_webhook_log_handler(ngx_http_request_t *r)
         }
     }
 
-    ms = (ngx_msec_int_t) (ngx_http_webhook_now()
-                           - ((int64_t) r->start_sec * 1000 + r->start_msec));
+    now = ngx_http_webhook_now();
+    ms = (ngx_msec_int_t) (now - ((int64_t) r->start_sec * 1000
+                                  + r->start_msec));
     ms = ngx_max(ms, 0);
 
     for (i = 0; i < NGX_HTTP_WEBHOOK_NBUCKETS; i++) {
@@ -261,21 +276,120 @@ ngx_http_webhook_log_handler(ngx_http_request_t *r)
     (void) ngx_atomic_fetch_add(&slot->buckets[i], 1);
     (void) ngx_atomic_fetch_add(&slot->sum_ms, ms);
 
+    /* the first request of a minute clears what its slot held */
+    m = (ngx_atomic_uint_t) (now / 60000);
+    mi = &slot->minutes[m % NGX_HTTP_WEBHOOK_MINUTES];
+    old = mi->minute;
+
+    if (old != m && ngx_atomic_cmp_set(&mi->minute, old, m)) {
+        mi->count = 0;
+
+        for (k = 0; k <= NGX_HTTP_WEBHOOK_NBUCKETS; k++) {
+            mi->buckets[k] = 0;
+        }
+    }
+
+    (void) ngx_atomic_fetch_add(&mi->count, 1);
+    (void) ngx_atomic_fetch_add(&mi->buckets[i], 1);
+
     return NGX_OK;
+}
+
+
+/* The upper bound of the bucket that holds the q-quantile; -1: +Inf. */
+
+static ngx_int_t
+ngx_http_webhook_quantile(ngx_http_webhook_minute_t *mi, ngx_uint_t pct)
+{
+    ngx_uint_t  k;
+    uint64_t    seen, want;
+
+    want = ((uint64_t) mi->count * pct + 99) / 100;
+    seen = 0;
+
+    for (k = 0; k < NGX_HTTP_WEBHOOK_NBUCKETS; k++) {
+        seen += mi->buckets[k];
+        if (seen >= want) {
+            return ngx_http_webhook_buckets[k];
+        }
+    }
+
+    return -1;
+}
+
+
+/*
+ * For the viewer: a workflow's counters and its last minutes, oldest
+ * first, as JSON members.
+ */
+
+void
+ngx_http_webhook_status_viewer(ngx_http_request_t *r,
+    ngx_http_webhook_stat_t *st, wh_buf_t *b)
+{
+    int64_t                        m, now;
+    ngx_int_t                      p50, p99;
+    ngx_uint_t                     o, j;
+    ngx_http_webhook_slot_t       *s;
+    ngx_http_webhook_minute_t     *mi;
+    ngx_http_webhook_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
+
+    if (wmcf->shm == NULL || st->slot == NGX_CONF_UNSET_UINT) {
+        wh_buf_adds(b, "\"received\":0,\"outcomes\":{},\"minutes\":[]");
+        return;
+    }
+
+    s = &wmcf->shm->slots[st->slot];
+
+    wh_buf_printf(b, "\"received\":%lu,\"outcomes\":{",
+                  (unsigned long) s->received);
+
+    for (o = 0; o < NGX_HTTP_WEBHOOK_NOUTCOMES; o++) {
+        wh_buf_printf(b, "%s\"%s\":%lu", o ? "," : "",
+                      ngx_http_webhook_outcomes[o],
+                      (unsigned long) s->outcomes[o]);
+    }
+
+    wh_buf_adds(b, "},\"minutes\":[");
+
+    now = ngx_http_webhook_now() / 60000;
+
+    for (j = 0; j < NGX_HTTP_WEBHOOK_MINUTES; j++) {
+        m = now - (NGX_HTTP_WEBHOOK_MINUTES - 1) + j;
+        mi = &s->minutes[m % NGX_HTTP_WEBHOOK_MINUTES];
+
+        if ((int64_t) mi->minute != m || mi->count == 0) {
+            wh_buf_printf(b, "%s{\"minute\":%lld,\"count\":0,"
+                          "\"p50\":null,\"p99\":null}", j ? "," : "",
+                          (long long) m * 60);
+            continue;
+        }
+
+        p50 = ngx_http_webhook_quantile(mi, 50);
+        p99 = ngx_http_webhook_quantile(mi, 99);
+
+        wh_buf_printf(b, "%s{\"minute\":%lld,\"count\":%lu,",
+                      j ? "," : "", (long long) m * 60,
+                      (unsigned long) mi->count);
+        wh_buf_printf(b, p50 < 0 ? "\"p50\":null," : "\"p50\":%ld,",
+                      (long) p50);
+        wh_buf_printf(b, p99 < 0 ? "\"p99\":null}" : "\"p99\":%ld}",
+                      (long) p99);
+    }
+
+    wh_buf_addc(b, ']');
 }
 
 
 char *
 ngx_http_webhook_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_webhook_loc_conf_t *wlcf = conf;
-
     ngx_http_core_loc_conf_t  *clcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_webhook_status_handler;
-
-    wlcf->status_page = 1;
 
     return NGX_CONF_OK;
 }
@@ -283,14 +397,12 @@ ngx_http_webhook_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 #define NGX_HTTP_WEBHOOK_FMT_JSON        0
 #define NGX_HTTP_WEBHOOK_FMT_PROMETHEUS  1
-#define NGX_HTTP_WEBHOOK_FMT_EXECUTIONS  2
-#define NGX_HTTP_WEBHOOK_FMT_HTML        3
 
 
 /*
- * ?format=json|prometheus|executions|html, else the Accept header: a
- * browser gets the viewer, a Prometheus scraper the text format, anything
- * else JSON.
+ * ?format=json|prometheus, else the Accept header: a Prometheus scraper
+ * gets the text format, anything else JSON.  Counters only: execution
+ * data is the viewer's (webhook_viewer), which an operator guards apart.
  */
 
 static ngx_uint_t
@@ -304,14 +416,6 @@ ngx_http_webhook_status_format(ngx_http_request_t *r)
             return NGX_HTTP_WEBHOOK_FMT_PROMETHEUS;
         }
 
-        if (fmt.len == 10 && ngx_strncmp(fmt.data, "executions", 10) == 0) {
-            return NGX_HTTP_WEBHOOK_FMT_EXECUTIONS;
-        }
-
-        if (fmt.len == 4 && ngx_strncmp(fmt.data, "html", 4) == 0) {
-            return NGX_HTTP_WEBHOOK_FMT_HTML;
-        }
-
         return NGX_HTTP_WEBHOOK_FMT_JSON;
     }
 
@@ -319,13 +423,6 @@ ngx_http_webhook_status_format(ngx_http_request_t *r)
 
     if (accept == NULL) {
         return NGX_HTTP_WEBHOOK_FMT_JSON;
-    }
-
-    if (ngx_strlcasestrn(accept->value.data,
-                         accept->value.data + accept->value.len,
-                         (u_char *) "text/html", 9 - 1) != NULL)
-    {
-        return NGX_HTTP_WEBHOOK_FMT_HTML;
     }
 
     if (ngx_strlcasestrn(accept->value.data,
@@ -346,7 +443,6 @@ static ngx_int_t
 ngx_http_webhook_status_handler(ngx_http_request_t *r)
 {
     ngx_int_t                      rc;
-    ngx_str_t                      id;
     ngx_uint_t                     fmt;
     wh_buf_t                       b;
     ngx_http_webhook_ctx_t        *ctx;
@@ -370,19 +466,7 @@ ngx_http_webhook_status_handler(ngx_http_request_t *r)
     ngx_http_set_ctx(r, ctx, ngx_http_webhook_module);
     ngx_http_webhook_mem(ctx, r->pool);
 
-    if (ngx_http_arg(r, (u_char *) "execution", 9, &id) == NGX_OK) {
-        return ngx_http_webhook_executions(r, 1);
-    }
-
     fmt = ngx_http_webhook_status_format(r);
-
-    if (fmt == NGX_HTTP_WEBHOOK_FMT_EXECUTIONS) {
-        return ngx_http_webhook_executions(r, 0);
-    }
-
-    if (fmt == NGX_HTTP_WEBHOOK_FMT_HTML) {
-        return ngx_http_webhook_viewer_page(r);
-    }
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
 

@@ -87,3 +87,16 @@ Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.
 Content-Type: text/plain; version=0.0.4; charset=utf-8
 --- response_body_like chomp
 ^# HELP webhook_received_total
+
+
+
+=== TEST 5: counters only: no viewer page, no executions
+--- pipelined_requests eval
+["GET /status?format=executions", "GET /status?execution=x", "GET /status"]
+--- more_headers
+Accept: text/html
+--- error_code eval
+[200, 200, 200]
+--- response_body_like eval
+[qr/^\{"workflows":\{"alpha"/, qr/^\{"workflows":\{"alpha"/,
+ qr/^\{"workflows":\{"alpha"/]

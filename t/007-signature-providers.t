@@ -328,3 +328,58 @@ my $f = $::form; $f =~ s/Digits=1234/Digits=1235/; "POST /t?foo=1&bar=2\n$f"
 --- error_code: 401
 --- response_body chomp
 {"error":{"code":"invalid_signature","message":"the signature does not match"}}
+
+
+
+=== TEST 17: twilio, a Host without a port: signed for the URL without one
+--- config
+    location = /t {
+        webhook_mode sync;
+        webhook_signature twilio 12345;
+        webhook ../html/ok.json;
+    }
+--- request eval
+"POST /t?foo=1\n$::form"
+--- more_headers eval
+"Host: example.com\n"
+. "Content-Type: application/x-www-form-urlencoded\nX-Twilio-Signature: "
+. ::twilio("http://example.com/t?foo=1", "12345", %::params)
+--- response_body chomp
+{"ok":true}
+
+
+
+=== TEST 18: twilio, behind a TLS-terminating proxy: https and port 443
+--- config
+    location = /t {
+        webhook_mode sync;
+        webhook_signature twilio 12345;
+        webhook ../html/ok.json;
+    }
+--- request eval
+"POST /t\n$::form"
+--- more_headers eval
+"Host: example.com\nX-Forwarded-Proto: https\n"
+. "Content-Type: application/x-www-form-urlencoded\nX-Twilio-Signature: "
+. ::twilio("https://example.com:443/t", "12345", %::params)
+--- response_body chomp
+{"ok":true}
+
+
+
+=== TEST 19: twilio, signed for https but no proxy says so
+--- config
+    location = /t {
+        webhook_mode sync;
+        webhook_signature twilio 12345;
+        webhook ../html/ok.json;
+    }
+--- request eval
+"POST /t\n$::form"
+--- more_headers eval
+"Host: example.com\n"
+. "Content-Type: application/x-www-form-urlencoded\nX-Twilio-Signature: "
+. ::twilio("https://example.com/t", "12345", %::params)
+--- error_code: 401
+--- response_body chomp
+{"error":{"code":"invalid_signature","message":"the signature does not match"}}

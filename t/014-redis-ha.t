@@ -6,6 +6,7 @@
 # one in t/integration/failover.sh); malformed forms fail at nginx -t.
 use Test::Nginx::Socket 'no_plan';
 
+use Digest::SHA ();
 use FindBin;
 use IO::Socket::INET ();
 use POSIX ();
@@ -66,6 +67,17 @@ if ($sentinel_pid == 0) {
     POSIX::_exit(0);
 }
 
+# An execution waiting in a wait node, on each primary (webhook_resume).
+my $wid = '01900000-0000-7000-8000-0000000000aa';
+for my $name (qw(main alone)) {
+    redis_cli($name, 'HSET', "webhook:execution:$wid", 'workflow', 'w',
+              'revision', 'f' x 64, 'context', "{\"id\":\"$wid\"}",
+              'queue', 'test:resumed', 'status', 0, 'waiting', 'approve');
+}
+$ENV{TEST_NGINX_WAIT_ID} = $wid;
+$ENV{TEST_NGINX_WAIT_TOKEN} = Digest::SHA::hmac_sha256_hex("$wid/approve",
+                                                           'r3sume');
+
 no_shuffle();
 run_tests();
 
@@ -75,6 +87,8 @@ is(redis_cli('alone', 'XLEN', 'test:alone'), 1,
    'no replica: the job may exist all the same (at-least-once)');
 is(redis_cli('XLEN', 'test:sentinel'), 1,
    'the job went to the primary the Sentinel named');
+is(redis_cli('XLEN', 'test:resumed'), 1,
+   'resume with a replica: the job of the resumed execution');
 
 __DATA__
 
@@ -277,3 +291,39 @@ names the primary "evil.example:6379", not an IP address and port
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 11: webhook_resume, replicas=1 with a replica in sync: 200
+--- config
+    location /resume/ {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT replicas=1;
+        webhook_resume r3sume;
+    }
+--- request eval
+"POST /resume/$ENV{TEST_NGINX_WAIT_ID}/approve?token=$ENV{TEST_NGINX_WAIT_TOKEN}\n{}"
+--- error_code: 200
+--- no_error_log
+[alert]
+[error]
+
+
+
+=== TEST 12: webhook_resume, replicas=1 without a replica: no 200 but 503
+--- config
+    location /resume/ {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_ALONE_PORT replicas=1 wait=200ms;
+        webhook_resume r3sume;
+    }
+--- request eval
+"POST /resume/$ENV{TEST_NGINX_WAIT_ID}/approve?token=$ENV{TEST_NGINX_WAIT_TOKEN}\n{}"
+--- timeout: 5
+--- error_code: 503
+--- response_headers
+Retry-After: 5
+--- response_body_like chomp
+"code":"queue_unavailable"
+--- error_log
+0 of 1 replicas confirmed within 200 ms
+--- no_error_log
+[alert]

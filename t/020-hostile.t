@@ -446,6 +446,33 @@ my $body = '{"k":"' . ("v" x 3000) . '"}';
 
 
 
+=== TEST 25a: repeated names interleaved with others keep their order, few or many
+--- user_files
+>>> hdr.json
+{"key": "hdr", "nodes": [
+  {"key": "r", "type": "response", "config": {"body": {
+     "a": "{{ $context.headers.x-a }}", "b": "{{ $context.headers.x-b }}",
+     "c": "{{ $context.headers.x-c }}"}}}]}
+--- config
+    location = /hdr {
+        webhook_mode sync;
+        webhook ../html/hdr.json;
+    }
+--- request eval
+["POST /hdr\n{}", "POST /hdr\n{}"]
+--- more_headers eval
+["X-A: 1\nX-B: 2\nX-A: 3\nX-C: 4\nX-B: 5\nX-A: 6",
+ CORE::join("\n", map { ("X-A: a$_", "X-B: b$_", "X-Z-$_: z") } 0 .. 299)
+ . "\nX-C: last"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+['{"a":"1, 3, 6","b":"2, 5","c":"4"}',
+ '{"a":"' . CORE::join(', ', map { "a$_" } 0 .. 299)
+ . '","b":"' . CORE::join(', ', map { "b$_" } 0 .. 299) . '","c":"last"}']
+
+
+
 === TEST 26: more header bytes than large_client_header_buffers: nginx's 400
 --- request
 POST /pick

@@ -16,6 +16,7 @@ use WebhookRedis;
 our %Bodies;
 
 $ENV{TEST_NGINX_REDIS_PORT} = redis_new('main');
+$ENV{TEST_NGINX_REDIS_DOWN_PORT} = free_port();    # nobody listens there
 redis_start(qw(main));
 
 my $secret = 'r3sume-s3cret';
@@ -95,6 +96,11 @@ my $json = JSON::PP->new;
     like($rev, qr/^[0-9a-f]{64}$/, 'webhook:workflow:key:<key> holds a revision');
     isnt(redis_cli('GET', "webhook:workflow:$rev"), '',
          'and that revision is stored');
+    my $inl = redis_cli('GET', 'webhook:workflow:key:pubinline');
+    like($inl, qr/^[0-9a-f]{64}$/,
+         'a workflow of a location without webhook_redis is published too');
+    isnt(redis_cli('GET', "webhook:workflow:$inl"), '',
+         'with its revision');
 }
 
 __DATA__
@@ -277,16 +283,22 @@ Allow: POST
 
 
 
-=== TEST 12: nginx publishes the workflows it loads by key
+=== TEST 12: nginx publishes the workflows it loads by key, all of them
 --- config
     location = /hook {
         webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
         webhook_queue test:pub;
         webhook ../html/wf.json;
     }
+    location = /inline {
+        webhook_mode sync;
+        webhook ../html/inline.json;
+    }
 --- user_files
 >>> wf.json
 {"key": "pub", "nodes": [{"key": "o", "type": "output", "config": {"value": 1}}]}
+>>> inline.json
+{"key": "pubinline", "nodes": [{"key": "o", "type": "output", "config": {"value": 2}}]}
 --- request eval
 "POST /hook\n{}"
 --- error_code: 202
@@ -356,3 +368,54 @@ Content-Type: application/json
 --- no_error_log
 [alert]
 [error]
+
+
+
+=== TEST 16: Redis unreachable: 503 queue_unavailable with Retry-After
+--- config
+    location /resume/ {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_DOWN_PORT;
+        webhook_resume r3sume-s3cret;
+    }
+--- request eval
+"POST /resume/$ENV{TEST_NGINX_ID_A}/approve?token=$ENV{TEST_NGINX_TOKEN_A}\n{}"
+--- error_code: 503
+--- response_headers
+Retry-After: 5
+Content-Type: application/json
+--- response_body_like eval
+qr/^\{"error":\{"code":"queue_unavailable","message":"[^"]+"\}\}$/
+--- no_error_log
+[alert]
+
+
+
+=== TEST 17: webhook and webhook_resume in one location fail nginx -t
+--- config
+    location /resume/ {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook_resume r3sume-s3cret;
+        webhook ../html/wf.json;
+    }
+--- user_files
+>>> wf.json
+{"key": "both", "nodes": []}
+--- must_die
+--- error_log
+cannot be combined with "webhook_resume"
+
+
+
+=== TEST 18: webhook_resume after webhook, likewise
+--- config
+    location /resume/ {
+        webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+        webhook ../html/wf.json;
+        webhook_resume r3sume-s3cret;
+    }
+--- user_files
+>>> wf.json
+{"key": "both", "nodes": []}
+--- must_die
+--- error_log
+cannot be combined with "webhook"

@@ -227,25 +227,75 @@ wh_b64_decode(const char *s, size_t len, unsigned char *out, size_t cap)
 }
 
 
+static int
+wh_codec_b64space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+
+/*
+ * unbase64() is as lenient as atob() and Buffer.from(), unlike the
+ * signature schemes' wh_b64_decode(): either alphabet, padding optional,
+ * the spaces and line breaks of MIME text skipped, and the unused low
+ * bits of the last character ignored.  Only a character outside the
+ * alphabets or a length no encoder makes is an error.
+ */
+
 int
 wh_codec_unbase64(wh_buf_t *b, const char *s, size_t len)
 {
-    size_t  n;
+    int       v, bits;
+    size_t    i, n, pad;
+    uint32_t  acc;
 
-    n = wh_b64_len(s, len);
-    if (n == WH_B64_BAD) {
+    while (len > 0 && wh_codec_b64space(s[len - 1])) {
+        len--;
+    }
+
+    /* trailing padding: up to two '=' after a length that needs them */
+    pad = 0;
+
+    while (len > 0 && s[len - 1] == '=' && pad < 2) {
+        len--;
+        pad++;
+    }
+
+    for (i = 0, n = 0; i < len; i++) {
+        n += !wh_codec_b64space(s[i]);
+    }
+
+    if ((pad && (n + pad) % 4 != 0) || n % 4 == 1) {
         return -1;
     }
 
-    if (wh_buf_reserve(b, n) != 0) {
+    if (wh_buf_reserve(b, n / 4 * 3 + 3) != 0) {
         return -1;
     }
 
-    if (wh_b64_decode(s, len, (unsigned char *) b->data + b->len, n) != n) {
-        return -1;
+    acc = 0;
+    bits = 0;
+
+    for (i = 0; i < len; i++) {
+        if (wh_codec_b64space(s[i])) {
+            continue;
+        }
+
+        v = wh_b64val((unsigned char) s[i]);
+        if (v < 0) {
+            return -1;
+        }
+
+        acc = acc << 6 | (uint32_t) v;
+        bits += 6;
+
+        if (bits >= 8) {
+            bits -= 8;
+            b->data[b->len++] = (char) (acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
     }
 
-    b->len += n;
     b->data[b->len] = '\0';
 
     return 0;

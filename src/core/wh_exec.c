@@ -640,12 +640,21 @@ wh_exec_public_error(const char *err, size_t len, wh_buf_t *b)
     for ( /* void */ ; p < end; p++) {
         c = (u_char) *p;
 
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || c == ' ' || c == '"' || c == '\'' || c == '_'
-              || c == '-'))
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || c == ' ' || c == '"' || c == '\'' || c == '_' || c == '-')
         {
-            break;
+            continue;
         }
+
+        /* a digit inside a word ("unbase64"), never one that starts it */
+        if (c >= '0' && c <= '9' && p > kind
+            && ((p[-1] >= 'a' && p[-1] <= 'z') || (p[-1] >= 'A' && p[-1] <= 'Z')
+                || (p[-1] >= '0' && p[-1] <= '9')))
+        {
+            continue;
+        }
+
+        break;
     }
 
     while (p > kind && p[-1] == ' ') {

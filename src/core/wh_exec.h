@@ -117,8 +117,8 @@ const char *wh_exec_error(const wh_exec_t *ex);    /* NULL or a message */
 /*
  * The part of an execution's error that an HTTP answer may show (§7).  A
  * node's error ("node \"KEY\": …") keeps the node and the kind of
- * failure: the words before the message's first ':' or digit (so no URL,
- * host, address, port or $env value), and "HTTP status NNN" of a request
+ * failure: the words before the message's first ':' or digit that starts
+ * a word (so no URL, host, address, port or $env value), and "HTTP status NNN" of a request
  * node.  Other errors are the run's own (timeout, revision, memory),
  * made of no request or node data, and stay whole.  The record keeps the
  * whole error.  Writes to b (not NUL-terminated).

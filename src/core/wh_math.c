@@ -29,7 +29,8 @@
 typedef enum {
     WH_MN_NUM, WH_MN_STR, WH_MN_TRUE, WH_MN_FALSE, WH_MN_NULL, WH_MN_VAR,
     WH_MN_INTERP, WH_MN_NEG, WH_MN_POS, WH_MN_NOT, WH_MN_MUL, WH_MN_DIV,
-    WH_MN_MOD, WH_MN_ADD, WH_MN_SUB, WH_MN_LT, WH_MN_LE, WH_MN_GT, WH_MN_GE,
+    WH_MN_MOD, WH_MN_POW, WH_MN_ADD, WH_MN_SUB, WH_MN_LT, WH_MN_LE,
+    WH_MN_GT, WH_MN_GE,
     WH_MN_EQ, WH_MN_NE, WH_MN_AND, WH_MN_OR, WH_MN_COND, WH_MN_CALL
 } wh_mn_type_t;
 
@@ -113,7 +114,7 @@ typedef enum {
     WH_MT_FALSE, WH_MT_NULL, WH_MT_LPAREN, WH_MT_RPAREN, WH_MT_COMMA,
     WH_MT_QUESTION, WH_MT_COLON, WH_MT_PLUS, WH_MT_MINUS, WH_MT_STAR,
     WH_MT_SLASH, WH_MT_PERCENT, WH_MT_NOT, WH_MT_LT, WH_MT_LE, WH_MT_GT,
-    WH_MT_GE, WH_MT_EQ, WH_MT_NE, WH_MT_AND, WH_MT_OR
+    WH_MT_GE, WH_MT_EQ, WH_MT_NE, WH_MT_AND, WH_MT_OR, WH_MT_POW
 } wh_mt_t;
 
 typedef struct {
@@ -169,6 +170,7 @@ static int wh_math_grow(char **buf, size_t *cap, size_t need);
 static wh_mn_t *wh_mparse_cond(wh_mparse_t *p);
 static wh_mn_t *wh_mparse_binary(wh_mparse_t *p, int min);
 static wh_mn_t *wh_mparse_unary(wh_mparse_t *p);
+static wh_mn_t *wh_mparse_power(wh_mparse_t *p);
 static wh_mn_t *wh_mparse_primary(wh_mparse_t *p);
 static wh_mn_t *wh_mparse_call(wh_mparse_t *p, const char *name,
     size_t len, size_t at);
@@ -525,7 +527,19 @@ wh_mparse_next(wh_mparse_t *p)
         return 0;
 
     case '*':
+        /* "**" as JavaScript's power */
+        if (c2 == '*') {
+            p->pos++;
+            p->tok = WH_MT_POW;
+            return 0;
+        }
+
         p->tok = WH_MT_STAR;
+        return 0;
+
+    case '^':
+        /* power, as math.js (NocoBase's math engine) has it */
+        p->tok = WH_MT_POW;
         return 0;
 
     case '/':
@@ -1185,6 +1199,58 @@ wh_mparse_binary(wh_mparse_t *p, int min)
 }
 
 
+/*
+ * Power binds tighter than a unary sign on its left and is
+ * right-associative: -2 ^ 2 is -4, 2 ^ 3 ^ 2 is 512, 2 ^ -1 is 0.5.
+ */
+static wh_mn_t *
+wh_mparse_power(wh_mparse_t *p)
+{
+    wh_mn_t  *a, *b, *n;
+
+    a = wh_mparse_primary(p);
+    if (a == NULL || p->tok != WH_MT_POW) {
+        return a;
+    }
+
+    if (++p->depth > WH_MATH_MAX_DEPTH) {
+        wh_err(p->err, p->errlen, "expression too deep");
+        wh_mn_free(a);
+        return NULL;
+    }
+
+    if (wh_mparse_next(p) != 0) {
+        wh_mn_free(a);
+        return NULL;
+    }
+
+    b = wh_mparse_unary(p);
+    if (b == NULL) {
+        wh_mn_free(a);
+        return NULL;
+    }
+
+    p->depth--;
+
+    n = wh_mn_new(p, WH_MN_POW, 2);
+    if (n == NULL) {
+        wh_mn_free(a);
+        wh_mn_free(b);
+        return NULL;
+    }
+
+    n->kids[0] = a;
+    n->kids[1] = b;
+
+    if (wh_mn_set_height(p, n) != 0) {
+        wh_mn_free(n);
+        return NULL;
+    }
+
+    return n;
+}
+
+
 static wh_mn_t *
 wh_mparse_unary(wh_mparse_t *p)
 {
@@ -1202,7 +1268,7 @@ wh_mparse_unary(wh_mparse_t *p)
         type = WH_MN_NOT;
         break;
     default:
-        return wh_mparse_primary(p);
+        return wh_mparse_power(p);
     }
 
     if (++p->depth > WH_MATH_MAX_DEPTH) {
@@ -1758,6 +1824,8 @@ wh_math_op_name(wh_mn_type_t t)
         return "/";
     case WH_MN_MOD:
         return "%";
+    case WH_MN_POW:
+        return "^";
     case WH_MN_ADD:
         return "+";
     default:
@@ -1904,6 +1972,7 @@ wh_math_run(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
     case WH_MN_MUL:
     case WH_MN_DIV:
     case WH_MN_MOD:
+    case WH_MN_POW:
         if (wh_mv_num(e, &a, &x) != 0 || wh_mv_num(e, &bv, &y) != 0) {
             goto nan;
         }
@@ -1915,6 +1984,8 @@ wh_math_run(wh_meval_t *e, const wh_mn_t *n, wh_mv_t *r)
             return wh_mv_number(e, x - y, r);
         case WH_MN_MUL:
             return wh_mv_number(e, x * y, r);
+        case WH_MN_POW:
+            return wh_mv_number(e, pow(x, y), r);
         case WH_MN_DIV:
             if (y == 0) {
                 wh_err(e->err, e->errlen, "division by zero");

@@ -1094,9 +1094,13 @@ wh_sig_standard(const wh_sig_opts_t *o, const char *secret,
     int64_t       ts;
     wh_sig_str_t  id, t, list, key;
 
-    if (!wh_sig_header(in, "webhook-id", &id)
-        || !wh_sig_header(in, "webhook-timestamp", &t)
-        || !wh_sig_header(in, "webhook-signature", &list))
+    /* Svix, which the Standard is taken from, still sends svix-* names */
+    if ((!wh_sig_header(in, "webhook-id", &id)
+         || !wh_sig_header(in, "webhook-timestamp", &t)
+         || !wh_sig_header(in, "webhook-signature", &list))
+        && (!wh_sig_header(in, "svix-id", &id)
+            || !wh_sig_header(in, "svix-timestamp", &t)
+            || !wh_sig_header(in, "svix-signature", &list)))
     {
         return WH_SIG_MISSING;
     }

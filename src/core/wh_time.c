@@ -423,6 +423,21 @@ wh_time_diff(double a, double b, int unit, double *out)
         return 0;
     }
 
+    /*
+     * Clamping to a month's end is not symmetric (Jan 31 + 1 month is
+     * Feb 29, Feb 29 - 1 month is Jan 29): counting from the earlier date
+     * always makes diff(b, a) the negation of diff(a, b), as moment's.
+     */
+
+    if (a < b) {
+        if (wh_time_diff(b, a, unit, &c) != 0) {
+            return -1;
+        }
+
+        *out = -c;
+        return 0;
+    }
+
     wh_time_split((int64_t) floor(a), &days, &sod);
     wh_time_civil(days, &ya, &ma, &da);
     wh_time_split((int64_t) floor(b), &days, &sod);

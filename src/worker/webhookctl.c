@@ -10,9 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <jansson.h>
 
 #include "wk.h"
+#include "wh_retry.h"
+#include "wh_time.h"
+#include "wk_test.h"
 
 
 #define WK_PAGE  100
@@ -43,6 +47,14 @@ wk_ctl_usage(FILE *f)
         "                    \"parked\", \"parent\" and \"children\" when\n"
         "                    it has them)\n"
         "  retry ID          runs an execution's job again, under a new id\n"
+        "  test FILE --data JSON|@FILE [--header NAME:VALUE]... [--query Q]\n"
+        "       [--method M] [--path P] [--mock NODE=JSON]...\n"
+        "                    runs a workflow file outside nginx (inline\n"
+        "                    nodes here, worker nodes in webhook-worker\n"
+        "                    unless mocked); exit 0 resolved, 1 failed,\n"
+        "                    2 error\n"
+        "  retry ID --from NODE   ... keeping the results of the worker\n"
+        "                    nodes that ran before NODE\n"
         "  dead [--limit N]  the dead letters, oldest first\n"
         "  revision FILE     the revision of a workflow file\n"
         "  publish FILE      stores a workflow file's revision in Redis,\n"
@@ -597,6 +609,286 @@ wk_ctl_retry(wk_ctl_t *ctl, const char *id)
 }
 
 
+/*
+ * retry ID --from NODE: the script the viewer runs too (wh_retry.h): the
+ * new record starts with the jobs recorded before NODE, which the worker
+ * resumes from, so the worker nodes before NODE are not run again.
+ */
+
+static int
+wk_ctl_retry_from(wk_ctl_t *ctl, const char *id, const char *node)
+{
+    char          nid[40], ts[WH_ISO_LEN];
+    wk_args_t     a;
+    redisReply   *r;
+
+    if (wk_ctl_connect(ctl) != 0) {
+        return 1;
+    }
+
+    if (wk_uuid7(nid) != 0) {
+        return wk_ctl_fail("no random numbers: %s", strerror(errno));
+    }
+
+    wh_iso_time(wk_now_ms(), ts);
+
+    wk_args_init(&a);
+    wk_args_adds(&a, "EVAL");
+    wk_args_adds(&a, WH_RETRY_SCRIPT);
+    wk_args_adds(&a, "0");
+    wk_args_adds(&a, id);
+    wk_args_adds(&a, nid);
+    wk_args_adds(&a, node);
+    wk_args_adds(&a, ctl->queue);
+    wk_args_adds(&a, ts);
+    wk_args_adds(&a, "604800");
+    r = wk_ctl_command(ctl, &a);
+    wk_args_free(&a);
+
+    if (r == NULL) {
+        return 1;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        wk_ctl_fail("%s", strchr(r->str, ' ') ? strchr(r->str, ' ') + 1
+                                              : r->str);
+        freeReplyObject(r);
+        return 1;
+    }
+
+    printf("%s\n", nid);
+    freeReplyObject(r);
+
+    return 0;
+}
+
+
+/*
+ * webhookctl test, for a workflow with worker nodes that are not mocked:
+ * the run goes to webhook-worker (wk_test.c says how); the answer comes
+ * on a channel of this process, the jobs from the record.
+ */
+
+static int
+wk_ctl_test_remote(void *data, const wh_workflow_t *wf, const char *id,
+    const char *context, size_t context_len, const char **nodes,
+    const size_t *node_lens, const char **values, size_t nmocks)
+{
+    wk_ctl_t *ctl = data;
+
+    int            rc, status;
+    char           ts[WH_ISO_LEN], channel[128];
+    size_t         i, k;
+    json_t        *jobs, *job, *msg, *out, *resp, *body, *v;
+    wk_args_t      a;
+    redisReply    *r;
+    json_error_t   jerr;
+    redisContext  *sub, *cmd;
+    struct timeval tv;
+
+    if (wk_ctl_connect(ctl) != 0) {
+        return 2;
+    }
+
+    /* a second connection, made as the first, listens */
+    cmd = ctl->c;
+    ctl->c = NULL;
+
+    if (wk_ctl_connect(ctl) != 0) {
+        ctl->c = cmd;
+        return 2;
+    }
+
+    sub = ctl->c;
+    ctl->c = cmd;
+
+    snprintf(channel, sizeof(channel), "webhook:reply:webhookctl:%ld:%s",
+             (long) getpid(), id);
+
+    r = redisCommand(sub, "SUBSCRIBE %s", channel);
+    if (r == NULL) {
+        redisFree(sub);
+        return wk_ctl_fail("redis: %s", sub->errstr) + 1;
+    }
+
+    freeReplyObject(r);
+
+    wk_args_init(&a);
+    wk_args_adds(&a, "SET");
+    wk_args_addf(&a, WH_REDIS_WORKFLOW "%s", wf->revision);
+    wk_args_add(&a, wf->definition, wf->definition_len);
+    wk_args_adds(&a, "NX");
+    r = wk_ctl_command(ctl, &a);
+    if (r == NULL) {
+        wk_args_free(&a);
+        redisFree(sub);
+        return 2;
+    }
+
+    freeReplyObject(r);
+
+    if (nmocks) {
+        /* recorded jobs the worker takes instead of running the nodes */
+        wh_iso_time(wk_now_ms(), ts);
+        jobs = json_array();
+
+        for (i = 0; i < nmocks; i++) {
+            v = json_loads(values[i], JSON_DECODE_ANY, &jerr);
+
+            /* enough for the iterations of a loop */
+            for (k = 0; v && k < 100; k++) {
+                job = json_pack("{s:s%,s:s,s:i,s:O,s:s,s:s}",
+                                "nodeKey", nodes[i], node_lens[i],
+                                "type", "mock", "status", 1, "result", v,
+                                "startedAt", ts, "finishedAt", ts);
+                json_array_append_new(jobs, job);
+            }
+
+            json_decref(v);
+        }
+
+        wk_args_adds(&a, "HSET");
+        wk_args_addf(&a, WH_REDIS_EXECUTION "%s", id);
+        wk_args_adds(&a, "status");
+        wk_args_adds(&a, "0");
+        wk_args_adds(&a, "workflow");
+        wk_args_adds(&a, wf->key);
+        wk_args_adds(&a, "revision");
+        wk_args_adds(&a, wf->revision);
+        wk_args_adds(&a, "context");
+        wk_args_add(&a, context, context_len);
+        wk_args_adds(&a, "attempts");
+        wk_args_adds(&a, "0");
+        wk_args_adds(&a, "createdAt");
+        wk_args_adds(&a, ts);
+        wk_args_adds(&a, "jobs");
+        wk_args_addf(&a, "%s", json_dumps(jobs, JSON_COMPACT));
+        json_decref(jobs);
+        r = wk_ctl_command(ctl, &a);
+        if (r == NULL) {
+            wk_args_free(&a);
+            redisFree(sub);
+            return 2;
+        }
+
+        freeReplyObject(r);
+    }
+
+    wk_args_adds(&a, "XADD");
+    wk_args_adds(&a, ctl->queue);
+    wk_args_adds(&a, "*");
+    wk_args_adds(&a, "execution");
+    wk_args_adds(&a, id);
+    wk_args_adds(&a, "workflow");
+    wk_args_adds(&a, wf->key);
+    wk_args_adds(&a, "revision");
+    wk_args_adds(&a, wf->revision);
+    wk_args_adds(&a, "context");
+    wk_args_add(&a, context, context_len);
+    wk_args_adds(&a, "reply");
+    wk_args_adds(&a, channel);
+    r = wk_ctl_command(ctl, &a);
+    wk_args_free(&a);
+
+    if (r == NULL) {
+        redisFree(sub);
+        return 2;
+    }
+
+    freeReplyObject(r);
+
+    tv.tv_sec = 60;
+    tv.tv_usec = 0;
+    redisSetTimeout(sub, tv);
+
+    msg = NULL;
+
+    while (msg == NULL) {
+        if (redisGetReply(sub, (void **) &r) != REDIS_OK || r == NULL) {
+            redisFree(sub);
+            return wk_ctl_fail("no answer from webhook-worker within 60 s "
+                               "(is one running on queue %s?)", ctl->queue)
+                   + 1;
+        }
+
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3
+            && r->element[2]->type == REDIS_REPLY_STRING)
+        {
+            msg = json_loadb(r->element[2]->str, r->element[2]->len, 0,
+                             &jerr);
+        }
+
+        freeReplyObject(r);
+    }
+
+    redisFree(sub);
+
+    status = json_integer_value(json_object_get(msg, "status"));
+
+    out = json_object();
+    json_object_set_new(out, "executionId", json_string(id));
+    json_object_set_new(out, "status", json_string(
+        status == 1 ? "resolved" : status == -1 ? "failed"
+        : status == -3 ? "aborted" : "error"));
+
+    v = json_object_get(msg, "error");
+    if (json_is_string(v)) {
+        json_object_set(out, "error", v);
+    }
+
+    resp = json_object_get(msg, "response");
+
+    if (json_is_object(resp)) {
+        v = json_object_get(resp, "body");
+        body = json_is_string(v)
+               && json_is_true(json_object_get(resp, "json"))
+               ? json_loads(json_string_value(v), JSON_DECODE_ANY, &jerr)
+               : json_incref(v);
+        resp = json_pack("{s:O,s:O,s:o}",
+                         "statusCode", json_object_get(resp, "statusCode"),
+                         "headers", json_object_get(resp, "headers"),
+                         "body", body ? body : json_null());
+
+    } else if (status == 1) {
+        resp = json_pack("{s:i,s:[],s:{s:s,s:s}}", "statusCode", 200,
+                         "headers", "body", "executionId", id,
+                         "status", "resolved");
+
+    } else {
+        resp = json_pack("{s:i,s:[],s:{s:{s:s,s:s}}}", "statusCode", 500,
+                         "headers", "body", "error", "code",
+                         "workflow_failed", "message",
+                         "the workflow did not resolve");
+    }
+
+    json_object_set_new(out, "response", resp);
+
+    wk_args_adds(&a, "HGET");
+    wk_args_addf(&a, WH_REDIS_EXECUTION "%s", id);
+    wk_args_adds(&a, "jobs");
+    r = wk_ctl_command(ctl, &a);
+    wk_args_free(&a);
+
+    jobs = NULL;
+    if (r != NULL && r->type == REDIS_REPLY_STRING) {
+        jobs = json_loadb(r->str, r->len, 0, &jerr);
+    }
+
+    freeReplyObject(r);
+
+    json_object_set_new(out, "nodes", jobs ? jobs : json_array());
+
+    rc = json_dumpf(out, stdout, JSON_COMPACT);
+    printf("\n");
+    json_decref(out);
+    json_decref(msg);
+
+    (void) rc;
+
+    return status == 1 ? 0 : status == -1 ? 1 : 2;
+}
+
+
 static int
 wk_ctl_dead(wk_ctl_t *ctl, int argc, char **argv)
 {
@@ -797,8 +1089,16 @@ main(int argc, char **argv)
             rc = wk_ctl_revision(&ctl, argv[i], cmd[0] == 'p');
         }
 
+    } else if (strcmp(cmd, "retry") == 0 && argc - i == 3
+               && strcmp(argv[i + 1], "--from") == 0)
+    {
+        rc = wk_ctl_retry_from(&ctl, argv[i], argv[i + 2]);
+
     } else if (strcmp(cmd, "dead") == 0) {
         rc = wk_ctl_dead(&ctl, argc - i, argv + i);
+
+    } else if (strcmp(cmd, "test") == 0) {
+        rc = wk_test_main(argc - i, argv + i, wk_ctl_test_remote, &ctl);
 
     } else {
         wk_ctl_usage(stderr);

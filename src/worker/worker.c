@@ -285,7 +285,7 @@ static int
 wk_options(int argc, char **argv, wk_conf_t *conf)
 {
     int          c, idx, rc;
-    char         host[64];
+    char         host[64], *url;
     size_t       len;
     const char  *bad;
 
@@ -415,7 +415,25 @@ wk_options(int argc, char **argv, wk_conf_t *conf)
             break;
 
         case 'U':
+            if (*optarg == '\0' || strchr(optarg, '?') != NULL) {
+                fprintf(stderr, "webhook-worker: invalid resume-url \"%s\""
+                        " (a URL without a query: https://host/resume/)\n",
+                        optarg);
+                return -1;
+            }
+
             conf->resume_url = optarg;
+
+            /* <BASE><id>/<key>: "…/resume" names the same location */
+            if (optarg[strlen(optarg) - 1] != '/') {
+                if (asprintf(&url, "%s/", optarg) < 0) {
+                    fprintf(stderr, "webhook-worker: out of memory\n");
+                    return -1;
+                }
+
+                conf->resume_url = url;
+            }
+
             break;
 
         case 'S':

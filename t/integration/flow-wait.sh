@@ -96,7 +96,7 @@ workers() {     # N: --concurrency 1 each, so a held slot would show
     for i in $(seq 1 "$1"); do
         "$WORKER" --redis "$ADDR" "${ALLOW_NET[@]}" "${WORKER_OPTS[@]}" --consumer "w$i-$RANDOM" \
             --concurrency 1 --claim-after 2s \
-            --resume-url "$BASE" --resume-secret-file "$TMP/secret" \
+            --resume-url "${RESUME_BASE:-$BASE}" --resume-secret-file "$TMP/secret" \
             2>>"$TMP/worker.log" &
         PIDS+=($!)
     done
@@ -236,6 +236,24 @@ is "$(status_of "$eid")" 1 "the execution resolves"
 is "$(job "$eid" 'd["output"]')" '{"early":true}' "the wait took the early body"
 ! grep -q "$eid: waits in" "$TMP/worker.log"
 ok $? "without waiting at all"
+
+# ---- a --resume-url without its final slash names the same location
+
+kill_workers
+RESUME_BASE=${BASE%/}
+workers 1
+RESUME_BASE=
+nid=$(queue_http /approval '{"n":4}')
+wait_for 15 waits_in "$nid" approve
+out=$(post "/resume/$nid/approve?token=$(token "$nid" approve)" '{}')
+is "$(tail -1 <<<"$out")" 200 "--resume-url ${BASE%/} (no final slash): resumed"
+wait_for 20 final "$nid"
+is "$(job "$nid" '[j["result"] for j in d["jobs"] if j["nodeKey"] == "link"][0]["url"]')" \
+    "${BASE}$nid/approve?token=$(token "$nid" approve)" \
+    "and its URLs were those of ${BASE}"
+timeout 10 "$WORKER" --redis "$ADDR" --resume-url "${BASE}?x=1" --resume-secret-file "$TMP/secret" \
+    2>"$TMP/badurl.err"
+is $? 2 "a --resume-url with a query is refused"
 
 # the third one still waits, untouched
 waits_in "${ids[2]}" approve

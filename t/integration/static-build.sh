@@ -82,7 +82,9 @@ post() {    # N: status and body of a POST with the same delivery id
 
 is "$(post 1)" '201 {"got":1}' "the first request runs the workflow"
 is "$(post 2)" '201 {"got":1}' "the repeat replays the first answer, body too"
-is "$(R --raw GET webhook:dedup:st:d1:response)" \
+# webhook:dedup:<workflow>:<hex SHA-256 of the value>:response
+hash=$(printf d1 | sha256sum | cut -d' ' -f1)
+is "$(R --raw GET "webhook:dedup:st:$hash:response")" \
    "$(printf '201\napplication/json\n{"got":1}')" "the answer stored"
 ! grep -qE '\[(alert|crit|emerg)\]|signal' "$TMP/logs/error.log"
 ok $? "no alert or crash in the error log"

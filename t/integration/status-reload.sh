@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# webhook_status with a master process: counters survive a reload, and
+# webhook_status and webhook_ledger with a master process: counters and
+# ledger entries survive a reload, and
 # the master stays up through reload and quit (the zone lives in nginx's
 # slab pool).  TAP.
 set -u
@@ -23,10 +24,12 @@ pid logs/nginx.pid;
 events { worker_connections 64; }
 http {
     access_log off;
+    webhook_ledger 1m;
     server {
         listen 127.0.0.1:$port;
         location = /a { webhook_mode sync; webhook a.json; }
         location = /status { webhook_status; }
+        location = /viewer { webhook_viewer; }
     }
 }
 EOC
@@ -42,6 +45,8 @@ sleep 1
 curl -s -d '{}' "http://127.0.0.1:$port/a" >/dev/null
 out=$(curl -s "http://127.0.0.1:$port/status")
 [[ $out == *'"alpha":{"received":4,'* ]]; ok $? "counters survive a reload"
+out=$(curl -s "http://127.0.0.1:$port/viewer?format=requests")
+[[ $out == '[{"id":4,'*'{"id":1,'* ]]; ok $? "ledger entries survive a reload"
 
 "$nginx" -p "$dir/" -c "$dir/nginx.conf" -s quit
 sleep 1

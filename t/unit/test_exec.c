@@ -815,6 +815,9 @@ test_public_error(void)
           "node \"r\": \"Content-Type\" is not a media type" },
         { "node \"m\": 10.0.0.5 said no", "node \"m\": failed" },
         { "node \"n\": ", "node \"n\": failed" },
+        { "node \"m\": unbase64(): not base64",
+          "node \"m\": unbase64" },
+        { "node \"m\": port 8080 refused", "node \"m\": port" },
         { "the execution exceeded options.timeout (400 ms)",
           "the execution exceeded options.timeout (400 ms)" },
     };

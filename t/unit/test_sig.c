@@ -521,6 +521,12 @@ test_standard(void)
     is_rc(verify(&o, secret, hdrs(&h, I, "msg_p5jXN8AQM9LWM0D4loKWxJeK", T,
                  "1614265330", S, sig, NULL), body, now), WH_SIG_INVALID,
           "standard: other id");
+    is_rc(verify(&o, secret, hdrs(&h, "svix-id", id, "svix-timestamp",
+                 "1614265330", "svix-signature", sig, NULL), body, now),
+          WH_SIG_OK, "standard: Svix's header names");
+    is_rc(verify(&o, secret, hdrs(&h, "svix-id", id, "svix-timestamp",
+                 "1614265330", "svix-signature", flip_b64(sig, 10), NULL),
+                 body, now), WH_SIG_INVALID, "standard: Svix's, flipped bit");
     is_rc(verify(&o, secret, hdrs(&h, T, "1614265330", S, sig, NULL), body,
                  now), WH_SIG_MISSING, "standard: missing webhook-id");
     is_rc(verify(&o, secret, hdrs(&h, I, id, S, sig, NULL), body, now),
