@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # ngx_http_webhook_module: build, run and test.  See README.md.
 SHELL      := /bin/bash
 NGX_SRC    ?= /usr/share/nginx/src

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_webhook_module: webhook endpoints that verify, parse and run a
  * workflow inside nginx (sync) or queue it to Redis for webhook-worker

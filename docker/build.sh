@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The build recipe of docker/Dockerfile, the same as the README's "Building
 # by hand": the module out of tree against Debian's nginx-dev
 # (/usr/share/nginx/src), the worker and webhookctl with the Makefile, then

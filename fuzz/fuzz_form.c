@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target: urlencoded forms.  Whatever the input, the parser
  * either fails with a message or writes a JSON object that the request

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target for the request-path JSON tokenizer and the value
  * functions that walk its tokens.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target for the math engine: the input is compiled as an
  * expression and evaluated against a small fixed context.  The same bytes

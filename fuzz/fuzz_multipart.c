@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target: multipart/form-data.  The first line of the input is
  * the boundary (also tried as a Content-Type value, and through the media

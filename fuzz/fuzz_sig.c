@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target for the signature schemes: the input is split at '\n'
  * into header values (an empty field is an absent header), an option value,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target for the workflow core: the input is a workflow file.
  * When it loads, it runs against a fixed context: worker nodes are

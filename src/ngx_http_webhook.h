@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_webhook_module: shared declarations of the module's parts.
  * The request path calls downwards only: handler.c -> context.c ->

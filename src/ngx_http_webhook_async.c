@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Everything that needs Redis: async enqueue, webhook_dedup (both modes)
  * and sync runs with worker nodes.

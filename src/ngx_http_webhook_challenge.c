@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * webhook_challenge PROVIDER [SECRET] (SPEC §10): the URL-verification
  * handshakes that senders make before they deliver anything, answered

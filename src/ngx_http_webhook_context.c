@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The request context ($context of SPEC §4), built as one JSON text:
  * a JSON body is copied verbatim into its "data" member and the whole

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * webhook_dedup VALUE: the idempotency key of a request.  VALUE is split
  * at its "{{ … }}" templates: the text between them is an nginx complex

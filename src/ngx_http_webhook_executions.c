@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * webhook_viewer: an HTML page (built in) and the JSON it reads, answered
  * from the module's shared memory (workflows, counters, the ledger) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The content handler of a webhook location, the top of the request
  * path: method check, body reading, then in the contract's order the

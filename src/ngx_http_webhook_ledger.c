@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * webhook_ledger: the most recent requests to webhook locations, whatever
  * their outcome, in one shared memory zone that every worker process

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * hiredis's asynchronous API on nginx's event loop.
  *

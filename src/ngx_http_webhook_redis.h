@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The Redis connections of a worker process: hiredis's asynchronous API
  * driven by nginx's event loop.  One connection per process and Redis

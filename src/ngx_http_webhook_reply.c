@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Answers: the JSON errors of SPEC §5 and the workflow's response.  All
  * of them leave through ngx_http_webhook_output(), which notes the body

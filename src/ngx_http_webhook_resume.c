@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * webhook_resume SECRET (SPEC §11): the endpoint that resumes executions
  * waiting in a "wait" node.

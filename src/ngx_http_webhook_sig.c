@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * webhook_signature: the directive and the check of a request against
  * every configured line (several lines are how secrets rotate).

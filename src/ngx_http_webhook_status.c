@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * webhook_status: per-workflow counters shared by all worker processes
  * (received, outcomes, a latency histogram), as JSON or in Prometheus'

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Sync runs.  Inline: the workflow runs to its end inside the request's
  * event (its nodes never wait) and the answer is its response node, 200

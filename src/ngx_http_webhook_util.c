@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Helpers every part of the request path uses: the core library's
  * allocator over a request's pool, the clock, request header lookup and

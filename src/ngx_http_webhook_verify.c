@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * webhook_verify (SPEC §10): verify-then-proxy.  The checks of a webhook
  * endpoint (handshake, method, signature, dedup) run before the

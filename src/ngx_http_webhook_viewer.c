@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Generated from src/viewer.html by tools/embed-viewer: edit the HTML,
  * then run the script.

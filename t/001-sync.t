@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Sync workflows run inside nginx: inline nodes and the answers of SPEC §4/§5.
 use Test::Nginx::Socket 'no_plan';
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Bodies, media types and the request context ($context of SPEC §4).
 use Test::Nginx::Socket 'no_plan';
 

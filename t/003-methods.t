@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # webhook_methods: 405 with Allow for anything else.
 use Test::Nginx::Socket 'no_plan';
 

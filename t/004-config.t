@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Workflow files are validated at configuration time: nginx refuses to
 # start and says which file, where and why.
 use Test::Nginx::Socket 'no_plan';

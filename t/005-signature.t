@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # webhook_signature: every scheme of SPEC §3 against nginx, with the
 # official vectors where the senders publish them.
 use Test::Nginx::Socket 'no_plan';

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # webhook_status: counters shared by the worker processes, JSON and
 # Prometheus text.
 use Test::Nginx::Socket 'no_plan';

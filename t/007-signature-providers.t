@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # webhook_signature: the schemes of SPEC §10 (zoom, twitter, dropbox, meta,
 # paddle, linear, twilio) through nginx.  Twilio's vector is the one its
 # documentation publishes; the others are computed here with Digest::SHA

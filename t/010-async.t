@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Async webhooks (SPEC §1, §5, §6): the job is in a real Redis before the
 # 202, Redis down or slow is a 503 queue_unavailable with Retry-After, and
 # the connection comes back on its own.  Redis contents are checked after

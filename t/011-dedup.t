@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # webhook_dedup (SPEC §2, §6): a repeated key within its TTL does not run
 # the workflow again.  Async answers 200 duplicate with the first id, sync
 # replays the first answer.  Against a real redis-server; Redis contents

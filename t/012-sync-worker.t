@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Sync workflows with worker nodes (SPEC §1, §2 webhook_sync_timeout, §4,
 # §5): nginx queues the job with a "reply" channel and answers with what
 # the worker publishes there.  Against a real redis-server and a real

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # webhook_queue NAME max=N (SPEC §2, §5, §7 "Backpressure"): while the
 # stream holds N entries or more, async requests (with or without dedup)
 # and sync runs with worker nodes answer 503 queue_full with Retry-After

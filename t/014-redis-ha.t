@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # webhook_redis replicas=N wait=TIME and sentinel=… master=NAME (SPEC §2,
 # §8): no 2xx before WAIT confirmed the job on N replicas (a primary
 # without replicas answers 503 queue_unavailable after wait=, and the job

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Hostile request bodies, query strings and headers against sync workflows.
 # Every block checks the exact answer and that nginx logged no [alert],
 # [crit] or [emerg]; the block after it proves the server still answers.

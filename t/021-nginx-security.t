@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # What nginx already does for a webhook endpoint, tested together with the
 # module (SPEC §2): IP allow-lists behind a trusted proxy (allow/deny and
 # realip), HTTPS, limit_req and client_max_body_size.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # SPEC §7 "No request can stall nginx": about a megabyte of request data
 # through every calculator, the string and byte functions of the math
 # engine, and templates, inside the nginx worker (sync workflows).  Each

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Answers (SPEC §7): "X-Content-Type-Options: nosniff" on every answer the
 # module makes (errors, sync responses, acknowledgements, duplicates,
 # status); a Content-Type rendered from request data must be a media

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Credentials at rest (SPEC §7): the headers of webhook_redact_header
 # (default authorization proxy-authorization cookie x-api-key) and those
 # that carry a gitlab, basic or token secret are "[redacted]" in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Flow control in nginx (SPEC §11).  webhook_resume: the token is checked
 # before Redis is asked (403), then one script decides: 404 without a
 # record, 409 when the execution does not wait in that node (or no

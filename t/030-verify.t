@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # webhook_verify (SPEC §10): verify-then-proxy in front of a real upstream
 # (t/common/hashecho.py), which answers with the SHA-256 of the body it
 # received: the bytes must be the sender's, whether nginx kept the body in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # webhook_viewer: the HTML page for a browser, JSON reads by ?format=,
 # and nothing of it on a webhook_status location.
 use Test::Nginx::Socket 'no_plan';

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # webhook_challenge (SPEC §10): each provider's URL-verification handshake
 # is answered by nginx itself, before the workflow, and never queued (the
 # Redis queue of these locations is checked empty after run_tests()).

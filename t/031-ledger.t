@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # webhook_ledger: every request to a webhook location, whatever its
 # outcome, in shared memory; redacted headers; the body cut at
 # webhook_ledger_body; read through webhook_viewer.

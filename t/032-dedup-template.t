@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # webhook_dedup VALUE with $context templates (SPEC §2), alone and mixed
 # with nginx variables, in async and sync workflow locations: the key is
 # rendered from the parsed body (Stripe's event id), a repeat is a

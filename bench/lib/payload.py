@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Writes the benchmark request: a GitHub push event body (compact JSON,
 about 1.7 KB) and its X-Hub-Signature-256 for the given secret.
 

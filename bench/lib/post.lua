@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- wrk script: the same signed GitHub push event for every request.
 -- Environment: BENCH_BODY_FILE (the body), BENCH_SIGNATURE
 -- ("sha256=<hex>").  done() prints one machine-readable line for

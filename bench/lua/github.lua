@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- GitHub push hook for lua-nginx-module: the handler an OpenResty user
 -- writes.  HMAC-SHA256 of the raw body with libcrypto's one-shot HMAC()
 -- through the FFI, a compare that does not stop at the first difference,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Node-RED settings for bench/run: one process, the runtime only (no
 // editor or admin API, so no credentials to set up), loopback, quiet.
 const path = require("path");

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Script node executions/s and memory of one worker process (script_bench.c),
 # this tree's engine (V8) and, with BASE=<tree built with Duktape>, that
 # tree's wk_script.c for comparison.  usage: bench/script/run.sh [N [C]]

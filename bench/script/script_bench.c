@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Script node executions per second of one worker process, and its memory:
  * N runs of a small script through wk_script_start/collect (the worker's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Request bodies to JSON: media types, urlencoded forms and
  * multipart/form-data.  Inputs are untrusted, so every pass is linear

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Request bodies and query strings to JSON text, written straight into a
  * buffer (the request context is built as one JSON document).

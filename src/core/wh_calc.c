@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Calculators of condition nodes.  Values compare numerically when both
  * are numbers or numeric strings, objects and arrays as JSON, anything

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Calculators of condition nodes (NocoBase names), see SPEC §4
  * "Comparisons".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Byte functions of the math engine.  Digests and HMAC are OpenSSL's
  * one-shot functions; the encoders are table-free loops over the input.

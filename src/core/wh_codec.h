@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Byte functions of the math engine (SPEC §10): digests, HMAC, base64,
  * hex and URL encoding.  Each appends to a wh_buf_t in one pass over its

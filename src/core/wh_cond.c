@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Condition calculations: compiled from the workflow file once, evaluated
  * per execution.  Recursion follows the nesting of the file only.

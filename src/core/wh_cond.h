@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Compiled calculations of condition nodes (private to the workflow
  * loader and the executor): a tree of "and"/"or" groups whose leaves are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The step machine.  An execution is a stack of frames, each a node list
  * and the position of the next node in it: the top list, the chosen

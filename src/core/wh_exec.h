@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Runs a workflow.  The engine is a step machine: wh_exec_run() runs inline
  * nodes until the execution ends or reaches a node it cannot run itself

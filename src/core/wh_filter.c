@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Filters of the record nodes: compiled into a tree of "and"/"or" groups
  * whose leaves are calculators (wh_calc.h) between a field path of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Filters of the record nodes (SPEC §4: create, update, destroy, query):
  * a JSON object that a record matches, in the spirit of NocoBase's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The request-path JSON tokenizer: one pass over the text, an explicit
  * stack instead of recursion, and a token array that grows by doubling

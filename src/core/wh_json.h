@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A validating JSON tokenizer that works in place over a text buffer
  * (RFC 8259, UTF-8 only).  It produces a flat array of tokens in document

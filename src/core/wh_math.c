@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The "math" engine: an expression is parsed once (precedence climbing)
  * into a tree; every "{{ path }}" in it becomes a variable node holding the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The "math" engine of calculation nodes: numbers, strings, booleans, null;
  * + - * / % (+ concatenates when either side is a string), unary - and !,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Memory for the core library: the arena used by the worker and the tests,
  * and the growable buffer every writer of the library appends to.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Memory for the core library.  The library never keeps global state and
  * never calls malloc on the request path: callers hand it an allocator

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Template paths: compiled once into a root, a node index and segments,
  * resolved per request without parsing or allocating (except $system.now

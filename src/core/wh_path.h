@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Template paths: "$context.data.commits.0.id", "$nodes.branch",
  * "$jobsMapByNodeKey.branch", "$scopes.loop1.item", "$env.NAME",

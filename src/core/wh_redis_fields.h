@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The field names of the Redis layout (wh_redis_keys.h, SPEC §6): of a
  * job entry in the stream, of an execution record's hash and of a job in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The Redis layout shared by the nginx module, webhook-worker and
  * webhookctl (SPEC §6).  Keys and stream fields are part of the contract.

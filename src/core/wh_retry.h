@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Retrying an execution, shared by the viewer (nginx) and webhookctl: one
  * Lua script, run by EVAL, so the check and the new job are atomic.

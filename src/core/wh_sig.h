@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Webhook signature schemes (SPEC §3).  All comparisons are constant time
  * (CRYPTO_memcmp).  Nothing here logs or copies a secret.

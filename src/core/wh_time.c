@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Dates in UTC by arithmetic: a civil date from days since 1970 and back
  * (H. Hinnant's algorithms).  A worker's record has a dozen timestamps,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ISO 8601 UTC timestamps with milliseconds ("2024-01-31T12:00:00.000Z"),
  * the one format of the context, the records and $system.now.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Templates.  A compiled template is a tree of five kinds of nodes:
  * constants (ready compact JSON text and, for strings, the plain text),

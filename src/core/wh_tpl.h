@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Templates: any JSON value of a workflow file in which strings may hold
  * "{{ path }}".  A string that is exactly one template keeps the JSON type

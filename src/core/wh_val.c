@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Workflow values: tokens of JSON documents.  Computed values are written
  * as one-token documents, so every consumer sees a single representation.

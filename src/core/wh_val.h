@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Values of workflows: every value is a token of a JSON document (the request
  * context, a node result, a constant of the workflow file).  Computed values

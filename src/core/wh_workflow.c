@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Workflow files: parsed with jansson (duplicate object keys rejected, so
  * a file never means something other than it shows), validated and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The workflow model: a workflow file (SPEC §4) loaded with jansson,
  * validated completely and compiled (templates, conditions, math) once,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * webhookctl: reads the execution records and dead letters that
  * webhook-worker writes, and re-enqueues executions (SPEC §6).

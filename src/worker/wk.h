@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * webhook-worker and webhookctl: shared declarations.  The Redis layout
  * is the one of wh_redis_keys.h (SPEC §6).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Flow nodes of webhook-worker: "parallel" and "delay" (SPEC §4), and
  * the branch runs that wk_run.c offers for parallel nodes.

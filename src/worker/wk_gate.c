@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The gate before a run starts (SPEC §11): pause, options.orderKey and
  * options.concurrency, decided in Redis by one script per attempt, so

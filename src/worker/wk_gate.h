@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The gate before a run starts: pause, options.orderKey and
  * options.concurrency (SPEC §11), shared by all workers through Redis.

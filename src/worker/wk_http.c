@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The "request" node and the transfers it shares with "mail" (wk_mail.c)
  * on libcurl's multi interface.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The "request" node: libcurl's multi interface on the worker's event
  * loop (the "mail" node, wk_mail.h, shares it).  One multi handle per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The worker's event loop (wk_loop.h).  Watches live in an array in the
  * order they were added; each carries a serial, so that a dispatch

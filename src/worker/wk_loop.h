@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The worker's event loop: fd watches and timers, one ppoll() per turn
  * (models: Redis's ae.c, hiredis's adapters).  Everything that waits

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The "mail" node: a message built in the run's memory (RFC 5322 headers,
  * RFC 2047 encoded words, quoted-printable parts) sent to --smtp as one

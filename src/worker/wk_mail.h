@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The "mail" node, on the transfers of wk_xfer.h.
  *

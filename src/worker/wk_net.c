@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The request node's address policy: an --allow-net list over a fixed
  * deny list of the ranges that are not public (see wk_net.h, and the

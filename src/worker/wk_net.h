@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The request node's address policy (SPEC §7, SSRF): which addresses a
  * worker may connect to.  Pure functions over socket addresses, no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The table of worker node types: one row per type, the only place that
  * names them all.  A type missing here fails its node with "node type

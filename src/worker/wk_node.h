@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The node API of webhook-worker: what a worker node type provides (a
  * row of the table in wk_node.c: its type, start and cancel) and what it

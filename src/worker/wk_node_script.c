@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The "script" node: wk_script's asynchronous form on the event loop.
  * The run's script goes to a child process; its pipe is watched with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The "script" node on the worker's event loop: the asynchronous form of
  * wk_script.h, so that other runs go on while a script runs.  Config:

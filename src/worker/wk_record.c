@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The record writer of executions (SPEC §6): the commands that record a
  * run's start, progress and end on the command connection, the answer of

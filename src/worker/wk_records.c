@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Record nodes: create, update, destroy and query over Redis-backed
  * collections (wh_redis_keys.h: hash webhook:collection:<name> of id →

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Record nodes of webhook-worker: "create", "update", "destroy" and
  * "query" over Redis-backed collections (SPEC §4, wh_redis_keys.h):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Redis for webhook-worker and webhookctl: options, connections, command
  * vectors and replies.  Every connection, the first and each reconnect,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Internal to the run engine (wk_run.c: the run state machine,
  * wk_record.c: the record writer, wk_stream.c: stream upkeep): the run

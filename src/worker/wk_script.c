@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The "script" node: JavaScript in a sandboxed process per run.
  *

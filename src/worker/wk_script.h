@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The "script" node: modern JavaScript (V8 from Debian's libnode, ES2022)
  * in a sandboxed process per run, bounded in time and memory.  See

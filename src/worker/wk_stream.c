@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Stream upkeep of webhook-worker: the idle time of the entries it holds
  * kept low (XCLAIM JUSTID) while they run or wait for a retry, the

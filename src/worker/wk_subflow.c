@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The "subflow" node (SPEC §11): runs another workflow as a child
  * execution.

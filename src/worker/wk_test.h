@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * webhookctl test (wk_test.c): a workflow file run outside nginx.
  */

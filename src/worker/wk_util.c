@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Helpers shared by webhook-worker and webhookctl without Redis: the
  * address, times, ids, status names, the log and the retry backoff.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The script node's engine: V8 from Debian's libnode, the project's only
  * C++, behind the C interface of wk_v8.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * V8 (Debian's libnode) behind a C interface for the script process, the
  * only C++ of the project (wk_v8.cc).  wk_v8_init() readies V8 once, with

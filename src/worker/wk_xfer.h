@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The transfers of the "request" and "mail" nodes (wk_http.c,
  * wk_mail.c) on the process's one libcurl multi handle.  A transfer

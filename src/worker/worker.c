@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * webhook-worker: runs the jobs of a Redis stream (SPEC §6).
  *

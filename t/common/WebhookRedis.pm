@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Real redis-servers, and build/webhook-worker, for the Test::Nginx suites
 # that need them.  A suite loads it after Test::Nginx::Socket, so that it
 # runs under the real Test::Nginx as under the stand-in in t/lib:

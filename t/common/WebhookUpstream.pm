@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # A real HTTP upstream for Test::Nginx suites: t/common/hashecho.py on a
 # free loopback port, stopped in END.  It answers with the SHA-256 of the
 # body it received, so a suite can check that nginx passed it unchanged.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # An upstream for the verify-then-proxy tests: answers every request with
 # what it received, as JSON: method, URI, body length and SHA-256, and the
 # X-Verified, X-Dedup-Key and Transfer-Encoding headers.  ?status=N answers

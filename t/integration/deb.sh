@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The Debian packages, installed for real, TAP.  Builds build/deb/*.deb with
 # tools/deb unless they are newer than the sources, installs both with apt,
 # checks what went where, runs nginx with the installed module (loaded the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The Docker image's build recipe without Docker, TAP: docker/build.sh runs
 # in a scratch copy of the tree and installs under a DESTDIR in /tmp (nothing
 # over the system), then nginx runs with the module it built and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Nothing acknowledged is lost: async requests under load while Redis (AOF)
 # is restarted, and while nginx reloads.  Every executionId answered with a
 # 2xx must be in the stream; a reload must fail no request.  TAP.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The "At the edge" examples of conf/edge.conf, as `make run` serves them
 # (conf/ copied, its fixed ports moved to free ones), with the requests
 # the README and tools/run show: verify-then-proxy in front of the stand-in

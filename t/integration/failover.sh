@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # High availability and scale-out (SPEC §8), all on loopback:
 #
 #   1. two queues on two Redis primaries, each with its own worker;

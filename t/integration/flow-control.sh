@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Flow control of SPEC §11 across several webhook-worker processes
 # sharing one real redis-server, TAP: options.concurrency is never
 # exceeded, options.orderKey keeps each key's order with no overlap,

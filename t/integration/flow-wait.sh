@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The wait node and webhook_resume (SPEC §11) end to end: nginx queues a
 # job, a worker stops it in a wait node, the execution holds no worker
 # slot and no stream entry while it waits, every worker is killed -9, a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The flow nodes of webhook-worker, parallel and delay, against a real
 # redis-server, TAP.  Timings prove that branches run together (two 1 s
 # delays in parallel take 1 s) and that a delay survives a worker killed

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Each libFuzzer target for a few seconds (FUZZ_SMOKE_SECONDS, 10) from its
 # seed corpus: any crash, leak or sanitizer report fails.  `make fuzz` is
 # the long run.  TAP (tools/fuzz prints it).

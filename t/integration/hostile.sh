@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Hostile clients that Test::Nginx cannot play, TAP.  Starts its own nginx
 # (a prefix under /tmp, a free loopback port, the module loaded, one worker
 # process, sync workflows) and then, from python3: a client that sends half

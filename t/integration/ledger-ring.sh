@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # webhook_ledger's ring under load: two nginx worker processes write
 # entries of random sizes (headers and bodies) concurrently into a small
 # zone for many laps; the entries read back are consecutive, newest

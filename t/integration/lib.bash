@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # The set-up the integration scripts share, sourced from the top of the
 # tree after `cd "$(dirname "$0")/../.."`.  Not a test itself: t/run-tests
 # runs t/integration/*.sh, which this name does not match.

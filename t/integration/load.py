@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """A small load client for the durability tests: THREADS connections POST
 to HOST:PORT PATH until COUNT requests were sent in all.  With "close" each
 request has a connection of its own, as webhook senders mostly do (a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The "mail" node of webhook-worker against a real SMTP server on
 # loopback (Debian's python3-aiosmtpd), TAP: what the server received
 # (envelope, headers, bodies decoded), AUTH from the --smtp URL, refused

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The record nodes (create, update, destroy, query) of webhook-worker
 # against a real redis-server, TAP.  Jobs are queued by hand as the nginx
 # module queues them; assertions read `webhookctl show ID` and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Redis with requirepass and ACL users (SPEC §7 "Redis access"): nginx
 # (async, and sync through the worker, whose reply channel is a second,
 # SUBSCRIBE connection), webhook-worker and webhookctl log in and select

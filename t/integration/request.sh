@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The "request" node of webhook-worker against real upstreams, TAP:
 # nginx itself (JSON, an echo of what arrived, 500, redirects, set-cookie,
 # a body over the 10 MB cap), a small Python server that answers after a

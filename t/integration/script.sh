@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The "script" node of webhook-worker against a real redis-server, TAP:
 # NocoBase's examples and their modern forms, arguments, $nodes, errors,
 # logs, limits, allowEval, a script stuck in `while (true) {}` that times

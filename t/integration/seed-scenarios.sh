@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The seed's two scenarios, as a user runs them: `tools/run` (what `make run`
 # starts) and the curl lines it prints.  A GitHub push to main is deployed
 # and announced; a form submission becomes a customer with an owner and a

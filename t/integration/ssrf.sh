@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The request node's SSRF guard (SPEC §7), TAP.  All traffic stays on
 # loopback: one peer listens on 127.0.0.1, 127.0.0.2 and [::1] (same
 # port) and echoes what arrived; the worker admits 127.0.0.1/32 only, so

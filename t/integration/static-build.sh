@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # A static build (--add-module, tools/nginx-matrix) replays a dedup'ed sync
 # answer with its body.  nginx lists a static addon before its write
 # filter, whose init does not chain: a body filter of the module's would

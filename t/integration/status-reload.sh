@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # webhook_status and webhook_ledger with a master process: counters and
 # ledger entries survive a reload, and
 # the master stays up through reload and quit (the zone lives in nginx's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # An HTTP peer for the worker's request nodes: answers any path but /stats
 # after ?ms=N milliseconds (1000 by default) with ?status=N (200),
 # thousands at a time.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The viewer page in headless Chromium (playwright-core, Debian's
 // chromium): asserts on the DOM and keeps screenshots.  Called by
 // t/integration/viewer.sh with: VIEWER_URL OTHER_ORIGIN_URL EXECUTION_ID

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # webhook_viewer and webhook_ledger end to end, with redis-server,
 # webhook-worker and nginx on loopback: a refused request is in the
 # ledger and replayed (as a new execution with $context.replayOf), an

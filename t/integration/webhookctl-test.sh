@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # webhookctl test: a workflow file run outside nginx.  Inline nodes run in
 # webhookctl; mocked worker nodes give the mock; a worker node without a
 # mock runs in a real webhook-worker through Redis.  Exit 0 resolved,

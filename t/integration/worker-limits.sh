@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Limits of webhook-worker against a real redis-server, TAP:
 #   1. options.timeout (SPEC §4): a run still going after it is aborted
 #      (-3) with its nodes in flight cancelled (a request, a script, a

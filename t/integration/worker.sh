@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # webhook-worker and webhookctl against a real redis-server (SPEC §6), TAP.
 # Jobs are queued by hand, as the nginx module queues them: the definition
 # at webhook:workflow:<revision>, then XADD to webhook:jobs.  Ends with the

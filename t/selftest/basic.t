@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Self-test of t/lib/Test/Nginx (the stand-in for openresty's test-nginx),
 # run against stock nginx with no extra modules.
 use Test::Nginx::Socket 'no_plan';

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # The generated nginx.conf: load_module lines from TEST_NGINX_LOAD_MODULES,
 # env_to_nginx, log_level, the listen port and the root location.
 BEGIN {

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # The runner must report failures: runs a spec of deliberately failing blocks
 # in a child perl (same @INC, so the same Test::Nginx) and checks the exact
 # TAP it prints.

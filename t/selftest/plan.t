@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # An explicit plan with repeat_each(), a block preprocessor, SKIP, and the
 # expansion of $ServerPort and $TEST_NGINX_* in expected bodies.
 use Test::Nginx::Socket;

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Independent expected values for t/unit/test_sig.c, computed with the
 # openssl command line only.  Each line is "NAME VALUE"; the test pastes the
 # values, so anyone can recompute and compare them:  sh t/unit/sig-vectors.sh

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Media types, urlencoded forms and multipart/form-data to JSON.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Calculators of condition nodes: names, arities and exact results of every
  * calculator, and PCRE2 patterns compiled ahead or at run time.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The step machine: every inline node type, branches, rejectOnFalse, end
  * statuses, responses, loops with $scopes, yields to the caller and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Filters of the record nodes: every operator, plain values, several
  * fields and operators, $and/$or, dotted paths, and the message of every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Tests of the arena, the buffer and the request-path JSON tokenizer.
  */

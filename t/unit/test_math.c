@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The math engine: every operator and function with exact results,
  * JavaScript-like conversions, templates as values, and the errors of

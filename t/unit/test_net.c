@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Tests of the request node's address policy (src/worker/wk_net.c): the
  * private, link-local, metadata and reserved ranges are refused by

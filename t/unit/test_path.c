@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Template paths: compilation errors, resolution against a scope, and the
  * "{{ … }}" scanner.

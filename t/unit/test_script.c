@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The script node (src/worker/wk_script.c, wk_v8.cc): results, globals,
  * ES2022, errors, time and memory caps, isolation between runs, the

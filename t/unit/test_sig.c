@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Signature schemes: the providers' published vectors plus values computed
  * independently by t/unit/sig-vectors.sh (openssl dgst), each also with a

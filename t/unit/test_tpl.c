@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Templates: typed single paths, interpolation, constant folding, missing
  * values in objects and arrays, escaping.

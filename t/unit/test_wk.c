@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Tests of the worker's helpers without Redis (src/worker/wk_util.c):
  * addresses, times, ids, status names, the retry backoff, the RESP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The workflow loader: every error message of the fixtures in
  * t/unit/workflows exactly as "nginx -t" prints it, the model built from

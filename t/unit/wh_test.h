@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A minimal TAP producer for the core library's unit tests: each test
  * binary prints "ok N - name" / "not ok N - name" and a closing plan, so

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 package Test::Nginx::Socket;
 
 # A small stand-in for openresty's Test::Nginx::Socket (not packaged in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 package Test::Nginx::Util;
 
 # A small stand-in for openresty's Test::Nginx::Util, which Debian does not
