@@ -104,6 +104,20 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
       offsetof(ngx_http_webhook_loc_conf_t, raw_body),
       NULL },
 
+    { ngx_string("webhook_verify"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_webhook_verify_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhook_challenge"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_webhook_challenge_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("webhook_redact_header"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_webhook_redact_header,
@@ -215,7 +229,7 @@ ngx_http_webhook_add_variables(ngx_conf_t *cf)
         var->data = v->data;
     }
 
-    return NGX_OK;
+    return ngx_http_webhook_verify_add_variables(cf);
 }
 
 
@@ -282,6 +296,10 @@ ngx_http_webhook_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (ngx_http_webhook_verify_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_webhook_status_init(cf);
 }
 
@@ -343,6 +361,8 @@ ngx_http_webhook_create_loc_conf(ngx_conf_t *cf)
     conf->sync_timeout = NGX_CONF_UNSET_MSEC;
     conf->ledger_body = NGX_CONF_UNSET_SIZE;
     conf->queue_max = NGX_CONF_UNSET_UINT;
+    conf->challenge = NGX_CONF_UNSET_UINT;
+    conf->challenge_secret = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -374,8 +394,15 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->sync_timeout, prev->sync_timeout, 10000);
     ngx_conf_merge_size_value(conf->ledger_body, prev->ledger_body,
                               64 * 1024);
+    ngx_conf_merge_uint_value(conf->challenge, prev->challenge, 0);
+    ngx_conf_merge_ptr_value(conf->challenge_secret, prev->challenge_secret,
+                             NULL);
 
     if (conf->workflow == NULL) {
+        if (conf->verify) {
+            return ngx_http_webhook_verify_merge(cf, conf);
+        }
+
         if (conf->resume_secret.data != NULL && conf->redis == NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"webhook_resume\" needs \"webhook_redis\"");
@@ -466,6 +493,10 @@ ngx_http_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
+    if (wlcf->verify) {
+        return "cannot be used with \"webhook_verify\" in one location";
+    }
+
     /* both would be the location's content handler: the last one wins */
     if (wlcf->resume_secret.data != NULL) {
         return "cannot be combined with \"webhook_resume\"";
@@ -552,8 +583,7 @@ ngx_http_webhook_dedup(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_webhook_loc_conf_t *wlcf = conf;
 
-    ngx_str_t                         *value;
-    ngx_http_compile_complex_value_t   ccv;
+    ngx_str_t  *value;
 
     if (wlcf->dedup != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -566,18 +596,9 @@ ngx_http_webhook_dedup(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_OK;
     }
 
-    wlcf->dedup = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
-    if (wlcf->dedup == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-    ccv.cf = cf;
-    ccv.value = &value[1];
-    ccv.complex_value = wlcf->dedup;
-
-    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+    if (ngx_http_webhook_dedup_compile(cf, wlcf, &value[1])
+        != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 

@@ -23,7 +23,12 @@
 typedef struct {
     wh_sig_opts_t                opts;
     ngx_http_complex_value_t     secret;
+    ngx_str_t                    name;      /* the scheme, $webhook_verified */
 } ngx_http_webhook_sig_t;
+
+
+/* webhook_dedup VALUE: nginx variables and $context templates, in order */
+typedef struct ngx_http_webhook_dedup_s  ngx_http_webhook_dedup_t;
 
 
 typedef struct {
@@ -88,7 +93,7 @@ typedef struct {
     ngx_array_t                 *signatures;  /* ngx_http_webhook_sig_t */
     ngx_array_t                 *redact;      /* ngx_str_t, lower case */
     ngx_array_t                 *redact_headers; /* webhook_redact_header */
-    ngx_http_complex_value_t    *dedup;
+    ngx_http_webhook_dedup_t    *dedup;
     time_t                       dedup_ttl;
     ngx_http_webhook_redis_conf_t *redis;
     ngx_str_t                    queue;
@@ -105,6 +110,9 @@ typedef struct {
     ngx_msec_t                   sync_timeout;
     size_t                       ledger_body;
     ngx_str_t                    resume_secret;  /* webhook_resume here */
+    ngx_flag_t                   verify;      /* webhook_verify */
+    ngx_uint_t                   challenge;   /* webhook_challenge */
+    ngx_http_complex_value_t    *challenge_secret;
 } ngx_http_webhook_loc_conf_t;
 
 
@@ -122,6 +130,10 @@ typedef struct {
     size_t                       body_len;
     ngx_str_t                    answer;      /* the body sent, pool's */
     ngx_http_webhook_async_t    *async;       /* while Redis is used */
+    ngx_str_t                    verified;    /* $webhook_verified */
+    ngx_str_t                    dedup_key;   /* $webhook_dedup_key */
+    ngx_int_t                    phase_rc;    /* webhook_verify's */
+    void                        *verify;      /* its state, verify.c */
 } ngx_http_webhook_ctx_t;
 
 
@@ -187,6 +199,8 @@ ngx_int_t ngx_http_webhook_disabled(ngx_http_request_t *r,
 ngx_int_t ngx_http_webhook_unavailable(ngx_http_request_t *r,
     const char *err);
 ngx_int_t ngx_http_webhook_queue_full(ngx_http_request_t *r);
+ngx_int_t ngx_http_webhook_not_allowed(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf);
 /* every answer's body goes out here, and is noted in ctx->answer */
 ngx_int_t ngx_http_webhook_output(ngx_http_request_t *r, ngx_uint_t status,
     const char *body, size_t len);
@@ -237,6 +251,38 @@ char *ngx_http_webhook_redact_header(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_http_webhook_redact_init(ngx_conf_t *cf,
     ngx_http_webhook_loc_conf_t *wlcf);
 ngx_int_t ngx_http_webhook_verify(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx);
+
+/* ngx_http_webhook_dedup.c: webhook_dedup VALUE */
+char *ngx_http_webhook_dedup_compile(ngx_conf_t *cf,
+    ngx_http_webhook_loc_conf_t *wlcf, ngx_str_t *value);
+/* whether the value has $context templates (the body must be parsed) */
+ngx_uint_t ngx_http_webhook_dedup_needs_context(
+    ngx_http_webhook_dedup_t *dedup);
+/* the key for the request; ctx->context_val must be set when needed */
+ngx_int_t ngx_http_webhook_dedup_value(ngx_http_request_t *r,
+    ngx_http_webhook_dedup_t *dedup, ngx_http_webhook_ctx_t *ctx,
+    ngx_str_t *value);
+
+/* ngx_http_webhook_verify.c: webhook_verify and its variables */
+char *ngx_http_webhook_verify_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_webhook_verify_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_webhook_verify_init(ngx_conf_t *cf);
+char *ngx_http_webhook_verify_merge(ngx_conf_t *cf,
+    ngx_http_webhook_loc_conf_t *conf);
+
+/*
+ * ngx_http_webhook_challenge.c: webhook_challenge.  The query handshakes
+ * (any method, before the method check, body discarded) and those in a
+ * body (after it is read and the signature checked); both return
+ * NGX_DECLINED for a request that is not a handshake.
+ */
+char *ngx_http_webhook_challenge_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_webhook_challenge_query(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf);
+ngx_int_t ngx_http_webhook_challenge_body(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx);
 
 #endif /* NGX_HTTP_WEBHOOK_H */

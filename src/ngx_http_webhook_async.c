@@ -120,7 +120,8 @@ ngx_http_webhook_redis_path(ngx_http_request_t *r,
     value.len = 0;
 
     if (wlcf->dedup
-        && ngx_http_complex_value(r, wlcf->dedup, &value) != NGX_OK)
+        && ngx_http_webhook_dedup_value(r, wlcf->dedup, ctx, &value)
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -128,6 +129,8 @@ ngx_http_webhook_redis_path(ngx_http_request_t *r,
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "webhook redis path: execution %s, dedup \"%V\"",
                    ctx->id, &value);
+
+    ctx->dedup_key = value;
 
     if (value.len == 0 && wlcf->mode == NGX_HTTP_WEBHOOK_SYNC
         && !wf->needs_worker)

@@ -273,7 +273,8 @@ ngx_http_webhook_build_context(ngx_http_request_t *r,
     wh_buf_adds(b, "{\"id\":\"");
     wh_buf_add(b, ctx->id, 36);
     wh_buf_adds(b, "\",\"workflow\":\"");
-    wh_buf_adds(b, wlcf->workflow->key);     /* [A-Za-z0-9_-] only */
+    /* [A-Za-z0-9_-] only; none before webhook_verify's proxy_pass */
+    wh_buf_adds(b, wlcf->workflow ? wlcf->workflow->key : "");
     wh_buf_adds(b, "\",\"method\":");
     wh_json_escape(b, (char *) r->method_name.data, r->method_name.len);
     wh_buf_adds(b, ",\"path\":");
@@ -335,7 +336,10 @@ ngx_http_webhook_build_context(ngx_http_request_t *r,
      * way below, for the same message in both modes.
      */
 
-    if (wlcf->mode == NGX_HTTP_WEBHOOK_ASYNC && !wlcf->workflow->has_response
+    if (wlcf->workflow != NULL
+        && wlcf->mode == NGX_HTTP_WEBHOOK_ASYNC
+        && !wlcf->workflow->has_response
+        && !ngx_http_webhook_dedup_needs_context(wlcf->dedup)
         && (data_start == (size_t) -1
             || wh_json_validate(ctx->body, ctx->body_len, &jerr) == 0))
     {

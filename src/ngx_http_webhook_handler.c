@@ -19,9 +19,7 @@ static ngx_int_t ngx_http_webhook_process(ngx_http_request_t *r);
 ngx_int_t
 ngx_http_webhook_handler(ngx_http_request_t *r)
 {
-    u_char                        allow[64];
     ngx_int_t                     rc;
-    ngx_table_elt_t              *h;
     ngx_http_webhook_ctx_t       *ctx;
     ngx_http_webhook_loc_conf_t  *wlcf;
 
@@ -39,32 +37,15 @@ ngx_http_webhook_handler(ngx_http_request_t *r)
     ngx_http_set_ctx(r, ctx, ngx_http_webhook_module);
     ngx_http_webhook_mem(ctx, r->pool);
 
-    if (!(r->method & wlcf->methods)) {
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
+    if (wlcf->challenge) {
+        rc = ngx_http_webhook_challenge_query(r, wlcf);
+        if (rc != NGX_DECLINED) {
             return rc;
         }
+    }
 
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        h->value.len = ngx_http_webhook_allow(wlcf->methods, allow,
-                                              sizeof(allow));
-        h->value.data = ngx_pnalloc(r->pool, h->value.len);
-        if (h->value.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_memcpy(h->value.data, allow, h->value.len);
-
-        return ngx_http_webhook_error(r, NGX_HTTP_NOT_ALLOWED,
-                                      "method_not_allowed",
-                                      "method %V is not allowed here",
-                                      &r->method_name);
+    if (!(r->method & wlcf->methods)) {
+        return ngx_http_webhook_not_allowed(r, wlcf);
     }
 
     /* one buffer when the body fits client_body_buffer_size */
@@ -142,6 +123,13 @@ ngx_http_webhook_process(ngx_http_request_t *r)
 
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "webhook signature verified");
+    }
+
+    if (wlcf->challenge) {
+        rc = ngx_http_webhook_challenge_body(r, wlcf, ctx);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
     }
 
     if (wlcf->needs_redis) {

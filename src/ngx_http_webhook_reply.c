@@ -177,6 +177,43 @@ ngx_http_webhook_queue_full(ngx_http_request_t *r)
 }
 
 
+/* 405 with the Allow header; the body is not read */
+
+ngx_int_t
+ngx_http_webhook_not_allowed(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf)
+{
+    u_char            allow[64];
+    ngx_int_t         rc;
+    ngx_table_elt_t  *h;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Allow");
+    h->value.len = ngx_http_webhook_allow(wlcf->methods, allow, sizeof(allow));
+    h->value.data = ngx_pnalloc(r->pool, h->value.len);
+    if (h->value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(h->value.data, allow, h->value.len);
+
+    return ngx_http_webhook_error(r, NGX_HTTP_NOT_ALLOWED,
+                                  "method_not_allowed",
+                                  "method %V is not allowed here",
+                                  &r->method_name);
+}
+
+
 ngx_int_t
 ngx_http_webhook_send_json(ngx_http_request_t *r, ngx_uint_t status,
     const char *json, size_t len)

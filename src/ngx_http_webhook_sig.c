@@ -60,6 +60,7 @@ ngx_http_webhook_signature(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     ngx_memzero(sig, sizeof(ngx_http_webhook_sig_t));
+    sig->name = value[1];
 
     if (wh_sig_init(&sig->opts, (char *) value[1].data, value[1].len) != 0) {
         wlcf->signatures->nelts--;
@@ -356,6 +357,7 @@ ngx_http_webhook_verify(ngx_http_request_t *r,
                                secret.len, &in);
 
             if (rc == WH_SIG_OK) {
+                ctx->verified = sig[i].name;
                 return NGX_DECLINED;
             }
 
