@@ -678,8 +678,12 @@ ngx_http_webhook_eval(ngx_http_request_t *r,
     cln->handler = ngx_http_webhook_exec_cleanup;
     cln->data = rd;
 
-    rd->cmd = ngx_http_webhook_redis_send(wlcf, argc, argv, argvlen,
-                                          ngx_http_webhook_exec_reply, rd);
+    /* an action writes a job: its 2xx waits for replicas= (SPEC §8) */
+    rd->cmd = rd->action
+              ? ngx_http_webhook_redis_write(wlcf, argc, argv, argvlen,
+                                             ngx_http_webhook_exec_reply, rd)
+              : ngx_http_webhook_redis_send(wlcf, argc, argv, argvlen,
+                                            ngx_http_webhook_exec_reply, rd);
 
     if (rd->cmd == NULL && rd->workflows) {
         /* what shared memory knows is shown without Redis */
