@@ -737,8 +737,10 @@ ngx_http_webhook_exec_reply(void *data, redisReply *reply, const char *err)
                       reply ? reply->str : err);
 
         /* §5: a 503 queue_unavailable carries Retry-After */
-        rc = ngx_http_webhook_unavailable(r, "the execution records could "
-                                          "not be read");
+        rc = ngx_http_webhook_unavailable(r, rd->action
+                                          ? "the job could not be queued"
+                                          : "the execution records could "
+                                            "not be read");
 
     } else if (rd->action && reply->type == REDIS_REPLY_STRING) {
         body = ngx_pnalloc(r->pool, reply->len + rd->extra.len + 64);
